@@ -1,0 +1,18 @@
+// Backend selection: --backend auto|cpu|cuda.
+#include "locent/backend.hpp"
+
+namespace locent {
+
+std::unique_ptr<Backend> make_backend(BackendKind kind, int threads, std::string* note) {
+  switch (kind) {
+    case BackendKind::cpu: return make_cpu_backend(threads);
+    case BackendKind::cuda: return make_cuda_backend(0);
+    case BackendKind::automatic:
+      if (cuda_available()) return make_cuda_backend(0);
+      if (note) *note = "no usable CUDA device; running on the CPU backend";
+      return make_cpu_backend(threads);
+  }
+  return make_cpu_backend(threads);
+}
+
+}  // namespace locent

@@ -1,0 +1,44 @@
+// locent: replicated learning (robust ensemble, local entropy) for binary neural networks.
+// Entry point: parses the subcommand and turns every error into one message and an exit code.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <new>
+
+#include "host/cli/commands.hpp"
+#include "locent/error.hpp"
+#include "locent/version.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"locent: local-entropy (robust-ensemble) learning for binary neural networks"};
+  app.set_version_flag("--version", std::string("locent ") + locent::kVersion);
+  app.require_subcommand(1);
+  auto run_solve = locent::cli::add_solve_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "locent: error: " << e.what() << "\n"
+              << "Run 'locent --help' or 'locent solve --help' for the options.\n";
+    return static_cast<int>(locent::ExitCode::usage);
+  }
+  try {
+    if (app.got_subcommand("solve")) return run_solve();
+  } catch (const locent::Error& e) {
+    std::cerr << "locent: error: " << e.what() << "\n";
+    return static_cast<int>(e.code());
+  } catch (const std::bad_alloc&) {
+    std::cerr << "locent: error: out of host memory\n";
+    return static_cast<int>(locent::ExitCode::out_of_memory);
+  } catch (const std::exception& e) {
+    std::cerr << "locent: internal error: " << e.what() << "\n";
+    return static_cast<int>(locent::ExitCode::failure);
+  }
+  return 0;
+}

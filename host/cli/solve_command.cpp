@@ -1,0 +1,255 @@
+// `locent solve`: one or a batch of instances with (replicated) simulated annealing.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "host/cli/commands.hpp"
+#include "host/cli/result_json.hpp"
+#include "locent/backend.hpp"
+#include "locent/error.hpp"
+#include "locent/npy.hpp"
+
+namespace locent::cli {
+namespace {
+
+struct SolveOptions {
+  std::string model = "perceptron";
+  int n = 1001;
+  double alpha = 0.5;
+  std::string label_mode = "storage";
+  std::string patterns_file, labels_file;
+  std::size_t test_patterns = 10000;
+  std::string algo = "rsa";
+  int replicas = 7;
+  std::string coupling = "traced";
+  std::string energy = "flips";
+  std::string beta = "geom:0.2:10";
+  std::string gamma = "geom:0.05:2";
+  std::uint64_t max_sweeps = 4000;
+  double max_seconds = 0;
+  std::uint64_t seed = 1;
+  std::uint32_t instances = 1;
+  std::uint32_t first_instance = 0;
+  std::string backend = "auto";
+  int threads = 0;
+  std::string out;
+  std::string save_weights;
+  bool save_all = false;
+  int trace_every = 0;
+  int centre_check_every = 1;
+  bool quiet = false;
+};
+
+AnnealConfig make_config(const SolveOptions& o, CLI::App& cmd) {
+  AnnealConfig c;
+  c.replicas = o.replicas;
+  c.coupling = o.coupling == "explicit" ? Coupling::explicit_ : Coupling::traced;
+  c.energy = o.energy == "errors" ? EnergyKind::errors : EnergyKind::flips;
+  c.max_sweeps = o.max_sweeps;
+  c.beta = Schedule::parse(o.beta, "--beta");
+  c.gamma = Schedule::parse(o.gamma, "--gamma");
+  if (o.algo == "sa") {
+    if (cmd.count("--replicas") && o.replicas != 1)
+      throw Error("--algo sa is plain simulated annealing (y = 1); drop --replicas or use --algo rsa");
+    c.replicas = 1;
+    c.gamma = Schedule::constant(0);
+  }
+  c.max_seconds = o.max_seconds;
+  c.seed = o.seed;
+  c.trace_every = o.trace_every;
+  c.centre_check_every = o.centre_check_every;
+  c.validate();
+  return c;
+}
+
+std::vector<Dataset> make_datasets(const SolveOptions& o) {
+  std::vector<Dataset> data;
+  if (!o.patterns_file.empty()) {
+    if (o.instances != 1) throw Error("--instances must be 1 with --patterns/--labels");
+    Dataset d;
+    read_training_data(o.patterns_file, o.labels_file, d.patterns, d.labels);
+    d.model.inputs = static_cast<int>(d.patterns.cols());
+    try {
+      d.model.validate();
+    } catch (const Error& e) {
+      throw Error(o.patterns_file + ": " + e.what(), ExitCode::bad_input);
+    }
+    data.push_back(std::move(d));
+    return data;
+  }
+  GenerateSpec spec;
+  spec.model.inputs = o.n;
+  spec.alpha = o.alpha;
+  spec.labels = o.label_mode == "teacher" ? LabelMode::teacher : LabelMode::storage;
+  spec.seed = o.seed;
+  spec.model.validate();
+  pattern_count(spec.model, spec.alpha);  // validates α before any allocation
+  for (std::uint32_t b = 0; b < o.instances; ++b)
+    data.push_back(generate_dataset(spec, o.first_instance + b));
+  return data;
+}
+
+void save_weights(const SolveOptions& o, const BatchResult& result, std::size_t n) {
+  std::vector<std::int8_t> values;
+  std::vector<std::size_t> shape;
+  const std::size_t b = result.instances.size();
+  for (const auto& r : result.instances) {
+    if (o.save_all) {
+      for (const auto& w : r.replica_weights) values.insert(values.end(), w.begin(), w.end());
+      values.insert(values.end(), r.centre_weights.begin(), r.centre_weights.end());
+    } else {
+      values.insert(values.end(), r.best_weights().begin(), r.best_weights().end());
+    }
+  }
+  if (b > 1) shape.push_back(b);
+  if (o.save_all) shape.push_back(result.instances[0].replica_weights.size() + 1);
+  shape.push_back(n);
+  write_int8_array(o.save_weights, shape, values);
+}
+
+// Progress on stderr for runs longer than a second: rewritten in place on a terminal, one line
+// every few seconds otherwise.
+class ProgressLine {
+ public:
+  explicit ProgressLine(bool enabled) : enabled_(enabled), tty_(isatty(STDERR_FILENO)) {}
+  void update(const SolveProgress& p) {
+    if (!enabled_ || p.wall_seconds < 1.0) return;
+    if (!tty_ && p.wall_seconds - last_ < 5.0) return;
+    last_ = p.wall_seconds;
+    std::string line = fmt::format("sweep {}/{}  solved {}/{}  {:.1f} s  {:.3g} proposals/s",
+                                   p.sweeps, p.max_sweeps, p.solved, p.instances, p.wall_seconds,
+                                   p.proposals_per_second);
+    std::cerr << (tty_ ? "\r" : "") << line << (tty_ ? "\033[K" : "\n") << std::flush;
+    shown_ = true;
+  }
+  void finish() {
+    if (enabled_ && shown_ && tty_) std::cerr << "\n";
+  }
+
+ private:
+  bool enabled_, tty_;
+  bool shown_ = false;
+  double last_ = -1e9;
+};
+
+}  // namespace
+
+std::function<int()> add_solve_command(CLI::App& app) {
+  auto o = std::make_shared<SolveOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "solve", "Train a binary perceptron with replicated (rSA) or plain (SA) simulated annealing");
+  cmd->add_option("--model", o->model, "Network: perceptron (committee machines: not yet)")
+      ->check(CLI::IsMember({"perceptron", "committee"}))
+      ->capture_default_str();
+  auto* n_opt = cmd->add_option("--N", o->n, "Number of inputs (odd)")->capture_default_str();
+  auto* alpha_opt =
+      cmd->add_option("--alpha", o->alpha, "Patterns per weight, P = round(alpha N)")
+          ->capture_default_str();
+  auto* mode_opt = cmd->add_option("--label-mode", o->label_mode,
+                                   "storage (random labels) or teacher (teacher–student)")
+                       ->check(CLI::IsMember({"storage", "teacher"}))
+                       ->capture_default_str();
+  cmd->add_option("--test-patterns", o->test_patterns,
+                  "Fresh patterns for the test error of a teacher–student run")
+      ->capture_default_str();
+  auto* pat = cmd->add_option("--patterns", o->patterns_file, "Training patterns, P × N .npy (±1, or 0/1 bool/uint8)");
+  auto* lab = cmd->add_option("--labels", o->labels_file, "Training labels, length-P .npy");
+  pat->needs(lab);
+  lab->needs(pat);
+  pat->excludes(n_opt)->excludes(alpha_opt)->excludes(mode_opt);
+  cmd->add_option("--algo", o->algo, "rsa (replicated SA) or sa (plain SA: y = 1, gamma = 0)")
+      ->check(CLI::IsMember({"rsa", "sa"}))
+      ->capture_default_str();
+  cmd->add_option("-y,--replicas", o->replicas, "Number of replicas y")->capture_default_str();
+  cmd->add_option("--coupling", o->coupling, "traced (centre summed out) or explicit (centre moved)")
+      ->check(CLI::IsMember({"traced", "explicit"}))
+      ->capture_default_str();
+  cmd->add_option("--energy", o->energy,
+                  "flips (weight flips to fix each violated pattern) or errors (misclassified patterns)")
+      ->check(CLI::IsMember({"flips", "errors"}))
+      ->capture_default_str();
+  cmd->add_option("--beta", o->beta, "Inverse temperature per sweep: V, const:V, lin:A:B, geom:A:B, list:V0,V1,..")
+      ->capture_default_str();
+  cmd->add_option("--gamma", o->gamma, "Replica coupling per sweep, same forms as --beta")
+      ->capture_default_str();
+  cmd->add_option("--max-sweeps", o->max_sweeps, "Sweep budget (one sweep = N·y proposals); the schedules span it")
+      ->capture_default_str();
+  cmd->add_option("--max-seconds", o->max_seconds, "Wall-clock budget for the batch, 0 = none")
+      ->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed of the instances and of the Monte Carlo")->capture_default_str();
+  cmd->add_option("--instances", o->instances, "Independent instances solved together")
+      ->check(CLI::Range(1u, 1u << 24))
+      ->capture_default_str();
+  cmd->add_option("--first-instance", o->first_instance, "Instance index of the first instance")
+      ->capture_default_str();
+  cmd->add_option("--backend", o->backend, "auto (CUDA if a GPU is usable), cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_option("--threads", o->threads, "CPU threads, 0 = all cores")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--out", o->out, "Write the JSON result to this file instead of stdout");
+  cmd->add_option("--save-weights", o->save_weights,
+                  "Save the solving (else lowest-error) weights as int8 .npy");
+  cmd->add_flag("--save-all", o->save_all,
+                "With --save-weights: save all replicas and then the centre, (y+1) × N");
+  cmd->add_option("--trace-every", o->trace_every,
+                  "Record errors, distance, acceptance, beta, gamma every k sweeps (JSON 'trace')")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--centre-check-every", o->centre_check_every,
+                  "Sweeps between checks of the centre's errors (stop criterion)")
+      ->capture_default_str();
+  cmd->add_flag("-q,--quiet", o->quiet, "No progress on stderr");
+
+  return [o, cmd]() -> int {
+    if (o->model != "perceptron")
+      throw Error("committee machines are not implemented yet; use --model perceptron");
+    const AnnealConfig config = make_config(*o, *cmd);
+    const std::vector<Dataset> datasets = make_datasets(*o);
+    std::string note;
+    const BackendKind kind = o->backend == "cpu"    ? BackendKind::cpu
+                             : o->backend == "cuda" ? BackendKind::cuda
+                                                    : BackendKind::automatic;
+    auto backend = make_backend(kind, o->threads, &note);
+    if (!note.empty() && !o->quiet) std::cerr << "locent: note: " << note << "\n";
+
+    std::map<std::uint32_t, std::vector<TraceRecord>> traces;
+    ProgressLine progress(!o->quiet);
+    SolveHooks hooks;
+    if (config.trace_every > 0)
+      hooks.on_trace = [&](const TraceRecord& r) { traces[r.instance].push_back(r); };
+    hooks.on_progress = [&](const SolveProgress& p) { progress.update(p); };
+    const BatchResult result = solve_batch(datasets, config, *backend, hooks);
+    progress.finish();
+
+    SolveDescription what;
+    what.algo = o->algo;
+    what.label_mode = o->patterns_file.empty() ? o->label_mode : "files";
+    what.patterns_file = o->patterns_file;
+    what.labels_file = o->labels_file;
+    what.alpha = o->alpha;
+    what.test_patterns = o->test_patterns;
+    const nlohmann::json j = solve_result_json(what, config, datasets, result, traces);
+    if (!o->save_weights.empty()) save_weights(*o, result, datasets[0].n_inputs());
+    if (o->out.empty()) {
+      std::cout << j.dump(2) << std::endl;
+    } else {
+      std::ofstream f(o->out);
+      if (!(f << j.dump(2) << "\n"))
+        throw Error("cannot write the result to " + o->out, ExitCode::bad_input);
+    }
+    if (!o->quiet) {
+      const auto& s = j["summary"];
+      std::cerr << fmt::format("locent: solved {}/{} in {:.2f} s on {} ({}), {:.3g} proposals/s\n",
+                               s["solved"].get<std::size_t>(), s["instances"].get<std::size_t>(),
+                               result.wall_seconds, result.backend, result.device,
+                               result.proposals_per_second());
+    }
+    return 0;
+  };
+}
+
+}  // namespace locent::cli

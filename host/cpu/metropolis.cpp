@@ -1,0 +1,126 @@
+// CPU twin of kernels/metropolis.cu (see metropolis_rules.hpp for the rules both follow).
+#include "host/cpu/metropolis.hpp"
+
+#include "locent/backend.hpp"
+#include "locent/metropolis_rules.hpp"
+#include "locent/rng.hpp"
+
+namespace locent::cpu {
+namespace {
+
+inline bool test_bit(const std::uint64_t* words, int i) {
+  return (words[i >> 6] >> (i & 63)) & 1u;
+}
+
+// Applies an accepted flip of replica a's weight (old value w_plus) at a site with column `col`:
+// every stability moves by ∓2 and the boundary sets, their sizes and the error count follow.
+void apply_flip(ChainState& c, int a, const std::uint64_t* col, bool w_plus) {
+  std::int32_t* stab = c.stabilities.data() + std::size_t(a) * c.patterns;
+  std::uint64_t* set_a = c.set_a.data() + a * c.pattern_words;
+  std::uint64_t* set_b = c.set_b.data() + a * c.pattern_words;
+  const bool flips = c.flip_energy;
+  int size_a = 0, size_b = 0, errors = 0;
+  for (std::size_t w = 0; w < c.pattern_words; ++w) {
+    // Bit set where x = σξ_i W_i = +1, i.e. where Δ drops by 2.
+    const std::uint64_t drops = w_plus ? col[w] : ~col[w];
+    const int base = static_cast<int>(w * 64);
+    const int n = std::min(64, c.patterns - base);
+    std::uint64_t wa = 0, wb = 0;
+    for (int b = 0; b < n; ++b) {
+      const int d = stab[base + b] + (((drops >> b) & 1u) ? -2 : 2);
+      stab[base + b] = d;
+      wa |= std::uint64_t{in_set_a(d, flips)} << b;
+      wb |= std::uint64_t{in_set_b(d, flips)} << b;
+      errors += d < 0;
+    }
+    set_a[w] = wa;
+    set_b[w] = wb;
+    size_a += __builtin_popcountll(wa);
+    size_b += __builtin_popcountll(wb);
+  }
+  c.size_a[a] = size_a;
+  c.size_b[a] = size_b;
+  c.errors[a] = errors;
+}
+
+}  // namespace
+
+void run_metropolis_chunk(ChainState& c, const ChainData& data, const ThresholdTables& tables,
+                          const ChunkOptions& options,
+                          std::vector<std::vector<std::int64_t>>& trace) {
+  const int n = c.inputs, y = c.replicas;
+  const bool traced = !c.explicit_centre;
+  const int groups = (step_slots(y) + 3) / 4;
+  std::uint32_t random[4 * 8];  // step_slots(y) ≤ 32: y ≤ 30 (AnnealConfig::validate)
+  for (std::size_t s = 0; s < tables.sweeps() && !c.status.solved; ++s) {
+    const std::uint64_t sweep = tables.first_sweep + s;
+    const ThresholdView view = tables.view(s);
+    for (int step = 0; step < n; ++step) {
+      for (int g = 0; g < groups; ++g) {
+        const PhiloxBlock blk = philox_block(data.seed, Purpose::metropolis, data.instance,
+                                             static_cast<std::uint32_t>(sweep),
+                                             static_cast<std::uint32_t>(step), g);
+        for (int j = 0; j < 4; ++j) random[4 * g + j] = blk.v[j];
+      }
+      const int i = static_cast<int>(uniform_below(random[site_slot()], n));
+      const std::uint64_t* col = data.columns->row(i);
+      for (int a = 0; a < y; ++a) {
+        const std::uint64_t* set_a = c.set_a.data() + a * c.pattern_words;
+        const std::uint64_t* set_b = c.set_b.data() + a * c.pattern_words;
+        int pa = 0, pb = 0;
+        for (std::size_t w = 0; w < c.pattern_words; ++w) {
+          pa += __builtin_popcountll(set_a[w] & col[w]);
+          pb += __builtin_popcountll(set_b[w] & col[w]);
+        }
+        const bool w_plus = test_bit(c.replica(a), i);
+        const int delta_e = flip_delta_energy(w_plus, pa, pb, c.size_a[a], c.size_b[a]);
+        const int s_ai = w_plus ? 1 : -1;
+        const int k = traced ? traced_coupling_index(s_ai, c.site_sums[i], y)
+                             : explicit_coupling_index(s_ai, test_bit(c.centre.data(), i) ? 1 : -1);
+        ++c.status.proposals;
+        if (!view.accept_replica(delta_e, k, random[replica_slot(a)])) continue;
+        ++c.status.accepted;
+        c.replica(a)[i >> 6] ^= std::uint64_t{1} << (i & 63);
+        c.site_sums[i] -= 2 * s_ai;
+        apply_flip(c, a, col, w_plus);
+        c.energy[a] += delta_e;
+        if (c.energy[a] == 0) {
+          c.status.solved = 1;
+          c.status.solved_by = a;
+          return;
+        }
+      }
+      if (!traced) {
+        const int centre_i = test_bit(c.centre.data(), i) ? 1 : -1;
+        ++c.status.proposals;
+        if (view.accept_centre(centre_coupling_index(centre_i, c.site_sums[i], y),
+                               random[centre_slot(y)])) {
+          ++c.status.accepted;
+          c.centre[i >> 6] ^= std::uint64_t{1} << (i & 63);
+        }
+      }
+    }
+    const std::uint64_t done = sweep + 1;
+    const bool check = done % options.centre_check_every == 0;
+    const bool record = options.trace_every > 0 && done % options.trace_every == 0;
+    if (!check && !record) continue;
+    const std::vector<std::uint64_t> centre = c.centre_bits();
+    const int centre_errors = count_errors(*data.rows, centre.data());
+    if (record) {
+      std::vector<std::int64_t> r(TraceLayout{y}.length());
+      r[0] = data.instance;
+      r[1] = static_cast<std::int64_t>(done);
+      r[2] = centre_errors;
+      r[3] = total_distance(c, centre);
+      r[4] = static_cast<std::int64_t>(c.status.accepted);
+      for (int a = 0; a < y; ++a) r[5 + a] = c.errors[a];
+      trace.push_back(std::move(r));
+    }
+    if (check && centre_errors == 0) {
+      c.status.solved = 1;
+      c.status.solved_by = y;
+    }
+  }
+}
+
+}  // namespace locent::cpu

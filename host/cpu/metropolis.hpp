@@ -1,0 +1,30 @@
+// CPU twin of kernels/metropolis.cu: runs one instance's chain through a chunk of sweeps with
+// the shared rules of metropolis_rules.hpp, on 64-bit words.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "locent/bits.hpp"
+#include "locent/chain_state.hpp"
+#include "locent/threshold_table.hpp"
+
+namespace locent::cpu {
+
+struct ChainData {
+  const BitMatrix* rows;     // P × N folded patterns σ^μ ξ^μ
+  const BitMatrix* columns;  // N × P, the same transposed
+  std::uint64_t seed;
+  std::uint32_t instance;
+};
+
+struct ChunkOptions {
+  int centre_check_every = 1;
+  int trace_every = 0;
+};
+
+// Advances `chain` through every sweep of `tables` (stopping early once solved), appending a
+// TraceLayout record to `trace` at each trace sweep.
+void run_metropolis_chunk(ChainState& chain, const ChainData& data, const ThresholdTables& tables,
+                          const ChunkOptions& options, std::vector<std::vector<std::int64_t>>& trace);
+
+}  // namespace locent::cpu

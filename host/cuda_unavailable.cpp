@@ -1,0 +1,14 @@
+// Backend entry points of a CPU-only build (-DLOCENT_CUDA=OFF).
+#include "locent/backend.hpp"
+#include "locent/error.hpp"
+
+namespace locent {
+
+bool cuda_available() { return false; }
+
+std::unique_ptr<Backend> make_cuda_backend(int) {
+  throw Error("this build of locent has no CUDA backend (built with LOCENT_CUDA=OFF)",
+              ExitCode::no_device);
+}
+
+}  // namespace locent

@@ -1,0 +1,63 @@
+// The boundary between host orchestration and a compute backend (CPU threads or CUDA).
+//
+// A backend creates a MetropolisEngine holding the state of a batch of instances (same N, P,
+// replicas). The host driver (solve.cpp) steps the schedule: it hands the engine chunks of sweeps
+// with their threshold tables, reads status and telemetry between chunks, and never sees device
+// memory.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "locent/anneal.hpp"
+#include "locent/chain_state.hpp"
+#include "locent/problem.hpp"
+#include "locent/threshold_table.hpp"
+
+namespace locent {
+
+// A trace record as the engine writes it: int64 fields, see TraceLayout.
+struct TraceLayout {
+  int replicas;
+  // [0] instance index, [1] sweeps completed, [2] centre errors, [3] Σ_a Hamming(W^a, centre),
+  // [4] proposals accepted so far, [5 + a] errors of replica a.
+  int length() const { return 5 + replicas; }
+};
+
+struct EngineSetup {
+  AnnealConfig config;
+  std::vector<const Dataset*> datasets;  // one per instance, all with the same N and P
+  int threads = 0;                       // CPU backend: 0 = all cores
+};
+
+class MetropolisEngine {
+ public:
+  virtual ~MetropolisEngine() = default;
+  // Runs sweeps [tables.first_sweep, + tables.sweeps()) for every unsolved instance. Records a
+  // trace entry at every sweep s with (s + 1) % trace_every == 0 (trace_every > 0).
+  virtual void run_chunk(const ThresholdTables& tables, int trace_every) = 0;
+  virtual std::vector<InstanceStatus> status() = 0;
+  // Trace records written since the last call, instance-major, in sweep order.
+  virtual std::vector<std::vector<std::int64_t>> take_trace() = 0;
+  virtual ChainState snapshot(std::size_t instance) = 0;
+};
+
+enum class BackendKind { automatic, cpu, cuda };
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;         // "cpu" or "cuda"
+  virtual std::string device_name() const = 0;
+  virtual std::unique_ptr<MetropolisEngine> create_metropolis(const EngineSetup& setup) = 0;
+};
+
+std::unique_ptr<Backend> make_cpu_backend(int threads);
+// Throws Error(no_device) when CUDA is not compiled in or no device is usable.
+std::unique_ptr<Backend> make_cuda_backend(int device = 0);
+bool cuda_available();
+// automatic: CUDA when a device is usable, else CPU with a note written to *note.
+std::unique_ptr<Backend> make_backend(BackendKind kind, int threads, std::string* note);
+
+}  // namespace locent

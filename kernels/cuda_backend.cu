@@ -1,0 +1,266 @@
+// The CUDA backend: device memory for a batch of chains, chunk launches, and the transfers of
+// status, telemetry and snapshots. Initial states are built on the host by the same code as the
+// CPU backend's (initial_chain) and uploaded, so both backends start identically.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/cuda_check.cuh"
+#include "kernels/metropolis.cuh"
+#include "locent/backend.hpp"
+
+namespace locent {
+namespace {
+
+// A typed device allocation that frees itself.
+template <class T>
+class DeviceArray {
+ public:
+  DeviceArray() = default;
+  explicit DeviceArray(std::size_t n) : n_(n) {
+    if (n) LOCENT_CUDA_CHECK(cudaMalloc(&ptr_, n * sizeof(T)));
+  }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  DeviceArray(DeviceArray&& o) noexcept : ptr_(o.ptr_), n_(o.n_) { o.ptr_ = nullptr, o.n_ = 0; }
+  DeviceArray& operator=(DeviceArray&& o) noexcept {
+    std::swap(ptr_, o.ptr_);
+    std::swap(n_, o.n_);
+    return *this;
+  }
+  ~DeviceArray() {
+    if (ptr_) cudaFree(ptr_);
+  }
+  T* get() const { return ptr_; }
+  std::size_t size() const { return n_; }
+  void upload(const void* src, std::size_t count, std::size_t offset = 0) {
+    LOCENT_CUDA_CHECK(cudaMemcpy(ptr_ + offset, src, count * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  void download(void* dst, std::size_t count, std::size_t offset = 0) const {
+    LOCENT_CUDA_CHECK(cudaMemcpy(dst, ptr_ + offset, count * sizeof(T), cudaMemcpyDeviceToHost));
+  }
+
+ private:
+  T* ptr_ = nullptr;
+  std::size_t n_ = 0;
+};
+
+std::string format_gib(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
+  return buf;
+}
+
+class CudaMetropolisEngine final : public MetropolisEngine {
+ public:
+  CudaMetropolisEngine(const EngineSetup& setup, int device) : config_(setup.config) {
+    LOCENT_CUDA_CHECK(cudaSetDevice(device));
+    const std::size_t batch = setup.datasets.size();
+    const int n = static_cast<int>(setup.datasets[0]->n_inputs());
+    const int p = static_cast<int>(setup.datasets[0]->n_patterns());
+    const int y = config_.replicas;
+    const std::size_t nw64 = words_for_bits(n), pw64 = words_for_bits(p);
+    const std::size_t nw = 2 * nw64, pw = 2 * pw64;
+    check_memory(batch, n, p, y, nw, pw);
+
+    b_.instances = static_cast<int>(batch);
+    b_.inputs = n;
+    b_.patterns = p;
+    b_.replicas = y;
+    b_.input_words = static_cast<int>(nw);
+    b_.pattern_words = static_cast<int>(pw);
+    b_.explicit_centre = config_.coupling == Coupling::explicit_;
+    b_.flip_energy = config_.energy == EnergyKind::flips;
+
+    columns_ = DeviceArray<std::uint32_t>(batch * n * pw);
+    rows_ = DeviceArray<std::uint32_t>(batch * p * nw);
+    instance_ids_ = DeviceArray<std::uint32_t>(batch);
+    weights_ = DeviceArray<std::uint32_t>(batch * y * nw);
+    if (b_.explicit_centre) centre_ = DeviceArray<std::uint32_t>(batch * nw);
+    scratch_ = DeviceArray<std::uint32_t>(batch * nw);
+    site_sums_ = DeviceArray<std::int32_t>(batch * n);
+    stabilities_ = DeviceArray<std::int32_t>(batch * y * p);
+    set_a_ = DeviceArray<std::uint32_t>(batch * y * pw);
+    set_b_ = DeviceArray<std::uint32_t>(batch * y * pw);
+    size_a_ = DeviceArray<std::int32_t>(batch * y);
+    size_b_ = DeviceArray<std::int32_t>(batch * y);
+    energy_ = DeviceArray<std::int64_t>(batch * y);
+    errors_ = DeviceArray<std::int32_t>(batch * y);
+    status_ = DeviceArray<InstanceStatus>(batch);
+    trace_count_ = DeviceArray<std::int32_t>(batch);
+
+    for (std::size_t b = 0; b < batch; ++b) {
+      const Dataset& d = *setup.datasets[b];
+      const BitMatrix rows = d.folded_rows();
+      const BitMatrix cols = rows.transposed();
+      // 64-bit host words are two little-endian 32-bit device words each.
+      columns_.upload(cols.words().data(), n * pw, b * n * pw);
+      rows_.upload(rows.words().data(), p * nw, b * p * nw);
+      instance_ids_.upload(&d.instance, 1, b);
+      const ChainState c = initial_chain(config_, rows, d.instance);
+      weights_.upload(c.weights.data(), y * nw, b * y * nw);
+      if (b_.explicit_centre) centre_.upload(c.centre.data(), nw, b * nw);
+      site_sums_.upload(c.site_sums.data(), n, b * n);
+      stabilities_.upload(c.stabilities.data(), std::size_t(y) * p, b * y * p);
+      set_a_.upload(c.set_a.data(), y * pw, b * y * pw);
+      set_b_.upload(c.set_b.data(), y * pw, b * y * pw);
+      size_a_.upload(c.size_a.data(), y, b * y);
+      size_b_.upload(c.size_b.data(), y, b * y);
+      energy_.upload(c.energy.data(), y, b * y);
+      errors_.upload(c.errors.data(), y, b * y);
+      status_.upload(&c.status, 1, b);
+      templates_.push_back(c);  // shapes and flags for snapshots
+    }
+    b_.columns = columns_.get();
+    b_.rows = rows_.get();
+    b_.instance_ids = instance_ids_.get();
+    b_.weights = weights_.get();
+    b_.centre = centre_.get();
+    b_.centre_scratch = scratch_.get();
+    b_.site_sums = site_sums_.get();
+    b_.stabilities = stabilities_.get();
+    b_.set_a = set_a_.get();
+    b_.set_b = set_b_.get();
+    b_.size_a = size_a_.get();
+    b_.size_b = size_b_.get();
+    b_.energy = energy_.get();
+    b_.errors = errors_.get();
+    b_.status = status_.get();
+    b_.trace_count = trace_count_.get();
+  }
+
+  void run_chunk(const ThresholdTables& tables, int trace_every) override {
+    const std::size_t batch = b_.instances;
+    const int y = b_.replicas;
+    if (tables_.size() < tables.data.size()) tables_ = DeviceArray<std::uint32_t>(tables.data.size());
+    tables_.upload(tables.data.data(), tables.data.size());
+    const int capacity = trace_every > 0 ? static_cast<int>(tables.sweeps() / trace_every) + 1 : 0;
+    const std::size_t trace_len = batch * capacity * (5 + y);
+    if (trace_.size() < trace_len) trace_ = DeviceArray<std::int64_t>(trace_len);
+    LOCENT_CUDA_CHECK(cudaMemset(trace_count_.get(), 0, batch * sizeof(std::int32_t)));
+    b_.trace = trace_.get();
+    b_.trace_capacity = capacity;
+
+    cuda::MetropolisChunk ch;
+    ch.tables = tables_.get();
+    ch.table_stride = tables.stride();
+    ch.half_width = tables.half_width;
+    ch.coupling_states = tables.coupling_states;
+    ch.first_sweep = tables.first_sweep;
+    ch.sweeps = static_cast<int>(tables.sweeps());
+    ch.seed = config_.seed;
+    ch.centre_check_every = config_.centre_check_every;
+    ch.trace_every = trace_every;
+    cuda::launch_metropolis_chunk(b_, ch, nullptr);
+    LOCENT_CUDA_CHECK(cudaDeviceSynchronize());
+
+    if (capacity > 0) {
+      std::vector<std::int32_t> counts(batch);
+      trace_count_.download(counts.data(), batch);
+      std::vector<std::int64_t> all(trace_len);
+      trace_.download(all.data(), trace_len);
+      for (std::size_t b = 0; b < batch; ++b)
+        for (int r = 0; r < counts[b]; ++r) {
+          const std::int64_t* rec = all.data() + (b * capacity + r) * (5 + y);
+          pending_.emplace_back(rec, rec + 5 + y);
+        }
+    }
+  }
+
+  std::vector<InstanceStatus> status() override {
+    std::vector<InstanceStatus> s(b_.instances);
+    status_.download(s.data(), s.size());
+    return s;
+  }
+
+  std::vector<std::vector<std::int64_t>> take_trace() override { return std::move(pending_); }
+
+  ChainState snapshot(std::size_t b) override {
+    ChainState c = templates_.at(b);
+    const int n = b_.inputs, p = b_.patterns, y = b_.replicas;
+    const std::size_t nw = b_.input_words, pw = b_.pattern_words;
+    weights_.download(c.weights.data(), y * nw, b * y * nw);
+    if (b_.explicit_centre) centre_.download(c.centre.data(), nw, b * nw);
+    site_sums_.download(c.site_sums.data(), n, b * n);
+    stabilities_.download(c.stabilities.data(), std::size_t(y) * p, b * y * p);
+    set_a_.download(c.set_a.data(), y * pw, b * y * pw);
+    set_b_.download(c.set_b.data(), y * pw, b * y * pw);
+    size_a_.download(c.size_a.data(), y, b * y);
+    size_b_.download(c.size_b.data(), y, b * y);
+    energy_.download(c.energy.data(), y, b * y);
+    errors_.download(c.errors.data(), y, b * y);
+    status_.download(&c.status, 1, b);
+    return c;
+  }
+
+ private:
+  void check_memory(std::size_t batch, int n, int p, int y, std::size_t nw, std::size_t pw) {
+    const double bytes =
+        4.0 * batch * (double(n) * pw + double(p) * nw + (y + 2.0) * nw + n + double(y) * p +
+                       2.0 * y * pw + 5.0 * y) + 64.0 * batch;
+    std::size_t free_bytes = 0, total_bytes = 0;
+    LOCENT_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    if (bytes > 0.95 * double(free_bytes))
+      throw Error("out of GPU memory: " + std::to_string(batch) + " instances of N = " +
+                      std::to_string(n) + ", P = " + std::to_string(p) + " with y = " +
+                      std::to_string(y) + " need " + format_gib(bytes) + ", the device has " +
+                      format_gib(double(free_bytes)) + " free; use fewer --instances",
+                  ExitCode::out_of_memory);
+  }
+
+  AnnealConfig config_;
+  cuda::MetropolisBatch b_{};
+  DeviceArray<std::uint32_t> columns_, rows_, instance_ids_, weights_, centre_, scratch_, set_a_,
+      set_b_, tables_;
+  DeviceArray<std::int32_t> site_sums_, stabilities_, size_a_, size_b_, errors_, trace_count_;
+  DeviceArray<std::int64_t> energy_, trace_;
+  DeviceArray<InstanceStatus> status_;
+  std::vector<ChainState> templates_;
+  std::vector<std::vector<std::int64_t>> pending_;
+};
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int device) : device_(device) {
+    cudaDeviceProp prop{};
+    LOCENT_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+    name_ = prop.name;
+  }
+  std::string name() const override { return "cuda"; }
+  std::string device_name() const override { return name_; }
+  std::unique_ptr<MetropolisEngine> create_metropolis(const EngineSetup& setup) override {
+    if (setup.config.replicas > cuda::kMaxReplicas)
+      throw Error("the CUDA backend supports at most " + std::to_string(cuda::kMaxReplicas) +
+                  " replicas");
+    return std::make_unique<CudaMetropolisEngine>(setup, device_);
+  }
+
+ private:
+  int device_;
+  std::string name_;
+};
+
+}  // namespace
+
+bool cuda_available() {
+  int count = 0;
+  return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+}
+
+std::unique_ptr<Backend> make_cuda_backend(int device) {
+  int count = 0;
+  const cudaError_t err = cudaGetDeviceCount(&count);
+  if (err != cudaSuccess || count == 0)
+    throw Error(std::string("no usable CUDA device: ") +
+                    (err != cudaSuccess ? cudaGetErrorString(err) : "none found"),
+                ExitCode::no_device);
+  if (device < 0 || device >= count)
+    throw Error("CUDA device " + std::to_string(device) + " does not exist (" +
+                    std::to_string(count) + " found)",
+                ExitCode::no_device);
+  return std::make_unique<CudaBackend>(device);
+}
+
+}  // namespace locent

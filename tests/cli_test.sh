@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# End-to-end checks of the locent command line: a good run gives valid JSON and weights; every
+# kind of bad input gives one clear message on stderr and the documented non-zero exit code.
+set -u
+locent=${LOCENT:?set LOCENT to the locent binary}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+py=/usr/bin/python3
+failures=0 passed=0
+
+# expect CODE PATTERN -- ARGS...: exit code CODE and stderr matching PATTERN (grep -E).
+expect() {
+  local code=$1 pattern=$2
+  shift 3
+  "$locent" "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  if [[ $got -ne $code ]] || { [[ -n $pattern ]] && ! grep -qE -e "$pattern" "$tmp/err"; }; then
+    echo "FAIL: locent $* -> exit $got (want $code), stderr:" >&2
+    sed 's/^/    /' "$tmp/err" >&2
+    failures=$((failures + 1))
+  else
+    passed=$((passed + 1))
+  fi
+}
+
+# Writes a .npy file: npy FILE DESCR SHAPE PYTHON-BYTES-EXPRESSION
+npy() {
+  "$py" - "$@" <<'PY'
+import struct, sys
+path, descr, shape, data = sys.argv[1], sys.argv[2], sys.argv[3], eval(sys.argv[4])
+header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
+header += " " * (63 - (10 + len(header)) % 64) + "\n"
+with open(path, "wb") as f:
+    f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + data)
+PY
+}
+
+# --- good runs -------------------------------------------------------------------------------
+expect 0 "" -- --version
+expect 0 "" -- solve --help
+"$locent" --version | grep -q "locent 0" || { echo "FAIL: --version" >&2; failures=$((failures + 1)); }
+"$locent" solve --N 201 --alpha 0.4 --backend cpu --seed 1 --trace-every 10 \
+  --save-weights "$tmp/w.npy" --out "$tmp/r.json" 2>"$tmp/err"
+if [[ $? -ne 0 ]]; then
+  echo "FAIL: default small solve" >&2; cat "$tmp/err" >&2; failures=$((failures + 1))
+else
+  "$py" - "$tmp/r.json" "$tmp/w.npy" <<'PY' || failures=$((failures + 1))
+import json, sys, struct
+r = json.load(open(sys.argv[1]))
+i = r["instances"][0]
+assert r["problem"]["N"] == 201 and r["problem"]["P"] == 80, r["problem"]
+assert i["solved"] is True and i["train_error"] == 0.0, i
+assert len(i["replica_errors"]) == 7 and "trace" in i and len(i["trace"]) >= 1
+assert r["summary"]["solved"] == 1 and r["backend"] == "cpu"
+raw = open(sys.argv[2], "rb").read()
+assert raw[:6] == b"\x93NUMPY"
+hl = struct.unpack("<H", raw[8:10])[0]
+header = raw[10:10 + hl].decode()
+assert "'|i1'" in header and "(201,)" in header, header
+w = raw[10 + hl:]
+assert len(w) == 201 and set(w) <= {1, 255}
+PY
+  passed=$((passed + 1))
+fi
+# Training data from files: the saved weights of a solved run classify it without error.
+npy "$tmp/p.npy" "<f8" "(3, 5)" "struct.pack('<15d', *([1,-1,1,1,-1]*3))"
+npy "$tmp/l.npy" "|i1" "(3,)" "bytes([1,1,1])"
+expect 0 "" -- solve --patterns "$tmp/p.npy" --labels "$tmp/l.npy" --backend cpu --out "$tmp/f.json"
+grep -q '"label_mode": "files"' "$tmp/f.json" || { echo "FAIL: files run" >&2; failures=$((failures + 1)); }
+
+# --- bad input -------------------------------------------------------------------------------
+expect 2 "N must be odd" -- solve --N 1000 --backend cpu
+expect 2 "alpha must be a positive" -- solve --alpha 0 --backend cpu
+expect 2 "alpha must be a positive" -- solve --alpha -0.5 --backend cpu
+expect 2 "replicas y must be between" -- solve --replicas 0 --backend cpu
+expect 2 "bogus" -- solve --bogus
+expect 2 "--beta" -- solve --beta geom:0:1 --backend cpu
+expect 2 "backend" -- solve --backend tpu
+expect 3 "cannot open" -- solve --patterns "$tmp/missing.npy" --labels "$tmp/l.npy"
+printf 'not a numpy file at all' >"$tmp/bad.npy"
+expect 3 "bad.npy" -- solve --patterns "$tmp/bad.npy" --labels "$tmp/l.npy"
+npy "$tmp/short.npy" "|i1" "(3, 5)" "bytes([1]*10)"
+expect 3 "short.npy" -- solve --patterns "$tmp/short.npy" --labels "$tmp/l.npy"
+npy "$tmp/zero.npy" "<i4" "(3, 5)" "struct.pack('<15i', *([1]*7 + [0] + [1]*7))"
+expect 3 "not ±1|±1" -- solve --patterns "$tmp/zero.npy" --labels "$tmp/l.npy"
+npy "$tmp/l4.npy" "|i1" "(4,)" "bytes([1,1,1,1])"
+expect 3 "4 labels|labels" -- solve --patterns "$tmp/p.npy" --labels "$tmp/l4.npy"
+npy "$tmp/even.npy" "|i1" "(3, 4)" "bytes([1]*12)"
+expect 3 "odd" -- solve --patterns "$tmp/even.npy" --labels "$tmp/l.npy"
+npy "$tmp/c8.npy" "<c8" "(3, 5)" "bytes(120)"
+expect 3 "dtype" -- solve --patterns "$tmp/c8.npy" --labels "$tmp/l.npy"
+expect 2 "needs|requires" -- solve --patterns "$tmp/p.npy"
+if ! "$locent" solve --N 101 --backend cuda --max-sweeps 1 -q >/dev/null 2>"$tmp/err"; then
+  # No GPU here (or a CPU-only build): one clear message and exit code 4.
+  expect 4 "CUDA" -- solve --N 101 --backend cuda --max-sweeps 1
+  # auto falls back to the CPU with a note.
+  expect 0 "note: .*CPU" -- solve --N 101 --alpha 0.3 --backend auto --max-sweeps 5
+fi
+
+echo "cli_test: $passed passed, $failures failed"
+[[ $failures -eq 0 ]]

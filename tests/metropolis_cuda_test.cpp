@@ -1,0 +1,146 @@
+// CUDA backend equals the CPU backend bit for bit: trajectory (proposal and acceptance counts,
+// trace), final weights, stabilities, boundary sets and energies, for several seeds, sizes and
+// couplings. Skips when no GPU is usable.
+#include <gtest/gtest.h>
+
+#include "locent/backend.hpp"
+#include "locent/error.hpp"
+#include "tests/test_util.hpp"
+
+namespace locent {
+namespace {
+
+struct CudaCase {
+  int n;
+  double alpha;
+  int replicas;
+  Coupling coupling;
+  EnergyKind energy;
+  std::uint64_t seed;
+  int instances;
+};
+
+void PrintTo(const CudaCase& c, std::ostream* os) {
+  *os << "N=" << c.n << " alpha=" << c.alpha << " y=" << c.replicas << " seed=" << c.seed;
+}
+
+std::string cuda_case_name(const testing::TestParamInfo<CudaCase>& info) {
+  const CudaCase& c = info.param;
+  return "N" + std::to_string(c.n) + "_y" + std::to_string(c.replicas) +
+         (c.coupling == Coupling::traced ? "_traced" : "_explicit") +
+         (c.energy == EnergyKind::flips ? "_flips" : "_errors") + "_seed" + std::to_string(c.seed) +
+         "_B" + std::to_string(c.instances);
+}
+
+class CudaEqualsCpu : public testing::TestWithParam<CudaCase> {
+ protected:
+  void SetUp() override {
+    if (!cuda_available()) GTEST_SKIP() << "no usable CUDA device";
+  }
+};
+
+TEST_P(CudaEqualsCpu, IdenticalTrajectoryAndState) {
+  const CudaCase& p = GetParam();
+  std::vector<Dataset> data;
+  for (int b = 0; b < p.instances; ++b) data.push_back(test::storage_instance(p.n, p.alpha, p.seed, b));
+  AnnealConfig config = test::hot_config(p.replicas, p.coupling, p.energy);
+  config.seed = p.seed;
+  config.beta = Schedule::geometric(0.3, 3);
+  config.gamma = Schedule::linear(0.1, 1.0);
+  config.max_sweeps = 40;
+  config.trace_every = 3;
+  EngineSetup setup;
+  setup.config = config;
+  for (const auto& d : data) setup.datasets.push_back(&d);
+
+  auto cpu = make_cpu_backend(2)->create_metropolis(setup);
+  auto gpu = make_cuda_backend(0)->create_metropolis(setup);
+  const int hw = threshold_half_width(config, data[0].n_patterns());
+  // Uneven chunks on purpose: the trajectory must not depend on how the host splits the run.
+  for (std::uint64_t s = 0; s < config.max_sweeps;) {
+    const std::size_t n = std::min<std::uint64_t>(1 + s % 9, config.max_sweeps - s);
+    const ThresholdTables t = build_thresholds(config, hw, s, n);
+    cpu->run_chunk(t, config.trace_every);
+    gpu->run_chunk(t, config.trace_every);
+    s += n;
+  }
+  EXPECT_EQ(cpu->take_trace(), gpu->take_trace());
+  for (int b = 0; b < p.instances; ++b) {
+    SCOPED_TRACE("instance " + std::to_string(b));
+    const ChainState c = cpu->snapshot(b), g = gpu->snapshot(b);
+    EXPECT_GT(c.status.accepted, 0u);
+    EXPECT_EQ(c.status.proposals, g.status.proposals);
+    EXPECT_EQ(c.status.accepted, g.status.accepted);
+    EXPECT_EQ(c.status.solved, g.status.solved);
+    EXPECT_EQ(c.status.solved_by, g.status.solved_by);
+    EXPECT_EQ(c.weights, g.weights);
+    EXPECT_EQ(c.centre, g.centre);
+    EXPECT_EQ(c.site_sums, g.site_sums);
+    EXPECT_EQ(c.stabilities, g.stabilities);
+    EXPECT_EQ(c.set_a, g.set_a);
+    EXPECT_EQ(c.set_b, g.set_b);
+    EXPECT_EQ(c.energy, g.energy);
+    EXPECT_EQ(c.errors, g.errors);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, CudaEqualsCpu,
+    testing::Values(CudaCase{67, 0.9, 1, Coupling::traced, EnergyKind::flips, 1, 3},
+                    CudaCase{129, 0.7, 5, Coupling::traced, EnergyKind::errors, 2, 4},
+                    CudaCase{201, 0.6, 7, Coupling::traced, EnergyKind::flips, 3, 5},
+                    CudaCase{301, 0.5, 9, Coupling::traced, EnergyKind::flips, 4, 2},
+                    CudaCase{63, 1.3, 3, Coupling::explicit_, EnergyKind::flips, 5, 3},
+                    CudaCase{99, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 6, 2},
+                    CudaCase{1001, 0.55, 7, Coupling::traced, EnergyKind::flips, 7, 3}),
+    cuda_case_name);
+
+// Solved instances stop at the same proposal on both backends (easy instance, cold schedule).
+TEST(CudaSolve, SameProposalsToSolutionAsCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no usable CUDA device";
+  std::vector<Dataset> data;
+  for (int b = 0; b < 8; ++b) data.push_back(test::storage_instance(201, 0.4, 9, b));
+  AnnealConfig config;
+  config.max_sweeps = 2000;
+  config.seed = 9;
+  auto cpu = make_cpu_backend(2);
+  auto gpu = make_cuda_backend(0);
+  const BatchResult rc = solve_batch(data, config, *cpu), rg = solve_batch(data, config, *gpu);
+  for (std::size_t b = 0; b < data.size(); ++b) {
+    EXPECT_TRUE(rc.instances[b].solved);
+    EXPECT_EQ(rc.instances[b].solved, rg.instances[b].solved);
+    EXPECT_EQ(rc.instances[b].solved_by, rg.instances[b].solved_by);
+    EXPECT_EQ(rc.instances[b].proposals, rg.instances[b].proposals);
+    EXPECT_EQ(rc.instances[b].replica_weights, rg.instances[b].replica_weights);
+  }
+}
+
+TEST(CudaBackend, RefusesWhatDoesNotFitWithAClearError) {
+  if (!cuda_available()) GTEST_SKIP() << "no usable CUDA device";
+  // 2^22 instances of N = 10001 would need terabytes: the engine must refuse before allocating.
+  const Dataset d = test::storage_instance(10001, 0.6, 1);
+  AnnealConfig config;
+  EngineSetup setup;
+  setup.config = config;
+  for (int b = 0; b < (1 << 22); ++b) setup.datasets.push_back(&d);
+  try {
+    make_cuda_backend(0)->create_metropolis(setup);
+    FAIL() << "expected an out-of-memory error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::out_of_memory);
+    EXPECT_NE(std::string(e.what()).find("out of GPU memory"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CudaBackend, ReportsNoDeviceClearly) {
+  if (cuda_available()) GTEST_SKIP() << "a device is present";
+  try {
+    make_cuda_backend(0);
+    FAIL() << "expected Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::no_device);
+  }
+}
+
+}  // namespace
+}  // namespace locent

@@ -1,0 +1,132 @@
+// CPU Metropolis (host/cpu/metropolis.cpp): incrementally kept state equals a full recomputation
+// after thousands of accepted moves, for plain SA, traced and explicit coupling, both energies.
+#include "host/cpu/metropolis.hpp"
+
+#include <gtest/gtest.h>
+
+#include "locent/backend.hpp"
+#include "tests/test_util.hpp"
+
+namespace locent {
+namespace {
+
+struct Case {
+  int n;
+  double alpha;
+  int replicas;
+  Coupling coupling;
+  EnergyKind energy;
+};
+
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << "N=" << c.n << " alpha=" << c.alpha << " y=" << c.replicas;
+}
+
+std::string case_name(const testing::TestParamInfo<Case>& info) {
+  const Case& c = info.param;
+  return "N" + std::to_string(c.n) + "_y" + std::to_string(c.replicas) +
+         (c.coupling == Coupling::traced ? "_traced" : "_explicit") +
+         (c.energy == EnergyKind::flips ? "_flips" : "_errors");
+}
+
+class IncrementalState : public testing::TestWithParam<Case> {};
+
+void expect_same_state(const ChainState& got, const ChainState& want) {
+  EXPECT_EQ(got.site_sums, want.site_sums);
+  EXPECT_EQ(got.stabilities, want.stabilities);
+  EXPECT_EQ(got.set_a, want.set_a);
+  EXPECT_EQ(got.set_b, want.set_b);
+  EXPECT_EQ(got.size_a, want.size_a);
+  EXPECT_EQ(got.size_b, want.size_b);
+  EXPECT_EQ(got.energy, want.energy);
+  EXPECT_EQ(got.errors, want.errors);
+}
+
+TEST_P(IncrementalState, EqualsFullRecomputation) {
+  const Case& p = GetParam();
+  const Dataset d = test::storage_instance(p.n, p.alpha, 11);
+  AnnealConfig config = test::hot_config(p.replicas, p.coupling, p.energy);
+  const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
+  ChainState chain = initial_chain(config, rows, 0);
+  ASSERT_FALSE(chain.status.solved);
+  const int half_width = threshold_half_width(config, d.n_patterns());
+  std::vector<std::vector<std::int64_t>> trace;
+  const cpu::ChainData data{&rows, &cols, config.seed, 0};
+  std::uint64_t accepted_before = 0;
+  for (int sweep = 0; sweep < 400 && chain.status.accepted < 3000 && !chain.status.solved; ++sweep) {
+    cpu::run_metropolis_chunk(chain, data, build_thresholds(config, half_width, sweep, 1), {}, trace);
+    ChainState full = chain;
+    full.recompute(rows);
+    SCOPED_TRACE("after sweep " + std::to_string(sweep));
+    expect_same_state(chain, full);
+    if (chain.explicit_centre) EXPECT_EQ(chain.centre.size(), chain.input_words);
+    EXPECT_GT(chain.status.accepted, accepted_before) << "the chain must move";
+    accepted_before = chain.status.accepted;
+  }
+  EXPECT_GE(chain.status.accepted, 3000u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Couplings, IncrementalState,
+    testing::Values(Case{67, 0.9, 1, Coupling::traced, EnergyKind::flips},
+                    Case{67, 0.9, 1, Coupling::traced, EnergyKind::errors},
+                    Case{129, 0.7, 5, Coupling::traced, EnergyKind::flips},
+                    Case{129, 0.7, 5, Coupling::traced, EnergyKind::errors},
+                    Case{63, 1.3, 3, Coupling::explicit_, EnergyKind::flips},
+                    Case{63, 1.3, 4, Coupling::explicit_, EnergyKind::errors},
+                    Case{201, 0.6, 7, Coupling::traced, EnergyKind::flips},
+                    Case{31, 2.1, 7, Coupling::explicit_, EnergyKind::flips}),
+    case_name);
+
+// ΔE of every possible flip, from the boundary sets, equals the energy difference recomputed
+// from scratch.
+TEST(FlipDeltaEnergy, MatchesRecomputedDifference) {
+  for (EnergyKind energy : {EnergyKind::flips, EnergyKind::errors}) {
+    const Dataset d = test::storage_instance(97, 0.8, 5);
+    const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
+    AnnealConfig config = test::hot_config(2, Coupling::traced, energy);
+    const ChainState chain = initial_chain(config, rows, 3);
+    for (int a = 0; a < chain.replicas; ++a)
+      for (int i = 0; i < chain.inputs; ++i) {
+        int pa = 0, pb = 0;
+        for (std::size_t w = 0; w < chain.pattern_words; ++w) {
+          pa += __builtin_popcountll(chain.set_a[a * chain.pattern_words + w] & cols.row(i)[w]);
+          pb += __builtin_popcountll(chain.set_b[a * chain.pattern_words + w] & cols.row(i)[w]);
+        }
+        const bool w_plus = (chain.replica(a)[i / 64] >> (i % 64)) & 1u;
+        const int delta = flip_delta_energy(w_plus, pa, pb, chain.size_a[a], chain.size_b[a]);
+        ChainState flipped = chain;
+        flipped.replica(a)[i / 64] ^= std::uint64_t{1} << (i % 64);
+        flipped.recompute(rows);
+        ASSERT_EQ(delta, flipped.energy[a] - chain.energy[a]) << "replica " << a << " site " << i;
+      }
+  }
+}
+
+// A trajectory depends only on the seed: the same run in one chunk or in many is identical.
+TEST(MetropolisChunks, TrajectoryIndependentOfChunking) {
+  const Dataset d = test::storage_instance(101, 0.6, 3);
+  const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
+  AnnealConfig config = test::hot_config(5, Coupling::traced, EnergyKind::flips);
+  config.beta = Schedule::linear(0.3, 3);
+  config.max_sweeps = 30;
+  const int hw = threshold_half_width(config, d.n_patterns());
+  const cpu::ChainData data{&rows, &cols, config.seed, 7};
+  std::vector<std::vector<std::int64_t>> trace;
+  ChainState one = initial_chain(config, rows, 7), many = one;
+  cpu::run_metropolis_chunk(one, data, build_thresholds(config, hw, 0, 30), {}, trace);
+  for (int s = 0; s < 30; s += 7)
+    cpu::run_metropolis_chunk(many, data, build_thresholds(config, hw, s, std::min(7, 30 - s)), {},
+                              trace);
+  EXPECT_EQ(one.weights, many.weights);
+  EXPECT_EQ(one.status.proposals, many.status.proposals);
+  EXPECT_EQ(one.status.accepted, many.status.accepted);
+  // A different seed gives a different trajectory.
+  ChainState other = initial_chain(config, rows, 7);
+  cpu::run_metropolis_chunk(other, cpu::ChainData{&rows, &cols, config.seed + 1, 7},
+                            build_thresholds(config, hw, 0, 30), {}, trace);
+  EXPECT_NE(one.weights, other.weights);
+}
+
+}  // namespace
+}  // namespace locent

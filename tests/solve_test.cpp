@@ -1,0 +1,117 @@
+// End to end through solve_batch on the CPU backend: a small seeded instance is solved, results
+// do not depend on batching or threads, budgets stop the run, and rSA beats plain SA.
+#include <gtest/gtest.h>
+
+#include "locent/backend.hpp"
+#include "locent/error.hpp"
+#include "tests/test_util.hpp"
+
+namespace locent {
+namespace {
+
+TEST(Solve, SeededSmallInstanceIsSolvedByRsa) {
+  const std::vector<Dataset> data = {test::storage_instance(201, 0.4, 1)};
+  AnnealConfig config;  // the defaults
+  config.seed = 1;
+  auto cpu = make_cpu_backend(1);
+  const BatchResult r = solve_batch(data, config, *cpu);
+  ASSERT_EQ(r.instances.size(), 1u);
+  const InstanceResult& i = r.instances[0];
+  ASSERT_TRUE(i.solved);
+  EXPECT_EQ(perceptron_error_rate(data[0], i.best_weights()), 0.0);
+  EXPECT_GT(i.proposals, 0u);
+  EXPECT_LT(i.sweeps, double(config.max_sweeps));
+  EXPECT_EQ(r.backend, "cpu");
+}
+
+TEST(Solve, TeacherStudentReportsGeneralization) {
+  GenerateSpec spec;
+  spec.model.inputs = 201;
+  spec.alpha = 0.5;
+  spec.labels = LabelMode::teacher;
+  spec.seed = 4;
+  const std::vector<Dataset> data = {generate_dataset(spec, 0)};
+  AnnealConfig config;
+  auto cpu = make_cpu_backend(1);
+  const BatchResult r = solve_batch(data, config, *cpu);
+  ASSERT_TRUE(r.instances[0].solved);
+  const double eg = generalization_error(*data[0].teacher, r.instances[0].best_weights());
+  // A solution at α = 0.5 is correlated with the teacher, far from chance (0.5).
+  EXPECT_LT(eg, 0.4);
+  EXPECT_GT(eg, 0.0);
+}
+
+TEST(Solve, ResultsDoNotDependOnBatchOrThreads) {
+  AnnealConfig config;
+  config.max_sweeps = 300;
+  config.seed = 3;
+  std::vector<Dataset> batch;
+  for (std::uint32_t b = 0; b < 4; ++b) batch.push_back(test::storage_instance(151, 0.6, 3, b));
+  auto two = make_cpu_backend(2), one = make_cpu_backend(1);
+  const BatchResult all = solve_batch(batch, config, *two);
+  for (std::uint32_t b = 0; b < 4; ++b) {
+    const BatchResult alone = solve_batch({batch[b]}, config, *one);
+    EXPECT_EQ(alone.instances[0].proposals, all.instances[b].proposals) << b;
+    EXPECT_EQ(alone.instances[0].replica_weights, all.instances[b].replica_weights) << b;
+    EXPECT_EQ(alone.instances[0].solved, all.instances[b].solved) << b;
+  }
+}
+
+TEST(Solve, SweepAndTimeBudgetsStopTheRun) {
+  const std::vector<Dataset> data = {test::storage_instance(1001, 0.75, 1)};
+  AnnealConfig config;
+  config.max_sweeps = 7;
+  auto cpu = make_cpu_backend(1);
+  BatchResult r = solve_batch(data, config, *cpu);
+  EXPECT_FALSE(r.instances[0].solved);
+  EXPECT_EQ(r.sweeps_run, 7u);
+  EXPECT_EQ(r.instances[0].proposals, 7u * 1001 * 7);
+  config.max_sweeps = 1000000;
+  config.max_seconds = 0.5;
+  r = solve_batch(data, config, *cpu);
+  EXPECT_TRUE(r.stopped_by_time);
+  EXPECT_LT(r.wall_seconds, 5.0);
+}
+
+TEST(Solve, TraceRecordsEveryKSweeps) {
+  const std::vector<Dataset> data = {test::storage_instance(301, 0.7, 2)};
+  AnnealConfig config;
+  config.max_sweeps = 20;
+  config.trace_every = 5;
+  std::vector<TraceRecord> trace;
+  SolveHooks hooks;
+  hooks.on_trace = [&](const TraceRecord& r) { trace.push_back(r); };
+  auto cpu = make_cpu_backend(1);
+  solve_batch(data, config, *cpu, hooks);
+  ASSERT_EQ(trace.size(), 4u);
+  for (std::size_t k = 0; k < trace.size(); ++k) {
+    EXPECT_EQ(trace[k].sweep, 5 * (k + 1));
+    EXPECT_EQ(trace[k].replica_errors.size(), 7u);
+    EXPECT_GT(trace[k].acceptance, 0.0);
+    EXPECT_LT(trace[k].acceptance, 1.0);
+    EXPECT_GE(trace[k].mean_distance, 0.0);
+    EXPECT_LE(trace[k].mean_distance, 1.0);
+    EXPECT_NEAR(trace[k].beta, config.beta.at(5 * (k + 1) - 1, 20), 1e-12);
+  }
+  EXPECT_LT(trace.back().mean_distance, trace.front().mean_distance + 0.5);
+}
+
+TEST(Solve, RejectsBadConfiguration) {
+  const std::vector<Dataset> data = {test::storage_instance(101, 0.5, 1)};
+  auto cpu = make_cpu_backend(1);
+  AnnealConfig c;
+  c.replicas = 0;
+  EXPECT_THROW(solve_batch(data, c, *cpu), Error);
+  c = AnnealConfig{};
+  c.beta = Schedule::linear(0, 1);
+  EXPECT_THROW(solve_batch(data, c, *cpu), Error);
+  c = AnnealConfig{};
+  c.gamma = Schedule::constant(-1);
+  EXPECT_THROW(solve_batch(data, c, *cpu), Error);
+  c = AnnealConfig{};
+  EXPECT_THROW(solve_batch({}, c, *cpu), Error);
+  EXPECT_THROW(solve_batch({data[0], test::storage_instance(103, 0.5, 1)}, c, *cpu), Error);
+}
+
+}  // namespace
+}  // namespace locent

@@ -1,0 +1,27 @@
+// Small helpers shared by the tests.
+#pragma once
+#include "locent/anneal.hpp"
+#include "locent/problem.hpp"
+
+namespace locent::test {
+
+inline Dataset storage_instance(int n, double alpha, std::uint64_t seed, std::uint32_t instance = 0) {
+  GenerateSpec spec;
+  spec.model.inputs = n;
+  spec.alpha = alpha;
+  spec.seed = seed;
+  return generate_dataset(spec, instance);
+}
+
+inline AnnealConfig hot_config(int replicas, Coupling coupling, EnergyKind energy) {
+  AnnealConfig c;
+  c.replicas = replicas;
+  c.coupling = coupling;
+  c.energy = energy;
+  c.beta = Schedule::constant(0.4);
+  c.gamma = Schedule::constant(0.3);
+  c.max_sweeps = 1000;
+  return c;
+}
+
+}  // namespace locent::test
