@@ -84,6 +84,9 @@ BatchResult solve_batch(const std::vector<Dataset>& datasets, const AnnealConfig
   result.backend = backend.name();
   result.device = backend.device_name();
   std::vector<InstanceStatus> status = engine->status();
+  std::vector<double> solved_at(datasets.size(), -1.0);  // -1: not solved yet
+  for (std::size_t b = 0; b < status.size(); ++b)
+    if (status[b].solved) solved_at[b] = 0;
   std::vector<std::uint64_t> last_accepted(datasets.size(), 0), last_proposals(datasets.size(), 0);
   std::uint64_t sweep = 0;
   std::size_t chunk = 1;
@@ -103,6 +106,9 @@ BatchResult solve_batch(const std::vector<Dataset>& datasets, const AnnealConfig
     const double took = seconds_since(c0);
     sweep += n;
     status = engine->status();
+    const double now = seconds_since(t0);
+    for (std::size_t b = 0; b < status.size(); ++b)
+      if (status[b].solved && solved_at[b] < 0) solved_at[b] = now;
 
     if (hooks.on_trace) {
       for (const auto& raw : engine->take_trace()) {
@@ -164,6 +170,7 @@ BatchResult solve_batch(const std::vector<Dataset>& datasets, const AnnealConfig
     r.centre_weights = unpack_signs(centre.data(), n_inputs);
     for (int a = 0; a < y; ++a) r.replica_weights.push_back(unpack_signs(c.replica(a), n_inputs));
     r.wall_seconds = result.wall_seconds;
+    r.seconds_to_solution = r.solved ? solved_at[b] : 0;
     result.instances.push_back(std::move(r));
   }
   return result;

@@ -75,6 +75,7 @@ nlohmann::json solve_result_json(const SolveDescription& what, const AnnealConfi
                                                          : json("replica " + std::to_string(r.best_index()))},
               {"train_error", perceptron_error_rate(d, r.best_weights())},
               {"wall_seconds", r.wall_seconds},
+              {"seconds_to_solution", r.solved ? json(r.seconds_to_solution) : json(nullptr)},
               {"proposals_per_second",
                result.wall_seconds > 0 ? double(r.proposals) / result.wall_seconds : 0.0}};
     if (d.teacher) {

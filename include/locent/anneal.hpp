@@ -60,6 +60,9 @@ struct InstanceResult {
   std::vector<long> replica_energy; // final, in the chosen energy
   int centre_errors = 0;            // final
   double wall_seconds = 0;          // of the whole batch (instances run concurrently)
+  // Wall time from the start of the batch to the end of the chunk of sweeps in which this
+  // instance was solved (chunks last about 0.25 s); 0 when unsolved or solved at the start.
+  double seconds_to_solution = 0;
   std::vector<std::vector<std::int8_t>> replica_weights;  // y × N
   std::vector<std::int8_t> centre_weights;                // explicit W̃ or clipped sign(S)
   // The solving configuration, else the lowest-error one (replica or centre).
