@@ -115,3 +115,34 @@ TEST(Solve, RejectsBadConfiguration) {
 
 }  // namespace
 }  // namespace locent
+
+namespace locent {
+namespace {
+
+// The point of the robust ensemble: at N = 301, α = 0.7 rSA (defaults, y = 7) solves most of a
+// fixed set of instances, while plain SA with the same β schedule and the same number of
+// proposals (7× the sweeps) solves almost none. Measured (README): rSA 9/10, SA 0/10.
+TEST(Solve, ReplicatedBeatsPlainAnnealingAtAHardPoint) {
+  std::vector<Dataset> data;
+  for (std::uint32_t b = 0; b < 8; ++b) data.push_back(test::storage_instance(301, 0.7, 1, b));
+  auto cpu = make_cpu_backend(2);
+  AnnealConfig rsa;
+  rsa.seed = 1;
+  AnnealConfig sa = rsa;
+  sa.replicas = 1;
+  sa.gamma = Schedule::constant(0);
+  sa.max_sweeps = rsa.max_sweeps * rsa.replicas;
+  auto successes = [](const BatchResult& r) {
+    int n = 0;
+    for (const auto& i : r.instances) n += i.solved;
+    return n;
+  };
+  const int rsa_solved = successes(solve_batch(data, rsa, *cpu));
+  const int sa_solved = successes(solve_batch(data, sa, *cpu));
+  EXPECT_GE(rsa_solved, 6);
+  EXPECT_LE(sa_solved, 2);
+  EXPECT_GT(rsa_solved, sa_solved + 3);
+}
+
+}  // namespace
+}  // namespace locent

@@ -25,12 +25,12 @@ struct SolveOptions {
   std::string patterns_file, labels_file;
   std::size_t test_patterns = 10000;
   std::string algo = "rsa";
-  int replicas = 7;
+  int replicas = AnnealConfig{}.replicas;
   std::string coupling = "traced";
   std::string energy = "flips";
-  std::string beta = "geom:0.2:10";
-  std::string gamma = "geom:0.05:2";
-  std::uint64_t max_sweeps = 4000;
+  std::string beta = AnnealConfig{}.beta.to_string();
+  std::string gamma = AnnealConfig{}.gamma.to_string();
+  std::uint64_t max_sweeps = AnnealConfig{}.max_sweeps;
   double max_seconds = 0;
   std::uint64_t seed = 1;
   std::uint32_t instances = 1;
