@@ -39,7 +39,7 @@ PY
 expect 0 "" -- --version
 expect 0 "" -- solve --help
 "$locent" --version | grep -q "locent 0" || { echo "FAIL: --version" >&2; failures=$((failures + 1)); }
-"$locent" solve --N 201 --alpha 0.4 --backend cpu --seed 1 --trace-every 10 \
+"$locent" solve --N 201 --alpha 0.4 --backend cpu --seed 1 --trace-every 1 \
   --save-weights "$tmp/w.npy" --out "$tmp/r.json" 2>"$tmp/err"
 if [[ $? -ne 0 ]]; then
   echo "FAIL: default small solve" >&2; cat "$tmp/err" >&2; failures=$((failures + 1))

@@ -3,6 +3,7 @@
 #include "locent/npy.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
@@ -26,7 +27,8 @@ using locent::SignArray;
 std::string temp_path(const std::string& name) {
   std::string dir = ::testing::TempDir();
   if (!dir.empty() && dir.back() != '/') dir += '/';
-  return dir + "locent_npy_test_" + name;
+  // ctest runs the tests as parallel processes: the process id keeps their files apart.
+  return dir + "locent_npy_test_" + std::to_string(::getpid()) + "_" + name;
 }
 
 void write_file(const std::string& path, const std::string& bytes) {
