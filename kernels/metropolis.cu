@@ -58,7 +58,7 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch) 
 
   // Thread 0 owns the counters for the whole launch.
   std::uint64_t proposals = status->proposals, accepted = status->accepted;
-  const int groups = (step_slots(y) + 3) / 4;
+  const int groups = (step_slots(y, !traced) + 3) / 4;
   if (tid == 0) stop = 0;
   __syncthreads();
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "host/cpu/boundary_sets.hpp"
 #include "locent/backend.hpp"
 #include "tests/test_util.hpp"
 
@@ -126,6 +127,38 @@ TEST(MetropolisChunks, TrajectoryIndependentOfChunking) {
   cpu::run_metropolis_chunk(other, cpu::ChainData{&rows, &cols, config.seed + 1, 7},
                             build_thresholds(config, hw, 0, 30), {}, trace);
   EXPECT_NE(one.weights, other.weights);
+}
+
+}  // namespace
+}  // namespace locent
+
+namespace locent {
+namespace {
+
+// The AVX-512 and portable inner loops give the identical trajectory.
+TEST(MetropolisSimd, PortableAndVectorPathsAgree) {
+  const Dataset d = test::storage_instance(1001, 0.6, 5);
+  const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
+  for (EnergyKind energy : {EnergyKind::flips, EnergyKind::errors}) {
+    AnnealConfig config = test::hot_config(7, Coupling::traced, energy);
+    const int hw = threshold_half_width(config, d.n_patterns());
+    const ThresholdTables t = build_thresholds(config, hw, 0, 5);
+    const cpu::ChainData data{&rows, &cols, config.seed, 0};
+    std::vector<std::vector<std::int64_t>> trace;
+    ChainState fast = initial_chain(config, rows, 0), portable = fast;
+    cpu::run_metropolis_chunk(fast, data, t, {}, trace);
+    cpu::force_portable_simd(true);
+    EXPECT_STREQ(cpu::simd_path(), "portable");
+    cpu::run_metropolis_chunk(portable, data, t, {}, trace);
+    cpu::force_portable_simd(false);
+    EXPECT_GT(fast.status.accepted, 100u);
+    EXPECT_EQ(fast.weights, portable.weights);
+    EXPECT_EQ(fast.stabilities, portable.stabilities);
+    EXPECT_EQ(fast.set_a, portable.set_a);
+    EXPECT_EQ(fast.set_b, portable.set_b);
+    EXPECT_EQ(fast.errors, portable.errors);
+    EXPECT_EQ(fast.status.accepted, portable.status.accepted);
+  }
 }
 
 }  // namespace

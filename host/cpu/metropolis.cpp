@@ -1,6 +1,8 @@
 // CPU twin of kernels/metropolis.cu (see metropolis_rules.hpp for the rules both follow).
 #include "host/cpu/metropolis.hpp"
 
+#include "host/cpu/boundary_sets.hpp"
+
 #include "locent/backend.hpp"
 #include "locent/metropolis_rules.hpp"
 #include "locent/rng.hpp"
@@ -12,37 +14,6 @@ inline bool test_bit(const std::uint64_t* words, int i) {
   return (words[i >> 6] >> (i & 63)) & 1u;
 }
 
-// Applies an accepted flip of replica a's weight (old value w_plus) at a site with column `col`:
-// every stability moves by ∓2 and the boundary sets, their sizes and the error count follow.
-void apply_flip(ChainState& c, int a, const std::uint64_t* col, bool w_plus) {
-  std::int32_t* stab = c.stabilities.data() + std::size_t(a) * c.patterns;
-  std::uint64_t* set_a = c.set_a.data() + a * c.pattern_words;
-  std::uint64_t* set_b = c.set_b.data() + a * c.pattern_words;
-  const bool flips = c.flip_energy;
-  int size_a = 0, size_b = 0, errors = 0;
-  for (std::size_t w = 0; w < c.pattern_words; ++w) {
-    // Bit set where x = σξ_i W_i = +1, i.e. where Δ drops by 2.
-    const std::uint64_t drops = w_plus ? col[w] : ~col[w];
-    const int base = static_cast<int>(w * 64);
-    const int n = std::min(64, c.patterns - base);
-    std::uint64_t wa = 0, wb = 0;
-    for (int b = 0; b < n; ++b) {
-      const int d = stab[base + b] + (((drops >> b) & 1u) ? -2 : 2);
-      stab[base + b] = d;
-      wa |= std::uint64_t{in_set_a(d, flips)} << b;
-      wb |= std::uint64_t{in_set_b(d, flips)} << b;
-      errors += d < 0;
-    }
-    set_a[w] = wa;
-    set_b[w] = wb;
-    size_a += __builtin_popcountll(wa);
-    size_b += __builtin_popcountll(wb);
-  }
-  c.size_a[a] = size_a;
-  c.size_b[a] = size_b;
-  c.errors[a] = errors;
-}
-
 }  // namespace
 
 void run_metropolis_chunk(ChainState& c, const ChainData& data, const ThresholdTables& tables,
@@ -50,8 +21,9 @@ void run_metropolis_chunk(ChainState& c, const ChainData& data, const ThresholdT
                           std::vector<std::vector<std::int64_t>>& trace) {
   const int n = c.inputs, y = c.replicas;
   const bool traced = !c.explicit_centre;
-  const int groups = (step_slots(y) + 3) / 4;
-  std::uint32_t random[4 * 8];  // step_slots(y) ≤ 32: y ≤ 30 (AnnealConfig::validate)
+  const int groups = (step_slots(y, !traced) + 3) / 4;
+  std::uint32_t random[4 * 8];  // step_slots ≤ 32: y ≤ 30 (AnnealConfig::validate)
+  int hits_a[32], hits_b[32];
   for (std::size_t s = 0; s < tables.sweeps() && !c.status.solved; ++s) {
     const std::uint64_t sweep = tables.first_sweep + s;
     const ThresholdView view = tables.view(s);
@@ -64,16 +36,12 @@ void run_metropolis_chunk(ChainState& c, const ChainData& data, const ThresholdT
       }
       const int i = static_cast<int>(uniform_below(random[site_slot()], n));
       const std::uint64_t* col = data.columns->row(i);
+      // Replica a's ΔE depends on its own state only, so all y are counted before any decision.
+      count_boundary_hits(col, c.set_a.data(), c.set_b.data(), c.pattern_words, y, hits_a, hits_b);
       for (int a = 0; a < y; ++a) {
-        const std::uint64_t* set_a = c.set_a.data() + a * c.pattern_words;
-        const std::uint64_t* set_b = c.set_b.data() + a * c.pattern_words;
-        int pa = 0, pb = 0;
-        for (std::size_t w = 0; w < c.pattern_words; ++w) {
-          pa += __builtin_popcountll(set_a[w] & col[w]);
-          pb += __builtin_popcountll(set_b[w] & col[w]);
-        }
         const bool w_plus = test_bit(c.replica(a), i);
-        const int delta_e = flip_delta_energy(w_plus, pa, pb, c.size_a[a], c.size_b[a]);
+        const int delta_e =
+            flip_delta_energy(w_plus, hits_a[a], hits_b[a], c.size_a[a], c.size_b[a]);
         const int s_ai = w_plus ? 1 : -1;
         const int k = traced ? traced_coupling_index(s_ai, c.site_sums[i], y)
                              : explicit_coupling_index(s_ai, test_bit(c.centre.data(), i) ? 1 : -1);
@@ -82,7 +50,14 @@ void run_metropolis_chunk(ChainState& c, const ChainData& data, const ThresholdT
         ++c.status.accepted;
         c.replica(a)[i >> 6] ^= std::uint64_t{1} << (i & 63);
         c.site_sums[i] -= 2 * s_ai;
-        apply_flip(c, a, col, w_plus);
+        // x = σξ_i W_i = +1 (the stability drops by 2) where the column bit equals w.
+        const FlipCounts n = move_stabilities(
+            c.stabilities.data() + std::size_t(a) * c.patterns, c.patterns, col, !w_plus,
+            c.flip_energy, c.set_a.data() + a * c.pattern_words,
+            c.set_b.data() + a * c.pattern_words);
+        c.size_a[a] = n.size_a;
+        c.size_b[a] = n.size_b;
+        c.errors[a] = n.errors;
         c.energy[a] += delta_e;
         if (c.energy[a] == 0) {
           c.status.solved = 1;

@@ -4,7 +4,7 @@
 // One *step* picks a site i and proposes flipping W_i^a for every replica a = 0..y-1 in order
 // (then, with an explicit centre, W̃_i). One *sweep* is N steps. Random words of a step come from
 // the Philox stream (seed, metropolis, instance, sweep, step): slot 0 picks the site, slot 1 + a
-// decides replica a, slot 1 + y decides the centre.
+// decides replica a, slot 1 + y decides the explicit centre; one Philox call yields 4 slots.
 //
 // A proposal is accepted iff its uniform 32-bit word u satisfies u <= T, with T read from a
 // threshold table that the host builds in double precision from β, γ and y (threshold_table.hpp).
@@ -50,7 +50,9 @@ LOCENT_HD int centre_coupling_index(int c, int S, int replicas) { return (c * S 
 LOCENT_HD std::uint32_t site_slot() { return 0; }
 LOCENT_HD std::uint32_t replica_slot(int a) { return 1u + static_cast<std::uint32_t>(a); }
 LOCENT_HD std::uint32_t centre_slot(int replicas) { return 1u + static_cast<std::uint32_t>(replicas); }
-LOCENT_HD int step_slots(int replicas) { return replicas + 2; }
+LOCENT_HD int step_slots(int replicas, bool explicit_centre) {
+  return 1 + replicas + (explicit_centre ? 1 : 0);
+}
 
 // ΔE of flipping a replica's weight w at a site whose pattern column is `col` (bit μ: σ^μ ξ_i^μ
 // is +1), from the two boundary sets (algorithms.md §2):
