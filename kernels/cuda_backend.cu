@@ -236,6 +236,9 @@ class CudaBackend final : public Backend {
                   " replicas");
     return std::make_unique<CudaMetropolisEngine>(setup, device_);
   }
+  std::size_t concurrent_instances(int replicas) const override {
+    return std::size_t(cuda::resident_metropolis_blocks(device_, replicas));
+  }
 
  private:
   int device_;

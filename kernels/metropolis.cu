@@ -227,11 +227,23 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch) 
 
 }  // namespace
 
+namespace {
+// One warp per replica (up to 8), so the y ΔE evaluations of a step run side by side.
+int block_threads(int replicas) { return 32 * (replicas < 8 ? replicas : 8); }
+}  // namespace
+
+int resident_metropolis_blocks(int device, int replicas) {
+  int per_sm = 0, sms = 0;
+  LOCENT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+      &per_sm, metropolis_chunk_kernel, block_threads(replicas), 0));
+  LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  return per_sm * sms;
+}
+
 void launch_metropolis_chunk(const MetropolisBatch& batch, const MetropolisChunk& chunk,
                              cudaStream_t stream) {
-  // One warp per replica (up to 8), so the y ΔE evaluations of a step run side by side.
-  const int warps = batch.replicas < 8 ? batch.replicas : 8;
-  metropolis_chunk_kernel<<<batch.instances, 32 * warps, 0, stream>>>(batch, chunk);
+  metropolis_chunk_kernel<<<batch.instances, block_threads(batch.replicas), 0, stream>>>(batch,
+                                                                                        chunk);
   LOCENT_CUDA_CHECK(cudaGetLastError());
 }
 

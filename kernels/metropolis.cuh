@@ -48,6 +48,9 @@ struct MetropolisChunk {
 // Largest y the kernel's shared arrays hold.
 inline constexpr int kMaxReplicas = 30;
 
+// Thread blocks of the kernel resident at once on `device` for y replicas.
+int resident_metropolis_blocks(int device, int replicas);
+
 // Launches one chunk on `stream` and checks the launch.
 void launch_metropolis_chunk(const MetropolisBatch& batch, const MetropolisChunk& chunk,
                              cudaStream_t stream);

@@ -7,6 +7,7 @@ packages=(
   libgtest-dev libbenchmark-dev
   librandom123-dev libcli11-dev nlohmann-json3-dev libfmt-dev libtomlplusplus-dev
   python3-numpy python3-matplotlib
+  libopenmpi-dev openmpi-bin
 )
 missing=()
 for p in "${packages[@]}"; do

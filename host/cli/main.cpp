@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("locent ") + locent::kVersion);
   app.require_subcommand(1);
   auto run_solve = locent::cli::add_solve_command(app);
+  auto run_sweep = locent::cli::add_sweep_command(app);
+  auto run_report = locent::cli::add_report_command(app);
+  auto run_bench = locent::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -30,6 +33,9 @@ int main(int argc, char** argv) {
   }
   try {
     if (app.got_subcommand("solve")) return run_solve();
+    if (app.got_subcommand("sweep")) return run_sweep();
+    if (app.got_subcommand("report")) return run_report();
+    if (app.got_subcommand("bench")) return run_bench();
   } catch (const locent::Error& e) {
     std::cerr << "locent: error: " << e.what() << "\n";
     return static_cast<int>(e.code());

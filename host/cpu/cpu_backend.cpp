@@ -101,6 +101,7 @@ class CpuBackend final : public Backend {
   std::unique_ptr<MetropolisEngine> create_metropolis(const EngineSetup& setup) override {
     return std::make_unique<CpuMetropolisEngine>(setup, threads_);
   }
+  std::size_t concurrent_instances(int) const override { return std::size_t(threads_); }
 
  private:
   int threads_;

@@ -51,6 +51,9 @@ class Backend {
   virtual std::string name() const = 0;         // "cpu" or "cuda"
   virtual std::string device_name() const = 0;
   virtual std::unique_ptr<MetropolisEngine> create_metropolis(const EngineSetup& setup) = 0;
+  // Instances of y replicas that keep the whole device busy: the CPU's threads, or on a GPU the
+  // resident thread blocks of the Metropolis kernel (from the occupancy calculator).
+  virtual std::size_t concurrent_instances(int replicas) const = 0;
 };
 
 std::unique_ptr<Backend> make_cpu_backend(int threads);

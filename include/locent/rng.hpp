@@ -22,6 +22,8 @@ enum class Purpose : std::uint32_t {
   test_patterns = 4,  // a = instance, b = test pattern index, slot = word of the row
   initial_weights = 5,// a = instance, b = replica (y = explicit centre), slot = word
   metropolis = 6,     // a = instance, b = sweep, c = step within the sweep, slot (see metropolis)
+  committee_teacher = 7,  // a = instance, b = hidden unit k, slot = word of unit k's weights
+  fbp_messages = 8,   // a = instance, b = pattern (P for the focusing row), slot = message index
 };
 
 // The 32-bit word number `slot` of the stream (seed, purpose, a, b, c). Slots 4g..4g+3 come from

@@ -1,0 +1,113 @@
+// Google Benchmark suite for the kernels and loops behind the throughput figures:
+//   cmake --build build --target locent_benchmarks && build/bench/locent_benchmarks
+// Each benchmark reports items/s in the unit named by its label (proposals, pattern words, ...).
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <vector>
+
+#include "bench/plain_loop.hpp"
+#include "host/cpu/boundary_sets.hpp"
+#include "locent/backend.hpp"
+#include "locent/rng.hpp"
+#include "locent/throughput.hpp"
+
+namespace locent {
+namespace {
+
+std::vector<std::uint64_t> random_words(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::uint64_t> w(n);
+  for (auto& x : w) x = rng();
+  return w;
+}
+
+// ΔE counting for y = 7 replicas at one site: 2·y AND+POPC passes over P bits.
+void BM_CountBoundaryHits(benchmark::State& state) {
+  const std::size_t patterns = state.range(0), words = (patterns + 63) / 64;
+  const bool portable = state.range(1);
+  const auto col = random_words(words, 1), a = random_words(7 * words, 2), b = random_words(7 * words, 3);
+  int ha[7], hb[7];
+  cpu::force_portable_simd(portable);
+  for (auto _ : state) {
+    cpu::count_boundary_hits(col.data(), a.data(), b.data(), words, 7, ha, hb);
+    benchmark::DoNotOptimize(ha);
+    benchmark::DoNotOptimize(hb);
+  }
+  cpu::force_portable_simd(false);
+  state.SetItemsProcessed(state.iterations() * 7);
+  state.SetLabel(std::string(portable ? "portable" : cpu::simd_path()) + ", items = proposals");
+}
+BENCHMARK(BM_CountBoundaryHits)->ArgsProduct({{601, 6001, 60001}, {0, 1}});
+
+// An accepted flip: P stabilities moved by ±2 and both boundary sets rebuilt.
+void BM_MoveStabilities(benchmark::State& state) {
+  const int patterns = static_cast<int>(state.range(0));
+  const std::size_t words = (patterns + 63) / 64;
+  const bool portable = state.range(1);
+  std::vector<std::int32_t> stab(patterns, 1);
+  std::vector<std::uint64_t> sa(words), sb(words);
+  const auto col = random_words(words, 4);
+  cpu::force_portable_simd(portable);
+  bool invert = false;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(cpu::move_stabilities(stab.data(), patterns, col.data(), invert, true,
+                                                   sa.data(), sb.data()));
+    invert = !invert;  // back and forth, so the stabilities stay bounded
+  }
+  cpu::force_portable_simd(false);
+  state.SetItemsProcessed(state.iterations() * patterns);
+  state.SetLabel(std::string(portable ? "portable" : cpu::simd_path()) + ", items = stabilities");
+}
+BENCHMARK(BM_MoveStabilities)->ArgsProduct({{601, 6001, 60001}, {0, 1}});
+
+void BM_PhiloxBlock(benchmark::State& state) {
+  std::uint32_t step = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(philox_block(1, Purpose::metropolis, 0, 0, step++, 0));
+  state.SetItemsProcessed(state.iterations() * 4);
+  state.SetLabel("items = 32-bit words");
+}
+BENCHMARK(BM_PhiloxBlock);
+
+// The whole rSA loop on one core, and the plain baseline, on the throughput workload.
+void BM_RsaEngine(benchmark::State& state) {
+  RsaWorkload w;
+  w.inputs = static_cast<int>(state.range(0));
+  w.sweeps = default_sweeps(w.inputs) / 10 + 1;
+  auto cpu = make_cpu_backend(1);
+  double proposals = 0;
+  for (auto _ : state) proposals += measure_rsa(*cpu, w).proposals;
+  state.counters["proposals/s"] = benchmark::Counter(proposals, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_RsaEngine)->Arg(1001)->Arg(10001)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_PlainLoop(benchmark::State& state) {
+  RsaWorkload w;
+  w.inputs = static_cast<int>(state.range(0));
+  w.sweeps = default_sweeps(w.inputs) / 100 + 1;
+  double proposals = 0;
+  for (auto _ : state) proposals += measure_plain_loop(w).proposals;
+  state.counters["proposals/s"] = benchmark::Counter(proposals, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_PlainLoop)->Arg(1001)->Arg(10001)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_CudaRsaEngine(benchmark::State& state) {
+  if (!cuda_available()) {
+    state.SkipWithError("no usable CUDA device");
+    return;
+  }
+  auto gpu = make_cuda_backend(0);
+  RsaWorkload w;
+  w.inputs = static_cast<int>(state.range(0));
+  w.sweeps = default_sweeps(w.inputs) / 10 + 1;
+  w.instances = w.inputs > 20001 ? 1 : gpu->concurrent_instances(w.replicas);
+  double proposals = 0;
+  for (auto _ : state) proposals += measure_rsa(*gpu, w).proposals;
+  state.counters["proposals/s"] = benchmark::Counter(proposals, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_CudaRsaEngine)->Arg(1001)->Arg(10001)->Arg(100001)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+}  // namespace locent
+
+BENCHMARK_MAIN();

@@ -1,0 +1,149 @@
+// `locent bench`: the throughput figures of bench/RESULTS.md, as JSON on stdout.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "host/cli/commands.hpp"
+#include "host/cpu/boundary_sets.hpp"
+#include "locent/backend.hpp"
+#include "locent/error.hpp"
+#include "locent/throughput.hpp"
+#include "locent/version.hpp"
+
+namespace locent::cli {
+namespace {
+
+struct BenchOptions {
+  std::string backend = "auto";
+  std::vector<int> sizes = {1001, 10001};
+  double sweeps_scale = 1.0;
+  int threads = 0;
+  std::size_t instances = 0;  // 0: fill the device
+  bool baseline = true;
+  double proposals_ceiling = 0;
+  bool quiet = false;
+};
+
+std::string utc_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+std::uint64_t scaled_sweeps(int n, double scale) {
+  return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(default_sweeps(n) * scale));
+}
+
+}  // namespace
+
+std::function<int()> add_bench_command(CLI::App& app) {
+  auto o = std::make_shared<BenchOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "bench", "Throughput: rSA proposals/s (α = 0.6, y = 7, β = 2, γ = 0.5) against the plain loop");
+  cmd->add_option("--backend", o->backend, "auto, cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_option("--N", o->sizes, "Sizes to measure (odd)")->capture_default_str();
+  cmd->add_option("--sweeps-scale", o->sweeps_scale,
+                  "Multiply the default sweeps per size (1000, 30, 3 for N ≤ 2001, ≤ 20001, larger)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--threads", o->threads, "CPU threads, 0 = all cores")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--instances", o->instances, "Chains per figure, 0 = what fills the device");
+  cmd->add_flag("!--no-baseline", o->baseline, "Skip the plain-loop baseline and the scaling figure");
+  cmd->add_option("--proposals-ceiling", o->proposals_ceiling,
+                  "A ceiling in proposals/s to report each rSA figure against (e.g. the dense "
+                  "AND+POPC floor of ceilings.md)");
+  cmd->add_flag("-q,--quiet", o->quiet, "No progress on stderr");
+
+  return [o]() -> int {
+    for (int n : o->sizes)
+      if (n < 3 || n % 2 == 0) throw Error("--N: sizes must be odd and at least 3 (got " + std::to_string(n) + ")");
+    std::string note;
+    const BackendKind kind = o->backend == "cpu"    ? BackendKind::cpu
+                             : o->backend == "cuda" ? BackendKind::cuda
+                                                    : BackendKind::automatic;
+    auto backend = make_backend(kind, o->threads, &note);
+    if (!note.empty() && !o->quiet) std::cerr << "locent: note: " << note << "\n";
+    const bool on_cpu = backend->name() == "cpu";
+    nlohmann::json figures = nlohmann::json::array();
+    auto say = [&](const std::string& s) {
+      if (!o->quiet) std::cerr << s << std::flush;
+    };
+
+    for (int n : o->sizes) {
+      RsaWorkload w;
+      w.inputs = n;
+      w.sweeps = scaled_sweeps(n, o->sweeps_scale);
+      // One chain per core on the CPU (the per-core figure); otherwise fill the device.
+      w.instances = o->instances ? o->instances : (on_cpu ? 1 : backend->concurrent_instances(w.replicas));
+      say(fmt::format("rsa N={} instances={} sweeps={} ... ", n, w.instances, w.sweeps));
+      auto one = on_cpu ? make_cpu_backend(1) : nullptr;
+      const RsaThroughput r = measure_rsa(on_cpu ? *one : *backend, w);
+      say(fmt::format("{:.3g} proposals/s\n", r.proposals_per_second));
+      nlohmann::json f = {{"figure", on_cpu ? "cpu_rsa_proposals_per_second_per_core"
+                                            : "rsa_proposals_per_second"},
+                          {"N", n},
+                          {"P", static_cast<long>(std::lround(0.6 * n))},
+                          {"instances", w.instances},
+                          {"replicas", w.replicas},
+                          {"sweeps", w.sweeps},
+                          {"value", r.proposals_per_second},
+                          {"unit", "proposals/s"},
+                          {"acceptance", r.proposals ? double(r.accepted) / r.proposals : 0.0},
+                          {"seconds", r.seconds}};
+      if (on_cpu) f["simd"] = cpu::simd_path();
+      if (o->baseline) {
+        say(fmt::format("plain loop N={} sweeps={} ... ", n, w.sweeps));
+        const RsaThroughput b = measure_plain_loop(w);
+        say(fmt::format("{:.3g} proposals/s\n", b.proposals_per_second));
+        f["baseline"] = b.proposals_per_second;
+        f["baseline_acceptance"] = b.proposals ? double(b.accepted) / b.proposals : 0.0;
+        f["ratio"] = b.proposals_per_second > 0 ? r.proposals_per_second / b.proposals_per_second : 0.0;
+        f["ratio_to"] = on_cpu ? "plain loop, one core" : "plain loop, one host core";
+      }
+      if (o->proposals_ceiling > 0) f["ratio_to_ceiling"] = r.proposals_per_second / o->proposals_ceiling;
+      figures.push_back(f);
+    }
+
+    if (on_cpu && o->baseline) {
+      // Scaling over instances: the same 2·T chains on one thread and on T threads.
+      auto all = make_cpu_backend(o->threads);
+      const std::size_t threads = all->concurrent_instances(7);
+      RsaWorkload w;
+      w.inputs = 1001;
+      w.sweeps = scaled_sweeps(1001, o->sweeps_scale) / 3 + 1;
+      w.instances = 2 * threads;
+      say(fmt::format("scaling N=1001 instances={} threads=1 vs {} ... ", w.instances, threads));
+      auto one = make_cpu_backend(1);
+      const RsaThroughput single = measure_rsa(*one, w), multi = measure_rsa(*all, w);
+      const double speedup = multi.proposals_per_second / single.proposals_per_second;
+      say(fmt::format("{:.2f}x\n", speedup));
+      figures.push_back({{"figure", "cpu_scaling_over_instances"},
+                         {"N", 1001},
+                         {"instances", w.instances},
+                         {"threads", threads},
+                         {"value", speedup},
+                         {"unit", "speedup"},
+                         {"one_thread", single.proposals_per_second},
+                         {"all_threads", multi.proposals_per_second},
+                         {"ratio_to", "ideal " + std::to_string(threads) + "x"},
+                         {"ratio", speedup / double(threads)}});
+    }
+    const nlohmann::json j = {{"locent_version", kVersion},
+                              {"date", utc_now()},
+                              {"backend", backend->name()},
+                              {"device", backend->device_name()},
+                              {"workload", "storage, alpha 0.6, y 7, traced, beta 2, gamma 0.5"},
+                              {"figures", figures}};
+    std::cout << j.dump(2) << std::endl;
+    return 0;
+  };
+}
+
+}  // namespace locent::cli

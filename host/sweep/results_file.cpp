@@ -1,0 +1,196 @@
+// The append-only JSON Lines results file of a sweep: locked, durable appends, repair of a line
+// torn by a killed writer, and reading the records back.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "host/sweep/sweep_internal.hpp"
+#include "locent/error.hpp"
+
+namespace locent {
+namespace {
+
+std::string os_error(const std::string& what, const std::string& path) {
+  return what + " " + path + ": " + std::strerror(errno);
+}
+
+std::string parent_directory(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+RunRecord parse_record(const nlohmann::json& j) {
+  RunRecord r;
+  r.sweep_hash = j.at("sweep_hash").get<std::string>();
+  r.solver = j.at("solver").get<std::string>();
+  const nlohmann::json& settings = j.at("settings");
+  if (!settings.is_object()) throw std::invalid_argument("settings is not an object");
+  r.settings = settings.dump();
+  r.n = j.at("N").get<int>();
+  r.alpha = j.at("alpha").get<double>();
+  r.patterns = j.at("P").get<std::size_t>();
+  r.instance = j.at("instance").get<std::uint32_t>();
+  r.solved = j.at("solved").get<bool>();
+  r.sweeps = j.at("sweeps").get<double>();
+  const nlohmann::json& t = j.at("seconds_to_solution");
+  if (!t.is_null()) r.seconds_to_solution = t.get<double>();
+  r.key = make_run_key(j.at("model").get<std::string>(), j.at("label_mode").get<std::string>(), r.n,
+                       r.alpha, r.solver, settings, j.at("point_seed").get<std::uint64_t>(), r.instance);
+  r.outcome = nlohmann::json::array({j.at("solved"), j.at("solved_by"), j.at("sweeps"),
+                                     j.at("proposals"), j.at("accepted"), j.at("replica_errors"),
+                                     j.at("centre_errors")})
+                  .dump();
+  return r;
+}
+
+}  // namespace
+
+std::string make_run_key(const std::string& model, const std::string& label_mode, int n,
+                         double alpha, const std::string& solver, const nlohmann::json& settings,
+                         std::uint64_t point_seed, std::uint32_t instance) {
+  return nlohmann::json::array({model, label_mode, n, alpha, solver, settings, point_seed, instance})
+      .dump();
+}
+
+ResultsContents parse_results(const std::string& text, const std::string& path) {
+  ResultsContents out;
+  std::size_t begin = 0, line = 0;
+  while (begin < text.size()) {
+    ++line;
+    const std::size_t end = text.find('\n', begin);
+    if (end == std::string::npos) {
+      out.torn_tail = true;
+      break;
+    }
+    const std::string s = text.substr(begin, end - begin);
+    begin = end + 1;
+    if (s.find_first_not_of(" \t\r") == std::string::npos) continue;
+    try {
+      out.records.push_back(parse_record(nlohmann::json::parse(s)));
+    } catch (const std::exception& e) {
+      throw Error(path + ":" + std::to_string(line) + ": not a valid run record (" + e.what() + ")",
+                  ExitCode::bad_input);
+    }
+  }
+  return out;
+}
+
+ResultsContents read_results(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open the results file " + path, ExitCode::bad_input);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_results(text.str(), path);
+}
+
+// An exclusive lock on the whole file for the lifetime of the object; waits for other holders.
+class ResultsFile::Lock {
+ public:
+  explicit Lock(const ResultsFile& f) : f_(f) { set(F_WRLCK); }
+  ~Lock() { set(F_UNLCK); }
+
+ private:
+  void set(short type) {
+    struct flock l {};
+    l.l_type = type;
+    l.l_whence = SEEK_SET;
+    while (fcntl(f_.fd_, F_SETLKW, &l) != 0) {
+      if (errno == EINTR) continue;
+      if (type == F_UNLCK) return;  // nothing to do about it; closing the file releases it too
+      throw Error(os_error("cannot lock", f_.path_), ExitCode::bad_input);
+    }
+  }
+  const ResultsFile& f_;
+};
+
+ResultsFile::ResultsFile(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ >= 0) {
+    // A new file: make its directory entry durable too, or a crash could lose the whole file.
+    const int dir = ::open(parent_directory(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) {
+      ::fsync(dir);
+      ::close(dir);
+    }
+    return;
+  }
+  if (errno == EEXIST) fd_ = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+  if (fd_ < 0) throw Error(os_error("cannot open the results file", path), ExitCode::bad_input);
+}
+
+ResultsFile::~ResultsFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::size_t ResultsFile::drop_torn_tail() {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) throw Error(os_error("cannot stat", path_), ExitCode::bad_input);
+  const off_t size = st.st_size;
+  if (size == 0) return 0;
+  char last = 0;
+  if (::pread(fd_, &last, 1, size - 1) != 1) throw Error(os_error("cannot read", path_), ExitCode::bad_input);
+  if (last == '\n') return 0;
+  // Scan back for the end of the last whole line.
+  off_t keep = 0;
+  std::string block(64 * 1024, '\0');
+  for (off_t end = size; end > 0 && keep == 0;) {
+    const off_t start = end > off_t(block.size()) ? end - off_t(block.size()) : 0;
+    const ssize_t got = ::pread(fd_, block.data(), std::size_t(end - start), start);
+    if (got != end - start) throw Error(os_error("cannot read", path_), ExitCode::bad_input);
+    for (off_t i = got - 1; i >= 0; --i)
+      if (block[std::size_t(i)] == '\n') {
+        keep = start + i + 1;
+        break;
+      }
+    end = start;
+  }
+  if (::ftruncate(fd_, keep) != 0 || ::fsync(fd_) != 0)
+    throw Error(os_error("cannot repair", path_), ExitCode::bad_input);
+  return std::size_t(size - keep);
+}
+
+std::string ResultsFile::repair_and_read(std::size_t* dropped_bytes) {
+  Lock lock(*this);
+  const std::size_t dropped = drop_torn_tail();
+  if (dropped_bytes) *dropped_bytes = dropped;
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) throw Error(os_error("cannot stat", path_), ExitCode::bad_input);
+  std::string text(std::size_t(st.st_size), '\0');
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t got = ::pread(fd_, text.data() + done, text.size() - done, off_t(done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) throw Error(os_error("cannot read", path_), ExitCode::bad_input);
+    done += std::size_t(got);
+  }
+  return text;
+}
+
+void ResultsFile::append(const std::string& lines) {
+  if (lines.empty()) return;
+  Lock lock(*this);
+  drop_torn_tail();
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) throw Error(os_error("cannot stat", path_), ExitCode::bad_input);
+  std::size_t done = 0;
+  while (done < lines.size()) {
+    const ssize_t put = ::write(fd_, lines.data() + done, lines.size() - done);
+    if (put < 0 && errno == EINTR) continue;
+    if (put <= 0) {
+      const std::string message = os_error("cannot write to", path_);
+      // Leave whole lines only, so that the file stays valid for a resume.
+      if (::ftruncate(fd_, st.st_size) == 0) ::fsync(fd_);
+      throw Error(message, ExitCode::failure);
+    }
+    done += std::size_t(put);
+  }
+  if (::fsync(fd_) != 0) throw Error(os_error("cannot flush", path_), ExitCode::failure);
+}
+
+}  // namespace locent

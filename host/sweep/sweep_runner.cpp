@@ -1,0 +1,296 @@
+// Runs a sweep: the runs not yet recorded, in batches of one (N, α, solver) point, shared
+// round-robin among the processes, each batch appended to the results file as soon as it ends.
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <thread>
+#include <unordered_set>
+
+#include "host/sweep/sweep_internal.hpp"
+#include "locent/error.hpp"
+#include "locent/version.hpp"
+
+namespace locent {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string utc_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char buf[32];
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string label_mode_name(LabelMode m) { return m == LabelMode::storage ? "storage" : "teacher"; }
+
+std::string alpha_text(double a) {
+  // α is a multiple of 1e-9: nine decimals print it exactly; trailing zeros go.
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9f", a);
+  std::string s = buf;
+  s.erase(s.find_last_not_of('0') + 1);
+  if (s.back() == '.') s.pop_back();
+  return s;
+}
+
+int count_cuda_devices() {
+  // Creating a CUDA backend only reads the device's properties, so probing is cheap.
+  int count = 0;
+  for (; count < 1024; ++count) {
+    try {
+      make_cuda_backend(count);
+    } catch (const Error&) {
+      break;
+    }
+  }
+  return count;
+}
+
+// One GPU per process, by rank on the node, when CUDA is asked for or available.
+std::unique_ptr<Backend> make_sweep_backend(BackendKind kind, int threads, int local_rank,
+                                            std::string* note) {
+  if (kind == BackendKind::cpu) return make_cpu_backend(threads);
+  if (kind == BackendKind::automatic && !cuda_available()) {
+    *note = "no usable CUDA device; running on the CPU backend";
+    return make_cpu_backend(threads);
+  }
+  const int devices = count_cuda_devices();
+  if (devices == 0) return make_cuda_backend(0);  // throws the backend's own explanation
+  return make_cuda_backend(local_rank % devices);
+}
+
+struct Batch {
+  std::size_t solver = 0;
+  int n = 0;
+  double alpha = 0;
+  std::vector<std::uint32_t> instances;
+};
+
+std::string point_name(const SweepSpec& spec, const Batch& b) {
+  return "N=" + std::to_string(b.n) + " α=" + alpha_text(b.alpha) + " " + spec.solvers[b.solver].name;
+}
+
+// The runs still to do, in the order of enumerate_runs, cut into batches of one point each.
+std::vector<Batch> make_batches(const SweepSpec& spec, const std::unordered_set<std::string>& done,
+                                std::size_t batch_size) {
+  std::vector<Batch> batches;
+  for (const SweepRun& run : enumerate_runs(spec)) {
+    if (done.count(run_key(spec, run))) continue;
+    const bool same_point = !batches.empty() && batches.back().solver == run.solver &&
+                            batches.back().n == run.n && batches.back().alpha == run.alpha;
+    if (!same_point || batches.back().instances.size() >= batch_size)
+      batches.push_back({run.solver, run.n, run.alpha, {}});
+    batches.back().instances.push_back(run.instance);
+  }
+  return batches;
+}
+
+nlohmann::ordered_json make_record(const SweepSpec& spec, const std::string& hash,
+                                   const SolverSpec& solver, const Dataset& data, double alpha,
+                                   const InstanceResult& r, const BatchResult& batch,
+                                   std::size_t batch_runs, int rank, const std::string& date) {
+  nlohmann::ordered_json settings;
+  for (const auto& [k, v] : settings_json(solver).items()) settings[k] = v;
+  const int y = solver.config.replicas;
+  nlohmann::ordered_json j;
+  j["sweep_hash"] = hash;
+  j["model"] = "perceptron";
+  j["label_mode"] = label_mode_name(spec.labels);
+  j["N"] = data.n_inputs();
+  j["alpha"] = alpha;
+  j["P"] = data.n_patterns();
+  j["solver"] = solver.name;
+  j["settings"] = settings;
+  j["base_seed"] = spec.seed;
+  j["point_seed"] = data.seed;
+  j["instance"] = r.instance;
+  j["solved"] = r.solved;
+  j["solved_by"] = r.solved ? (r.solved_by == y ? nlohmann::ordered_json("centre")
+                                                : nlohmann::ordered_json("replica " + std::to_string(r.solved_by)))
+                            : nlohmann::ordered_json(nullptr);
+  j["sweeps"] = r.sweeps;
+  j["proposals"] = r.proposals;
+  j["accepted"] = r.accepted;
+  j["replica_errors"] = r.replica_errors;
+  j["centre_errors"] = r.centre_errors;
+  j["seconds_to_solution"] = r.solved ? nlohmann::ordered_json(r.seconds_to_solution) : nullptr;
+  j["stopped_by_time"] = !r.solved && batch.stopped_by_time;
+  j["batch_runs"] = batch_runs;
+  j["batch_seconds"] = batch.wall_seconds;
+  j["backend"] = batch.backend;
+  j["device"] = batch.device;
+  j["rank"] = rank;
+  j["date"] = date;
+  j["locent_version"] = kVersion;
+  return j;
+}
+
+}  // namespace
+
+void check_all(SweepComm& comm, const std::optional<Error>& failure) {
+  if (comm.all_ok(!failure.has_value())) return;
+  constexpr std::uint64_t none = ~std::uint64_t{0};
+  const std::uint64_t first = comm.min_all(failure ? std::uint64_t(comm.rank()) : none);
+  const bool reporter = first == std::uint64_t(comm.rank());
+  const auto code = static_cast<ExitCode>(
+      comm.min_all(reporter ? std::uint64_t(failure->code()) : none));
+  if (reporter) throw CollectiveError(*failure, true);
+  throw CollectiveError(Error("rank " + std::to_string(first) + " failed", code), false);
+}
+
+SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& comm) {
+  const int rank = comm.rank();
+  auto note = [&](const std::string& s) {
+    if (o.on_note) o.on_note(s);
+  };
+  const std::string hash = spec.hash();
+  const std::uint64_t h = fnv1a64(spec.canonical());
+  if (!comm.all_ok(comm.min_all(h) == h && comm.min_all(~h) == ~h))
+    throw CollectiveError(Error("the processes of this job read different sweep files (the sweep "
+                                "hashes differ)",
+                                ExitCode::usage),
+                          comm.rank() == 0);
+
+  const BackendKind kind = o.backend.value_or(spec.backend);
+  int threads = o.threads.value_or(spec.threads);
+  if (threads <= 0) {
+    const int cores = std::max(1, int(std::thread::hardware_concurrency()));
+    threads = std::max(1, cores / std::max(1, comm.local_size()));
+  }
+
+  // Every process reads the results file before any process appends to it (all_ok is a
+  // barrier), so all of them derive the same list of batches.
+  std::unique_ptr<Backend> backend;
+  std::unique_ptr<ResultsFile> file;
+  ResultsContents contents;
+  std::optional<Error> failure;
+  try {
+    std::string backend_note;
+    backend = make_sweep_backend(kind, threads, comm.local_rank(), &backend_note);
+    if (!backend_note.empty() && rank == 0) note(backend_note);
+    file = std::make_unique<ResultsFile>(o.results_path);
+    std::size_t dropped = 0;
+    const std::string text = file->repair_and_read(&dropped);
+    if (dropped)
+      note(o.results_path + ": dropped an incomplete last line (" + std::to_string(dropped) +
+           " bytes) left by an interrupted run");
+    contents = parse_results(text, o.results_path);
+    std::map<std::string, std::size_t> foreign;
+    for (const RunRecord& r : contents.records)
+      if (r.sweep_hash != hash) ++foreign[r.sweep_hash];
+    if (!foreign.empty()) {
+      std::string list;
+      for (const auto& [fh, count] : foreign)
+        list += (list.empty() ? "" : ", ") + fh + " (" + std::to_string(count) + " runs)";
+      if (!o.force)
+        throw Error(o.results_path + " holds runs of a different sweep (hash " + list +
+                        "; this sweep is " + hash +
+                        "): write to another results file, or add --force to append to it "
+                        "(runs with the same key are still not repeated)",
+                    ExitCode::usage);
+      if (rank == 0)
+        note(o.results_path + ": also holds runs of other sweeps (" + list +
+             "); appending because of --force");
+    }
+  } catch (const Error& e) {
+    failure = e;
+  }
+  check_all(comm, failure);
+
+  std::size_t batch_size = o.batch_size.value_or(0) ? *o.batch_size : spec.batch_size;
+  if (batch_size == 0) batch_size = backend->name() == "cuda" ? 1024 : 4 * std::size_t(threads);
+  batch_size = comm.min_all(batch_size);  // the batch list must be the same on every process
+
+  std::unordered_set<std::string> done;
+  for (const RunRecord& r : contents.records) done.insert(r.key);
+  const std::vector<Batch> batches = make_batches(spec, done, batch_size);
+  std::size_t pending = 0;
+  for (const Batch& b : batches) pending += b.instances.size();
+
+  SweepSummary summary;
+  summary.total = spec.run_count();
+  summary.already_done = summary.total - pending;
+  summary.batches = batches.size();
+  summary.batch_size = batch_size;
+  summary.backend = backend->name();
+  summary.device = backend->device_name();
+  if (rank == 0)
+    note(std::to_string(summary.total) + " runs, " + std::to_string(summary.already_done) +
+         " already recorded; " + std::to_string(pending) + " to run in " +
+         std::to_string(batches.size()) + " batches of up to " + std::to_string(batch_size) +
+         (comm.size() > 1 ? " on " + std::to_string(comm.size()) + " processes" : ""));
+  note((comm.size() > 1 ? "rank " + std::to_string(rank) + ": " : std::string()) + "backend " +
+       summary.backend + " (" + summary.device + ")" +
+       (summary.backend == "cpu" ? ", " + std::to_string(threads) + " threads" : ""));
+
+  SweepProgress progress;
+  progress.total = summary.total;
+  progress.done = summary.already_done;
+  for (std::size_t i = rank; i < batches.size(); i += comm.size())
+    progress.pending += batches[i].instances.size();
+  const auto t0 = Clock::now();
+  std::size_t solved_now = 0;
+  bool interrupted = false;
+  for (std::size_t i = rank; i < batches.size(); i += comm.size()) {
+    if (o.stop_requested && o.stop_requested()) {
+      interrupted = true;
+      break;
+    }
+    const Batch& b = batches[i];
+    const SolverSpec& solver = spec.solvers[b.solver];
+    GenerateSpec g;
+    g.model.inputs = b.n;
+    g.alpha = b.alpha;
+    g.labels = spec.labels;
+    g.seed = point_seed(spec.seed, b.n, b.alpha);
+    std::vector<Dataset> data;
+    data.reserve(b.instances.size());
+    for (std::uint32_t instance : b.instances) data.push_back(generate_dataset(g, instance));
+    AnnealConfig config = solver.config;
+    config.seed = g.seed;
+
+    progress.point = point_name(spec, b);
+    progress.batch_runs = b.instances.size();
+    progress.batch = SolveProgress{};
+    SolveHooks hooks;
+    if (o.on_progress) {
+      o.on_progress(progress);
+      hooks.on_progress = [&](const SolveProgress& p) {
+        progress.batch = p;
+        progress.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        o.on_progress(progress);
+      };
+    }
+    const BatchResult result = solve_batch(data, config, *backend, hooks);
+
+    const std::string date = utc_now();
+    std::string lines;
+    for (std::size_t k = 0; k < result.instances.size(); ++k) {
+      lines += make_record(spec, hash, solver, data[k], b.alpha, result.instances[k], result,
+                           b.instances.size(), rank, date)
+                   .dump();
+      lines += '\n';
+      solved_now += result.instances[k].solved;
+    }
+    file->append(lines);
+
+    progress.done += b.instances.size();
+    progress.done_now += b.instances.size();
+    progress.pending -= b.instances.size();
+    progress.batch_runs = 0;
+    progress.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (o.on_progress) o.on_progress(progress);
+  }
+
+  summary.done_now = comm.sum_all(progress.done_now);
+  summary.solved_now = comm.sum_all(solved_now);
+  summary.interrupted = !comm.all_ok(!interrupted);
+  return summary;
+}
+
+}  // namespace locent

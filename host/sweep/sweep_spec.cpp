@@ -1,0 +1,513 @@
+// The sweep file: TOML parsing and whole-file validation with the line and key of every problem,
+// the canonical form and hash, the per-point seeds and the list of runs.
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "host/sweep/sweep_internal.hpp"
+#include "locent/error.hpp"
+#include "locent/sweep.hpp"
+
+namespace locent {
+namespace {
+
+constexpr std::size_t kMaxGridValues = 10000;
+
+std::string number_text(double v) {
+  std::ostringstream o;
+  o.precision(10);
+  o << v;
+  return o.str();
+}
+
+// Collects every problem of the file so that one run of the command lists them all.
+class Problems {
+ public:
+  explicit Problems(std::string source) : source_(std::move(source)) {}
+  void add(const toml::source_region& at, const std::string& key, const std::string& what) {
+    std::string where = source_;
+    if (at.begin.line > 0) where += ":" + std::to_string(at.begin.line);
+    list_.push_back(where + ": " + key + ": " + what);
+  }
+  void add(const toml::node& at, const std::string& key, const std::string& what) {
+    add(at.source(), key, what);
+  }
+  std::size_t count() const { return list_.size(); }
+  void throw_if_any() const {
+    if (list_.empty()) return;
+    std::string message = list_[0];
+    for (std::size_t i = 1; i < list_.size(); ++i) message += "\n" + list_[i];
+    throw Error(message, ExitCode::bad_input);
+  }
+
+ private:
+  std::string source_;
+  std::vector<std::string> list_;
+};
+
+std::optional<double> as_number(const toml::node& n) {
+  if (auto i = n.as_integer()) return static_cast<double>(i->get());
+  if (auto f = n.as_floating_point()) return f->get();
+  return std::nullopt;
+}
+
+void check_keys(const toml::table& t, const std::string& prefix,
+                const std::vector<std::string>& allowed, Problems& problems) {
+  for (auto&& [k, v] : t) {
+    if (std::find(allowed.begin(), allowed.end(), k.str()) != allowed.end()) continue;
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    problems.add(k.source(), prefix + std::string(k.str()), "unknown key (expected one of: " + list + ")");
+  }
+}
+
+// The table's own line, for a key that is missing from it.
+const toml::source_region& region_of(const toml::table& t) { return t.source(); }
+
+std::optional<std::int64_t> integer(const toml::node& n, const std::string& key, std::int64_t min,
+                                    std::int64_t max, Problems& problems) {
+  auto i = n.as_integer();
+  if (!i) {
+    problems.add(n, key, "expected an integer");
+    return std::nullopt;
+  }
+  if (i->get() < min || i->get() > max) {
+    problems.add(n, key, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                             " (got " + std::to_string(i->get()) + ")");
+    return std::nullopt;
+  }
+  return i->get();
+}
+
+std::optional<std::string> choice(const toml::node& n, const std::string& key,
+                                  const std::vector<std::string>& choices, Problems& problems) {
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
+  auto s = n.as_string();
+  if (!s) {
+    problems.add(n, key, "expected a string, one of: " + list);
+    return std::nullopt;
+  }
+  if (std::find(choices.begin(), choices.end(), s->get()) == choices.end()) {
+    problems.add(n, key, "must be one of: " + list + " (got \"" + s->get() + "\")");
+    return std::nullopt;
+  }
+  return s->get();
+}
+
+// N = 201 | [201, 401] | {from = 201, to = 1601, factor = 2} | {from = 201, to = 1001, step = 200}
+std::vector<int> parse_n(const toml::node& n, Problems& problems) {
+  const std::string key = "N";
+  std::vector<std::pair<std::int64_t, const toml::node*>> values;
+  if (n.is_integer()) {
+    values.push_back({n.as_integer()->get(), &n});
+  } else if (auto a = n.as_array()) {
+    if (a->empty()) problems.add(n, key, "the list is empty");
+    for (auto&& e : *a) {
+      if (auto i = e.as_integer()) values.push_back({i->get(), &e});
+      else problems.add(e, key, "values must be integers");
+    }
+  } else if (auto t = n.as_table()) {
+    check_keys(*t, "N.", {"from", "to", "factor", "step"}, problems);
+    const toml::node* from = t->get("from");
+    const toml::node* to = t->get("to");
+    const toml::node* factor = t->get("factor");
+    const toml::node* step = t->get("step");
+    if (!from || !to || (factor == nullptr) == (step == nullptr)) {
+      problems.add(n, key, "a range needs from, to and one of factor or step");
+      return {};
+    }
+    const auto f = integer(*from, "N.from", 1, 1 << 30, problems);
+    const auto l = integer(*to, "N.to", 1, 1 << 30, problems);
+    if (!f || !l) return {};
+    if (*f % 2 == 0) problems.add(*from, "N.from", "must be odd (got " + std::to_string(*f) + ")");
+    if (*l < *f) {
+      problems.add(*to, "N.to", "must be at least from (" + std::to_string(*f) + ")");
+      return {};
+    }
+    if (step) {
+      const auto s = integer(*step, "N.step", 1, 1 << 30, problems);
+      if (!s) return {};
+      if (*s % 2 != 0) {
+        problems.add(*step, "N.step", "must be even so that N stays odd (got " + std::to_string(*s) + ")");
+        return {};
+      }
+      for (std::int64_t v = *f; v <= *l && values.size() <= kMaxGridValues; v += *s) values.push_back({v, &n});
+    } else {
+      const auto x = as_number(*factor);
+      if (!x || !(*x > 1) || !std::isfinite(*x)) {
+        problems.add(*factor, "N.factor", "must be a number > 1");
+        return {};
+      }
+      // Geometric in N − 1, rounded to the nearest odd N: 201, 401, 801, 1601 for factor 2.
+      for (int k = 0; values.size() <= kMaxGridValues; ++k) {
+        const double half = double(*f - 1) / 2 * std::pow(*x, k);
+        if (2 * half + 1 > double(*l) + 0.5) break;
+        const std::int64_t v = 2 * std::llround(half) + 1;
+        if (!values.empty() && values.back().first == v) {
+          problems.add(*factor, "N.factor", "is too close to 1: N repeats (" + std::to_string(v) + ")");
+          return {};
+        }
+        if (v <= *l) values.push_back({v, &n});
+      }
+    }
+  } else {
+    problems.add(n, key, "expected an odd integer, a list of them, or a range {from, to, factor or step}");
+    return {};
+  }
+  if (values.size() > kMaxGridValues) {
+    problems.add(n, key, "more than " + std::to_string(kMaxGridValues) + " values");
+    return {};
+  }
+  std::vector<int> out;
+  const std::size_t before = problems.count();
+  for (const auto& [v, at] : values) {
+    if (v < 1 || v > (1 << 30)) {
+      problems.add(*at, key, "values must be between 1 and 2^30 (got " + std::to_string(v) + ")");
+      continue;
+    }
+    ModelSpec m;
+    m.inputs = static_cast<int>(v);
+    try {
+      m.validate();
+    } catch (const Error& e) {
+      problems.add(*at, key, e.what());
+      continue;
+    }
+    if (std::find(out.begin(), out.end(), int(v)) != out.end()) {
+      problems.add(*at, key, "value " + std::to_string(v) + " appears twice");
+      continue;
+    }
+    out.push_back(static_cast<int>(v));
+  }
+  return problems.count() == before ? out : std::vector<int>{};
+}
+
+// alpha = 0.5 | [0.3, 0.4] | {from = 0.3, to = 0.7, step = 0.05}
+std::vector<double> parse_alpha(const toml::node& n, Problems& problems) {
+  const std::string key = "alpha";
+  std::vector<std::pair<double, const toml::node*>> values;
+  if (auto x = as_number(n)) {
+    values.push_back({*x, &n});
+  } else if (auto a = n.as_array()) {
+    if (a->empty()) problems.add(n, key, "the list is empty");
+    for (auto&& e : *a) {
+      if (auto v = as_number(e)) values.push_back({*v, &e});
+      else problems.add(e, key, "values must be numbers");
+    }
+  } else if (auto t = n.as_table()) {
+    check_keys(*t, "alpha.", {"from", "to", "step"}, problems);
+    const toml::node* from = t->get("from");
+    const toml::node* to = t->get("to");
+    const toml::node* step = t->get("step");
+    if (!from || !to || !step) {
+      problems.add(n, key, "a range needs from, to and step");
+      return {};
+    }
+    const auto f = as_number(*from), l = as_number(*to), s = as_number(*step);
+    if (!f) problems.add(*from, "alpha.from", "expected a number");
+    if (!l) problems.add(*to, "alpha.to", "expected a number");
+    if (!s) problems.add(*step, "alpha.step", "expected a number");
+    if (!f || !l || !s) return {};
+    if (!(*s > 0) || !std::isfinite(*s)) {
+      problems.add(*step, "alpha.step", "must be > 0 (got " + number_text(*s) + ")");
+      return {};
+    }
+    if (!(*l >= *f)) {
+      problems.add(*to, "alpha.to", "must be at least from (" + number_text(*f) + ")");
+      return {};
+    }
+    // Integer steps and a tolerance, so that 0.3 + 8 × 0.05 still includes 0.7.
+    const double count = std::floor((*l - *f) / *s + 1e-9) + 1;
+    if (count > double(kMaxGridValues)) {
+      problems.add(n, key, "more than " + std::to_string(kMaxGridValues) + " values");
+      return {};
+    }
+    for (int k = 0; k < int(count); ++k) values.push_back({*f + k * *s, from});
+  } else {
+    problems.add(n, key, "expected a number, a list of numbers, or a range {from, to, step}");
+    return {};
+  }
+  std::vector<double> out;
+  const std::size_t before = problems.count();
+  for (const auto& [v, at] : values) {
+    if (!(v > 0) || !std::isfinite(v)) {
+      problems.add(*at, key, "values must be > 0 (got " + number_text(v) + ")");
+      continue;
+    }
+    const double a = round_alpha(v);
+    if (std::find(out.begin(), out.end(), a) != out.end()) {
+      problems.add(*at, key, "value " + number_text(a) + " appears twice");
+      continue;
+    }
+    out.push_back(a);
+  }
+  return problems.count() == before ? out : std::vector<double>{};
+}
+
+std::optional<Schedule> parse_schedule(const toml::node& n, const std::string& key, Problems& problems) {
+  try {
+    if (auto x = as_number(n)) return Schedule::constant(*x);
+    if (auto s = n.as_string()) return Schedule::parse(s->get(), key);
+    problems.add(n, key, "expected a schedule: a number or a string such as \"geom:0.5:5\"");
+  } catch (const Error& e) {
+    // Schedule::parse names the key itself.
+    std::string what = e.what();
+    const std::string prefix = key + ": ";
+    if (what.rfind(prefix, 0) == 0) what = what.substr(prefix.size());
+    problems.add(n, key, what);
+  }
+  return std::nullopt;
+}
+
+std::optional<SolverSpec> parse_solver(const toml::table& t, std::size_t index, Problems& problems) {
+  const std::string p = "solver[" + std::to_string(index) + "].";
+  const std::size_t before = problems.count();
+  check_keys(t, p,
+             {"name", "algo", "replicas", "coupling", "energy", "beta", "gamma", "max_sweeps",
+              "max_seconds", "centre_check_every"},
+             problems);
+  SolverSpec s;
+  if (const toml::node* n = t.get("name")) {
+    auto v = n->as_string();
+    const std::string name = v ? v->get() : "";
+    const bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '+';
+    });
+    if (!ok) problems.add(*n, p + "name", "expected a non-empty name of letters, digits, _ - . +");
+    s.name = name;
+  } else {
+    problems.add(region_of(t), p + "name", "missing: every solver needs a name");
+  }
+  s.algo = "rsa";
+  if (const toml::node* n = t.get("algo"))
+    if (auto v = choice(*n, p + "algo", {"rsa", "sa"}, problems)) s.algo = *v;
+  AnnealConfig& c = s.config;
+  if (const toml::node* n = t.get("replicas")) {
+    if (auto v = integer(*n, p + "replicas", 1, 30, problems)) c.replicas = int(*v);
+    if (s.algo == "sa" && c.replicas != 1)
+      problems.add(*n, p + "replicas", "algo \"sa\" is plain simulated annealing with one replica");
+  }
+  if (const toml::node* n = t.get("coupling"))
+    if (auto v = choice(*n, p + "coupling", {"traced", "explicit"}, problems))
+      c.coupling = *v == "traced" ? Coupling::traced : Coupling::explicit_;
+  if (const toml::node* n = t.get("energy"))
+    if (auto v = choice(*n, p + "energy", {"flips", "errors"}, problems))
+      c.energy = *v == "flips" ? EnergyKind::flips : EnergyKind::errors;
+  if (const toml::node* n = t.get("max_sweeps"))
+    if (auto v = integer(*n, p + "max_sweeps", 1, 0xffffffffll, problems)) c.max_sweeps = std::uint64_t(*v);
+  if (const toml::node* n = t.get("max_seconds")) {
+    const auto v = as_number(*n);
+    if (!v || !(*v >= 0) || !std::isfinite(*v))
+      problems.add(*n, p + "max_seconds", "must be a number >= 0 (0: no time budget)");
+    else
+      c.max_seconds = *v;
+  }
+  if (const toml::node* n = t.get("centre_check_every"))
+    if (auto v = integer(*n, p + "centre_check_every", 1, 1 << 30, problems)) c.centre_check_every = int(*v);
+  if (const toml::node* n = t.get("beta")) {
+    if (auto v = parse_schedule(*n, p + "beta", problems)) {
+      c.beta = *v;
+      if (!(c.beta.min_value(c.max_sweeps) > 0))
+        problems.add(*n, p + "beta", "must stay > 0 over the whole schedule (" + c.beta.to_string() + ")");
+    }
+  }
+  if (const toml::node* n = t.get("gamma")) {
+    if (auto v = parse_schedule(*n, p + "gamma", problems)) {
+      c.gamma = *v;
+      if (!(c.gamma.min_value(c.max_sweeps) >= 0))
+        problems.add(*n, p + "gamma", "must stay >= 0 over the whole schedule (" + c.gamma.to_string() + ")");
+      if (s.algo == "sa" && c.gamma.max_value(c.max_sweeps) != 0)
+        problems.add(*n, p + "gamma", "algo \"sa\" has no coupling: drop gamma or set it to 0");
+    }
+  }
+  if (s.algo == "sa") {
+    c.replicas = 1;
+    c.gamma = Schedule::constant(0);
+  }
+  if (problems.count() != before) return std::nullopt;
+  try {
+    c.validate();  // whatever the per-key checks above do not cover
+  } catch (const Error& e) {
+    problems.add(region_of(t), p.substr(0, p.size() - 1), e.what());
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::string hex64(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+std::uint64_t splitmix64(std::uint64_t x) {
+  std::uint64_t z = x + 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+double round_alpha(double alpha) { return std::round(alpha * 1e9) / 1e9; }
+
+std::uint64_t point_seed(std::uint64_t base_seed, int n, double alpha) {
+  const double a = round_alpha(alpha);
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &a, sizeof bits);
+  std::uint64_t h = splitmix64(base_seed);
+  h = splitmix64(h ^ static_cast<std::uint64_t>(n));
+  return splitmix64(h ^ bits);
+}
+
+std::uint64_t fnv1a64(const std::string& bytes) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+nlohmann::json settings_json(const SolverSpec& solver) {
+  const AnnealConfig& c = solver.config;
+  return {{"algo", solver.algo},
+          {"replicas", c.replicas},
+          {"coupling", c.coupling == Coupling::traced ? "traced" : "explicit"},
+          {"energy", c.energy == EnergyKind::flips ? "flips" : "errors"},
+          {"beta", c.beta.to_string()},
+          {"gamma", c.gamma.to_string()},
+          {"max_sweeps", c.max_sweeps},
+          {"max_seconds", c.max_seconds},
+          {"centre_check_every", c.centre_check_every}};
+}
+
+std::string SweepSpec::canonical() const {
+  nlohmann::json solvers_json = nlohmann::json::array();
+  for (const auto& s : solvers) solvers_json.push_back({{"name", s.name}, {"settings", settings_json(s)}});
+  const nlohmann::json j = {{"model", "perceptron"},
+                            {"label_mode", labels == LabelMode::storage ? "storage" : "teacher"},
+                            {"N", n_values},
+                            {"alpha", alpha_values},
+                            {"instances", instances},
+                            {"seed", seed},
+                            {"solvers", solvers_json}};
+  return j.dump();
+}
+
+std::string SweepSpec::hash() const { return hex64(fnv1a64(canonical())); }
+
+SweepSpec parse_sweep(const std::string& text, const std::string& source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    throw Error(source + ":" + std::to_string(e.source().begin.line) + ": " +
+                    std::string(e.description()),
+                ExitCode::bad_input);
+  }
+  Problems problems(source);
+  SweepSpec spec;
+  spec.source = source;
+  check_keys(root, "",
+             {"model", "label_mode", "N", "alpha", "instances", "seed", "solver", "backend",
+              "batch_size", "threads"},
+             problems);
+  if (const toml::node* n = root.get("model"))
+    choice(*n, "model", {"perceptron"}, problems);
+  if (const toml::node* n = root.get("label_mode"))
+    if (auto v = choice(*n, "label_mode", {"storage", "teacher"}, problems))
+      spec.labels = *v == "storage" ? LabelMode::storage : LabelMode::teacher;
+  if (const toml::node* n = root.get("N")) spec.n_values = parse_n(*n, problems);
+  else problems.add(toml::source_region{}, "N", "missing: give the sizes, e.g. N = [201, 401]");
+  if (const toml::node* n = root.get("alpha")) spec.alpha_values = parse_alpha(*n, problems);
+  else problems.add(toml::source_region{}, "alpha", "missing: give the loads, e.g. alpha = [0.3, 0.5]");
+  if (const toml::node* n = root.get("instances")) {
+    if (auto v = integer(*n, "instances", 1, 1 << 24, problems)) spec.instances = std::uint32_t(*v);
+  } else {
+    problems.add(toml::source_region{}, "instances", "missing: give the instances per point, e.g. instances = 20");
+  }
+  if (const toml::node* n = root.get("seed"))
+    if (auto v = integer(*n, "seed", 0, INT64_MAX, problems)) spec.seed = std::uint64_t(*v);
+  if (const toml::node* n = root.get("backend"))
+    if (auto v = choice(*n, "backend", {"auto", "cpu", "cuda"}, problems))
+      spec.backend = *v == "cpu" ? BackendKind::cpu : *v == "cuda" ? BackendKind::cuda : BackendKind::automatic;
+  if (const toml::node* n = root.get("batch_size"))
+    if (auto v = integer(*n, "batch_size", 0, 1 << 24, problems)) spec.batch_size = std::size_t(*v);
+  if (const toml::node* n = root.get("threads"))
+    if (auto v = integer(*n, "threads", 0, 4096, problems)) spec.threads = int(*v);
+
+  if (const toml::node* n = root.get("solver")) {
+    const toml::array* a = n->as_array();
+    if (!a || !a->is_array_of_tables() || a->empty()) {
+      problems.add(*n, "solver", "expected one or more [[solver]] tables");
+    } else {
+      std::set<std::string> names;
+      for (std::size_t i = 0; i < a->size(); ++i) {
+        const toml::table& t = *(*a)[i].as_table();
+        auto s = parse_solver(t, i, problems);
+        if (!s) continue;
+        if (!names.insert(s->name).second) {
+          problems.add(*t.get("name"), "solver[" + std::to_string(i) + "].name",
+                       "\"" + s->name + "\" is the name of an earlier solver");
+          continue;
+        }
+        spec.solvers.push_back(std::move(*s));
+      }
+    }
+  } else {
+    problems.add(toml::source_region{}, "solver", "missing: add at least one [[solver]] table");
+  }
+  // Every (N, α) must give at least one pattern.
+  if (const toml::node* n = root.get("alpha")) {
+    for (int nv : spec.n_values)
+      for (double a : spec.alpha_values) {
+        ModelSpec m;
+        m.inputs = nv;
+        try {
+          pattern_count(m, a);
+        } catch (const Error& e) {
+          problems.add(*n, "alpha", std::string(e.what()) + " (alpha = " + number_text(a) +
+                                        ", N = " + std::to_string(nv) + ")");
+        }
+      }
+  }
+  problems.throw_if_any();
+  return spec;
+}
+
+SweepSpec load_sweep(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open the sweep file " + path, ExitCode::bad_input);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_sweep(text.str(), path);
+}
+
+std::vector<SweepRun> enumerate_runs(const SweepSpec& spec) {
+  std::vector<SweepRun> runs;
+  runs.reserve(spec.run_count());
+  for (int n : spec.n_values)
+    for (double a : spec.alpha_values)
+      for (std::size_t s = 0; s < spec.solvers.size(); ++s)
+        for (std::uint32_t i = 0; i < spec.instances; ++i) runs.push_back({s, n, a, i});
+  return runs;
+}
+
+std::string run_key(const SweepSpec& spec, const SweepRun& run) {
+  const SolverSpec& s = spec.solvers[run.solver];
+  return make_run_key("perceptron", spec.labels == LabelMode::storage ? "storage" : "teacher", run.n,
+                      run.alpha, s.name, settings_json(s), point_seed(spec.seed, run.n, run.alpha),
+                      run.instance);
+}
+
+}  // namespace locent

@@ -1,0 +1,39 @@
+// Throughput workloads behind `locent bench` and bench/RESULTS.md: rSA proposals per second on a
+// backend, the plain-loop baseline, and CPU scaling over instances. Workload (issue "Throughput"):
+// random storage instances, α = 0.6, y = 7, traced coupling, fixed β = 2, γ = 0.5, a fixed number
+// of sweeps from random replicas, so every figure sees the same acceptance history.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "locent/backend.hpp"
+
+namespace locent {
+
+struct RsaWorkload {
+  int inputs = 1001;
+  double alpha = 0.6;
+  int replicas = 7;
+  double beta = 2.0, gamma = 0.5;
+  std::uint64_t sweeps = 1000;
+  std::size_t instances = 1;  // chains run together; they share one pattern set
+  std::uint64_t seed = 1;
+};
+
+struct RsaThroughput {
+  double proposals_per_second = 0;
+  std::uint64_t proposals = 0, accepted = 0;
+  double seconds = 0;
+};
+
+// Times the engine of `backend` on the workload (engine creation and a one-sweep warm-up are
+// not timed).
+RsaThroughput measure_rsa(Backend& backend, const RsaWorkload& w);
+
+// The plain loop (bench/plain_loop.hpp) on one instance and the calling thread.
+RsaThroughput measure_plain_loop(const RsaWorkload& w);
+
+// Sweeps per workload so that each figure takes a comparable, sub-second to few-second time.
+std::uint64_t default_sweeps(int inputs);
+
+}  // namespace locent
