@@ -129,6 +129,7 @@ class CudaMetropolisEngine final : public MetropolisEngine {
     b_.errors = errors_.get();
     b_.status = status_.get();
     b_.trace_count = trace_count_.get();
+    shape_ = cuda::metropolis_block_shape(device, b_.instances, y, b_.pattern_words);
   }
 
   void run_chunk(const ThresholdTables& tables, int trace_every) override {
@@ -153,7 +154,7 @@ class CudaMetropolisEngine final : public MetropolisEngine {
     ch.seed = config_.seed;
     ch.centre_check_every = config_.centre_check_every;
     ch.trace_every = trace_every;
-    cuda::launch_metropolis_chunk(b_, ch, nullptr);
+    cuda::launch_metropolis_chunk(b_, ch, shape_, nullptr);
     LOCENT_CUDA_CHECK(cudaDeviceSynchronize());
 
     if (capacity > 0) {
@@ -212,6 +213,7 @@ class CudaMetropolisEngine final : public MetropolisEngine {
 
   AnnealConfig config_;
   cuda::MetropolisBatch b_{};
+  cuda::BlockShape shape_;
   DeviceArray<std::uint32_t> columns_, rows_, instance_ids_, weights_, centre_, scratch_, set_a_,
       set_b_, tables_;
   DeviceArray<std::int32_t> site_sums_, stabilities_, size_a_, size_b_, errors_, trace_count_;

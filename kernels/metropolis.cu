@@ -1,11 +1,18 @@
-// CUDA Metropolis kernel for (replicated) simulated annealing (metropolis.cuh).
+// CUDA Metropolis kernel for (replicated) simulated annealing (metropolis.cuh). CPU twin:
+// host/cpu/metropolis.cpp; both follow include/locent/metropolis_rules.hpp.
 //
-// Layout: one block per instance, one warp per replica (replicas beyond the warp count are
-// strided over the warps). Per step: the first threads draw the step's Philox words; each warp
-// computes its replica's ΔE by AND+POPC of the site's pattern column with the replica's two
-// boundary sets; thread 0 then decides the y proposals in order (the coupling makes replica a's
-// decision depend on the earlier ones through S_i, never its ΔE), and each warp whose proposal
-// was accepted moves its P stabilities by ±2, rebuilding the boundary sets with ballots.
+// One thread block per instance runs many sweeps per launch. A step has four phases separated by
+// block barriers:
+//   1. the first threads draw the step's Philox words;
+//   2. the (replica, chunk of pattern words) work items are spread over the warps: each counts
+//      |A ∩ col| and |B ∩ col| by AND+POPC and adds them to shared per-replica counters;
+//   3. thread 0 decides the y proposals in order: a replica's ΔE does not depend on the others,
+//      but its coupling factor does, through S_i, so this part is sequential and kept short
+//      (shared-memory counters, the sweep's threshold table in shared memory when it fits);
+//   4. warps whose replica was accepted move its stabilities by ±2 and rebuild the boundary sets
+//      32 patterns at a time with ballots.
+#include <algorithm>
+
 #include "kernels/cuda_check.cuh"
 #include "kernels/metropolis.cuh"
 #include "locent/metropolis_rules.hpp"
@@ -13,6 +20,10 @@
 
 namespace locent::cuda {
 namespace {
+
+constexpr int kMaxWarps = 32;
+// Threshold tables up to this size are staged in shared memory for the sweep.
+constexpr std::size_t kSharedTableBytes = 24 * 1024;
 
 __device__ __forceinline__ int warp_sum(int v) {
   for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
@@ -23,7 +34,9 @@ __device__ __forceinline__ bool test_bit32(const std::uint32_t* words, int i) {
   return (words[i >> 5] >> (i & 31)) & 1u;
 }
 
-__global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch) {
+__global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, int chunks,
+                                        bool table_in_shared) {
+  extern __shared__ std::uint32_t shared_table[];
   const int b = blockIdx.x;
   InstanceStatus* status = bt.status + b;
   if (status->solved) return;
@@ -33,6 +46,8 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch) 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, warps = blockDim.x >> 5;
   const bool traced = !bt.explicit_centre, flips = bt.flip_energy;
   const std::uint32_t instance = bt.instance_ids[b];
+  const int items = y * chunks;
+  const int chunk_words = (pw + chunks - 1) / chunks;
 
   const std::uint32_t* columns = bt.columns + std::size_t(b) * n * pw;
   const std::uint32_t* rows = bt.rows + std::size_t(b) * p * nw;
@@ -43,19 +58,23 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch) 
   std::int32_t* stab = bt.stabilities + std::size_t(b) * y * p;
   std::uint32_t* set_a = bt.set_a + std::size_t(b) * y * pw;
   std::uint32_t* set_b = bt.set_b + std::size_t(b) * y * pw;
-  std::int32_t* size_a = bt.size_a + b * y;
-  std::int32_t* size_b = bt.size_b + b * y;
-  std::int64_t* energy = bt.energy + std::size_t(b) * y;
-  std::int32_t* errors = bt.errors + b * y;
 
   __shared__ std::uint32_t random[4 * 8];
-  __shared__ int delta_e[kMaxReplicas];
-  __shared__ int old_plus[kMaxReplicas];
-  __shared__ int accepted_flag[kMaxReplicas];
+  __shared__ int hits_a[kMaxReplicas], hits_b[kMaxReplicas];
+  __shared__ int size_a[kMaxReplicas], size_b[kMaxReplicas], errors[kMaxReplicas];
+  __shared__ int old_plus[kMaxReplicas], accepted_flag[kMaxReplicas];
+  __shared__ long long energy[kMaxReplicas];
   __shared__ int stop;
   __shared__ int centre_errors;
   __shared__ unsigned long long distance;
 
+  if (tid < y) {
+    hits_a[tid] = hits_b[tid] = 0;
+    size_a[tid] = bt.size_a[b * y + tid];
+    size_b[tid] = bt.size_b[b * y + tid];
+    errors[tid] = bt.errors[b * y + tid];
+    energy[tid] = bt.energy[std::size_t(b) * y + tid];
+  }
   // Thread 0 owns the counters for the whole launch.
   std::uint64_t proposals = status->proposals, accepted = status->accepted;
   const int groups = (step_slots(y, !traced) + 3) / 4;
@@ -64,8 +83,16 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch) 
 
   for (int s = 0; s < ch.sweeps; ++s) {
     const std::uint64_t sweep = ch.first_sweep + s;
-    const ThresholdView view{ch.tables + s * ch.table_stride, ch.half_width, ch.coupling_states};
+    const std::uint32_t* table = ch.tables + s * ch.table_stride;
+    if (table_in_shared) {
+      for (std::size_t k = tid; k < ch.table_stride; k += blockDim.x) shared_table[k] = table[k];
+      table = shared_table;
+      __syncthreads();
+    }
+    const ThresholdView view{table, ch.half_width, ch.coupling_states};
+
     for (int step = 0; step < n; ++step) {
+      // Phase 1: the step's random words.
       if (tid < groups) {
         const PhiloxBlock blk = philox_block(ch.seed, Purpose::metropolis, instance,
                                              static_cast<std::uint32_t>(sweep),
@@ -76,39 +103,54 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch) 
       const int i = static_cast<int>(uniform_below(random[site_slot()], n));
       const std::uint32_t* col = columns + std::size_t(i) * pw;
 
-      for (int a = warp; a < y; a += warps) {
+      // Phase 2: boundary-set hits, (replica, chunk) items over the warps.
+      for (int item = warp; item < items; item += warps) {
+        const int a = item / chunks, c = item - a * chunks;
+        const int w0 = c * chunk_words, w1 = min(pw, w0 + chunk_words);
         const std::uint32_t* sa = set_a + a * pw;
         const std::uint32_t* sb = set_b + a * pw;
         int pa = 0, pb = 0;
-        for (int w = lane; w < pw; w += 32) {
-          const std::uint32_t c = col[w];
-          pa += __popc(sa[w] & c);
-          pb += __popc(sb[w] & c);
+        for (int w = w0 + lane; w < w1; w += 32) {
+          const std::uint32_t cw = col[w];
+          pa += __popc(sa[w] & cw);
+          pb += __popc(sb[w] & cw);
         }
         pa = warp_sum(pa);
         pb = warp_sum(pb);
         if (lane == 0) {
-          const bool w_plus = test_bit32(weights + a * nw, i);
-          old_plus[a] = w_plus;
-          delta_e[a] = flip_delta_energy(w_plus, pa, pb, size_a[a], size_b[a]);
+          if (chunks == 1) {
+            hits_a[a] = pa;
+            hits_b[a] = pb;
+          } else {
+            atomicAdd(&hits_a[a], pa);
+            atomicAdd(&hits_b[a], pb);
+          }
+          if (c == 0) old_plus[a] = test_bit32(weights + a * nw, i);
         }
       }
       __syncthreads();
 
+      // Phase 3: the y decisions, in order.
       if (tid == 0) {
+        int site_sum = site_sums[i];
+        const int centre_i = traced ? 0 : (test_bit32(centre, i) ? 1 : -1);
         int a = 0;
         for (; a < y; ++a) {
-          const int s_ai = old_plus[a] ? 1 : -1;
-          const int k = traced ? traced_coupling_index(s_ai, site_sums[i], y)
-                               : explicit_coupling_index(s_ai, test_bit32(centre, i) ? 1 : -1);
+          const bool w_plus = old_plus[a];
+          const int delta_e = flip_delta_energy(w_plus, hits_a[a], hits_b[a], size_a[a], size_b[a]);
+          hits_a[a] = hits_b[a] = 0;
+          const int s_ai = w_plus ? 1 : -1;
+          const int k = traced ? traced_coupling_index(s_ai, site_sum, y)
+                               : explicit_coupling_index(s_ai, centre_i);
           ++proposals;
-          const bool ok = view.accept_replica(delta_e[a], k, random[replica_slot(a)]);
+          const bool ok = view.accept_replica(delta_e, k, random[replica_slot(a)]);
           accepted_flag[a] = ok;
           if (!ok) continue;
           ++accepted;
           weights[a * nw + (i >> 5)] ^= 1u << (i & 31);
-          site_sums[i] -= 2 * s_ai;
-          energy[a] += delta_e[a];
+          site_sum -= 2 * s_ai;
+          energy[a] += delta_e;
+          if (chunks > 1) size_a[a] = size_b[a] = errors[a] = 0;  // rebuilt by atomics below
           if (energy[a] == 0) {
             status->solved = 1;
             status->solved_by = a;
@@ -116,11 +158,11 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch) 
             break;
           }
         }
-        for (++a; a < y; ++a) accepted_flag[a] = 0;
+        for (++a; a < y; ++a) accepted_flag[a] = 0, hits_a[a] = hits_b[a] = 0;
+        site_sums[i] = site_sum;
         if (!stop && !traced) {
-          const int c = test_bit32(centre, i) ? 1 : -1;
           ++proposals;
-          if (view.accept_centre(centre_coupling_index(c, site_sums[i], y),
+          if (view.accept_centre(centre_coupling_index(centre_i, site_sum, y),
                                  random[centre_slot(y)])) {
             ++accepted;
             centre[i >> 5] ^= 1u << (i & 31);
@@ -129,15 +171,18 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch) 
       }
       __syncthreads();
 
-      for (int a = warp; a < y; a += warps) {
+      // Phase 4: accepted replicas move their stabilities and rebuild their boundary sets.
+      for (int item = warp; item < items; item += warps) {
+        const int a = item / chunks, c = item - a * chunks;
         if (!accepted_flag[a]) continue;
+        const int w0 = c * chunk_words, w1 = min(pw, w0 + chunk_words);
         std::int32_t* st = stab + std::size_t(a) * p;
         const bool w_plus = old_plus[a];
         int na = 0, nb = 0, ne = 0;
-        for (int base = 0; base < p; base += 32) {
-          const int mu = base + lane;
-          const std::uint32_t c = col[base >> 5];
-          const bool drops = ((w_plus ? c : ~c) >> lane) & 1u;
+        for (int w = w0; w < w1 && 32 * w < p; ++w) {
+          const int mu = 32 * w + lane;
+          const std::uint32_t cw = col[w];
+          const bool drops = ((w_plus ? cw : ~cw) >> lane) & 1u;
           bool in_a = false, in_b = false, err = false;
           if (mu < p) {
             const int d = st[mu] + (drops ? -2 : 2);
@@ -150,17 +195,23 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch) 
           const std::uint32_t bb = __ballot_sync(0xffffffffu, in_b);
           const std::uint32_t be = __ballot_sync(0xffffffffu, err);
           if (lane == 0) {
-            set_a[a * pw + (base >> 5)] = ba;
-            set_b[a * pw + (base >> 5)] = bb;
+            set_a[a * pw + w] = ba;
+            set_b[a * pw + w] = bb;
           }
           na += __popc(ba);
           nb += __popc(bb);
           ne += __popc(be);
         }
         if (lane == 0) {
-          size_a[a] = na;
-          size_b[a] = nb;
-          errors[a] = ne;
+          if (chunks == 1) {
+            size_a[a] = na;
+            size_b[a] = nb;
+            errors[a] = ne;
+          } else {
+            atomicAdd(&size_a[a], na);
+            atomicAdd(&size_b[a], nb);
+            atomicAdd(&errors[a], ne);
+          }
         }
       }
       __syncthreads();
@@ -219,31 +270,51 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch) 
     __syncthreads();
     if (stop) break;
   }
+  if (tid < y) {
+    bt.size_a[b * y + tid] = size_a[tid];
+    bt.size_b[b * y + tid] = size_b[tid];
+    bt.errors[b * y + tid] = errors[tid];
+    bt.energy[std::size_t(b) * y + tid] = energy[tid];
+  }
   if (tid == 0) {
     status->proposals = proposals;
     status->accepted = accepted;
   }
 }
 
+// Many-instance shape: one warp per replica, up to 8.
+int many_instance_warps(int replicas) { return replicas < 8 ? replicas : 8; }
+
 }  // namespace
 
-namespace {
-// One warp per replica (up to 8), so the y ΔE evaluations of a step run side by side.
-int block_threads(int replicas) { return 32 * (replicas < 8 ? replicas : 8); }
-}  // namespace
+BlockShape metropolis_block_shape(int device, int instances, int replicas, int pattern_words) {
+  int sms = 0;
+  LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  BlockShape shape;
+  shape.warps = many_instance_warps(replicas);
+  if (instances >= sms) return shape;
+  // Few instances: use the whole block's warps, giving each replica several of them as long as
+  // each warp still gets at least one 32-word slice of the pattern words.
+  const int per_replica = std::max(1, std::min(kMaxWarps / replicas, (pattern_words + 31) / 32));
+  shape.chunks = per_replica;
+  shape.warps = std::min(kMaxWarps, std::max(replicas * per_replica, shape.warps));
+  return shape;
+}
 
 int resident_metropolis_blocks(int device, int replicas) {
   int per_sm = 0, sms = 0;
   LOCENT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-      &per_sm, metropolis_chunk_kernel, block_threads(replicas), 0));
+      &per_sm, metropolis_chunk_kernel, 32 * many_instance_warps(replicas), 0));
   LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   return per_sm * sms;
 }
 
 void launch_metropolis_chunk(const MetropolisBatch& batch, const MetropolisChunk& chunk,
-                             cudaStream_t stream) {
-  metropolis_chunk_kernel<<<batch.instances, block_threads(batch.replicas), 0, stream>>>(batch,
-                                                                                        chunk);
+                             const BlockShape& shape, cudaStream_t stream) {
+  const std::size_t table_bytes = chunk.table_stride * sizeof(std::uint32_t);
+  const bool table_in_shared = table_bytes <= kSharedTableBytes;
+  metropolis_chunk_kernel<<<batch.instances, 32 * shape.warps, table_in_shared ? table_bytes : 0,
+                            stream>>>(batch, chunk, shape.chunks, table_in_shared);
   LOCENT_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -48,11 +48,22 @@ struct MetropolisChunk {
 // Largest y the kernel's shared arrays hold.
 inline constexpr int kMaxReplicas = 30;
 
-// Thread blocks of the kernel resident at once on `device` for y replicas.
+// How a thread block is shaped for a batch: `warps` warps, and each replica's P pattern words
+// split into `chunks` pieces, so the y·chunks (replica, piece) work items of a step spread over
+// the warps. Many instances: one warp per replica (chunks = 1), blocks small so that many are
+// resident per SM. Few instances (fewer than the SMs): one large block per instance with the
+// pattern words of each replica split over several warps.
+struct BlockShape {
+  int warps = 1;
+  int chunks = 1;
+};
+BlockShape metropolis_block_shape(int device, int instances, int replicas, int pattern_words);
+
+// Thread blocks of the kernel resident at once on `device` for y replicas (many-instance shape).
 int resident_metropolis_blocks(int device, int replicas);
 
 // Launches one chunk on `stream` and checks the launch.
 void launch_metropolis_chunk(const MetropolisBatch& batch, const MetropolisChunk& chunk,
-                             cudaStream_t stream);
+                             const BlockShape& shape, cudaStream_t stream);
 
 }  // namespace locent::cuda

@@ -92,7 +92,10 @@ INSTANTIATE_TEST_SUITE_P(
                     CudaCase{301, 0.5, 9, Coupling::traced, EnergyKind::flips, 4, 2},
                     CudaCase{63, 1.3, 3, Coupling::explicit_, EnergyKind::flips, 5, 3},
                     CudaCase{99, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 6, 2},
-                    CudaCase{1001, 0.55, 7, Coupling::traced, EnergyKind::flips, 7, 3}),
+                    CudaCase{1001, 0.55, 7, Coupling::traced, EnergyKind::flips, 7, 3},
+                    // More instances than SMs: the one-warp-per-replica block shape.
+                    CudaCase{67, 0.9, 3, Coupling::traced, EnergyKind::flips, 8, 300},
+                    CudaCase{65, 1.1, 5, Coupling::explicit_, EnergyKind::errors, 9, 300}),
     cuda_case_name);
 
 // Solved instances stop at the same proposal on both backends (easy instance, cold schedule).
