@@ -1,5 +1,6 @@
 // Backend entry points of a CPU-only build (-DLOCENT_CUDA=OFF).
 #include "locent/backend.hpp"
+#include "locent/dense_fields.hpp"
 #include "locent/error.hpp"
 
 namespace locent {
@@ -7,6 +8,11 @@ namespace locent {
 bool cuda_available() { return false; }
 
 std::unique_ptr<Backend> make_cuda_backend(int) {
+  throw Error("this build of locent has no CUDA backend (built with LOCENT_CUDA=OFF)",
+              ExitCode::no_device);
+}
+
+std::unique_ptr<DenseFieldsGpu> make_dense_fields_gpu(const BitMatrix&, const BitMatrix&) {
   throw Error("this build of locent has no CUDA backend (built with LOCENT_CUDA=OFF)",
               ExitCode::no_device);
 }

@@ -10,6 +10,8 @@
 #include "host/cli/commands.hpp"
 #include "host/cpu/boundary_sets.hpp"
 #include "locent/backend.hpp"
+#include "locent/dense_fields.hpp"
+#include "locent/rng.hpp"
 #include "locent/error.hpp"
 #include "locent/throughput.hpp"
 #include "locent/version.hpp"
@@ -25,6 +27,8 @@ struct BenchOptions {
   std::size_t instances = 0;  // 0: fill the device
   bool baseline = true;
   double proposals_ceiling = 0;
+  int dense_size = -1;  // -1: 8192 on a GPU, 2048 on the CPU; 0: skip
+  double mac_ceiling = 0;
   bool quiet = false;
 };
 
@@ -59,6 +63,12 @@ std::function<int()> add_bench_command(CLI::App& app) {
   cmd->add_option("--proposals-ceiling", o->proposals_ceiling,
                   "A ceiling in proposals/s to report each rSA figure against (e.g. the dense "
                   "AND+POPC floor of ceilings.md)");
+  cmd->add_option("--dense-size", o->dense_size,
+                  "R = P = N of the dense field + error evaluation (default 8192 on a GPU, 2048 on "
+                  "the CPU; 0 skips it)");
+  cmd->add_option("--mac-ceiling", o->mac_ceiling,
+                  "The device's binary multiply-adds per second (ceilings.md: 5.0e15 on an H100's "
+                  "1-bit tensor cores) to report the dense figure against");
   cmd->add_flag("-q,--quiet", o->quiet, "No progress on stderr");
 
   return [o]() -> int {
@@ -134,6 +144,47 @@ std::function<int()> add_bench_command(CLI::App& app) {
                          {"all_threads", multi.proposals_per_second},
                          {"ratio_to", "ideal " + std::to_string(threads) + "x"},
                          {"ratio", speedup / double(threads)}});
+    }
+    const int dense = o->dense_size >= 0 ? o->dense_size : (on_cpu ? 2048 : 8192);
+    if (dense > 0) {
+      // Dense field + error evaluation, R = P = N: binary multiply-adds per second.
+      say(fmt::format("dense fields R=P=N={} ... ", dense));
+      const std::size_t s = static_cast<std::size_t>(dense);
+      BitMatrix w(s, s), x(s, s);
+      std::vector<std::int8_t> signs(s);
+      for (std::size_t r = 0; r < s; ++r) {
+        fill_random_bits(w.row(r), s, 11, Purpose::patterns, 0, static_cast<std::uint32_t>(r));
+        fill_random_bits(x.row(r), s, 12, Purpose::patterns, 0, static_cast<std::uint32_t>(r));
+      }
+      double seconds = 0;
+      int repeats = 0;
+      std::unique_ptr<DenseFieldsGpu> gpu;
+      if (!on_cpu) {
+        gpu = make_dense_fields_gpu(w, x);
+        gpu->evaluate();  // warm-up
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      while (repeats < 3 || seconds < 0.5) {
+        if (gpu) gpu->evaluate();
+        else dense_fields_cpu(w, x, o->threads);
+        ++repeats;
+        seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      }
+      const double macs = double(s) * double(s) * double(s) * repeats / seconds;
+      say(fmt::format("{:.3g} binary MAC/s\n", macs));
+      nlohmann::json f = {{"figure", "dense_fields_binary_macs_per_second"},
+                          {"N", dense},
+                          {"replicas", dense},
+                          {"patterns", dense},
+                          {"value", macs},
+                          {"unit", "binary multiply-adds/s"},
+                          {"repeats", repeats},
+                          {"path", on_cpu ? "cpu xor+popc" : "1-bit tensor cores, wmma b1 and+popc"}};
+      if (o->mac_ceiling > 0) {
+        f["ratio_to"] = "--mac-ceiling";
+        f["ratio"] = macs / o->mac_ceiling;
+      }
+      figures.push_back(f);
     }
     const nlohmann::json j = {{"locent_version", kVersion},
                               {"date", utc_now()},

@@ -54,7 +54,24 @@ FlipCounts move_portable(std::int32_t* stab, int patterns, const std::uint64_t* 
   return n;
 }
 
+int xor_popcount_portable(const std::uint64_t* a, const std::uint64_t* b, std::size_t words) {
+  int n = 0;
+  for (std::size_t w = 0; w < words; ++w) n += __builtin_popcountll(a[w] ^ b[w]);
+  return n;
+}
+
 #ifdef LOCENT_X86_DISPATCH
+__attribute__((target("avx512f,avx512vpopcntdq"))) int xor_popcount_avx512(
+    const std::uint64_t* a, const std::uint64_t* b, std::size_t words) {
+  __m512i acc = _mm512_setzero_si512();
+  for (std::size_t w = 0; w < words; w += 8) {
+    const __mmask8 m = words - w >= 8 ? 0xff : static_cast<__mmask8>((1u << (words - w)) - 1);
+    acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_xor_si512(
+                                    _mm512_maskz_loadu_epi64(m, a + w), _mm512_maskz_loadu_epi64(m, b + w))));
+  }
+  return static_cast<int>(_mm512_reduce_add_epi64(acc));
+}
+
 __attribute__((target("avx512f,avx512vpopcntdq"))) void count_avx512(
     const std::uint64_t* col, const std::uint64_t* set_a, const std::uint64_t* set_b,
     std::size_t words, int replicas, int* a, int* b) {
@@ -148,6 +165,13 @@ FlipCounts move_stabilities(std::int32_t* stabilities, int patterns, const std::
     return move_avx512(stabilities, patterns, drops, invert, flip_energy, set_a, set_b);
 #endif
   return move_portable(stabilities, patterns, drops, invert, flip_energy, set_a, set_b);
+}
+
+int xor_popcount(const std::uint64_t* a, const std::uint64_t* b, std::size_t words) {
+#ifdef LOCENT_X86_DISPATCH
+  if (have_avx512()) return xor_popcount_avx512(a, b, words);
+#endif
+  return xor_popcount_portable(a, b, words);
 }
 
 const char* simd_path() { return have_avx512() ? "avx512" : "portable"; }

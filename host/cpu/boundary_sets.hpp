@@ -25,6 +25,9 @@ FlipCounts move_stabilities(std::int32_t* stabilities, int patterns, const std::
                             bool invert, bool flip_energy, std::uint64_t* set_a,
                             std::uint64_t* set_b);
 
+// popc(a XOR b) over `words` words: the Hamming distance of two packed ±1 vectors.
+int xor_popcount(const std::uint64_t* a, const std::uint64_t* b, std::size_t words);
+
 // "avx512" or "portable": the path in use.
 const char* simd_path();
 // Forces the portable path (tests compare the two; benchmarks measure both).

@@ -1,0 +1,35 @@
+// Dense field and error evaluation: every replica against every pattern at once.
+//   fields[r·P + μ] = W_r · ξ_μ        errors[r] = #{μ : fields[r·P + μ] < 0}
+// With folded patterns σ^μ ξ^μ the field is the stability Δ^μ and the errors are training
+// errors. This is a binary matrix product (R × N) · (N × P): on the GPU it runs on the 1-bit
+// tensor cores with AND+POPC, using a·b = N − 2(|a| + |b|) + 4·popc(a AND b) for ±1 vectors
+// packed as bits (|a| = number of +1 entries); the CPU twin uses a·b = N − 2·popc(a XOR b).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "locent/bits.hpp"
+
+namespace locent {
+
+struct DenseFields {
+  std::vector<std::int32_t> fields;  // R × P
+  std::vector<std::int32_t> errors;  // R
+};
+
+// CPU twin, multi-threaded over replicas (threads = 0: all cores).
+DenseFields dense_fields_cpu(const BitMatrix& weights, const BitMatrix& patterns, int threads = 0);
+
+// The CUDA path: upload once, evaluate many times (the benchmark times evaluate()).
+class DenseFieldsGpu {
+ public:
+  virtual ~DenseFieldsGpu() = default;
+  virtual void evaluate() = 0;                 // synchronous
+  virtual DenseFields download() const = 0;
+};
+// Throws Error(no_device) without CUDA, Error(out_of_memory) when it does not fit.
+std::unique_ptr<DenseFieldsGpu> make_dense_fields_gpu(const BitMatrix& weights,
+                                                      const BitMatrix& patterns);
+
+}  // namespace locent
