@@ -42,11 +42,14 @@ def main(argv):
                                             settings["max_sweeps"])
 
         ax = axes[0][col]
-        for n in sizes:
+        # Curves of different N share the α grid: shift them a little so the error bars stay apart.
+        spacing = min((b - a for a, b in zip(alphas, alphas[1:])), default=0.1)
+        for i, n in enumerate(sizes):
             pts = sorted((r for r in mine if r["N"] == n), key=lambda r: r["alpha"])
             if not pts:
                 continue
-            x = [r["alpha"] for r in pts]
+            shift = (i - (len(sizes) - 1) / 2) * 0.2 * spacing / max(1, len(sizes) - 1)
+            x = [r["alpha"] + shift for r in pts]
             p = [r["success"] for r in pts]
             err = [[r["success"] - r["success_ci95"][0] for r in pts],
                    [r["success_ci95"][1] - r["success"] for r in pts]]
@@ -58,7 +61,7 @@ def main(argv):
         ax.grid(alpha=0.3)
         if col == 0:
             ax.set_ylabel("success probability (95% Wilson interval)")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="lower left")
 
         ax = axes[1][col]
         for a in alphas:

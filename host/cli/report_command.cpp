@@ -29,13 +29,15 @@ struct ReportOptions {
 std::string plot_script() {
   char buf[4096];
   const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) throw Error("cannot find the locent binary to locate locent_plot.py", ExitCode::failure);
+  if (n <= 0)
+    throw Error("cannot find the locent binary to locate locent_plot.py", ExitCode::failure);
   std::string dir(buf, std::size_t(n));
   dir = dir.substr(0, dir.find_last_of('/'));
   const std::string script = dir + "/locent_plot.py";
   if (access(script.c_str(), R_OK) != 0)
-    throw Error("the plot script " + script + " is missing; it is installed beside the locent binary",
-                ExitCode::failure);
+    throw Error(
+        "the plot script " + script + " is missing; it is installed beside the locent binary",
+        ExitCode::failure);
   return script;
 }
 
@@ -77,10 +79,11 @@ void draw_plot(const Report& report, const std::string& out) {
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw Error("no plot written: " + python + " " + script + " failed" +
-                    (WIFEXITED(status) ? " (exit status " + std::to_string(WEXITSTATUS(status)) + ")"
-                                       : std::string(" (killed by a signal)")),
-                ExitCode::failure);
+    throw Error(
+        "no plot written: " + python + " " + script + " failed" +
+            (WIFEXITED(status) ? " (exit status " + std::to_string(WEXITSTATUS(status)) + ")"
+                               : std::string(" (killed by a signal)")),
+        ExitCode::failure);
 }
 
 }  // namespace
@@ -88,8 +91,9 @@ void draw_plot(const Report& report, const std::string& out) {
 std::function<int()> add_report_command(CLI::App& app) {
   auto o = std::make_shared<ReportOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "report", "Summarize the results of locent sweep: success probability (95% Wilson interval) "
-                "and quartiles of the time to solution per solver, N and alpha");
+      "report",
+      "Summarize the results of locent sweep: success probability (95% Wilson interval) "
+      "and quartiles of the time to solution per solver, N and alpha");
   cmd->add_option("results", o->results, "Results file written by locent sweep (JSON Lines)")
       ->required();
   auto* csv = cmd->add_flag("--csv", o->csv, "Print CSV instead of a table");
@@ -102,12 +106,16 @@ std::function<int()> add_report_command(CLI::App& app) {
   return [o]() -> int {
     const ResultsContents contents = read_results(o->results);
     if (contents.torn_tail)
-      std::cerr << "locent: note: " << o->results
-                << ": ignored an incomplete last line (a sweep is writing the file, or was killed)\n";
-    if (contents.records.empty()) throw Error(o->results + " holds no run records", ExitCode::bad_input);
+      std::cerr
+          << "locent: note: " << o->results
+          << ": ignored an incomplete last line (a sweep is writing the file, or was killed)\n";
+    if (contents.records.empty())
+      throw Error(o->results + " holds no run records", ExitCode::bad_input);
     const Report report = summarize(contents.records);
     for (const auto& n : report.notes) std::cerr << "locent: note: " << n << "\n";
-    std::cout << (o->csv ? report_csv(report) : o->json ? report_json(report) : report_table(report))
+    std::cout << (o->csv    ? report_csv(report)
+                  : o->json ? report_json(report)
+                            : report_table(report))
               << std::flush;
     if (!o->plot.empty()) draw_plot(report, o->plot);
     return 0;

@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <iostream>
 #include <optional>
@@ -47,7 +49,8 @@ class StopSignals {
   }
 
  private:
-  struct sigaction old_int_ {}, old_term_ {};
+  struct sigaction old_int_ {
+  }, old_term_{};
 };
 
 std::string duration_text(double seconds) {
@@ -68,19 +71,22 @@ class SweepProgressLine {
     const double now = p.wall_seconds;
     if (now - last_ < (tty_ ? 0.25 : 5.0)) return;
     last_ = now;
-    // Count the current batch by how far it is, so that the rate means something early on.
+    // Work in proposal budgets, the current batch counted by how far it is: runs at large N
+    // cost more than at small N, and the rate means something before the first batch ends.
     double fraction = 0;
     if (p.batch_runs && p.batch.max_sweeps && p.batch.instances)
       fraction = std::max(double(p.batch.sweeps) / double(p.batch.max_sweeps),
                           double(p.batch.solved) / double(p.batch.instances));
-    const double effective = double(p.done_now) + double(p.batch_runs) * fraction;
-    const double rate = now > 0 ? effective / now : 0;
-    const double eta = rate > 0 ? (double(p.pending) - double(p.batch_runs) * fraction) / rate : -1;
+    const double done_work = p.done_work + p.batch_work * fraction;
+    const double work_rate = now > 0 ? done_work / now : 0;
+    const double eta = work_rate > 0 ? (p.pending_work - p.batch_work * fraction) / work_rate : -1;
+    const double rate = now > 0 ? (double(p.done_now) + double(p.batch_runs) * fraction) / now : 0;
     std::string line =
-        size_ > 1 ? fmt::format("rank 0 of {}: {}/{} of its runs", size_, p.done_now, p.done_now + p.pending)
+        size_ > 1 ? fmt::format("rank 0 of {}: {}/{} of its runs", size_, p.done_now,
+                                p.done_now + p.pending)
                   : fmt::format("runs {}/{} ({:.1f}%)", p.done, p.total,
                                 p.total ? 100.0 * double(p.done) / double(p.total) : 100.0);
-    line += fmt::format("  {:.3g} runs/s  ETA {}", rate, rate > 0 ? duration_text(eta) : "?");
+    line += fmt::format("  {:.3g} runs/s  ETA {}", rate, eta >= 0 ? duration_text(eta) : "?");
     if (p.batch_runs)
       line += fmt::format("  {} ×{}: sweep {}/{}, {} solved", p.point, p.batch_runs, p.batch.sweeps,
                           p.batch.max_sweeps, p.batch.solved);
@@ -95,7 +101,7 @@ class SweepProgressLine {
   bool enabled_, tty_;
   int size_;
   bool shown_ = false;
-  double last_ = -1e9;
+  double last_ = 0;  // nothing for the first moments: short sweeps need no progress line
 };
 
 struct SweepCommandOptions {
@@ -148,7 +154,8 @@ int run(const SweepCommandOptions& o, SweepComm& comm) {
   const auto t0 = std::chrono::steady_clock::now();
   const SweepSummary s = run_sweep(spec, options, comm);
   progress.finish();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const std::size_t recorded = s.already_done + s.done_now;
   if (!o.quiet && rank == 0) {
     std::cerr << fmt::format("locent: {} runs done now ({} solved) in {}; {}/{} recorded in {}\n",
@@ -180,8 +187,9 @@ std::function<int()> add_sweep_command(CLI::App& app) {
   cmd->add_option("--threads", o->threads,
                   "Override the file's CPU threads per process (0: cores / processes per node)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--batch-size", o->batch_size,
-                  "Override the file's runs per batch (default: 1024 on CUDA, 4 x threads on the CPU)")
+  cmd->add_option(
+         "--batch-size", o->batch_size,
+         "Override the file's runs per batch (default: 1024 on CUDA, 4 x threads on the CPU)")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("-q,--quiet", o->quiet, "No progress or notes on stderr");
 

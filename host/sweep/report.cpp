@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <set>
 #include <tuple>
 #include <unordered_set>
 
@@ -64,9 +63,10 @@ Quartiles quartiles(std::vector<double> v) {
 
 Report summarize(const std::vector<RunRecord>& records) {
   Report report;
-  // A solver name with several settings (files extended with --force) gets one label per setting.
+  // A solver name with several settings or label modes (files extended with --force) gets one
+  // label per variant, so that different experiments are never pooled.
   std::vector<std::string> names;
-  std::map<std::string, std::vector<std::string>> settings_of;
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> variants_of;
   std::unordered_set<std::string> seen;
   std::size_t duplicates = 0;
   struct Group {
@@ -74,22 +74,26 @@ Report summarize(const std::vector<RunRecord>& records) {
     std::vector<double> sweeps, seconds;
   };
   std::map<std::tuple<std::size_t, int, double>, Group> groups;  // (label index, N, α)
-  std::vector<std::pair<std::string, std::string>> labels;       // (label, settings)
+  struct Label {
+    std::string name, settings, label_mode;
+  };
+  std::vector<Label> labels;
   for (const RunRecord& r : records) {
     if (!seen.insert(r.key).second) {
       ++duplicates;
       continue;
     }
-    auto& list = settings_of[r.solver];
+    auto& list = variants_of[r.solver];
     if (list.empty()) names.push_back(r.solver);
-    auto it = std::find(list.begin(), list.end(), r.settings);
+    const std::pair<std::string, std::string> variant_id{r.settings, r.label_mode};
+    auto it = std::find(list.begin(), list.end(), variant_id);
     const std::size_t variant = it - list.begin();
-    if (it == list.end()) list.push_back(r.settings);
+    if (it == list.end()) list.push_back(variant_id);
     const std::string label =
         variant == 0 ? r.solver : r.solver + " [" + std::to_string(variant + 1) + "]";
-    auto l = std::find_if(labels.begin(), labels.end(), [&](auto& x) { return x.first == label; });
+    auto l = std::find_if(labels.begin(), labels.end(), [&](auto& x) { return x.name == label; });
     if (l == labels.end()) {
-      labels.push_back({label, r.settings});
+      labels.push_back({label, r.settings, r.label_mode});
       l = labels.end() - 1;
     }
     Group& g = groups[{std::size_t(l - labels.begin()), r.n, r.alpha}];
@@ -105,15 +109,17 @@ Report summarize(const std::vector<RunRecord>& records) {
     report.notes.push_back(std::to_string(duplicates) +
                            " records repeat the run key of an earlier one and were not counted");
   for (const auto& name : names)
-    if (settings_of[name].size() > 1)
+    if (variants_of[name].size() > 1)
       report.notes.push_back("solver \"" + name + "\" appears with " +
-                             std::to_string(settings_of[name].size()) +
-                             " different settings, reported as \"" + name + "\", \"" + name +
-                             " [2]\"...");
+                             std::to_string(variants_of[name].size()) +
+                             " different settings or label modes, reported as \"" + name +
+                             "\", \"" + name + " [2]\"...");
   for (const auto& [key, g] : groups) {
     ReportRow row;
-    row.solver = labels[std::get<0>(key)].first;
-    row.settings = labels[std::get<0>(key)].second;
+    const Label& label = labels[std::get<0>(key)];
+    row.solver = label.name;
+    row.settings = label.settings;
+    row.label_mode = label.label_mode;
     row.n = std::get<1>(key);
     row.alpha = std::get<2>(key);
     row.patterns = g.patterns;
@@ -130,14 +136,15 @@ Report summarize(const std::vector<RunRecord>& records) {
 
 std::string report_table(const Report& report) {
   const std::vector<std::pair<std::string, std::size_t>> columns = {
-      {"solver", 10}, {"N", 6},      {"α", 7},      {"P", 6},         {"runs", 5},
-      {"solved", 7},  {"P(solve)", 9}, {"95% CI", 16}, {"sweeps q1", 10}, {"median", 9},
-      {"q3", 9},      {"seconds q1", 11}, {"median", 8}, {"q3", 8}};
+      {"solver", 10}, {"N", 6},           {"α", 7},       {"P", 6},          {"runs", 5},
+      {"solved", 7},  {"P(solve)", 9},    {"95% CI", 16}, {"sweeps q1", 10}, {"median", 9},
+      {"q3", 9},      {"seconds q1", 11}, {"median", 8},  {"q3", 8}};
   std::size_t solver_width = columns[0].second;
   for (const auto& r : report.rows) solver_width = std::max(solver_width, r.solver.size() + 1);
   std::string out;
   for (std::size_t c = 0; c < columns.size(); ++c)
-    out += c == 0 ? pad(columns[c].first, solver_width, true) : pad(columns[c].first, columns[c].second);
+    out += c == 0 ? pad(columns[c].first, solver_width, true)
+                  : pad(columns[c].first, columns[c].second);
   out += "\n";
   for (const auto& r : report.rows) {
     std::vector<std::string> cells = {
@@ -150,8 +157,10 @@ std::string report_table(const Report& report) {
         format("%.3f", r.success),
         "[" + format("%.3f", r.success_ci.low) + ", " + format("%.3f", r.success_ci.high) + "]"};
     auto add = [&](const std::optional<Quartiles>& q, const char* f) {
-      if (q) cells.insert(cells.end(), {format(f, q->q1), format(f, q->median), format(f, q->q3)});
-      else cells.insert(cells.end(), {"-", "-", "-"});
+      if (q)
+        cells.insert(cells.end(), {format(f, q->q1), format(f, q->median), format(f, q->q3)});
+      else
+        cells.insert(cells.end(), {"-", "-", "-"});
     };
     add(r.sweeps, "%.1f");
     add(r.seconds, "%.3g");
@@ -172,8 +181,11 @@ std::string report_csv(const Report& report) {
            std::to_string(r.solved) + "," + format("%.9g", r.success) + "," +
            format("%.9g", r.success_ci.low) + "," + format("%.9g", r.success_ci.high);
     for (const auto& q : {r.sweeps, r.seconds}) {
-      if (q) out += "," + format("%.9g", q->q1) + "," + format("%.9g", q->median) + "," + format("%.9g", q->q3);
-      else out += ",,,";
+      if (q)
+        out += "," + format("%.9g", q->q1) + "," + format("%.9g", q->median) + "," +
+               format("%.9g", q->q3);
+      else
+        out += ",,,";
     }
     out += "\n";
   }
@@ -186,6 +198,7 @@ std::string report_json(const Report& report) {
     nlohmann::ordered_json j;
     j["solver"] = r.solver;
     j["settings"] = nlohmann::ordered_json::parse(r.settings);
+    j["label_mode"] = r.label_mode;
     j["N"] = r.n;
     j["alpha"] = r.alpha;
     j["P"] = r.patterns;

@@ -32,6 +32,7 @@ RunRecord parse_record(const nlohmann::json& j) {
   const nlohmann::json& settings = j.at("settings");
   if (!settings.is_object()) throw std::invalid_argument("settings is not an object");
   r.settings = settings.dump();
+  r.label_mode = j.at("label_mode").get<std::string>();
   r.n = j.at("N").get<int>();
   r.alpha = j.at("alpha").get<double>();
   r.patterns = j.at("P").get<std::size_t>();
@@ -41,11 +42,12 @@ RunRecord parse_record(const nlohmann::json& j) {
   const nlohmann::json& t = j.at("seconds_to_solution");
   if (!t.is_null()) r.seconds_to_solution = t.get<double>();
   r.key = make_run_key(j.at("model").get<std::string>(), j.at("label_mode").get<std::string>(), r.n,
-                       r.alpha, r.solver, settings, j.at("point_seed").get<std::uint64_t>(), r.instance);
-  r.outcome = nlohmann::json::array({j.at("solved"), j.at("solved_by"), j.at("sweeps"),
-                                     j.at("proposals"), j.at("accepted"), j.at("replica_errors"),
-                                     j.at("centre_errors")})
-                  .dump();
+                       r.alpha, r.solver, settings, j.at("point_seed").get<std::uint64_t>(),
+                       r.instance);
+  r.outcome =
+      nlohmann::json::array({j.at("solved"), j.at("solved_by"), j.at("sweeps"), j.at("proposals"),
+                             j.at("accepted"), j.at("replica_errors"), j.at("centre_errors")})
+          .dump();
   return r;
 }
 
@@ -54,7 +56,8 @@ RunRecord parse_record(const nlohmann::json& j) {
 std::string make_run_key(const std::string& model, const std::string& label_mode, int n,
                          double alpha, const std::string& solver, const nlohmann::json& settings,
                          std::uint64_t point_seed, std::uint32_t instance) {
-  return nlohmann::json::array({model, label_mode, n, alpha, solver, settings, point_seed, instance})
+  return nlohmann::json::array(
+             {model, label_mode, n, alpha, solver, settings, point_seed, instance})
       .dump();
 }
 
@@ -134,7 +137,8 @@ std::size_t ResultsFile::drop_torn_tail() {
   const off_t size = st.st_size;
   if (size == 0) return 0;
   char last = 0;
-  if (::pread(fd_, &last, 1, size - 1) != 1) throw Error(os_error("cannot read", path_), ExitCode::bad_input);
+  if (::pread(fd_, &last, 1, size - 1) != 1)
+    throw Error(os_error("cannot read", path_), ExitCode::bad_input);
   if (last == '\n') return 0;
   // Scan back for the end of the last whole line.
   off_t keep = 0;

@@ -1,9 +1,8 @@
 // Pieces shared by the sweep sources: the JSON of solver settings and run records, and the
 // append-only results file with its locking protocol.
 #pragma once
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "locent/sweep.hpp"

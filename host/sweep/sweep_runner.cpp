@@ -71,8 +71,15 @@ struct Batch {
   std::vector<std::uint32_t> instances;
 };
 
+// Proposals the batch makes if no run is solved early: the measure of work behind the ETA.
+double budget(const SweepSpec& spec, const Batch& b) {
+  const AnnealConfig& c = spec.solvers[b.solver].config;
+  return double(b.instances.size()) * b.n * c.replicas * double(c.max_sweeps);
+}
+
 std::string point_name(const SweepSpec& spec, const Batch& b) {
-  return "N=" + std::to_string(b.n) + " α=" + alpha_text(b.alpha) + " " + spec.solvers[b.solver].name;
+  return "N=" + std::to_string(b.n) + " α=" + alpha_text(b.alpha) + " " +
+         spec.solvers[b.solver].name;
 }
 
 // The runs still to do, in the order of enumerate_runs, cut into batches of one point each.
@@ -94,8 +101,9 @@ nlohmann::ordered_json make_record(const SweepSpec& spec, const std::string& has
                                    const SolverSpec& solver, const Dataset& data, double alpha,
                                    const InstanceResult& r, const BatchResult& batch,
                                    std::size_t batch_runs, int rank, const std::string& date) {
+  const nlohmann::json sorted = settings_json(solver);
   nlohmann::ordered_json settings;
-  for (const auto& [k, v] : settings_json(solver).items()) settings[k] = v;
+  for (const auto& [k, v] : sorted.items()) settings[k] = v;
   const int y = solver.config.replicas;
   nlohmann::ordered_json j;
   j["sweep_hash"] = hash;
@@ -110,9 +118,11 @@ nlohmann::ordered_json make_record(const SweepSpec& spec, const std::string& has
   j["point_seed"] = data.seed;
   j["instance"] = r.instance;
   j["solved"] = r.solved;
-  j["solved_by"] = r.solved ? (r.solved_by == y ? nlohmann::ordered_json("centre")
-                                                : nlohmann::ordered_json("replica " + std::to_string(r.solved_by)))
-                            : nlohmann::ordered_json(nullptr);
+  j["solved_by"] =
+      r.solved
+          ? (r.solved_by == y ? nlohmann::ordered_json("centre")
+                              : nlohmann::ordered_json("replica " + std::to_string(r.solved_by)))
+          : nlohmann::ordered_json(nullptr);
   j["sweeps"] = r.sweeps;
   j["proposals"] = r.proposals;
   j["accepted"] = r.accepted;
@@ -137,8 +147,8 @@ void check_all(SweepComm& comm, const std::optional<Error>& failure) {
   constexpr std::uint64_t none = ~std::uint64_t{0};
   const std::uint64_t first = comm.min_all(failure ? std::uint64_t(comm.rank()) : none);
   const bool reporter = first == std::uint64_t(comm.rank());
-  const auto code = static_cast<ExitCode>(
-      comm.min_all(reporter ? std::uint64_t(failure->code()) : none));
+  const auto code =
+      static_cast<ExitCode>(comm.min_all(reporter ? std::uint64_t(failure->code()) : none));
   if (reporter) throw CollectiveError(*failure, true);
   throw CollectiveError(Error("rank " + std::to_string(first) + " failed", code), false);
 }
@@ -186,12 +196,12 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& 
     if (!foreign.empty()) {
       std::string list;
       for (const auto& [fh, count] : foreign)
-        list += (list.empty() ? "" : ", ") + fh + " (" + std::to_string(count) + " runs)";
+        list += (list.empty() ? "" : ", ") + std::to_string(count) + " runs of sweep " + fh;
       if (!o.force)
-        throw Error(o.results_path + " holds runs of a different sweep (hash " + list +
-                        "; this sweep is " + hash +
-                        "): write to another results file, or add --force to append to it "
-                        "(runs with the same key are still not repeated)",
+        throw Error(o.results_path + " holds runs of another sweep (" + list + ") than " +
+                        spec.source + " (sweep " + hash +
+                        "): write to another results file, or add --force to append to it; "
+                        "runs recorded with the same key are not repeated",
                     ExitCode::usage);
       if (rank == 0)
         note(o.results_path + ": also holds runs of other sweeps (" + list +
@@ -222,17 +232,22 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& 
   if (rank == 0)
     note(std::to_string(summary.total) + " runs, " + std::to_string(summary.already_done) +
          " already recorded; " + std::to_string(pending) + " to run in " +
-         std::to_string(batches.size()) + " batches of up to " + std::to_string(batch_size) +
+         std::to_string(batches.size()) + (batches.size() == 1 ? " batch" : " batches") +
+         " of up to " + std::to_string(batch_size) +
          (comm.size() > 1 ? " on " + std::to_string(comm.size()) + " processes" : ""));
   note((comm.size() > 1 ? "rank " + std::to_string(rank) + ": " : std::string()) + "backend " +
        summary.backend + " (" + summary.device + ")" +
-       (summary.backend == "cpu" ? ", " + std::to_string(threads) + " threads" : ""));
+       (summary.backend == "cpu"
+            ? ", " + std::to_string(threads) + (threads == 1 ? " thread" : " threads")
+            : ""));
 
   SweepProgress progress;
   progress.total = summary.total;
   progress.done = summary.already_done;
-  for (std::size_t i = rank; i < batches.size(); i += comm.size())
+  for (std::size_t i = rank; i < batches.size(); i += comm.size()) {
     progress.pending += batches[i].instances.size();
+    progress.pending_work += budget(spec, batches[i]);
+  }
   const auto t0 = Clock::now();
   std::size_t solved_now = 0;
   bool interrupted = false;
@@ -256,6 +271,7 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& 
 
     progress.point = point_name(spec, b);
     progress.batch_runs = b.instances.size();
+    progress.batch_work = budget(spec, b);
     progress.batch = SolveProgress{};
     SolveHooks hooks;
     if (o.on_progress) {
@@ -282,7 +298,10 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& 
     progress.done += b.instances.size();
     progress.done_now += b.instances.size();
     progress.pending -= b.instances.size();
+    progress.done_work += progress.batch_work;
+    progress.pending_work -= progress.batch_work;
     progress.batch_runs = 0;
+    progress.batch_work = 0;
     progress.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     if (o.on_progress) o.on_progress(progress);
   }

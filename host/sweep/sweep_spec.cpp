@@ -35,22 +35,26 @@ class Problems {
   void add(const toml::source_region& at, const std::string& key, const std::string& what) {
     std::string where = source_;
     if (at.begin.line > 0) where += ":" + std::to_string(at.begin.line);
-    list_.push_back(where + ": " + key + ": " + what);
+    // Problems without a line (missing keys) go last.
+    const std::uint32_t line = at.begin.line > 0 ? at.begin.line : UINT32_MAX;
+    list_.push_back({line, where + ": " + key + ": " + what});
   }
   void add(const toml::node& at, const std::string& key, const std::string& what) {
     add(at.source(), key, what);
   }
   std::size_t count() const { return list_.size(); }
-  void throw_if_any() const {
+  void throw_if_any() {
     if (list_.empty()) return;
-    std::string message = list_[0];
-    for (std::size_t i = 1; i < list_.size(); ++i) message += "\n" + list_[i];
+    std::stable_sort(list_.begin(), list_.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::string message;
+    for (const auto& [line, text] : list_) message += (message.empty() ? "" : "\n") + text;
     throw Error(message, ExitCode::bad_input);
   }
 
  private:
   std::string source_;
-  std::vector<std::string> list_;
+  std::vector<std::pair<std::uint32_t, std::string>> list_;
 };
 
 std::optional<double> as_number(const toml::node& n) {
@@ -65,7 +69,8 @@ void check_keys(const toml::table& t, const std::string& prefix,
     if (std::find(allowed.begin(), allowed.end(), k.str()) != allowed.end()) continue;
     std::string list;
     for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-    problems.add(k.source(), prefix + std::string(k.str()), "unknown key (expected one of: " + list + ")");
+    problems.add(k.source(), prefix + std::string(k.str()),
+                 "unknown key (expected one of: " + list + ")");
   }
 }
 
@@ -80,8 +85,9 @@ std::optional<std::int64_t> integer(const toml::node& n, const std::string& key,
     return std::nullopt;
   }
   if (i->get() < min || i->get() > max) {
-    problems.add(n, key, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                             " (got " + std::to_string(i->get()) + ")");
+    problems.add(n, key,
+                 "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                     " (got " + std::to_string(i->get()) + ")");
     return std::nullopt;
   }
   return i->get();
@@ -112,8 +118,10 @@ std::vector<int> parse_n(const toml::node& n, Problems& problems) {
   } else if (auto a = n.as_array()) {
     if (a->empty()) problems.add(n, key, "the list is empty");
     for (auto&& e : *a) {
-      if (auto i = e.as_integer()) values.push_back({i->get(), &e});
-      else problems.add(e, key, "values must be integers");
+      if (auto i = e.as_integer())
+        values.push_back({i->get(), &e});
+      else
+        problems.add(e, key, "values must be integers");
     }
   } else if (auto t = n.as_table()) {
     check_keys(*t, "N.", {"from", "to", "factor", "step"}, problems);
@@ -137,10 +145,12 @@ std::vector<int> parse_n(const toml::node& n, Problems& problems) {
       const auto s = integer(*step, "N.step", 1, 1 << 30, problems);
       if (!s) return {};
       if (*s % 2 != 0) {
-        problems.add(*step, "N.step", "must be even so that N stays odd (got " + std::to_string(*s) + ")");
+        problems.add(*step, "N.step",
+                     "must be even so that N stays odd (got " + std::to_string(*s) + ")");
         return {};
       }
-      for (std::int64_t v = *f; v <= *l && values.size() <= kMaxGridValues; v += *s) values.push_back({v, &n});
+      for (std::int64_t v = *f; v <= *l && values.size() <= kMaxGridValues; v += *s)
+        values.push_back({v, &n});
     } else {
       const auto x = as_number(*factor);
       if (!x || !(*x > 1) || !std::isfinite(*x)) {
@@ -153,14 +163,16 @@ std::vector<int> parse_n(const toml::node& n, Problems& problems) {
         if (2 * half + 1 > double(*l) + 0.5) break;
         const std::int64_t v = 2 * std::llround(half) + 1;
         if (!values.empty() && values.back().first == v) {
-          problems.add(*factor, "N.factor", "is too close to 1: N repeats (" + std::to_string(v) + ")");
+          problems.add(*factor, "N.factor",
+                       "is too close to 1: N repeats (" + std::to_string(v) + ")");
           return {};
         }
         if (v <= *l) values.push_back({v, &n});
       }
     }
   } else {
-    problems.add(n, key, "expected an odd integer, a list of them, or a range {from, to, factor or step}");
+    problems.add(n, key,
+                 "expected an odd integer, a list of them, or a range {from, to, factor or step}");
     return {};
   }
   if (values.size() > kMaxGridValues) {
@@ -200,8 +212,10 @@ std::vector<double> parse_alpha(const toml::node& n, Problems& problems) {
   } else if (auto a = n.as_array()) {
     if (a->empty()) problems.add(n, key, "the list is empty");
     for (auto&& e : *a) {
-      if (auto v = as_number(e)) values.push_back({*v, &e});
-      else problems.add(e, key, "values must be numbers");
+      if (auto v = as_number(e))
+        values.push_back({*v, &e});
+      else
+        problems.add(e, key, "values must be numbers");
     }
   } else if (auto t = n.as_table()) {
     check_keys(*t, "alpha.", {"from", "to", "step"}, problems);
@@ -253,7 +267,8 @@ std::vector<double> parse_alpha(const toml::node& n, Problems& problems) {
   return problems.count() == before ? out : std::vector<double>{};
 }
 
-std::optional<Schedule> parse_schedule(const toml::node& n, const std::string& key, Problems& problems) {
+std::optional<Schedule> parse_schedule(const toml::node& n, const std::string& key,
+                                       Problems& problems) {
   try {
     if (auto x = as_number(n)) return Schedule::constant(*x);
     if (auto s = n.as_string()) return Schedule::parse(s->get(), key);
@@ -268,7 +283,8 @@ std::optional<Schedule> parse_schedule(const toml::node& n, const std::string& k
   return std::nullopt;
 }
 
-std::optional<SolverSpec> parse_solver(const toml::table& t, std::size_t index, Problems& problems) {
+std::optional<SolverSpec> parse_solver(const toml::table& t, std::size_t index,
+                                       Problems& problems) {
   const std::string p = "solver[" + std::to_string(index) + "].";
   const std::size_t before = problems.count();
   check_keys(t, p,
@@ -280,7 +296,8 @@ std::optional<SolverSpec> parse_solver(const toml::table& t, std::size_t index, 
     auto v = n->as_string();
     const std::string name = v ? v->get() : "";
     const bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '+';
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+             c == '+';
     });
     if (!ok) problems.add(*n, p + "name", "expected a non-empty name of letters, digits, _ - . +");
     s.name = name;
@@ -303,7 +320,8 @@ std::optional<SolverSpec> parse_solver(const toml::table& t, std::size_t index, 
     if (auto v = choice(*n, p + "energy", {"flips", "errors"}, problems))
       c.energy = *v == "flips" ? EnergyKind::flips : EnergyKind::errors;
   if (const toml::node* n = t.get("max_sweeps"))
-    if (auto v = integer(*n, p + "max_sweeps", 1, 0xffffffffll, problems)) c.max_sweeps = std::uint64_t(*v);
+    if (auto v = integer(*n, p + "max_sweeps", 1, 0xffffffffll, problems))
+      c.max_sweeps = std::uint64_t(*v);
   if (const toml::node* n = t.get("max_seconds")) {
     const auto v = as_number(*n);
     if (!v || !(*v >= 0) || !std::isfinite(*v))
@@ -312,19 +330,22 @@ std::optional<SolverSpec> parse_solver(const toml::table& t, std::size_t index, 
       c.max_seconds = *v;
   }
   if (const toml::node* n = t.get("centre_check_every"))
-    if (auto v = integer(*n, p + "centre_check_every", 1, 1 << 30, problems)) c.centre_check_every = int(*v);
+    if (auto v = integer(*n, p + "centre_check_every", 1, 1 << 30, problems))
+      c.centre_check_every = int(*v);
   if (const toml::node* n = t.get("beta")) {
     if (auto v = parse_schedule(*n, p + "beta", problems)) {
       c.beta = *v;
       if (!(c.beta.min_value(c.max_sweeps) > 0))
-        problems.add(*n, p + "beta", "must stay > 0 over the whole schedule (" + c.beta.to_string() + ")");
+        problems.add(*n, p + "beta",
+                     "must stay > 0 over the whole schedule (" + c.beta.to_string() + ")");
     }
   }
   if (const toml::node* n = t.get("gamma")) {
     if (auto v = parse_schedule(*n, p + "gamma", problems)) {
       c.gamma = *v;
       if (!(c.gamma.min_value(c.max_sweeps) >= 0))
-        problems.add(*n, p + "gamma", "must stay >= 0 over the whole schedule (" + c.gamma.to_string() + ")");
+        problems.add(*n, p + "gamma",
+                     "must stay >= 0 over the whole schedule (" + c.gamma.to_string() + ")");
       if (s.algo == "sa" && c.gamma.max_value(c.max_sweeps) != 0)
         problems.add(*n, p + "gamma", "algo \"sa\" has no coupling: drop gamma or set it to 0");
     }
@@ -393,7 +414,8 @@ nlohmann::json settings_json(const SolverSpec& solver) {
 
 std::string SweepSpec::canonical() const {
   nlohmann::json solvers_json = nlohmann::json::array();
-  for (const auto& s : solvers) solvers_json.push_back({{"name", s.name}, {"settings", settings_json(s)}});
+  for (const auto& s : solvers)
+    solvers_json.push_back({{"name", s.name}, {"settings", settings_json(s)}});
   const nlohmann::json j = {{"model", "perceptron"},
                             {"label_mode", labels == LabelMode::storage ? "storage" : "teacher"},
                             {"N", n_values},
@@ -411,9 +433,9 @@ SweepSpec parse_sweep(const std::string& text, const std::string& source) {
   try {
     root = toml::parse(text, source);
   } catch (const toml::parse_error& e) {
-    throw Error(source + ":" + std::to_string(e.source().begin.line) + ": " +
-                    std::string(e.description()),
-                ExitCode::bad_input);
+    throw Error(
+        source + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()),
+        ExitCode::bad_input);
   }
   Problems problems(source);
   SweepSpec spec;
@@ -422,25 +444,32 @@ SweepSpec parse_sweep(const std::string& text, const std::string& source) {
              {"model", "label_mode", "N", "alpha", "instances", "seed", "solver", "backend",
               "batch_size", "threads"},
              problems);
-  if (const toml::node* n = root.get("model"))
-    choice(*n, "model", {"perceptron"}, problems);
+  if (const toml::node* n = root.get("model")) choice(*n, "model", {"perceptron"}, problems);
   if (const toml::node* n = root.get("label_mode"))
     if (auto v = choice(*n, "label_mode", {"storage", "teacher"}, problems))
       spec.labels = *v == "storage" ? LabelMode::storage : LabelMode::teacher;
-  if (const toml::node* n = root.get("N")) spec.n_values = parse_n(*n, problems);
-  else problems.add(toml::source_region{}, "N", "missing: give the sizes, e.g. N = [201, 401]");
-  if (const toml::node* n = root.get("alpha")) spec.alpha_values = parse_alpha(*n, problems);
-  else problems.add(toml::source_region{}, "alpha", "missing: give the loads, e.g. alpha = [0.3, 0.5]");
+  if (const toml::node* n = root.get("N"))
+    spec.n_values = parse_n(*n, problems);
+  else
+    problems.add(toml::source_region{}, "N", "missing: give the sizes, e.g. N = [201, 401]");
+  if (const toml::node* n = root.get("alpha"))
+    spec.alpha_values = parse_alpha(*n, problems);
+  else
+    problems.add(toml::source_region{}, "alpha",
+                 "missing: give the loads, e.g. alpha = [0.3, 0.5]");
   if (const toml::node* n = root.get("instances")) {
     if (auto v = integer(*n, "instances", 1, 1 << 24, problems)) spec.instances = std::uint32_t(*v);
   } else {
-    problems.add(toml::source_region{}, "instances", "missing: give the instances per point, e.g. instances = 20");
+    problems.add(toml::source_region{}, "instances",
+                 "missing: give the instances per point, e.g. instances = 20");
   }
   if (const toml::node* n = root.get("seed"))
     if (auto v = integer(*n, "seed", 0, INT64_MAX, problems)) spec.seed = std::uint64_t(*v);
   if (const toml::node* n = root.get("backend"))
     if (auto v = choice(*n, "backend", {"auto", "cpu", "cuda"}, problems))
-      spec.backend = *v == "cpu" ? BackendKind::cpu : *v == "cuda" ? BackendKind::cuda : BackendKind::automatic;
+      spec.backend = *v == "cpu"    ? BackendKind::cpu
+                     : *v == "cuda" ? BackendKind::cuda
+                                    : BackendKind::automatic;
   if (const toml::node* n = root.get("batch_size"))
     if (auto v = integer(*n, "batch_size", 0, 1 << 24, problems)) spec.batch_size = std::size_t(*v);
   if (const toml::node* n = root.get("threads"))
@@ -476,8 +505,9 @@ SweepSpec parse_sweep(const std::string& text, const std::string& source) {
         try {
           pattern_count(m, a);
         } catch (const Error& e) {
-          problems.add(*n, "alpha", std::string(e.what()) + " (alpha = " + number_text(a) +
-                                        ", N = " + std::to_string(nv) + ")");
+          problems.add(*n, "alpha",
+                       std::string(e.what()) + " (alpha = " + number_text(a) +
+                           ", N = " + std::to_string(nv) + ")");
         }
       }
   }
@@ -505,9 +535,9 @@ std::vector<SweepRun> enumerate_runs(const SweepSpec& spec) {
 
 std::string run_key(const SweepSpec& spec, const SweepRun& run) {
   const SolverSpec& s = spec.solvers[run.solver];
-  return make_run_key("perceptron", spec.labels == LabelMode::storage ? "storage" : "teacher", run.n,
-                      run.alpha, s.name, settings_json(s), point_seed(spec.seed, run.n, run.alpha),
-                      run.instance);
+  return make_run_key("perceptron", spec.labels == LabelMode::storage ? "storage" : "teacher",
+                      run.n, run.alpha, s.name, settings_json(s),
+                      point_seed(spec.seed, run.n, run.alpha), run.instance);
 }
 
 }  // namespace locent

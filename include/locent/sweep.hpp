@@ -18,23 +18,23 @@ namespace locent {
 // --- the sweep definition ---------------------------------------------------------------------
 
 struct SolverSpec {
-  std::string name;       // unique within the sweep; the report's label
-  std::string algo;       // "rsa" or "sa"
-  AnnealConfig config;    // everything but the seed, which is derived per point
+  std::string name;     // unique within the sweep; the report's label
+  std::string algo;     // "rsa" or "sa"
+  AnnealConfig config;  // everything but the seed, which is derived per point
 };
 
 struct SweepSpec {
-  std::string source;                 // file name, for messages
+  std::string source;  // file name, for messages
   LabelMode labels = LabelMode::storage;
-  std::vector<int> n_values;          // odd, in the order given
-  std::vector<double> alpha_values;   // each rounded to 1e-9
-  std::uint32_t instances = 0;        // per (N, α) point
-  std::uint64_t seed = 1;             // base seed of the whole sweep
+  std::vector<int> n_values;         // odd, in the order given
+  std::vector<double> alpha_values;  // each rounded to 1e-9
+  std::uint32_t instances = 0;       // per (N, α) point
+  std::uint64_t seed = 1;            // base seed of the whole sweep
   std::vector<SolverSpec> solvers;
   // How to run; none of these changes an outcome, so none is part of the hash.
   BackendKind backend = BackendKind::automatic;
-  std::size_t batch_size = 0;         // 0: 1024 on CUDA, 4 × threads on the CPU
-  int threads = 0;                    // CPU threads per process; 0: the cores / processes per node
+  std::size_t batch_size = 0;  // 0: 1024 on CUDA, 4 × threads on the CPU
+  int threads = 0;             // CPU threads per process; 0: the cores / processes per node
 
   std::size_t run_count() const {
     return n_values.size() * alpha_values.size() * solvers.size() * instances;
@@ -61,7 +61,7 @@ std::uint64_t point_seed(std::uint64_t base_seed, int n, double alpha);
 // --- runs --------------------------------------------------------------------------------------
 
 struct SweepRun {
-  std::size_t solver = 0;    // index into SweepSpec::solvers
+  std::size_t solver = 0;  // index into SweepSpec::solvers
   int n = 0;
   double alpha = 0;
   std::uint32_t instance = 0;
@@ -80,8 +80,9 @@ struct RunRecord {
   // The reproducible result: solved, solved_by, sweeps, proposals, accepted, final errors.
   std::string outcome;
   std::string sweep_hash;
-  std::string solver;        // name
-  std::string settings;      // canonical JSON of the solver settings
+  std::string solver;    // name
+  std::string settings;  // canonical JSON of the solver settings
+  std::string label_mode;
   int n = 0;
   double alpha = 0;
   std::size_t patterns = 0;
@@ -93,7 +94,7 @@ struct RunRecord {
 
 struct ResultsContents {
   std::vector<RunRecord> records;
-  bool torn_tail = false;    // the last line had no newline (a writer was killed) and was ignored
+  bool torn_tail = false;  // the last line had no newline (a writer was killed) and was ignored
 };
 
 // Reads a results file without changing it. Throws Error(bad_input) naming the line of any
@@ -109,7 +110,7 @@ class SweepComm {
   virtual ~SweepComm() = default;
   virtual int rank() const { return 0; }
   virtual int size() const { return 1; }
-  virtual int local_rank() const { return 0; }   // among the processes of this node
+  virtual int local_rank() const { return 0; }  // among the processes of this node
   virtual int local_size() const { return 1; }
   // Collective and a barrier: true on every process iff `ok` is true on every process.
   virtual bool all_ok(bool ok) { return ok; }
@@ -135,36 +136,38 @@ class CollectiveError : public Error {
 void check_all(SweepComm& comm, const std::optional<Error>& failure);
 
 struct SweepProgress {
-  std::size_t total = 0;         // runs in the sweep
-  std::size_t done = 0;          // recorded, including those of earlier invocations (this process)
-  std::size_t pending = 0;       // runs this process still has to do, the current batch included
-  std::size_t done_now = 0;      // runs this process finished in this invocation
-  double wall_seconds = 0;       // since this process started working
-  std::string point;             // "N=201 α=0.3 rsa"
-  std::size_t batch_runs = 0;    // runs in the current batch
-  SolveProgress batch;           // within the current batch
+  std::size_t total = 0;     // runs in the sweep
+  std::size_t done = 0;      // recorded, including those of earlier invocations (this process)
+  std::size_t pending = 0;   // runs this process still has to do, the current batch included
+  std::size_t done_now = 0;  // runs this process finished in this invocation
+  // The same in proposal budgets (runs × N × replicas × max_sweeps), a better measure for an ETA.
+  double pending_work = 0, done_work = 0, batch_work = 0;
+  double wall_seconds = 0;     // since this process started working
+  std::string point;           // "N=201 α=0.3 rsa"
+  std::size_t batch_runs = 0;  // runs in the current batch
+  SolveProgress batch;         // within the current batch
 };
 
 struct SweepOptions {
   std::string results_path;
-  bool force = false;                     // append to a file of another sweep
-  std::optional<BackendKind> backend;     // overrides the file's
+  bool force = false;                  // append to a file of another sweep
+  std::optional<BackendKind> backend;  // overrides the file's
   std::optional<int> threads;
   std::optional<std::size_t> batch_size;
-  std::function<bool()> stop_requested;   // polled between batches
+  std::function<bool()> stop_requested;  // polled between batches
   std::function<void(const SweepProgress&)> on_progress;
   std::function<void(const std::string&)> on_note;  // one-line notes for the user
 };
 
 struct SweepSummary {
-  std::size_t total = 0;          // runs in the sweep
-  std::size_t already_done = 0;   // recorded before this invocation
-  std::size_t done_now = 0;       // recorded by this invocation, all processes
+  std::size_t total = 0;         // runs in the sweep
+  std::size_t already_done = 0;  // recorded before this invocation
+  std::size_t done_now = 0;      // recorded by this invocation, all processes
   std::size_t solved_now = 0;
-  std::size_t batches = 0;        // batches this invocation had to run, all processes
+  std::size_t batches = 0;  // batches this invocation had to run, all processes
   std::size_t batch_size = 0;
-  std::string backend, device;    // of this process
-  bool interrupted = false;       // stopped early at a batch boundary (any process)
+  std::string backend, device;  // of this process
+  bool interrupted = false;     // stopped early at a batch boundary (any process)
 };
 
 // Runs every run of `spec` not yet in the results file and appends its records. Collective over
@@ -186,21 +189,22 @@ struct Quartiles {
 Quartiles quartiles(std::vector<double> values);  // values must not be empty
 
 struct ReportRow {
-  std::string solver;            // name, suffixed " [2]", " [3]"... when one name has several settings
-  std::string settings;          // canonical JSON
+  std::string solver;    // name, suffixed " [2]", " [3]"... when one name has several settings
+  std::string settings;  // canonical JSON
+  std::string label_mode;
   int n = 0;
   double alpha = 0;
   std::size_t patterns = 0;
   std::size_t runs = 0, solved = 0;
-  double success = 0;            // solved / runs
-  Interval success_ci;           // 95% Wilson
+  double success = 0;                // solved / runs
+  Interval success_ci;               // 95% Wilson
   std::optional<Quartiles> sweeps;   // over solved runs
   std::optional<Quartiles> seconds;  // over solved runs
 };
 
 struct Report {
-  std::vector<ReportRow> rows;       // by solver (first appearance), N, α
-  std::vector<std::string> notes;    // duplicates dropped, solver names with several settings
+  std::vector<ReportRow> rows;     // by solver (first appearance), N, α
+  std::vector<std::string> notes;  // duplicates dropped, solver names with several settings
 };
 
 Report summarize(const std::vector<RunRecord>& records);
