@@ -1,5 +1,6 @@
-// NumPy .npy reading and writing (npy.hpp): ±1 training data in, int8 weights out. Every malformed
-// input becomes a locent::Error(bad_input) that names the file and what is wrong with it.
+// NumPy .npy reading and writing (npy.hpp): ±1 training data in, int8 weights out, float32 fBP
+// messages both ways. Every malformed input becomes a locent::Error(bad_input) that names the file
+// and what is wrong with it.
 #include "locent/npy.hpp"
 
 #include <algorithm>
@@ -570,14 +571,8 @@ std::uint64_t read_le(const unsigned char* p, std::size_t n) {
   return v;
 }
 
-}  // namespace
-
-SignArray read_sign_array(const std::string& path) {
-  errno = 0;
-  FilePtr file(std::fopen(path.c_str(), "rb"));
-  if (!file) fail(path, "cannot open: " + errno_text(errno));
-  Reader in(file.get(), path);
-
+// Reads and parses everything before the data: magic string, version, header length, header.
+Header read_npy_header(Reader& in, const std::string& path) {
   // Magic string, version, header length.
   unsigned char pre[12];
   std::size_t got = in.read_some(pre, 8);
@@ -607,7 +602,17 @@ SignArray read_sign_array(const std::string& path) {
       fail(path, "truncated header (the file ends after " + std::to_string(text.size()) + " of " +
                      std::to_string(header_len) + " header bytes)");
   }
-  const Header h = parse_header(path, text);
+  return parse_header(path, text);
+}
+
+}  // namespace
+
+SignArray read_sign_array(const std::string& path) {
+  errno = 0;
+  FilePtr file(std::fopen(path.c_str(), "rb"));
+  if (!file) fail(path, "cannot open: " + errno_text(errno));
+  Reader in(file.get(), path);
+  const Header h = read_npy_header(in, path);
 
   // Compare the data size with the file size before allocating anything for it.
   const auto data_bytes_text = [&](std::uint64_t have) {
@@ -685,22 +690,26 @@ void read_training_data(const std::string& patterns_path, const std::string& lab
   labels = std::move(y.values);
 }
 
-void write_int8_array(const std::string& path, const std::vector<std::size_t>& shape,
-                      const std::vector<std::int8_t>& values) {
+namespace {
+
+// Writes a C-order array of `values_count` items of `item_size` bytes with dtype `descr`.
+void write_npy(const std::string& path, const std::string& descr,
+               const std::vector<std::size_t>& shape, const void* data, std::size_t values_count,
+               std::size_t item_size) {
   std::size_t count = 1;
   bool overflow = false;
   for (std::size_t d : shape) {
     if (d != 0 && count > std::numeric_limits<std::size_t>::max() / d) overflow = true;
     count *= d;
   }
-  if (overflow || count != values.size())
+  if (overflow || count != values_count)
     throw Error("internal error: writing " + path + ": shape " + python_tuple(shape) +
-                    " does not match " + std::to_string(values.size()) + " values",
+                    " does not match " + std::to_string(values_count) + " values",
                 ExitCode::failure);
 
   // The header as numpy writes it: the dict, spare room for growing the first axis, then spaces
   // and a newline so that the data starts at a multiple of 64 bytes.
-  std::string header = "{'descr': '|i1', 'fortran_order': False, 'shape': " +
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " +
                        python_tuple(shape) + ", }";
   if (!shape.empty()) {
     const std::size_t digits = std::to_string(shape[0]).size();
@@ -730,8 +739,8 @@ void write_int8_array(const std::string& path, const std::vector<std::size_t>& s
   errno = 0;
   bool ok = std::fwrite(prefix.data(), 1, prefix.size(), f) == prefix.size() &&
             std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
-            (values.empty() ||
-             std::fwrite(values.data(), 1, values.size(), f) == values.size()) &&
+            (values_count == 0 ||
+             std::fwrite(data, item_size, values_count, f) == values_count) &&
             std::fflush(f) == 0;
   int err = errno;
   if (std::fclose(f) != 0 && ok) {
@@ -742,6 +751,67 @@ void write_int8_array(const std::string& path, const std::vector<std::size_t>& s
     std::remove(path.c_str());
     fail(path, "cannot write: " + errno_text(err));
   }
+}
+
+}  // namespace
+
+void write_int8_array(const std::string& path, const std::vector<std::size_t>& shape,
+                      const std::vector<std::int8_t>& values) {
+  write_npy(path, "|i1", shape, values.data(), values.size(), 1);
+}
+
+void write_float32_array(const std::string& path, const std::vector<std::size_t>& shape,
+                         const std::vector<float>& values) {
+  static_assert(sizeof(float) == 4, "float32");
+  if (!host_is_little_endian()) {
+    std::vector<float> le(values);
+    for (float& v : le) {
+      unsigned char b[4];
+      std::memcpy(b, &v, 4);
+      std::swap(b[0], b[3]);
+      std::swap(b[1], b[2]);
+      std::memcpy(&v, b, 4);
+    }
+    write_npy(path, "<f4", shape, le.data(), le.size(), 4);
+    return;
+  }
+  write_npy(path, "<f4", shape, values.data(), values.size(), 4);
+}
+
+FloatArray read_float32_array(const std::string& path) {
+  errno = 0;
+  FilePtr file(std::fopen(path.c_str(), "rb"));
+  if (!file) fail(path, "cannot open: " + errno_text(errno));
+  Reader in(file.get(), path);
+  const Header h = read_npy_header(in, path);
+  if (h.dtype.kind != ValueKind::floating)
+    fail(path, "expected a float32 or float64 array");
+  if (h.fortran_order && h.shape.size() >= 2)
+    fail(path, "Fortran-order float arrays are not supported; save it in C order");
+  const long long left = in.remaining();
+  if (left >= 0 && static_cast<std::uint64_t>(left) != h.nbytes)
+    fail(path, static_cast<std::uint64_t>(left) < h.nbytes
+                   ? "file ends after " + std::to_string(left) + " of " + std::to_string(h.nbytes) +
+                         " data bytes"
+                   : std::to_string(static_cast<std::uint64_t>(left) - h.nbytes) +
+                         " trailing bytes after the data");
+  FloatArray out;
+  out.shape = h.shape;
+  out.values.resize(h.count);
+  std::vector<unsigned char> buf(std::min<std::size_t>(kChunkBytes, h.count * h.dtype.size));
+  const std::size_t chunk_items = buf.empty() ? 1 : buf.size() / h.dtype.size;
+  for (std::size_t done = 0; done < h.count;) {
+    const std::size_t n = std::min(h.count - done, chunk_items);
+    if (in.read_some(buf.data(), n * h.dtype.size) < n * h.dtype.size)
+      fail(path, "file ends inside the data");
+    for (std::size_t i = 0; i < n; ++i) {
+      const unsigned char* p = buf.data() + i * h.dtype.size;
+      out.values[done + i] = h.dtype.size == 4 ? load<float>(p, h.dtype.swap)
+                                               : static_cast<float>(load<double>(p, h.dtype.swap));
+    }
+    done += n;
+  }
+  return out;
 }
 
 }  // namespace locent

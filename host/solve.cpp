@@ -1,5 +1,6 @@
-// Host orchestration of (replicated) simulated annealing: validates the configuration, steps
-// the β and γ schedules in chunks of sweeps, collects telemetry and builds the results.
+// Host orchestration of (replicated) simulated annealing on perceptrons and committee machines:
+// validates the configuration, steps the β and γ schedules in chunks of sweeps, collects
+// telemetry and builds the results.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -35,6 +36,16 @@ void AnnealConfig::validate() const {
   if (trace_every < 0) throw Error("the trace interval must be non-negative");
 }
 
+AnnealConfig committee_defaults() {
+  AnnealConfig c;
+  c.energy = EnergyKind::errors;
+  // The perceptron's γ (0.5 → 10) collapses the replicas before they have found a solution
+  // under the errors energy, whose ΔE are smaller; β must also start colder (docs/committee.md).
+  c.beta = Schedule::geometric(1.0, 5.0);
+  c.gamma = Schedule::geometric(0.2, 5.0);
+  return c;
+}
+
 const std::vector<std::int8_t>& InstanceResult::best_weights() const {
   const int b = best_index();
   return b == static_cast<int>(replica_weights.size()) ? centre_weights : replica_weights[b];
@@ -60,12 +71,26 @@ BatchResult solve_batch(const std::vector<Dataset>& datasets, const AnnealConfig
                         Backend& backend, const SolveHooks& hooks) {
   config.validate();
   if (datasets.empty()) throw Error("nothing to solve: no instances");
+  const ModelSpec& model = datasets[0].model;
+  const bool committee = model.architecture != Architecture::perceptron;
   for (const auto& d : datasets) {
-    if (d.model.architecture != Architecture::perceptron)
-      throw Error("simulated annealing on committee machines is not implemented yet");
     if (d.n_inputs() != datasets[0].n_inputs() || d.n_patterns() != datasets[0].n_patterns())
       throw Error("all instances of a batch need the same N and P");
+    if (d.model.architecture != model.architecture || d.model.hidden_units != model.hidden_units)
+      throw Error("all instances of a batch need the same network (architecture and K)");
   }
+  if (committee) {
+    model.validate();
+    if (std::size_t(model.inputs) != datasets[0].n_inputs())
+      throw Error("the committee's N does not match its patterns' N");
+    // The flips energy counts weight flips through a perceptron's stabilities; a committee has
+    // no such exact, incrementally kept analog here (docs/committee.md).
+    if (config.energy == EnergyKind::flips)
+      throw Error("the flips energy is defined for the perceptron only; use the errors energy "
+                  "(--energy errors) with committee machines");
+  }
+  // One sweep proposes every weight once per replica: K × fan_in of them (N for a perceptron).
+  const std::size_t sites = committee ? model.weights() : datasets[0].n_inputs();
   const auto t0 = Clock::now();
   EngineSetup setup;
   setup.config = config;
@@ -78,7 +103,7 @@ BatchResult solve_batch(const std::vector<Dataset>& datasets, const AnnealConfig
       (std::size_t(config.coupling == Coupling::traced ? y : 2) * (2 * half_width - 1) + y + 1) * 4;
   const std::size_t max_chunk = std::max<std::size_t>(1, kMaxTableBytesPerChunk / table_bytes);
   const double proposals_per_sweep =
-      double(datasets[0].n_inputs()) * (y + (config.coupling == Coupling::explicit_ ? 1 : 0));
+      double(sites) * (y + (config.coupling == Coupling::explicit_ ? 1 : 0));
 
   BatchResult result;
   result.backend = backend.name();
@@ -116,7 +141,7 @@ BatchResult solve_batch(const std::vector<Dataset>& datasets, const AnnealConfig
         r.instance = static_cast<std::uint32_t>(raw[0]);
         r.sweep = static_cast<std::uint64_t>(raw[1]);
         r.centre_errors = static_cast<int>(raw[2]);
-        r.mean_distance = double(raw[3]) / (double(y) * datasets[0].n_inputs());
+        r.mean_distance = double(raw[3]) / (double(y) * double(sites));
         const std::size_t b = r.instance - datasets[0].instance;
         const std::uint64_t accepted = static_cast<std::uint64_t>(raw[4]);
         const std::uint64_t proposals =
@@ -153,7 +178,6 @@ BatchResult solve_batch(const std::vector<Dataset>& datasets, const AnnealConfig
   result.sweeps_run = sweep;
   result.wall_seconds = seconds_since(t0);
 
-  const std::size_t n_inputs = datasets[0].n_inputs();
   for (std::size_t b = 0; b < datasets.size(); ++b) {
     const ChainState c = engine->snapshot(b);
     InstanceResult r;
@@ -166,9 +190,9 @@ BatchResult solve_batch(const std::vector<Dataset>& datasets, const AnnealConfig
     r.replica_errors.assign(c.errors.begin(), c.errors.end());
     r.replica_energy.assign(c.energy.begin(), c.energy.end());
     const std::vector<std::uint64_t> centre = c.centre_bits();
-    r.centre_errors = count_errors(datasets[b].folded_rows(), centre.data());
-    r.centre_weights = unpack_signs(centre.data(), n_inputs);
-    for (int a = 0; a < y; ++a) r.replica_weights.push_back(unpack_signs(c.replica(a), n_inputs));
+    r.centre_errors = count_errors(c.model(), datasets[b].folded_rows(), centre.data());
+    r.centre_weights = unpack_signs(centre.data(), sites);
+    for (int a = 0; a < y; ++a) r.replica_weights.push_back(unpack_signs(c.replica(a), sites));
     r.wall_seconds = result.wall_seconds;
     r.seconds_to_solution = r.solved ? solved_at[b] : 0;
     result.instances.push_back(std::move(r));

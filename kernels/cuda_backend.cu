@@ -61,33 +61,51 @@ class CudaMetropolisEngine final : public MetropolisEngine {
     const int n = static_cast<int>(setup.datasets[0]->n_inputs());
     const int p = static_cast<int>(setup.datasets[0]->n_patterns());
     const int y = config_.replicas;
-    const std::size_t nw64 = words_for_bits(n), pw64 = words_for_bits(p);
-    const std::size_t nw = 2 * nw64, pw = 2 * pw64;
-    check_memory(batch, n, p, y, nw, pw);
+    // The network's shape; a perceptron is whatever its patterns say (K = 1, N sites).
+    const ModelSpec& model = setup.datasets[0]->model;
+    const bool committee = model.architecture != Architecture::perceptron;
+    const int k_units = committee ? model.hidden_units : 1;
+    const int sites = committee ? static_cast<int>(model.weights()) : n;
+    const std::size_t rw = 2 * words_for_bits(n), pw = 2 * words_for_bits(p);
+    const std::size_t nw = 2 * words_for_bits(sites);
+    check_memory(batch, n, p, y, k_units, sites, rw, nw, pw);
 
     b_.instances = static_cast<int>(batch);
     b_.inputs = n;
     b_.patterns = p;
     b_.replicas = y;
-    b_.input_words = static_cast<int>(nw);
+    b_.hidden_units = k_units;
+    b_.fan_in = committee ? model.fan_in() : n;
+    b_.sites = sites;
+    b_.tree = model.architecture == Architecture::committee_tree;
+    b_.input_words = static_cast<int>(rw);
     b_.pattern_words = static_cast<int>(pw);
+    b_.weight_words = static_cast<int>(nw);
     b_.explicit_centre = config_.coupling == Coupling::explicit_;
     b_.flip_energy = config_.energy == EnergyKind::flips;
 
+    const std::size_t ky = std::size_t(k_units) * y;
     columns_ = DeviceArray<std::uint32_t>(batch * n * pw);
-    rows_ = DeviceArray<std::uint32_t>(batch * p * nw);
+    rows_ = DeviceArray<std::uint32_t>(batch * p * rw);
     instance_ids_ = DeviceArray<std::uint32_t>(batch);
     weights_ = DeviceArray<std::uint32_t>(batch * y * nw);
     if (b_.explicit_centre) centre_ = DeviceArray<std::uint32_t>(batch * nw);
     scratch_ = DeviceArray<std::uint32_t>(batch * nw);
-    site_sums_ = DeviceArray<std::int32_t>(batch * n);
-    stabilities_ = DeviceArray<std::int32_t>(batch * y * p);
-    set_a_ = DeviceArray<std::uint32_t>(batch * y * pw);
-    set_b_ = DeviceArray<std::uint32_t>(batch * y * pw);
-    size_a_ = DeviceArray<std::int32_t>(batch * y);
-    size_b_ = DeviceArray<std::int32_t>(batch * y);
+    site_sums_ = DeviceArray<std::int32_t>(batch * sites);
+    stabilities_ = DeviceArray<std::int32_t>(batch * ky * p);
+    set_a_ = DeviceArray<std::uint32_t>(batch * ky * pw);
+    set_b_ = DeviceArray<std::uint32_t>(batch * ky * pw);
+    size_a_ = DeviceArray<std::int32_t>(batch * ky);
+    size_b_ = DeviceArray<std::int32_t>(batch * ky);
     energy_ = DeviceArray<std::int64_t>(batch * y);
     errors_ = DeviceArray<std::int32_t>(batch * y);
+    if (committee) {
+      votes_ = DeviceArray<std::int32_t>(batch * y * p);
+      field_plus_one_ = DeviceArray<std::uint32_t>(batch * ky * pw);
+      field_minus_one_ = DeviceArray<std::uint32_t>(batch * ky * pw);
+      votes_plus_one_ = DeviceArray<std::uint32_t>(batch * y * pw);
+      votes_minus_one_ = DeviceArray<std::uint32_t>(batch * y * pw);
+    }
     status_ = DeviceArray<InstanceStatus>(batch);
     trace_count_ = DeviceArray<std::int32_t>(batch);
 
@@ -97,19 +115,28 @@ class CudaMetropolisEngine final : public MetropolisEngine {
       const BitMatrix cols = rows.transposed();
       // 64-bit host words are two little-endian 32-bit device words each.
       columns_.upload(cols.words().data(), n * pw, b * n * pw);
-      rows_.upload(rows.words().data(), p * nw, b * p * nw);
+      rows_.upload(rows.words().data(), p * rw, b * p * rw);
       instance_ids_.upload(&d.instance, 1, b);
-      const ChainState c = initial_chain(config_, rows, d.instance);
+      const ChainState c = initial_chain(config_, d.model, rows, d.instance);
+      if (c.sites != sites || c.hidden_units != k_units)
+        throw Error("all instances of a batch need the same network", ExitCode::failure);
       weights_.upload(c.weights.data(), y * nw, b * y * nw);
       if (b_.explicit_centre) centre_.upload(c.centre.data(), nw, b * nw);
-      site_sums_.upload(c.site_sums.data(), n, b * n);
-      stabilities_.upload(c.stabilities.data(), std::size_t(y) * p, b * y * p);
-      set_a_.upload(c.set_a.data(), y * pw, b * y * pw);
-      set_b_.upload(c.set_b.data(), y * pw, b * y * pw);
-      size_a_.upload(c.size_a.data(), y, b * y);
-      size_b_.upload(c.size_b.data(), y, b * y);
+      site_sums_.upload(c.site_sums.data(), sites, b * sites);
+      stabilities_.upload(c.stabilities.data(), ky * p, b * ky * p);
+      set_a_.upload(c.set_a.data(), ky * pw, b * ky * pw);
+      set_b_.upload(c.set_b.data(), ky * pw, b * ky * pw);
+      size_a_.upload(c.size_a.data(), ky, b * ky);
+      size_b_.upload(c.size_b.data(), ky, b * ky);
       energy_.upload(c.energy.data(), y, b * y);
       errors_.upload(c.errors.data(), y, b * y);
+      if (committee) {
+        votes_.upload(c.votes.data(), std::size_t(y) * p, b * y * p);
+        field_plus_one_.upload(c.field_plus_one.data(), ky * pw, b * ky * pw);
+        field_minus_one_.upload(c.field_minus_one.data(), ky * pw, b * ky * pw);
+        votes_plus_one_.upload(c.votes_plus_one.data(), y * pw, b * y * pw);
+        votes_minus_one_.upload(c.votes_minus_one.data(), y * pw, b * y * pw);
+      }
       status_.upload(&c.status, 1, b);
       templates_.push_back(c);  // shapes and flags for snapshots
     }
@@ -127,9 +154,14 @@ class CudaMetropolisEngine final : public MetropolisEngine {
     b_.size_b = size_b_.get();
     b_.energy = energy_.get();
     b_.errors = errors_.get();
+    b_.votes = votes_.get();
+    b_.field_plus_one = field_plus_one_.get();
+    b_.field_minus_one = field_minus_one_.get();
+    b_.votes_plus_one = votes_plus_one_.get();
+    b_.votes_minus_one = votes_minus_one_.get();
     b_.status = status_.get();
     b_.trace_count = trace_count_.get();
-    shape_ = cuda::metropolis_block_shape(device, b_.instances, y, b_.pattern_words);
+    shape_ = cuda::metropolis_block_shape(device, b_.instances, y, b_.pattern_words, committee);
   }
 
   void run_chunk(const ThresholdTables& tables, int trace_every) override {
@@ -180,27 +212,39 @@ class CudaMetropolisEngine final : public MetropolisEngine {
 
   ChainState snapshot(std::size_t b) override {
     ChainState c = templates_.at(b);
-    const int n = b_.inputs, p = b_.patterns, y = b_.replicas;
-    const std::size_t nw = b_.input_words, pw = b_.pattern_words;
+    const int p = b_.patterns, y = b_.replicas, sites = b_.sites;
+    const std::size_t nw = b_.weight_words, pw = b_.pattern_words;
+    const std::size_t ky = std::size_t(b_.hidden_units) * y;
     weights_.download(c.weights.data(), y * nw, b * y * nw);
     if (b_.explicit_centre) centre_.download(c.centre.data(), nw, b * nw);
-    site_sums_.download(c.site_sums.data(), n, b * n);
-    stabilities_.download(c.stabilities.data(), std::size_t(y) * p, b * y * p);
-    set_a_.download(c.set_a.data(), y * pw, b * y * pw);
-    set_b_.download(c.set_b.data(), y * pw, b * y * pw);
-    size_a_.download(c.size_a.data(), y, b * y);
-    size_b_.download(c.size_b.data(), y, b * y);
+    site_sums_.download(c.site_sums.data(), sites, b * sites);
+    stabilities_.download(c.stabilities.data(), ky * p, b * ky * p);
+    set_a_.download(c.set_a.data(), ky * pw, b * ky * pw);
+    set_b_.download(c.set_b.data(), ky * pw, b * ky * pw);
+    size_a_.download(c.size_a.data(), ky, b * ky);
+    size_b_.download(c.size_b.data(), ky, b * ky);
     energy_.download(c.energy.data(), y, b * y);
     errors_.download(c.errors.data(), y, b * y);
+    if (c.committee()) {
+      votes_.download(c.votes.data(), std::size_t(y) * p, b * y * p);
+      field_plus_one_.download(c.field_plus_one.data(), ky * pw, b * ky * pw);
+      field_minus_one_.download(c.field_minus_one.data(), ky * pw, b * ky * pw);
+      votes_plus_one_.download(c.votes_plus_one.data(), y * pw, b * y * pw);
+      votes_minus_one_.download(c.votes_minus_one.data(), y * pw, b * y * pw);
+    }
     status_.download(&c.status, 1, b);
     return c;
   }
 
  private:
-  void check_memory(std::size_t batch, int n, int p, int y, std::size_t nw, std::size_t pw) {
+  // Bytes the batch needs on the device (committee arrays included), refused before allocating.
+  void check_memory(std::size_t batch, int n, int p, int y, int k_units, int sites,
+                    std::size_t rw, std::size_t nw, std::size_t pw) {
+    const double ky = double(k_units) * y;
+    const double committee = k_units > 1 ? double(y) * p + 2.0 * ky * pw + 2.0 * y * pw : 0.0;
     const double bytes =
-        4.0 * batch * (double(n) * pw + double(p) * nw + (y + 2.0) * nw + n + double(y) * p +
-                       2.0 * y * pw + 5.0 * y) + 64.0 * batch;
+        4.0 * batch * (double(n) * pw + double(p) * rw + (y + 2.0) * nw + sites + ky * p +
+                       2.0 * ky * pw + 2.0 * ky + 3.0 * y + committee) + 64.0 * batch;
     std::size_t free_bytes = 0, total_bytes = 0;
     LOCENT_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     if (bytes > 0.95 * double(free_bytes))
@@ -215,8 +259,9 @@ class CudaMetropolisEngine final : public MetropolisEngine {
   cuda::MetropolisBatch b_{};
   cuda::BlockShape shape_;
   DeviceArray<std::uint32_t> columns_, rows_, instance_ids_, weights_, centre_, scratch_, set_a_,
-      set_b_, tables_;
-  DeviceArray<std::int32_t> site_sums_, stabilities_, size_a_, size_b_, errors_, trace_count_;
+      set_b_, tables_, field_plus_one_, field_minus_one_, votes_plus_one_, votes_minus_one_;
+  DeviceArray<std::int32_t> site_sums_, stabilities_, size_a_, size_b_, errors_, trace_count_,
+      votes_;
   DeviceArray<std::int64_t> energy_, trace_;
   DeviceArray<InstanceStatus> status_;
   std::vector<ChainState> templates_;

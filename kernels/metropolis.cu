@@ -10,7 +10,10 @@
 //      but its coupling factor does, through S_i, so this part is sequential and kept short
 //      (shared-memory counters, the sweep's threshold table in shared memory when it fits);
 //   4. warps whose replica was accepted move its stabilities by ±2 and rebuild the boundary sets
-//      32 patterns at a time with ballots.
+//      32 patterns at a time with ballots. Committees (a separate instance of the kernel, so the
+//      perceptron's code is unchanged) move the step's unit's fields, the votes where that unit's
+//      sign flipped, and then rebuild the sets of all K units of the replica from the {h = ±1}
+//      and {M = ±1} bits (docs/committee.md).
 #include <algorithm>
 
 #include "kernels/cuda_check.cuh"
@@ -34,6 +37,7 @@ __device__ __forceinline__ bool test_bit32(const std::uint32_t* words, int i) {
   return (words[i >> 5] >> (i & 31)) & 1u;
 }
 
+template <bool kCommittee>
 __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, int chunks,
                                         bool table_in_shared) {
   extern __shared__ std::uint32_t shared_table[];
@@ -41,23 +45,39 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
   InstanceStatus* status = bt.status + b;
   if (status->solved) return;
 
-  const int n = bt.inputs, p = bt.patterns, y = bt.replicas;
-  const int nw = bt.input_words, pw = bt.pattern_words;
+  const int n = bt.sites, p = bt.patterns, y = bt.replicas;
+  const int K = kCommittee ? bt.hidden_units : 1;
+  const int fan_in = bt.fan_in;
+  const int rw = bt.input_words, nw = bt.weight_words, pw = bt.pattern_words;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, warps = blockDim.x >> 5;
   const bool traced = !bt.explicit_centre, flips = bt.flip_energy;
   const std::uint32_t instance = bt.instance_ids[b];
   const int items = y * chunks;
   const int chunk_words = (pw + chunks - 1) / chunks;
 
-  const std::uint32_t* columns = bt.columns + std::size_t(b) * n * pw;
-  const std::uint32_t* rows = bt.rows + std::size_t(b) * p * nw;
+  const std::uint32_t* columns = bt.columns + std::size_t(b) * bt.inputs * pw;
+  const std::uint32_t* rows = bt.rows + std::size_t(b) * p * rw;
   std::uint32_t* weights = bt.weights + std::size_t(b) * y * nw;
   std::uint32_t* centre = bt.centre ? bt.centre + std::size_t(b) * nw : nullptr;
   std::uint32_t* scratch = bt.centre_scratch + std::size_t(b) * nw;
   std::int32_t* site_sums = bt.site_sums + std::size_t(b) * n;
-  std::int32_t* stab = bt.stabilities + std::size_t(b) * y * p;
-  std::uint32_t* set_a = bt.set_a + std::size_t(b) * y * pw;
-  std::uint32_t* set_b = bt.set_b + std::size_t(b) * y * pw;
+  std::int32_t* stab = bt.stabilities + std::size_t(b) * y * K * p;
+  std::uint32_t* set_a = bt.set_a + std::size_t(b) * K * y * pw;
+  std::uint32_t* set_b = bt.set_b + std::size_t(b) * K * y * pw;
+  // Committees keep the K × y set sizes in global memory (L1/L2-resident, K is not bounded by
+  // the shared arrays) and stage the step's y of them in shared memory.
+  std::int32_t* global_size_a = bt.size_a + std::size_t(b) * K * y;
+  std::int32_t* global_size_b = bt.size_b + std::size_t(b) * K * y;
+  std::int32_t* votes = nullptr;
+  std::uint32_t *field_plus_one = nullptr, *field_minus_one = nullptr;
+  std::uint32_t *votes_plus_one = nullptr, *votes_minus_one = nullptr;
+  if (kCommittee) {
+    votes = bt.votes + std::size_t(b) * y * p;
+    field_plus_one = bt.field_plus_one + std::size_t(b) * y * K * pw;
+    field_minus_one = bt.field_minus_one + std::size_t(b) * y * K * pw;
+    votes_plus_one = bt.votes_plus_one + std::size_t(b) * y * pw;
+    votes_minus_one = bt.votes_minus_one + std::size_t(b) * y * pw;
+  }
 
   __shared__ std::uint32_t random[4 * 8];
   __shared__ int hits_a[kMaxReplicas], hits_b[kMaxReplicas];
@@ -70,8 +90,10 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
 
   if (tid < y) {
     hits_a[tid] = hits_b[tid] = 0;
-    size_a[tid] = bt.size_a[b * y + tid];
-    size_b[tid] = bt.size_b[b * y + tid];
+    if (!kCommittee) {
+      size_a[tid] = global_size_a[tid];
+      size_b[tid] = global_size_b[tid];
+    }
     errors[tid] = bt.errors[b * y + tid];
     energy[tid] = bt.energy[std::size_t(b) * y + tid];
   }
@@ -101,14 +123,21 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
       }
       __syncthreads();
       const int i = static_cast<int>(uniform_below(random[site_slot()], n));
-      const std::uint32_t* col = columns + std::size_t(i) * pw;
+      int unit = 0, input = i;
+      if (kCommittee) {
+        unit = committee_unit_of_site(i, fan_in);
+        input = committee_input_of_site(i, fan_in, bt.tree);
+      }
+      const std::uint32_t* col = columns + std::size_t(input) * pw;
+      const std::uint32_t* unit_set_a = set_a + std::size_t(unit) * y * pw;
+      const std::uint32_t* unit_set_b = set_b + std::size_t(unit) * y * pw;
 
-      // Phase 2: boundary-set hits, (replica, chunk) items over the warps.
+      // Phase 2: boundary-set hits of the step's unit, (replica, chunk) items over the warps.
       for (int item = warp; item < items; item += warps) {
         const int a = item / chunks, c = item - a * chunks;
         const int w0 = c * chunk_words, w1 = min(pw, w0 + chunk_words);
-        const std::uint32_t* sa = set_a + a * pw;
-        const std::uint32_t* sb = set_b + a * pw;
+        const std::uint32_t* sa = unit_set_a + a * pw;
+        const std::uint32_t* sb = unit_set_b + a * pw;
         int pa = 0, pb = 0;
         for (int w = w0 + lane; w < w1; w += 32) {
           const std::uint32_t cw = col[w];
@@ -125,7 +154,13 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
             atomicAdd(&hits_a[a], pa);
             atomicAdd(&hits_b[a], pb);
           }
-          if (c == 0) old_plus[a] = test_bit32(weights + a * nw, i);
+          if (c == 0) {
+            old_plus[a] = test_bit32(weights + a * nw, i);
+            if (kCommittee) {
+              size_a[a] = global_size_a[unit * y + a];
+              size_b[a] = global_size_b[unit * y + a];
+            }
+          }
         }
       }
       __syncthreads();
@@ -150,7 +185,13 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
           weights[a * nw + (i >> 5)] ^= 1u << (i & 31);
           site_sum -= 2 * s_ai;
           energy[a] += delta_e;
-          if (chunks > 1) size_a[a] = size_b[a] = errors[a] = 0;  // rebuilt by atomics below
+          if (chunks > 1) {  // rebuilt by atomics below
+            if (kCommittee) {
+              for (int j = 0; j < K; ++j) global_size_a[j * y + a] = global_size_b[j * y + a] = 0;
+            } else {
+              size_a[a] = size_b[a] = errors[a] = 0;
+            }
+          }
           if (energy[a] == 0) {
             status->solved = 1;
             status->solved_by = a;
@@ -171,13 +212,82 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
       }
       __syncthreads();
 
-      // Phase 4: accepted replicas move their stabilities and rebuild their boundary sets.
+      // Phase 4: accepted replicas move their fields and rebuild their boundary sets.
       for (int item = warp; item < items; item += warps) {
         const int a = item / chunks, c = item - a * chunks;
         if (!accepted_flag[a]) continue;
         const int w0 = c * chunk_words, w1 = min(pw, w0 + chunk_words);
-        std::int32_t* st = stab + std::size_t(a) * p;
         const bool w_plus = old_plus[a];
+        if (kCommittee) {
+          // The moved unit's fields; the votes change only where its sign flipped.
+          const std::size_t field = std::size_t(a) * K + unit;
+          std::int32_t* h = stab + field * p;
+          std::int32_t* m_of = votes + std::size_t(a) * p;
+          int error_change = 0;
+          for (int w = w0; w < w1 && 32 * w < p; ++w) {
+            const int mu = 32 * w + lane;
+            const std::uint32_t cw = col[w];
+            const bool drops = ((w_plus ? cw : ~cw) >> lane) & 1u;
+            int d = 0, m = 0;
+            bool changed = false;
+            if (mu < p) {
+              const int before = h[mu];
+              d = before + (drops ? -2 : 2);
+              h[mu] = d;
+              changed = (before > 0) != (d > 0);
+              if (changed) {
+                const int m_before = m_of[mu];
+                m = m_before + (d > 0 ? 2 : -2);
+                m_of[mu] = m;
+                error_change += int(m < 0) - int(m_before < 0);
+              }
+            }
+            const std::uint32_t plus_one = __ballot_sync(0xffffffffu, mu < p && d == 1);
+            const std::uint32_t minus_one = __ballot_sync(0xffffffffu, mu < p && d == -1);
+            const std::uint32_t moved = __ballot_sync(0xffffffffu, changed);
+            const std::uint32_t now_plus = __ballot_sync(0xffffffffu, changed && m == 1);
+            const std::uint32_t now_minus = __ballot_sync(0xffffffffu, changed && m == -1);
+            if (lane == 0) {
+              field_plus_one[field * pw + w] = plus_one;
+              field_minus_one[field * pw + w] = minus_one;
+              std::uint32_t& vp = votes_plus_one[a * pw + w];
+              std::uint32_t& vm = votes_minus_one[a * pw + w];
+              vp = (vp & ~moved) | now_plus;
+              vm = (vm & ~moved) | now_minus;
+            }
+          }
+          error_change = warp_sum(error_change);
+          if (lane == 0 && error_change) atomicAdd(&errors[a], error_change);
+          __syncwarp();
+          // The votes changed, so the sets of every unit of the replica change: rebuild this
+          // chunk's words of all K.
+          for (int j = 0; j < K; ++j) {
+            const std::size_t f = (std::size_t(a) * K + j) * pw;
+            const std::size_t set = (std::size_t(j) * y + a) * pw;
+            int na = 0, nb = 0;
+            for (int w = w0 + lane; w < w1; w += 32) {
+              const std::uint32_t sa = field_plus_one[f + w] & votes_plus_one[a * pw + w];
+              const std::uint32_t sb = field_minus_one[f + w] & votes_minus_one[a * pw + w];
+              set_a[set + w] = sa;
+              set_b[set + w] = sb;
+              na += __popc(sa);
+              nb += __popc(sb);
+            }
+            na = warp_sum(na);
+            nb = warp_sum(nb);
+            if (lane == 0) {
+              if (chunks == 1) {
+                global_size_a[j * y + a] = na;
+                global_size_b[j * y + a] = nb;
+              } else {
+                atomicAdd(&global_size_a[j * y + a], na);
+                atomicAdd(&global_size_b[j * y + a], nb);
+              }
+            }
+          }
+          continue;
+        }
+        std::int32_t* st = stab + std::size_t(a) * p;
         int na = 0, nb = 0, ne = 0;
         for (int w = w0; w < w1 && 32 * w < p; ++w) {
           const int mu = 32 * w + lane;
@@ -238,11 +348,24 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
     if (tid == 0) centre_errors = 0, distance = 0;
     __syncthreads();
     for (int mu = warp; mu < p; mu += warps) {
-      const std::uint32_t* row = rows + std::size_t(mu) * nw;
-      int differ = 0;
-      for (int w = lane; w < nw; w += 32) differ += __popc(row[w] ^ scratch[w]);
-      differ = warp_sum(differ);
-      if (lane == 0 && n - 2 * differ < 0) atomicAdd(&centre_errors, 1);
+      const std::uint32_t* row = rows + std::size_t(mu) * rw;
+      bool error;
+      if (kCommittee) {
+        int vote_sum = 0;
+        for (int k = 0; k < K; ++k) {
+          const std::size_t first_input = bt.tree ? std::size_t(k) * fan_in : 0;
+          const int differ = warp_sum(unit_disagreements(
+              row, first_input, scratch, std::size_t(k) * fan_in, fan_in, lane, 32));
+          vote_sum += fan_in - 2 * differ > 0 ? 1 : -1;
+        }
+        error = vote_sum < 0;
+      } else {
+        int differ = 0;
+        for (int w = lane; w < nw; w += 32) differ += __popc(row[w] ^ scratch[w]);
+        differ = warp_sum(differ);
+        error = n - 2 * differ < 0;
+      }
+      if (lane == 0 && error) atomicAdd(&centre_errors, 1);
     }
     for (int a = 0; a < y; ++a) {
       int differ = 0;
@@ -271,8 +394,10 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
     if (stop) break;
   }
   if (tid < y) {
-    bt.size_a[b * y + tid] = size_a[tid];
-    bt.size_b[b * y + tid] = size_b[tid];
+    if (!kCommittee) {
+      global_size_a[tid] = size_a[tid];
+      global_size_b[tid] = size_b[tid];
+    }
     bt.errors[b * y + tid] = errors[tid];
     bt.energy[std::size_t(b) * y + tid] = energy[tid];
   }
@@ -287,24 +412,33 @@ int many_instance_warps(int replicas) { return replicas < 8 ? replicas : 8; }
 
 }  // namespace
 
-BlockShape metropolis_block_shape(int device, int instances, int replicas, int pattern_words) {
+BlockShape metropolis_block_shape(int device, int instances, int replicas, int pattern_words,
+                                  bool committee) {
   int sms = 0;
   LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   BlockShape shape;
   shape.warps = many_instance_warps(replicas);
   if (instances >= sms) return shape;
+  // The kernels use more than 64 registers a thread, so a 1024-thread block would not launch:
+  // the compiled kernel's own limit caps the block.
+  cudaFuncAttributes attr{};
+  if (committee)
+    LOCENT_CUDA_CHECK(cudaFuncGetAttributes(&attr, metropolis_chunk_kernel<true>));
+  else
+    LOCENT_CUDA_CHECK(cudaFuncGetAttributes(&attr, metropolis_chunk_kernel<false>));
+  const int max_warps = std::max(1, std::min(kMaxWarps, attr.maxThreadsPerBlock / 32));
   // Few instances: use the whole block's warps, giving each replica several of them as long as
   // each warp still gets at least one 32-word slice of the pattern words.
-  const int per_replica = std::max(1, std::min(kMaxWarps / replicas, (pattern_words + 31) / 32));
+  const int per_replica = std::max(1, std::min(max_warps / replicas, (pattern_words + 31) / 32));
   shape.chunks = per_replica;
-  shape.warps = std::min(kMaxWarps, std::max(replicas * per_replica, shape.warps));
+  shape.warps = std::min(max_warps, std::max(replicas * per_replica, shape.warps));
   return shape;
 }
 
 int resident_metropolis_blocks(int device, int replicas) {
   int per_sm = 0, sms = 0;
   LOCENT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-      &per_sm, metropolis_chunk_kernel, 32 * many_instance_warps(replicas), 0));
+      &per_sm, metropolis_chunk_kernel<false>, 32 * many_instance_warps(replicas), 0));
   LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   return per_sm * sms;
 }
@@ -313,8 +447,14 @@ void launch_metropolis_chunk(const MetropolisBatch& batch, const MetropolisChunk
                              const BlockShape& shape, cudaStream_t stream) {
   const std::size_t table_bytes = chunk.table_stride * sizeof(std::uint32_t);
   const bool table_in_shared = table_bytes <= kSharedTableBytes;
-  metropolis_chunk_kernel<<<batch.instances, 32 * shape.warps, table_in_shared ? table_bytes : 0,
-                            stream>>>(batch, chunk, shape.chunks, table_in_shared);
+  const std::size_t shared_bytes = table_in_shared ? table_bytes : 0;
+  // The perceptron keeps its own instance of the kernel, free of the committee's indexing.
+  if (batch.hidden_units > 1)
+    metropolis_chunk_kernel<true><<<batch.instances, 32 * shape.warps, shared_bytes, stream>>>(
+        batch, chunk, shape.chunks, table_in_shared);
+  else
+    metropolis_chunk_kernel<false><<<batch.instances, 32 * shape.warps, shared_bytes, stream>>>(
+        batch, chunk, shape.chunks, table_in_shared);
   LOCENT_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -1,5 +1,6 @@
-// CUDA Metropolis for (replicated) simulated annealing: one thread block per instance runs many
-// sweeps per launch. The CPU twin is host/cpu/metropolis.cpp; both follow metropolis_rules.hpp.
+// CUDA Metropolis for (replicated) simulated annealing on perceptrons and committee machines:
+// one thread block per instance runs many sweeps per launch. The CPU twin is
+// host/cpu/metropolis.cpp; both follow metropolis_rules.hpp.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -13,22 +14,31 @@ namespace locent::cuda {
 // 64-bit words, so word counts are twice the host's).
 struct MetropolisBatch {
   int instances, inputs, patterns, replicas;
-  int input_words, pattern_words;  // 32-bit words per weight vector / per pattern set
+  int hidden_units, fan_in, sites;  // K, inputs per unit, weights per network (K × fan_in)
+  bool tree;                        // committee: unit k sees inputs [k·fan_in, (k+1)·fan_in)
+  int input_words, pattern_words;   // 32-bit words per pattern row / per pattern set
+  int weight_words;                 // 32-bit words per weight string (sites bits)
   bool explicit_centre, flip_energy;
   const std::uint32_t* columns;    // B × N × pattern_words   folded σξ columns
   const std::uint32_t* rows;       // B × P × input_words     folded σξ rows
   const std::uint32_t* instance_ids;  // B
-  std::uint32_t* weights;          // B × y × input_words
-  std::uint32_t* centre;           // B × input_words (explicit centre)
-  std::uint32_t* centre_scratch;   // B × input_words (centre bits at sweep ends)
-  std::int32_t* site_sums;         // B × N
-  std::int32_t* stabilities;       // B × y × P
-  std::uint32_t* set_a;            // B × y × pattern_words
-  std::uint32_t* set_b;            // B × y × pattern_words
-  std::int32_t* size_a;            // B × y
-  std::int32_t* size_b;            // B × y
+  std::uint32_t* weights;          // B × y × weight_words
+  std::uint32_t* centre;           // B × weight_words (explicit centre)
+  std::uint32_t* centre_scratch;   // B × weight_words (centre bits at sweep ends)
+  std::int32_t* site_sums;         // B × sites
+  std::int32_t* stabilities;       // B × y × K × P: hidden fields (perceptron: stabilities)
+  std::uint32_t* set_a;            // B × K × y × pattern_words (unit-major, chain_state.hpp)
+  std::uint32_t* set_b;            // B × K × y × pattern_words
+  std::int32_t* size_a;            // B × K × y
+  std::int32_t* size_b;            // B × K × y
   std::int64_t* energy;            // B × y
   std::int32_t* errors;            // B × y
+  // Committees only (null for a perceptron).
+  std::int32_t* votes;             // B × y × P: M^μ = Σ_k sign(h_k^μ)
+  std::uint32_t* field_plus_one;   // B × y × K × pattern_words: {h_k = +1}
+  std::uint32_t* field_minus_one;  // B × y × K × pattern_words: {h_k = −1}
+  std::uint32_t* votes_plus_one;   // B × y × pattern_words: {M = +1}
+  std::uint32_t* votes_minus_one;  // B × y × pattern_words: {M = −1}
   InstanceStatus* status;          // B
   std::int64_t* trace;             // B × trace_capacity × (5 + y)
   std::int32_t* trace_count;       // B
@@ -57,7 +67,8 @@ struct BlockShape {
   int warps = 1;
   int chunks = 1;
 };
-BlockShape metropolis_block_shape(int device, int instances, int replicas, int pattern_words);
+BlockShape metropolis_block_shape(int device, int instances, int replicas, int pattern_words,
+                                  bool committee);
 
 // Thread blocks of the kernel resident at once on `device` for y replicas (many-instance shape).
 int resident_metropolis_blocks(int device, int replicas);

@@ -97,5 +97,37 @@ if ! "$locent" solve --N 101 --backend cuda --max-sweeps 1 -q >/dev/null 2>"$tmp
   expect 0 "note: .*CPU" -- solve --N 101 --alpha 0.3 --backend auto --max-sweeps 5
 fi
 
+# --- committee machines ----------------------------------------------------------------------
+# Tree and fully connected: solved, committee fields in the JSON, weights shaped (B, K, fan_in).
+"$locent" solve --model committee --K 3 --arch tree --N 63 --alpha 0.3 --instances 2 --backend cpu \
+  -q --save-weights "$tmp/cw.npy" --out "$tmp/c.json" 2>"$tmp/err" &&
+  "$locent" solve --model committee --K 3 --arch fc --N 21 --alpha 0.3 --backend cpu -q \
+    --save-weights "$tmp/fw.npy" --save-all --out "$tmp/cf.json" 2>>"$tmp/err"
+if [[ $? -ne 0 ]]; then
+  echo "FAIL: committee solves" >&2; cat "$tmp/err" >&2; failures=$((failures + 1))
+else
+  files=("$tmp/c.json" "$tmp/cw.npy" "$tmp/cf.json" "$tmp/fw.npy")
+  "$py" - "${files[@]}" <<'PY' || failures=$((failures + 1))
+import json, sys, struct
+def header(path):
+    raw = open(path, "rb").read()
+    return raw[10:10 + struct.unpack("<H", raw[8:10])[0]].decode()
+r = json.load(open(sys.argv[1]))
+p = r["problem"]
+assert p["model"] == "committee" and p["K"] == 3 and p["arch"] == "tree" and p["P"] == 19, p
+assert r["solver"]["energy"] == "errors" and r["summary"]["solved"] == 2, r
+assert all(i["train_error"] == 0.0 for i in r["instances"])
+assert "(2, 3, 21)" in header(sys.argv[2]), header(sys.argv[2])
+f = json.load(open(sys.argv[3]))
+assert f["problem"]["arch"] == "fc" and f["problem"]["P"] == 19 and f["summary"]["solved"] == 1, f
+assert "(8, 3, 21)" in header(sys.argv[4]), header(sys.argv[4])
+PY
+  passed=$((passed + 1))
+fi
+expect 2 "flips energy" -- solve --model committee --energy flips --backend cpu --max-sweeps 2
+expect 2 "K must be odd" -- solve --model committee --K 2 --backend cpu --max-sweeps 2
+expect 2 "divisible" -- solve --model committee --K 3 --N 100 --backend cpu --max-sweeps 2
+expect 2 "--model committee" -- solve --K 3 --backend cpu --max-sweeps 2
+
 echo "cli_test: $passed passed, $failures failed"
 [[ $failures -eq 0 ]]

@@ -1,6 +1,6 @@
 // CUDA backend equals the CPU backend bit for bit: trajectory (proposal and acceptance counts,
-// trace), final weights, stabilities, boundary sets and energies, for several seeds, sizes and
-// couplings. Skips when no GPU is usable.
+// trace), final weights, stabilities (hidden fields), boundary sets and energies, for several
+// seeds, sizes and couplings, on perceptrons and committee machines. Skips when no GPU is usable.
 #include <gtest/gtest.h>
 
 #include "locent/backend.hpp"
@@ -97,6 +97,136 @@ INSTANTIATE_TEST_SUITE_P(
                     CudaCase{67, 0.9, 3, Coupling::traced, EnergyKind::flips, 8, 300},
                     CudaCase{65, 1.1, 5, Coupling::explicit_, EnergyKind::errors, 9, 300}),
     cuda_case_name);
+
+// Committee machines: the same comparison, tree and fully connected, both couplings, with the
+// committee's own state (votes and the sets they are rebuilt from) compared too. Few instances
+// (below the SM count) take the one-block-per-instance shape, whose pattern words are split over
+// several warps per replica once P > 1024; many instances the one-warp-per-replica shape.
+struct CudaCommitteeCase {
+  Architecture arch;
+  int k, fan_in;
+  double alpha;
+  int replicas;
+  Coupling coupling;
+  std::uint64_t seed;
+  int instances;
+};
+
+void PrintTo(const CudaCommitteeCase& c, std::ostream* os) {
+  *os << (c.arch == Architecture::committee_tree ? "tree" : "fc") << " K=" << c.k
+      << " fan_in=" << c.fan_in << " alpha=" << c.alpha << " y=" << c.replicas
+      << " seed=" << c.seed << " B=" << c.instances;
+}
+
+std::string cuda_committee_case_name(const testing::TestParamInfo<CudaCommitteeCase>& info) {
+  const CudaCommitteeCase& c = info.param;
+  return std::string(c.arch == Architecture::committee_tree ? "Tree" : "Fc") + "_K" +
+         std::to_string(c.k) + "_fanin" + std::to_string(c.fan_in) + "_y" +
+         std::to_string(c.replicas) + (c.coupling == Coupling::traced ? "_traced" : "_explicit") +
+         "_seed" + std::to_string(c.seed) + "_B" + std::to_string(c.instances);
+}
+
+class CudaEqualsCpuCommittee : public testing::TestWithParam<CudaCommitteeCase> {
+ protected:
+  void SetUp() override {
+    if (!cuda_available()) GTEST_SKIP() << "no usable CUDA device";
+  }
+};
+
+TEST_P(CudaEqualsCpuCommittee, IdenticalTrajectoryAndState) {
+  const CudaCommitteeCase& p = GetParam();
+  std::vector<Dataset> data;
+  for (int b = 0; b < p.instances; ++b)
+    data.push_back(test::committee_instance(p.arch, p.k, p.fan_in, p.alpha, p.seed, b));
+  AnnealConfig config = test::hot_config(p.replicas, p.coupling, EnergyKind::errors);
+  config.seed = p.seed;
+  config.beta = Schedule::geometric(0.3, 3);
+  config.gamma = p.replicas == 1 ? Schedule::constant(0) : Schedule::linear(0.1, 1.0);
+  config.max_sweeps = 40;
+  config.trace_every = 3;
+  EngineSetup setup;
+  setup.config = config;
+  for (const auto& d : data) setup.datasets.push_back(&d);
+
+  auto cpu = make_cpu_backend(2)->create_metropolis(setup);
+  auto gpu = make_cuda_backend(0)->create_metropolis(setup);
+  const int hw = threshold_half_width(config, data[0].n_patterns());
+  for (std::uint64_t s = 0; s < config.max_sweeps;) {
+    const std::size_t n = std::min<std::uint64_t>(1 + s % 9, config.max_sweeps - s);
+    const ThresholdTables t = build_thresholds(config, hw, s, n);
+    cpu->run_chunk(t, config.trace_every);
+    gpu->run_chunk(t, config.trace_every);
+    s += n;
+  }
+  EXPECT_EQ(cpu->take_trace(), gpu->take_trace());
+  for (int b = 0; b < p.instances; ++b) {
+    SCOPED_TRACE("instance " + std::to_string(b));
+    const ChainState c = cpu->snapshot(b), g = gpu->snapshot(b);
+    ASSERT_EQ(c.hidden_units, p.k);
+    EXPECT_GT(c.status.accepted, 0u);
+    EXPECT_EQ(c.status.proposals, g.status.proposals);
+    EXPECT_EQ(c.status.accepted, g.status.accepted);
+    EXPECT_EQ(c.status.solved, g.status.solved);
+    EXPECT_EQ(c.status.solved_by, g.status.solved_by);
+    EXPECT_EQ(c.weights, g.weights);
+    EXPECT_EQ(c.centre, g.centre);
+    EXPECT_EQ(c.site_sums, g.site_sums);
+    EXPECT_EQ(c.stabilities, g.stabilities);
+    EXPECT_EQ(c.votes, g.votes);
+    EXPECT_EQ(c.field_plus_one, g.field_plus_one);
+    EXPECT_EQ(c.field_minus_one, g.field_minus_one);
+    EXPECT_EQ(c.votes_plus_one, g.votes_plus_one);
+    EXPECT_EQ(c.votes_minus_one, g.votes_minus_one);
+    EXPECT_EQ(c.set_a, g.set_a);
+    EXPECT_EQ(c.set_b, g.set_b);
+    EXPECT_EQ(c.size_a, g.size_a);
+    EXPECT_EQ(c.size_b, g.size_b);
+    EXPECT_EQ(c.energy, g.energy);
+    EXPECT_EQ(c.errors, g.errors);
+    if (testing::Test::HasFailure()) return;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, CudaEqualsCpuCommittee,
+    testing::Values(
+        CudaCommitteeCase{Architecture::committee_tree, 3, 21, 1.0, 1, Coupling::traced, 1, 3},
+        CudaCommitteeCase{Architecture::committee_tree, 3, 101, 0.5, 7, Coupling::traced, 2, 4},
+        CudaCommitteeCase{Architecture::committee_tree, 5, 13, 1.2, 3, Coupling::explicit_, 3, 3},
+        CudaCommitteeCase{Architecture::committee_fc, 3, 31, 1.0, 5, Coupling::traced, 4, 3},
+        CudaCommitteeCase{Architecture::committee_fc, 3, 67, 0.7, 4, Coupling::explicit_, 5, 2},
+        // P > 1024: each replica's pattern words split over two warps (atomics on the sizes).
+        CudaCommitteeCase{Architecture::committee_tree, 3, 401, 0.9, 5, Coupling::traced, 6, 2},
+        CudaCommitteeCase{Architecture::committee_fc, 3, 201, 2.0, 3, Coupling::explicit_, 7, 2},
+        // More instances than SMs: the one-warp-per-replica block shape.
+        CudaCommitteeCase{Architecture::committee_tree, 3, 21, 1.0, 3, Coupling::traced, 8, 300},
+        CudaCommitteeCase{Architecture::committee_fc, 5, 15, 1.0, 5, Coupling::explicit_, 9, 300},
+        CudaCommitteeCase{Architecture::committee_tree, 7, 9, 1.5, 7, Coupling::traced, 10, 200}),
+    cuda_committee_case_name);
+
+// Committees solved through solve_batch stop at the same proposal on both backends, with the same
+// weights (committee defaults, an easy tree instance).
+TEST(CudaSolve, CommitteeSameProposalsToSolutionAsCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no usable CUDA device";
+  for (Architecture arch : {Architecture::committee_tree, Architecture::committee_fc}) {
+    std::vector<Dataset> data;
+    for (int b = 0; b < 6; ++b) data.push_back(test::committee_instance(arch, 3, 51, 0.3, 9, b));
+    AnnealConfig config = committee_defaults();
+    config.max_sweeps = 3000;
+    config.seed = 9;
+    auto cpu = make_cpu_backend(2);
+    auto gpu = make_cuda_backend(0);
+    const BatchResult rc = solve_batch(data, config, *cpu), rg = solve_batch(data, config, *gpu);
+    for (std::size_t b = 0; b < data.size(); ++b) {
+      EXPECT_TRUE(rc.instances[b].solved);
+      EXPECT_EQ(rc.instances[b].solved, rg.instances[b].solved);
+      EXPECT_EQ(rc.instances[b].solved_by, rg.instances[b].solved_by);
+      EXPECT_EQ(rc.instances[b].proposals, rg.instances[b].proposals);
+      EXPECT_EQ(rc.instances[b].replica_weights, rg.instances[b].replica_weights);
+      EXPECT_EQ(rc.instances[b].centre_errors, rg.instances[b].centre_errors);
+    }
+  }
+}
 
 // Solved instances stop at the same proposal on both backends (easy instance, cold schedule).
 TEST(CudaSolve, SameProposalsToSolutionAsCpu) {

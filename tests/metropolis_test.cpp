@@ -60,7 +60,7 @@ TEST_P(IncrementalState, EqualsFullRecomputation) {
     full.recompute(rows);
     SCOPED_TRACE("after sweep " + std::to_string(sweep));
     expect_same_state(chain, full);
-    if (chain.explicit_centre) EXPECT_EQ(chain.centre.size(), chain.input_words);
+    if (chain.explicit_centre) EXPECT_EQ(chain.centre.size(), chain.weight_words);
     EXPECT_GT(chain.status.accepted, accepted_before) << "the chain must move";
     accepted_before = chain.status.accepted;
   }

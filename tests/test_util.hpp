@@ -13,6 +13,19 @@ inline Dataset storage_instance(int n, double alpha, std::uint64_t seed, std::ui
   return generate_dataset(spec, instance);
 }
 
+// A committee machine instance with storage labels: `arch` tree (N = K × fan_in inputs) or fully
+// connected (N = fan_in inputs, K × fan_in weights); P = round(α × weights).
+inline Dataset committee_instance(Architecture arch, int k, int fan_in, double alpha,
+                                  std::uint64_t seed, std::uint32_t instance = 0) {
+  GenerateSpec spec;
+  spec.model.architecture = arch;
+  spec.model.hidden_units = k;
+  spec.model.inputs = arch == Architecture::committee_tree ? k * fan_in : fan_in;
+  spec.alpha = alpha;
+  spec.seed = seed;
+  return generate_dataset(spec, instance);
+}
+
 inline AnnealConfig hot_config(int replicas, Coupling coupling, EnergyKind energy) {
   AnnealConfig c;
   c.replicas = replicas;

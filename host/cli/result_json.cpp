@@ -30,11 +30,18 @@ nlohmann::json solve_result_json(const SolveDescription& what, const AnnealConfi
                                  const std::map<std::uint32_t, std::vector<TraceRecord>>& traces) {
   using nlohmann::json;
   const Dataset& d0 = datasets.at(0);
-  json problem = {{"model", "perceptron"},
+  const bool committee = d0.model.architecture != Architecture::perceptron;
+  json problem = {{"model", committee ? "committee" : "perceptron"},
                   {"N", d0.n_inputs()},
                   {"P", d0.n_patterns()},
-                  {"alpha", double(d0.n_patterns()) / double(d0.n_inputs())},
+                  // Patterns per weight: P/N, or P/(K N) for a fully connected committee.
+                  {"alpha", double(d0.n_patterns()) /
+                                double(committee ? d0.model.weights() : d0.n_inputs())},
                   {"label_mode", what.label_mode}};
+  if (committee) {
+    problem["K"] = d0.model.hidden_units;
+    problem["arch"] = d0.model.architecture == Architecture::committee_tree ? "tree" : "fc";
+  }
   if (what.label_mode == "files") {
     problem["patterns_file"] = what.patterns_file;
     problem["labels_file"] = what.labels_file;
@@ -73,16 +80,18 @@ nlohmann::json solve_result_json(const SolveDescription& what, const AnnealConfi
               {"centre_errors", r.centre_errors},
               {"best", r.best_index() == config.replicas ? json("centre")
                                                          : json("replica " + std::to_string(r.best_index()))},
-              {"train_error", perceptron_error_rate(d, r.best_weights())},
+              {"train_error", error_rate(d, r.best_weights())},
               {"wall_seconds", r.wall_seconds},
               {"seconds_to_solution", r.solved ? json(r.seconds_to_solution) : json(nullptr)},
               {"proposals_per_second",
                result.wall_seconds > 0 ? double(r.proposals) / result.wall_seconds : 0.0}};
     if (d.teacher) {
-      j["generalization_error"] = generalization_error(*d.teacher, r.best_weights());
+      // arccos(W·W*/N)/π is the generalization error of a perceptron student of a perceptron
+      // teacher only; committees report the test error.
+      if (!committee && d.teacher->size() == r.best_weights().size())
+        j["generalization_error"] = generalization_error(*d.teacher, r.best_weights());
       if (what.test_patterns > 0)
-        j["test_error"] =
-            perceptron_error_rate(generate_test_set(d, what.test_patterns), r.best_weights());
+        j["test_error"] = error_rate(generate_test_set(d, what.test_patterns), r.best_weights());
     }
     auto t = traces.find(r.instance);
     if (t != traces.end()) {

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "host/cli/commands.hpp"
+#include "host/cli/fbp_solve.hpp"
 #include "host/cli/result_json.hpp"
 #include "locent/backend.hpp"
 #include "locent/error.hpp"
@@ -19,9 +20,12 @@ namespace {
 
 struct SolveOptions {
   std::string model = "perceptron";
+  int hidden_units = 3;       // K, committee only
+  std::string arch = "tree";  // committee only: tree or fc
   int n = 1001;
   double alpha = 0.5;
   std::string label_mode = "storage";
+  std::string teacher = "same";  // teacher–student: same network as the student, or perceptron
   std::string patterns_file, labels_file;
   std::size_t test_patterns = 10000;
   std::string algo = "rsa";
@@ -45,14 +49,19 @@ struct SolveOptions {
   bool quiet = false;
 };
 
+bool is_committee(const SolveOptions& o) { return o.model == "committee"; }
+
 AnnealConfig make_config(const SolveOptions& o, CLI::App& cmd) {
+  const AnnealConfig defaults = is_committee(o) ? committee_defaults() : AnnealConfig{};
   AnnealConfig c;
   c.replicas = o.replicas;
   c.coupling = o.coupling == "explicit" ? Coupling::explicit_ : Coupling::traced;
-  c.energy = o.energy == "errors" ? EnergyKind::errors : EnergyKind::flips;
+  c.energy = !cmd.count("--energy") ? defaults.energy
+             : o.energy == "errors" ? EnergyKind::errors
+                                    : EnergyKind::flips;
   c.max_sweeps = o.max_sweeps;
-  c.beta = Schedule::parse(o.beta, "--beta");
-  c.gamma = Schedule::parse(o.gamma, "--gamma");
+  c.beta = cmd.count("--beta") ? Schedule::parse(o.beta, "--beta") : defaults.beta;
+  c.gamma = cmd.count("--gamma") ? Schedule::parse(o.gamma, "--gamma") : defaults.gamma;
   if (o.algo == "sa") {
     if (cmd.count("--replicas") && o.replicas != 1)
       throw Error("--algo sa is plain simulated annealing (y = 1); drop --replicas or use --algo rsa");
@@ -67,13 +76,24 @@ AnnealConfig make_config(const SolveOptions& o, CLI::App& cmd) {
   return c;
 }
 
-std::vector<Dataset> make_datasets(const SolveOptions& o) {
+// The network of --model/--K/--arch with N inputs.
+ModelSpec model_spec(const SolveOptions& o, int inputs) {
+  ModelSpec m;
+  m.inputs = inputs;
+  if (is_committee(o)) {
+    m.architecture = o.arch == "fc" ? Architecture::committee_fc : Architecture::committee_tree;
+    m.hidden_units = o.hidden_units;
+  }
+  return m;
+}
+
+std::vector<Dataset> make_datasets(const SolveOptions& o, CLI::App& cmd) {
   std::vector<Dataset> data;
   if (!o.patterns_file.empty()) {
     if (o.instances != 1) throw Error("--instances must be 1 with --patterns/--labels");
     Dataset d;
     read_training_data(o.patterns_file, o.labels_file, d.patterns, d.labels);
-    d.model.inputs = static_cast<int>(d.patterns.cols());
+    d.model = model_spec(o, static_cast<int>(d.patterns.cols()));
     try {
       d.model.validate();
     } catch (const Error& e) {
@@ -83,9 +103,14 @@ std::vector<Dataset> make_datasets(const SolveOptions& o) {
     return data;
   }
   GenerateSpec spec;
-  spec.model.inputs = o.n;
+  // A committee without --N: 101 inputs per hidden unit, tree or fully connected.
+  const int n = is_committee(o) && !cmd.count("--N")
+                    ? (o.arch == "fc" ? 101 : 101 * o.hidden_units)
+                    : o.n;
+  spec.model = model_spec(o, n);
   spec.alpha = o.alpha;
   spec.labels = o.label_mode == "teacher" ? LabelMode::teacher : LabelMode::storage;
+  if (o.teacher == "perceptron") spec.teacher_architecture = Architecture::perceptron;
   spec.seed = o.seed;
   spec.model.validate();
   pattern_count(spec.model, spec.alpha);  // validates α before any allocation
@@ -94,7 +119,9 @@ std::vector<Dataset> make_datasets(const SolveOptions& o) {
   return data;
 }
 
-void save_weights(const SolveOptions& o, const BatchResult& result, std::size_t n) {
+// Shape (K, fan_in) for a committee's weights, (N,) for a perceptron's; B instances and
+// --save-all add leading axes.
+void save_weights(const SolveOptions& o, const BatchResult& result, const ModelSpec& model) {
   std::vector<std::int8_t> values;
   std::vector<std::size_t> shape;
   const std::size_t b = result.instances.size();
@@ -108,7 +135,12 @@ void save_weights(const SolveOptions& o, const BatchResult& result, std::size_t 
   }
   if (b > 1) shape.push_back(b);
   if (o.save_all) shape.push_back(result.instances[0].replica_weights.size() + 1);
-  shape.push_back(n);
+  if (model.architecture != Architecture::perceptron) {
+    shape.push_back(std::size_t(model.hidden_units));
+    shape.push_back(std::size_t(model.fan_in()));
+  } else {
+    shape.push_back(model.weights());
+  }
   write_int8_array(o.save_weights, shape, values);
 }
 
@@ -142,13 +174,26 @@ class ProgressLine {
 std::function<int()> add_solve_command(CLI::App& app) {
   auto o = std::make_shared<SolveOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "solve", "Train a binary perceptron with replicated (rSA) or plain (SA) simulated annealing");
-  cmd->add_option("--model", o->model, "Network: perceptron (committee machines: not yet)")
+      "solve",
+      "Train a binary perceptron or committee machine with replicated (rSA) or plain (SA) "
+      "simulated annealing");
+  cmd->add_option("--model", o->model, "Network: perceptron or committee (K hidden units)")
       ->check(CLI::IsMember({"perceptron", "committee"}))
       ->capture_default_str();
-  auto* n_opt = cmd->add_option("--N", o->n, "Number of inputs (odd)")->capture_default_str();
+  cmd->add_option("--K", o->hidden_units, "Committee: hidden units K (odd)")->capture_default_str();
+  cmd->add_option("--arch", o->arch,
+                  "Committee: tree (unit k sees inputs [k N/K, (k+1) N/K)) or fc (every unit sees "
+                  "all N inputs)")
+      ->check(CLI::IsMember({"tree", "fc"}))
+      ->capture_default_str();
+  auto* n_opt = cmd->add_option("--N", o->n,
+                                "Number of inputs (odd; a tree committee: K × an odd number; "
+                                "committee default: 101 per unit)")
+                    ->capture_default_str();
   auto* alpha_opt =
-      cmd->add_option("--alpha", o->alpha, "Patterns per weight, P = round(alpha N)")
+      cmd->add_option("--alpha", o->alpha,
+                      "Patterns per weight, P = round(alpha × weights): alpha N (perceptron, tree), "
+                      "alpha K N (fully connected)")
           ->capture_default_str();
   auto* mode_opt = cmd->add_option("--label-mode", o->label_mode,
                                    "storage (random labels) or teacher (teacher–student)")
@@ -162,22 +207,34 @@ std::function<int()> add_solve_command(CLI::App& app) {
   pat->needs(lab);
   lab->needs(pat);
   pat->excludes(n_opt)->excludes(alpha_opt)->excludes(mode_opt);
-  cmd->add_option("--algo", o->algo, "rsa (replicated SA) or sa (plain SA: y = 1, gamma = 0)")
-      ->check(CLI::IsMember({"rsa", "sa"}))
+  cmd->add_option("--teacher", o->teacher,
+                  "Teacher–student: the teacher is the student's network (same) or a perceptron")
+      ->check(CLI::IsMember({"same", "perceptron"}))
+      ->capture_default_str();
+  cmd->add_option("--algo", o->algo,
+                  "rsa (replicated SA), sa (plain SA: y = 1, gamma = 0) or fbp (focusing BP)")
+      ->check(CLI::IsMember({"rsa", "sa", "fbp"}))
       ->capture_default_str();
   cmd->add_option("-y,--replicas", o->replicas, "Number of replicas y")->capture_default_str();
   cmd->add_option("--coupling", o->coupling, "traced (centre summed out) or explicit (centre moved)")
       ->check(CLI::IsMember({"traced", "explicit"}))
       ->capture_default_str();
   cmd->add_option("--energy", o->energy,
-                  "flips (weight flips to fix each violated pattern) or errors (misclassified patterns)")
+                  "flips (weight flips to fix each violated pattern) or errors (misclassified "
+                  "patterns); committees: errors only, the default there")
       ->check(CLI::IsMember({"flips", "errors"}))
       ->capture_default_str();
-  cmd->add_option("--beta", o->beta, "Inverse temperature per sweep: V, const:V, lin:A:B, geom:A:B, list:V0,V1,..")
+  cmd->add_option("--beta", o->beta,
+                  "Inverse temperature per sweep: V, const:V, lin:A:B, geom:A:B, list:V0,V1,.. "
+                  "(committee default: " + committee_defaults().beta.to_string() + ")")
       ->capture_default_str();
-  cmd->add_option("--gamma", o->gamma, "Replica coupling per sweep, same forms as --beta")
+  cmd->add_option("--gamma", o->gamma,
+                  "Replica coupling per sweep, same forms as --beta (committee default: " +
+                      committee_defaults().gamma.to_string() + ")")
       ->capture_default_str();
-  cmd->add_option("--max-sweeps", o->max_sweeps, "Sweep budget (one sweep = N·y proposals); the schedules span it")
+  cmd->add_option("--max-sweeps", o->max_sweeps,
+                  "Sweep budget (one sweep = weights·y proposals, weights = N, or K × fan_in for "
+                  "a committee); the schedules span it")
       ->capture_default_str();
   cmd->add_option("--max-seconds", o->max_seconds, "Wall-clock budget for the batch, 0 = none")
       ->capture_default_str();
@@ -195,7 +252,8 @@ std::function<int()> add_solve_command(CLI::App& app) {
   cmd->add_option("--save-weights", o->save_weights,
                   "Save the solving (else lowest-error) weights as int8 .npy");
   cmd->add_flag("--save-all", o->save_all,
-                "With --save-weights: save all replicas and then the centre, (y+1) × N");
+                "With --save-weights: save all replicas and then the centre, (y+1) × N "
+                "(committee: (y+1) × K × fan_in)");
   cmd->add_option("--trace-every", o->trace_every,
                   "Record errors, distance, acceptance, beta, gamma every k sweeps (JSON 'trace')")
       ->check(CLI::NonNegativeNumber);
@@ -204,11 +262,32 @@ std::function<int()> add_solve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("-q,--quiet", o->quiet, "No progress on stderr");
 
-  return [o, cmd]() -> int {
-    if (o->model != "perceptron")
-      throw Error("committee machines are not implemented yet; use --model perceptron");
+  auto fbp = std::make_shared<FbpCliOptions>();
+  add_fbp_options(*cmd, *fbp);
+
+  return [o, cmd, fbp]() -> int {
+    if (!is_committee(*o) && (cmd->count("--K") || cmd->count("--arch")))
+      throw Error("--K and --arch describe a committee machine; add --model committee");
+    check_algo_options(o->algo, *cmd);
+    if (o->algo == "fbp") {
+      FbpSolveContext ctx;
+      ctx.datasets = make_datasets(*o, *cmd);
+      ctx.label_mode = o->patterns_file.empty() ? o->label_mode : "files";
+      ctx.patterns_file = o->patterns_file;
+      ctx.labels_file = o->labels_file;
+      ctx.alpha = o->alpha;
+      ctx.test_patterns = o->test_patterns;
+      ctx.seed = o->seed;
+      ctx.backend = o->backend;
+      ctx.threads = o->threads;
+      ctx.max_seconds = o->max_seconds;
+      ctx.out = o->out;
+      ctx.save_weights = o->save_weights;
+      ctx.quiet = o->quiet;
+      return run_fbp_solve(*fbp, ctx, *cmd);
+    }
     const AnnealConfig config = make_config(*o, *cmd);
-    const std::vector<Dataset> datasets = make_datasets(*o);
+    const std::vector<Dataset> datasets = make_datasets(*o, *cmd);
     std::string note;
     const BackendKind kind = o->backend == "cpu"    ? BackendKind::cpu
                              : o->backend == "cuda" ? BackendKind::cuda
@@ -233,7 +312,7 @@ std::function<int()> add_solve_command(CLI::App& app) {
     what.alpha = o->alpha;
     what.test_patterns = o->test_patterns;
     const nlohmann::json j = solve_result_json(what, config, datasets, result, traces);
-    if (!o->save_weights.empty()) save_weights(*o, result, datasets[0].n_inputs());
+    if (!o->save_weights.empty()) save_weights(*o, result, datasets[0].model);
     if (o->out.empty()) {
       std::cout << j.dump(2) << std::endl;
     } else {

@@ -54,6 +54,48 @@ FlipCounts move_portable(std::int32_t* stab, int patterns, const std::uint64_t* 
   return n;
 }
 
+// The votes of one word's 64 patterns where a unit's sign flipped (`changed`): −2 where the field
+// dropped, +2 where it rose; returns the change of #{M < 0}.
+int move_votes(std::int32_t* votes, std::uint64_t changed, std::uint64_t down,
+               std::uint64_t& votes_plus, std::uint64_t& votes_minus) {
+  int error_change = 0;
+  for (; changed; changed &= changed - 1) {
+    const int k = __builtin_ctzll(changed);
+    const std::uint64_t bit = std::uint64_t{1} << k;
+    const int before = votes[k];
+    const int m = before + ((down & bit) ? -2 : 2);
+    votes[k] = m;
+    error_change += (m < 0) - (before < 0);
+    votes_plus = (votes_plus & ~bit) | (m == 1 ? bit : 0);
+    votes_minus = (votes_minus & ~bit) | (m == -1 ? bit : 0);
+  }
+  return error_change;
+}
+
+int move_committee_portable(std::int32_t* h, std::int32_t* votes, int patterns,
+                            const std::uint64_t* drops, bool invert, std::uint64_t* plus_one,
+                            std::uint64_t* minus_one, std::uint64_t* votes_plus,
+                            std::uint64_t* votes_minus) {
+  const std::uint64_t flip_mask = invert ? ~std::uint64_t{0} : 0;
+  int error_change = 0;
+  for (int base = 0, w = 0; base < patterns; base += 64, ++w) {
+    const std::uint64_t down = drops[w] ^ flip_mask;
+    std::uint64_t changed = (plus_one[w] & down) | (minus_one[w] & ~down);
+    const int len = std::min(64, patterns - base);
+    std::uint64_t wa = 0, wb = 0;
+    for (int k = 0; k < len; ++k) {
+      const int d = h[base + k] + (((down >> k) & 1u) ? -2 : 2);
+      h[base + k] = d;
+      wa |= std::uint64_t{d == 1} << k;
+      wb |= std::uint64_t{d == -1} << k;
+    }
+    plus_one[w] = wa;
+    minus_one[w] = wb;
+    error_change += move_votes(votes + base, changed, down, votes_plus[w], votes_minus[w]);
+  }
+  return error_change;
+}
+
 int xor_popcount_portable(const std::uint64_t* a, const std::uint64_t* b, std::size_t words) {
   int n = 0;
   for (std::size_t w = 0; w < words; ++w) n += __builtin_popcountll(a[w] ^ b[w]);
@@ -132,6 +174,40 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) FlipCounts move_avx512(
   return n;
 }
 
+// The fields as in move_avx512; the sign flips are known before the move from the {h = ±1} bits,
+// so the votes (a few patterns per word) are updated by the scalar tail shared with the portable
+// path.
+__attribute__((target("avx512f,avx512vpopcntdq"))) int move_committee_avx512(
+    std::int32_t* h, std::int32_t* votes, int patterns, const std::uint64_t* drops, bool invert,
+    std::uint64_t* plus_one, std::uint64_t* minus_one, std::uint64_t* votes_plus,
+    std::uint64_t* votes_minus) {
+  const __m512i plus2 = _mm512_set1_epi32(2), minus4 = _mm512_set1_epi32(-4);
+  const __m512i one = _mm512_set1_epi32(1), minus_one_v = _mm512_set1_epi32(-1);
+  const std::uint64_t flip_mask = invert ? ~std::uint64_t{0} : 0;
+  int error_change = 0;
+  for (int base = 0, w = 0; base < patterns; base += 64, ++w) {
+    const std::uint64_t down = drops[w] ^ flip_mask;
+    std::uint64_t changed = (plus_one[w] & down) | (minus_one[w] & ~down);
+    std::uint64_t wa = 0, wb = 0;
+    for (int q = 0; q < 4 && base + 16 * q < patterns; ++q) {
+      const int start = base + 16 * q;
+      const int len = std::min(16, patterns - start);
+      const __mmask16 valid = len == 16 ? 0xffff : static_cast<__mmask16>((1u << len) - 1);
+      const __mmask16 dn = static_cast<__mmask16>(down >> (16 * q));
+      __m512i d = _mm512_maskz_loadu_epi32(valid, h + start);
+      d = _mm512_add_epi32(d, plus2);
+      d = _mm512_mask_add_epi32(d, dn, d, minus4);
+      _mm512_mask_storeu_epi32(h + start, valid, d);
+      wa |= std::uint64_t{_mm512_mask_cmpeq_epi32_mask(valid, d, one)} << (16 * q);
+      wb |= std::uint64_t{_mm512_mask_cmpeq_epi32_mask(valid, d, minus_one_v)} << (16 * q);
+    }
+    plus_one[w] = wa;
+    minus_one[w] = wb;
+    error_change += move_votes(votes + base, changed, down, votes_plus[w], votes_minus[w]);
+  }
+  return error_change;
+}
+
 #endif
 
 std::atomic<bool> portable_forced{false};
@@ -165,6 +241,19 @@ FlipCounts move_stabilities(std::int32_t* stabilities, int patterns, const std::
     return move_avx512(stabilities, patterns, drops, invert, flip_energy, set_a, set_b);
 #endif
   return move_portable(stabilities, patterns, drops, invert, flip_energy, set_a, set_b);
+}
+
+int move_committee_unit(std::int32_t* fields, std::int32_t* votes, int patterns,
+                        const std::uint64_t* drops, bool invert, std::uint64_t* field_plus_one,
+                        std::uint64_t* field_minus_one, std::uint64_t* votes_plus_one,
+                        std::uint64_t* votes_minus_one) {
+#ifdef LOCENT_X86_DISPATCH
+  if (have_avx512())
+    return move_committee_avx512(fields, votes, patterns, drops, invert, field_plus_one,
+                                 field_minus_one, votes_plus_one, votes_minus_one);
+#endif
+  return move_committee_portable(fields, votes, patterns, drops, invert, field_plus_one,
+                                 field_minus_one, votes_plus_one, votes_minus_one);
 }
 
 int xor_popcount(const std::uint64_t* a, const std::uint64_t* b, std::size_t words) {

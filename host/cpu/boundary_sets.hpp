@@ -25,6 +25,16 @@ FlipCounts move_stabilities(std::int32_t* stabilities, int patterns, const std::
                             bool invert, bool flip_energy, std::uint64_t* set_a,
                             std::uint64_t* set_b);
 
+// Committee machines: moves one hidden unit's fields h (P of them) by −2 where `drops` (or its
+// complement, with `invert`) has a 1 bit and by +2 elsewhere; where sign(h) flips, moves the
+// votes M by ±2 and updates {M = ±1}. Rebuilds the unit's {h = ±1} from the new fields. Returns
+// the change of the errors #{M < 0}. Only patterns with h = ±1 before the move change sign, so
+// the votes are touched there only.
+int move_committee_unit(std::int32_t* fields, std::int32_t* votes, int patterns,
+                        const std::uint64_t* drops, bool invert, std::uint64_t* field_plus_one,
+                        std::uint64_t* field_minus_one, std::uint64_t* votes_plus_one,
+                        std::uint64_t* votes_minus_one);
+
 // popc(a XOR b) over `words` words: the Hamming distance of two packed ±1 vectors.
 int xor_popcount(const std::uint64_t* a, const std::uint64_t* b, std::size_t words);
 

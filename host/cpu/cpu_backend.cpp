@@ -46,10 +46,11 @@ class CpuMetropolisEngine final : public MetropolisEngine {
       rows_.push_back(d->folded_rows());
       columns_.push_back(rows_.back().transposed());
       instances_.push_back(d->instance);
+      models_.push_back(d->model);
     }
     chains_.resize(rows_.size());
     parallel_for(rows_.size(), threads_, [&](std::size_t b) {
-      chains_[b] = initial_chain(config_, rows_[b], instances_[b]);
+      chains_[b] = initial_chain(config_, models_[b], rows_[b], instances_[b]);
     });
     pending_.resize(rows_.size());
   }
@@ -85,6 +86,7 @@ class CpuMetropolisEngine final : public MetropolisEngine {
   int threads_;
   std::vector<BitMatrix> rows_, columns_;
   std::vector<std::uint32_t> instances_;
+  std::vector<ModelSpec> models_;
   std::vector<ChainState> chains_;
   std::vector<std::vector<std::vector<std::int64_t>>> pending_;
 };

@@ -1,5 +1,5 @@
-// CPU twin of kernels/metropolis.cu: runs one instance's chain through a chunk of sweeps with
-// the shared rules of metropolis_rules.hpp, on 64-bit words.
+// CPU twin of kernels/metropolis.cu: runs one instance's chain (perceptron or committee machine)
+// through a chunk of sweeps with the shared rules of metropolis_rules.hpp, on 64-bit words.
 #pragma once
 #include <cstdint>
 #include <vector>

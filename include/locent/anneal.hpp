@@ -1,5 +1,6 @@
-// Replicated simulated annealing (rSA) and plain SA on the binary perceptron:
-// configuration, results, and the solve() entry point. Algorithms.md §2–§3.
+// Replicated simulated annealing (rSA) and plain SA on the binary perceptron and on committee
+// machines: configuration, results, and the solve() entry point. Algorithms.md §2–§3,
+// docs/committee.md.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -22,6 +23,7 @@ enum class Coupling {
 enum class EnergyKind {
   errors,  // number of misclassified patterns
   flips    // Σ_μ max(0, (1 − Δ^μ)/2): weight flips needed to fix each violated pattern
+           // (perceptron only: committees refuse it, docs/committee.md)
 };
 
 struct AnnealConfig {
@@ -39,6 +41,10 @@ struct AnnealConfig {
   void validate() const;            // throws Error
 };
 
+// The defaults for committee machines, measured on tree committees (docs/committee.md): the
+// errors energy (the only one committees have) and their own β and γ schedules.
+AnnealConfig committee_defaults();
+
 // Telemetry of one instance at the end of a sweep.
 struct TraceRecord {
   std::uint32_t instance = 0;
@@ -46,7 +52,7 @@ struct TraceRecord {
   double beta = 0, gamma = 0;
   std::vector<int> replica_errors;  // per replica
   int centre_errors = 0;            // explicit centre, or clipped majority sign(S) when traced
-  double mean_distance = 0;         // mean over replicas of Hamming(W^a, centre)/N
+  double mean_distance = 0;         // mean over replicas of Hamming(W^a, centre)/(K × fan_in)
   double acceptance = 0;            // accepted / proposed since the previous record
 };
 
@@ -64,7 +70,7 @@ struct InstanceResult {
   // Wall time from the start of the batch to the end of the chunk of sweeps in which this
   // instance was solved (chunks last about 0.25 s); 0 when unsolved or solved at the start.
   double seconds_to_solution = 0;
-  std::vector<std::vector<std::int8_t>> replica_weights;  // y × N
+  std::vector<std::vector<std::int8_t>> replica_weights;  // y × weights(): K × fan_in, unit-major
   std::vector<std::int8_t> centre_weights;                // explicit W̃ or clipped sign(S)
   // The solving configuration, else the lowest-error one (replica or centre).
   const std::vector<std::int8_t>& best_weights() const;
@@ -95,7 +101,7 @@ struct SolveHooks {
 
 class Backend;
 
-// Solves every dataset (same N and P) as one batch on `backend`. The host steps the schedules
+// Solves every dataset (same network and P) as one batch on `backend`. The host steps the schedules
 // in chunks of sweeps; the trajectory of each instance depends only on (seed, instance index).
 BatchResult solve_batch(const std::vector<Dataset>& datasets, const AnnealConfig& config,
                         Backend& backend, const SolveHooks& hooks = {});

@@ -27,7 +27,7 @@ struct TraceLayout {
 
 struct EngineSetup {
   AnnealConfig config;
-  std::vector<const Dataset*> datasets;  // one per instance, all with the same N and P
+  std::vector<const Dataset*> datasets;  // one per instance, all with the same network and P
   int threads = 0;                       // CPU backend: 0 = all cores
 };
 

@@ -1,8 +1,9 @@
 // The rules of one Metropolis step of (replicated) simulated annealing, shared verbatim by the
 // CPU backend and the CUDA kernels so that both follow the identical trajectory.
 //
-// One *step* picks a site i and proposes flipping W_i^a for every replica a = 0..y-1 in order
-// (then, with an explicit centre, W̃_i). One *sweep* is N steps. Random words of a step come from
+// One *step* picks a site i (a weight: one of N for a perceptron, of K × fan_in for a committee)
+// and proposes flipping W_i^a for every replica a = 0..y-1 in order (then, with an explicit
+// centre, W̃_i). One *sweep* is as many steps as there are sites. Random words of a step come from
 // the Philox stream (seed, metropolis, instance, sweep, step): slot 0 picks the site, slot 1 + a
 // decides replica a, slot 1 + y decides the explicit centre; one Philox call yields 4 slots.
 //
@@ -16,6 +17,7 @@
 //   explicit: k = (W̃_i·s + 1)/2 ∈ {0, 1},   ratio exp(−2γ W̃_i s)
 // and the centre move (explicit only) by k = (c·S_i + y)/2 ∈ [0, y], ratio exp(−2γ c S_i).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #include "locent/hd.hpp"
@@ -62,6 +64,54 @@ LOCENT_HD int step_slots(int replicas, bool explicit_centre) {
 //   w = +1: ΔE = a − (|B| − b);   w = −1: ΔE = (|A| − a) − b.
 LOCENT_HD int flip_delta_energy(bool w_plus, int a_and_col, int b_and_col, int size_a, int size_b) {
   return w_plus ? a_and_col - (size_b - b_and_col) : (size_a - a_and_col) - b_and_col;
+}
+
+// Committee machines (errors energy). A site is a weight (k, j) of hidden unit k, numbered
+// i = k·fan_in + j (weights are K × fan_in, unit-major); it applies to input column
+// unit_input_offset(k) + j, which is i in a tree and j when fully connected. Flipping it moves
+// the hidden field h_k^μ by −2x^μ, x^μ = σξ^μ W_kj. A pattern changes status only where sign(h_k)
+// flips and so moves the vote sum M^μ = Σ_k sign(h_k^μ) across zero, so the per-(replica, unit)
+// boundary sets are
+//   A_k = {μ : h_k = +1, M = +1}   (an error appears when x = +1)
+//   B_k = {μ : h_k = −1, M = −1}   (an error disappears when x = −1)
+// and ΔE is flip_delta_energy with the site's input column: the perceptron rule for K = 1.
+LOCENT_HD int committee_unit_of_site(int site, int fan_in) { return site / fan_in; }
+LOCENT_HD int committee_input_of_site(int site, int fan_in, bool tree) {
+  return tree ? site : site % fan_in;
+}
+LOCENT_HD bool committee_in_set_a(int h, int m) { return h == 1 && m == 1; }
+LOCENT_HD bool committee_in_set_b(int h, int m) { return h == -1 && m == -1; }
+
+// `len` ≤ bits-per-word bits of a packed bit string starting at bit `bit`, low bit first; reads
+// the next word only when the run crosses into it, so it never reads past the string.
+template <class Word>
+LOCENT_HD Word bits_at(const Word* words, std::size_t bit, int len) {
+  constexpr int kBits = int(sizeof(Word) * 8);
+  const std::size_t q = bit / kBits;
+  const int r = int(bit % kBits);
+  Word v = words[q] >> r;
+  if (r != 0 && r + len > kBits) v |= words[q + 1] << (kBits - r);
+  if (len < kBits) v &= (Word(1) << len) - 1;
+  return v;
+}
+
+LOCENT_HD int popcount_word(std::uint64_t x) { return popcount64(x); }
+LOCENT_HD int popcount_word(std::uint32_t x) { return popcount32(x); }
+
+// h = Σ_j w_j x_j over `fan_in` ±1 bits, the weights starting at bit `weight_bit` and the inputs
+// at bit `input_bit` of their packed strings; chunks `first, first + stride, ...` of one word
+// each (a GPU warp's lanes split the chunks; the host takes them all: first 0, stride 1).
+template <class Word>
+LOCENT_HD int unit_disagreements(const Word* row, std::size_t input_bit, const Word* w,
+                                 std::size_t weight_bit, int fan_in, int first, int stride) {
+  constexpr int kBits = int(sizeof(Word) * 8);
+  int differ = 0;
+  for (int t = first; t * kBits < fan_in; t += stride) {
+    const int len = fan_in - t * kBits < kBits ? fan_in - t * kBits : kBits;
+    differ += popcount_word(Word(bits_at(row, input_bit + std::size_t(t) * kBits, len) ^
+                                 bits_at(w, weight_bit + std::size_t(t) * kBits, len)));
+  }
+  return differ;
 }
 
 // Boundary-set membership and cost of a pattern with stability d, for each energy kind.

@@ -1,6 +1,6 @@
-// NumPy .npy files (format versions 1.0, 2.0 and 3.0): reading ±1 training data and writing
-// int8 weights. Every malformed input raises locent::Error with ExitCode::bad_input and a message
-// that names the file and what is wrong with it.
+// NumPy .npy files (format versions 1.0, 2.0 and 3.0): reading ±1 training data, writing int8
+// weights, and float32 arrays (fBP messages) both ways. Every malformed input raises locent::Error
+// with ExitCode::bad_input and a message that names the file and what is wrong with it.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -32,5 +32,19 @@ void read_training_data(const std::string& patterns_path, const std::string& lab
 // be written.
 void write_int8_array(const std::string& path, const std::vector<std::size_t>& shape,
                       const std::vector<std::int8_t>& values);
+
+// A float array read from a .npy file (float32, or float64 narrowed), C order.
+struct FloatArray {
+  std::vector<std::size_t> shape;
+  std::vector<float> values;
+};
+
+// Writes a float32 array ('<f4', C order), e.g. fBP messages. Throws Error(bad_input) if the file
+// cannot be written.
+void write_float32_array(const std::string& path, const std::vector<std::size_t>& shape,
+                         const std::vector<float>& values);
+// Reads a float32 or float64 array in C order; anything else (or a truncated file) throws
+// Error(bad_input).
+FloatArray read_float32_array(const std::string& path);
 
 }  // namespace locent

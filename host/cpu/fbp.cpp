@@ -1,0 +1,278 @@
+// The CPU engine of focusing BP: one parallel iteration is a pass over the weights (focusing
+// messages, then total fields) and a pass over the patterns (factor messages), both split across a
+// pool of std::threads. The CUDA twin is kernels/fbp.cu; both follow fbp_rules.hpp.
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "locent/error.hpp"
+#include "locent/fbp.hpp"
+#include "locent/fbp_rules.hpp"
+
+namespace locent {
+namespace {
+
+// Fixed work partitions, so that every reduction adds in the same order whatever the number of
+// threads: a run is reproducible across machines.
+constexpr std::size_t kColumnsPerChunk = 256;
+constexpr std::size_t kPatternsPerChunk = 4;
+
+// Persistent workers: an iteration has two passes and a run thousands of iterations, so starting
+// threads per pass would cost more than small passes themselves.
+class WorkerPool {
+ public:
+  explicit WorkerPool(int threads) {
+    const int n = std::max(1, threads);
+    for (int w = 1; w < n; ++w) threads_.emplace_back([this, w] { work(w); });
+  }
+  ~WorkerPool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    start_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  int size() const { return static_cast<int>(threads_.size()) + 1; }
+
+  // Calls body(chunk, worker) for every chunk in [0, chunks); returns when all are done.
+  void run(std::size_t chunks, const std::function<void(std::size_t, int)>& body) {
+    if (threads_.empty() || chunks <= 1) {
+      for (std::size_t c = 0; c < chunks; ++c) body(c, 0);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      body_ = &body;
+      chunks_ = chunks;
+      next_.store(0);
+      busy_ = static_cast<int>(threads_.size());
+      ++generation_;
+    }
+    start_.notify_all();
+    drain(0);
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [this] { return busy_ == 0; });
+    body_ = nullptr;
+  }
+
+ private:
+  void drain(int worker) {
+    for (std::size_t c; (c = next_.fetch_add(1)) < chunks_;) (*body_)(c, worker);
+  }
+  void work(int worker) {
+    std::size_t seen = 0;
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        start_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+      }
+      drain(worker);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (--busy_ == 0) done_.notify_one();
+      }
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable start_, done_;
+  const std::function<void(std::size_t, int)>* body_ = nullptr;
+  std::size_t chunks_ = 0, generation_ = 0;
+  std::atomic<std::size_t> next_{0};
+  int busy_ = 0;
+  bool stop_ = false;
+};
+
+class CpuFbpEngine final : public FbpEngine {
+ public:
+  CpuFbpEngine(const Dataset& data, int threads)
+      : model_(data.model),
+        p_(data.n_patterns()),
+        k_(static_cast<std::size_t>(data.model.hidden_units)),
+        fan_in_(static_cast<std::size_t>(data.model.fan_in())),
+        w_(k_ * fan_in_),
+        committee_(data.model.architecture != Architecture::perceptron),
+        rows_(data.folded_rows()),
+        pool_(threads > 0 ? threads : std::max(1, int(std::thread::hardware_concurrency()))) {
+    msg_.resize(p_, k_, fan_in_);
+    phi_.assign(w_, 0.0);
+    scratch_.resize(pool_.size());
+    for (auto& s : scratch_) s.resize(3 * fan_in_);
+  }
+
+  void load_messages(const FbpMessages& m) override {
+    if (m.patterns != p_ || m.hidden_units != k_ || m.fan_in != fan_in_)
+      throw Error("fBP messages of the wrong shape for this instance", ExitCode::bad_input);
+    msg_ = m;
+  }
+  FbpMessages messages() override { return msg_; }
+  std::vector<float> focusing_messages() override { return msg_.focusing; }
+
+  double iterate(const FocusingParams& f, double damping) override {
+    const fbp::Focusing focusing{f.gamma, f.pol, f.one_minus_pol, f.r};
+    const double change = weight_pass(&focusing, damping);
+    return std::max(change, pattern_pass(damping));
+  }
+
+  std::vector<double> fields() override {
+    weight_pass(nullptr, 0);
+    return phi_;
+  }
+
+  FbpPatternSums pattern_sums() override {
+    weight_pass(nullptr, 0);
+    const std::size_t chunks = (p_ + kPatternsPerChunk - 1) / kPatternsPerChunk;
+    std::vector<FbpPatternSums> part(chunks);
+    pool_.run(chunks, [&](std::size_t c, int worker) {
+      FbpPatternSums s;
+      std::vector<double> unit(k_);
+      double* m = scratch_[worker].data();
+      for (std::size_t mu = c * kPatternsPerChunk; mu < std::min(p_, (c + 1) * kPatternsPerChunk); ++mu) {
+        for (std::size_t k = 0; k < k_; ++k) {
+          double mean = 0, variance = 0;
+          const float* u = msg_.pattern_to_weight.data() + (mu * k_ + k) * fan_in_;
+          const double* phi = phi_.data() + k * fan_in_;
+          fill_cavities(mu, k, u, m, mean, variance);
+          for (std::size_t j = 0; j < fan_in_; ++j)
+            s.edge += fbp::log_cosh(phi[j] - u[j]) - fbp::log_cosh(phi[j]);
+          if (committee_)
+            unit[k] = fbp::unit_message(mean, variance);
+          else
+            s.log_output += fbp::log_unit_probability(mean, variance);
+        }
+        if (committee_)
+          s.log_output += fbp::log_output_probability<kMaxFbpHiddenUnits>(int(k_), unit.data());
+      }
+      part[c] = s;
+    });
+    FbpPatternSums total;
+    for (const auto& s : part) {
+      total.log_output += s.log_output;
+      total.edge += s.edge;
+    }
+    return total;
+  }
+
+ private:
+  // With `focusing`: the new focusing messages, from the cavity fields Σ_μ û_μj. Then the total
+  // fields Φ_j = Σ_μ û_μj + f_j. Returns the largest focusing change.
+  double weight_pass(const fbp::Focusing* focusing, double damping) {
+    const std::size_t chunks = (w_ + kColumnsPerChunk - 1) / kColumnsPerChunk;
+    std::vector<double> change(chunks, 0.0);
+    pool_.run(chunks, [&](std::size_t c, int) {
+      const std::size_t j0 = c * kColumnsPerChunk, j1 = std::min(w_, j0 + kColumnsPerChunk);
+      double acc[kColumnsPerChunk] = {};
+      for (std::size_t mu = 0; mu < p_; ++mu) {
+        const float* row = msg_.pattern_to_weight.data() + mu * w_;
+        for (std::size_t j = j0; j < j1; ++j) acc[j - j0] += row[j];
+      }
+      double worst = 0;
+      for (std::size_t j = j0; j < j1; ++j) {
+        if (focusing) {
+          const fbp::Update u = fbp::update_message(fbp::focusing_field(*focusing, acc[j - j0]),
+                                                    msg_.focusing[j], damping);
+          msg_.focusing[j] = u.stored;
+          worst = std::max(worst, u.change);
+        }
+        phi_[j] = acc[j - j0] + msg_.focusing[j];
+      }
+      change[c] = worst;
+    });
+    return change.empty() ? 0.0 : *std::max_element(change.begin(), change.end());
+  }
+
+  // Cavity magnetizations m_j (into m[0..fan_in)), variances (m[fan_in..]), pattern bits
+  // (m[2 fan_in..]) of unit k for pattern μ, and their sums M = Σ ξ m, V = Σ (1 − m²).
+  void fill_cavities(std::size_t mu, std::size_t k, const float* u, double* m, double& mean,
+                     double& variance) const {
+    const std::uint64_t* row = rows_.row(mu);
+    const std::size_t offset = model_.unit_input_offset(static_cast<int>(k));
+    const double* phi = phi_.data() + k * fan_in_;
+    double* v = m + fan_in_;
+    double* xi = m + 2 * fan_in_;
+    mean = 0;
+    variance = 0;
+    for (std::size_t j = 0; j < fan_in_; ++j) {
+      const std::size_t c = offset + j;
+      xi[j] = (row[c / kWordBits] >> (c % kWordBits)) & 1u ? 1.0 : -1.0;
+      const fbp::Cavity cav = fbp::cavity(phi[j] - u[j]);
+      m[j] = cav.m;
+      v[j] = cav.v;
+      mean += xi[j] * cav.m;
+      variance += cav.v;
+    }
+  }
+
+  // New factor messages of every pattern, all patterns in parallel from Φ. Within a committee's
+  // pattern the output factor goes first, so its first-layer factors see its new message.
+  double pattern_pass(double damping) {
+    const std::size_t chunks = (p_ + kPatternsPerChunk - 1) / kPatternsPerChunk;
+    std::vector<double> change(chunks, 0.0);
+    pool_.run(chunks, [&](std::size_t c, int worker) {
+      double worst = 0;
+      double* m = scratch_[worker].data();
+      const double* v = m + fan_in_;
+      const double* xi = m + 2 * fan_in_;
+      for (std::size_t mu = c * kPatternsPerChunk; mu < std::min(p_, (c + 1) * kPatternsPerChunk); ++mu) {
+        float* unit = msg_.unit_to_output.data() + mu * k_;
+        float* output = msg_.output_to_unit.data() + mu * k_;
+        if (committee_) {
+          double fresh[kMaxFbpHiddenUnits];
+          for (std::size_t k = 0; k < k_; ++k)
+            fresh[k] = fbp::output_message<kMaxFbpHiddenUnits>(int(k_), unit, int(k));
+          for (std::size_t k = 0; k < k_; ++k) {
+            const fbp::Update up = fbp::update_message(fresh[k], output[k], damping);
+            output[k] = up.stored;
+            worst = std::max(worst, up.change);
+          }
+        }
+        for (std::size_t k = 0; k < k_; ++k) {
+          float* u = msg_.pattern_to_weight.data() + (mu * k_ + k) * fan_in_;
+          double mean, variance;
+          fill_cavities(mu, k, u, m, mean, variance);
+          fbp::OutputSide side = fbp::hard_output();
+          if (committee_) {
+            const fbp::Update up =
+                fbp::update_message(fbp::unit_message(mean, variance), unit[k], damping);
+            unit[k] = up.stored;
+            worst = std::max(worst, up.change);
+            side = fbp::soft_output(output[k]);
+          }
+          for (std::size_t j = 0; j < fan_in_; ++j) {
+            const double fresh =
+                fbp::weight_message(mean - xi[j] * m[j], variance - v[j], xi[j], side);
+            const fbp::Update up = fbp::update_message(fresh, u[j], damping);
+            u[j] = up.stored;
+            worst = std::max(worst, up.change);
+          }
+        }
+      }
+      change[c] = worst;
+    });
+    return change.empty() ? 0.0 : *std::max_element(change.begin(), change.end());
+  }
+
+  ModelSpec model_;
+  std::size_t p_, k_, fan_in_, w_;
+  bool committee_;
+  BitMatrix rows_;  // folded σξ
+  FbpMessages msg_;
+  std::vector<double> phi_;
+  WorkerPool pool_;
+  std::vector<std::vector<double>> scratch_;  // per worker: m, 1 − m², ξ of one unit
+};
+
+}  // namespace
+
+std::unique_ptr<FbpEngine> make_cpu_fbp_engine(const Dataset& data, int threads) {
+  return std::make_unique<CpuFbpEngine>(data, threads);
+}
+
+}  // namespace locent
