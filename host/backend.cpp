@@ -3,6 +3,10 @@
 
 namespace locent {
 
+BackendKind parse_backend_kind(const std::string& name) {
+  return name == "cpu" ? BackendKind::cpu : name == "cuda" ? BackendKind::cuda : BackendKind::automatic;
+}
+
 std::unique_ptr<Backend> make_backend(BackendKind kind, int threads, std::string* note) {
   switch (kind) {
     case BackendKind::cpu: return make_cpu_backend(threads);

@@ -75,10 +75,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
     for (int n : o->sizes)
       if (n < 3 || n % 2 == 0) throw Error("--N: sizes must be odd and at least 3 (got " + std::to_string(n) + ")");
     std::string note;
-    const BackendKind kind = o->backend == "cpu"    ? BackendKind::cpu
-                             : o->backend == "cuda" ? BackendKind::cuda
-                                                    : BackendKind::automatic;
-    auto backend = make_backend(kind, o->threads, &note);
+    auto backend = make_backend(parse_backend_kind(o->backend), o->threads, &note);
     if (!note.empty() && !o->quiet) std::cerr << "locent: note: " << note << "\n";
     const bool on_cpu = backend->name() == "cpu";
     nlohmann::json figures = nlohmann::json::array();

@@ -135,9 +135,7 @@ int run(const SweepCommandOptions& o, SweepComm& comm) {
   options.results_path = o.results.empty() ? default_results_path(o.file) : o.results;
   options.force = o.force;
   if (!o.backend.empty())
-    options.backend = o.backend == "cpu"    ? BackendKind::cpu
-                      : o.backend == "cuda" ? BackendKind::cuda
-                                            : BackendKind::automatic;
+    options.backend = parse_backend_kind(o.backend);
   if (o.threads >= 0) options.threads = o.threads;
   if (o.batch_size > 0) options.batch_size = std::size_t(o.batch_size);
   const int rank = comm.rank();

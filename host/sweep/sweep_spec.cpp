@@ -467,9 +467,7 @@ SweepSpec parse_sweep(const std::string& text, const std::string& source) {
     if (auto v = integer(*n, "seed", 0, INT64_MAX, problems)) spec.seed = std::uint64_t(*v);
   if (const toml::node* n = root.get("backend"))
     if (auto v = choice(*n, "backend", {"auto", "cpu", "cuda"}, problems))
-      spec.backend = *v == "cpu"    ? BackendKind::cpu
-                     : *v == "cuda" ? BackendKind::cuda
-                                    : BackendKind::automatic;
+      spec.backend = parse_backend_kind(*v);
   if (const toml::node* n = root.get("batch_size"))
     if (auto v = integer(*n, "batch_size", 0, 1 << 24, problems)) spec.batch_size = std::size_t(*v);
   if (const toml::node* n = root.get("threads"))

@@ -44,6 +44,8 @@ class MetropolisEngine {
 };
 
 enum class BackendKind { automatic, cpu, cuda };
+// "auto", "cpu" or "cuda" (options and sweep files validate the word first).
+BackendKind parse_backend_kind(const std::string& name);
 
 class Backend {
  public:
