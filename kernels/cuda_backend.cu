@@ -8,44 +8,15 @@
 #include <vector>
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/device_array.cuh"
 #include "kernels/metropolis.cuh"
 #include "locent/backend.hpp"
 
 namespace locent {
 namespace {
 
-// A typed device allocation that frees itself.
-template <class T>
-class DeviceArray {
- public:
-  DeviceArray() = default;
-  explicit DeviceArray(std::size_t n) : n_(n) {
-    if (n) LOCENT_CUDA_CHECK(cudaMalloc(&ptr_, n * sizeof(T)));
-  }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  DeviceArray(DeviceArray&& o) noexcept : ptr_(o.ptr_), n_(o.n_) { o.ptr_ = nullptr, o.n_ = 0; }
-  DeviceArray& operator=(DeviceArray&& o) noexcept {
-    std::swap(ptr_, o.ptr_);
-    std::swap(n_, o.n_);
-    return *this;
-  }
-  ~DeviceArray() {
-    if (ptr_) cudaFree(ptr_);
-  }
-  T* get() const { return ptr_; }
-  std::size_t size() const { return n_; }
-  void upload(const void* src, std::size_t count, std::size_t offset = 0) {
-    LOCENT_CUDA_CHECK(cudaMemcpy(ptr_ + offset, src, count * sizeof(T), cudaMemcpyHostToDevice));
-  }
-  void download(void* dst, std::size_t count, std::size_t offset = 0) const {
-    LOCENT_CUDA_CHECK(cudaMemcpy(dst, ptr_ + offset, count * sizeof(T), cudaMemcpyDeviceToHost));
-  }
+using cuda::DeviceArray;
 
- private:
-  T* ptr_ = nullptr;
-  std::size_t n_ = 0;
-};
 
 std::string format_gib(double bytes) {
   char buf[32];

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/device_array.cuh"
 #include "locent/dense_fields.hpp"
 
 namespace locent {
@@ -91,11 +92,10 @@ std::vector<std::uint32_t> pad_rows(const BitMatrix& m, std::size_t rows_padded,
 }
 
 template <class T>
-T* device_copy(const std::vector<T>& v) {
-  T* p = nullptr;
-  LOCENT_CUDA_CHECK(cudaMalloc(&p, std::max<std::size_t>(1, v.size()) * sizeof(T)));
-  LOCENT_CUDA_CHECK(cudaMemcpy(p, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
-  return p;
+cuda::DeviceArray<T> device_copy(const std::vector<T>& v) {
+  cuda::DeviceArray<T> d(std::max<std::size_t>(1, v.size()));
+  d.upload(v.data(), v.size());
+  return d;
 }
 
 class CudaDenseFields final : public DenseFieldsGpu {
@@ -122,19 +122,15 @@ class CudaDenseFields final : public DenseFieldsGpu {
     b_ = device_copy(pad_rows(patterns, cols_padded, k_bits_, b_ones));
     a_ones_ = device_copy(a_ones);
     b_ones_ = device_copy(b_ones);
-    LOCENT_CUDA_CHECK(cudaMalloc(&fields_, std::max<std::size_t>(1, std::size_t(rows_) * cols_) * 4));
-    LOCENT_CUDA_CHECK(cudaMalloc(&errors_, std::max(1, rows_) * 4));
-  }
-  ~CudaDenseFields() override {
-    for (void* p : {(void*)a_, (void*)b_, (void*)a_ones_, (void*)b_ones_, (void*)fields_, (void*)errors_})
-      if (p) cudaFree(p);
+    fields_ = cuda::DeviceArray<std::int32_t>(std::max<std::size_t>(1, std::size_t(rows_) * cols_));
+    errors_ = cuda::DeviceArray<std::int32_t>(std::max(1, rows_));
   }
 
   void evaluate() override {
-    LOCENT_CUDA_CHECK(cudaMemset(errors_, 0, std::max(1, rows_) * 4));
+    LOCENT_CUDA_CHECK(cudaMemset(errors_.get(), 0, std::max(1, rows_) * 4));
     const dim3 grid((cols_ + kBlockTile - 1) / kBlockTile, (rows_ + kBlockTile - 1) / kBlockTile);
-    dense_fields_kernel<<<grid, 128>>>(a_, b_, a_ones_, b_ones_, rows_, cols_, n_, k_bits_,
-                                       fields_, errors_);
+    dense_fields_kernel<<<grid, 128>>>(a_.get(), b_.get(), a_ones_.get(), b_ones_.get(), rows_,
+                                       cols_, n_, k_bits_, fields_.get(), errors_.get());
     LOCENT_CUDA_CHECK(cudaGetLastError());
     LOCENT_CUDA_CHECK(cudaDeviceSynchronize());
   }
@@ -143,16 +139,16 @@ class CudaDenseFields final : public DenseFieldsGpu {
     DenseFields out;
     out.fields.resize(std::size_t(rows_) * cols_);
     out.errors.resize(rows_);
-    LOCENT_CUDA_CHECK(cudaMemcpy(out.fields.data(), fields_, out.fields.size() * 4, cudaMemcpyDeviceToHost));
-    LOCENT_CUDA_CHECK(cudaMemcpy(out.errors.data(), errors_, out.errors.size() * 4, cudaMemcpyDeviceToHost));
+    fields_.download(out.fields.data(), out.fields.size());
+    errors_.download(out.errors.data(), out.errors.size());
     return out;
   }
 
  private:
   int rows_, cols_, n_, k_bits_ = 0;
-  std::uint32_t *a_ = nullptr, *b_ = nullptr;
-  int *a_ones_ = nullptr, *b_ones_ = nullptr;
-  std::int32_t *fields_ = nullptr, *errors_ = nullptr;
+  cuda::DeviceArray<std::uint32_t> a_, b_;
+  cuda::DeviceArray<int> a_ones_, b_ones_;
+  cuda::DeviceArray<std::int32_t> fields_, errors_;
 };
 
 }  // namespace
