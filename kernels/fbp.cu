@@ -79,6 +79,7 @@ __global__ void fbp_weight_pass_kernel(FbpDevice d, fbp::Focusing focusing, bool
   if (j < d.weights) {
     double cavity = 0;
     for (int g = 0; g < kRowGroups; ++g) cavity += partial[g][tx];
+    cavity += d.external[j];
     if (update_focusing) {
       const fbp::Update u =
           fbp::update_message(fbp::focusing_field(focusing, cavity), d.focusing[j], damping);
@@ -281,6 +282,8 @@ class CudaFbpEngine final : public FbpEngine {
     rows_.upload(rows.words().data(), p_ * row_words);
     weight_messages_ = DeviceBuffer<float>(p_ * w_);
     focusing_ = DeviceBuffer<float>(w_);
+    external_ = DeviceBuffer<float>(w_);
+    LOCENT_CUDA_CHECK(cudaMemset(external_.get(), 0, w_ * sizeof(float)));
     unit_messages_ = DeviceBuffer<float>(p_ * k_);
     output_messages_ = DeviceBuffer<float>(p_ * k_);
     fields_ = DeviceBuffer<double>(w_);
@@ -297,6 +300,7 @@ class CudaFbpEngine final : public FbpEngine {
     d_.rows = rows_.get();
     d_.weight_messages = weight_messages_.get();
     d_.focusing = focusing_.get();
+    d_.external = external_.get();
     d_.unit_messages = unit_messages_.get();
     d_.output_messages = output_messages_.get();
     d_.fields = fields_.get();
@@ -321,6 +325,12 @@ class CudaFbpEngine final : public FbpEngine {
     unit_messages_.download(m.unit_to_output.data(), p_ * k_);
     output_messages_.download(m.output_to_unit.data(), p_ * k_);
     return m;
+  }
+
+  void set_external_fields(const std::vector<float>& eta) override {
+    if (eta.size() != w_)
+      throw Error("internal error: external fields of the wrong size", ExitCode::failure);
+    external_.upload(eta.data(), w_);
   }
 
   std::vector<float> focusing_messages() override {
@@ -362,7 +372,7 @@ class CudaFbpEngine final : public FbpEngine {
   std::size_t p_, k_, fan_in_, w_;
   cuda::FbpDevice d_{};
   DeviceBuffer<std::uint32_t> rows_;
-  DeviceBuffer<float> weight_messages_, focusing_, unit_messages_, output_messages_;
+  DeviceBuffer<float> weight_messages_, focusing_, external_, unit_messages_, output_messages_;
   DeviceBuffer<double> fields_, sums_;
   DeviceBuffer<unsigned long long> max_change_;
 };

@@ -18,6 +18,7 @@ struct FbpDevice {
   const std::uint32_t* rows;     // P × row_words   folded σξ, bit c = input c
   float* weight_messages;        // P × W   fields û
   float* focusing;               // W
+  const float* external;         // W      symmetry-breaking fields η
   float* unit_messages;          // P × K   hidden-unit factor → τ (committees)
   float* output_messages;        // P × K   output factor → τ (committees)
   double* fields;                // W      total fields Φ
@@ -25,7 +26,7 @@ struct FbpDevice {
   double* sums;                  // 2: FbpPatternSums
 };
 
-// Focusing messages (when `focusing` is non-null) and then Φ = Σ_μ û + f.
+// Focusing messages (when `focusing` is non-null) and then Φ = Σ_μ û + η + f.
 void launch_fbp_weight_pass(const FbpDevice& d, const fbp::Focusing* focusing, double damping,
                             cudaStream_t stream);
 // New factor messages of every pattern; raises *max_change.

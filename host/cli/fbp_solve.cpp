@@ -102,6 +102,8 @@ nlohmann::json result_json(const FbpSolveContext& ctx, const FbpConfig& config,
                  {"max_iters", config.max_iters},
                  {"epsilon", config.epsilon},
                  {"damping", config.damping},
+                 {"symmetry_breaking",
+                  d0.model.architecture == Architecture::committee_fc ? config.symmetry_breaking : 0.0},
                  {"init_size", config.init_size},
                  {"max_seconds", config.max_seconds},
                  {"seed", config.seed}};
@@ -233,7 +235,8 @@ void add_fbp_options(CLI::App& cmd, FbpCliOptions& o) {
                  "fBP: a step has converged when no message magnetization moves more than this")
       ->capture_default_str();
   cmd.add_option("--damping", o.damping,
-                 "fBP: m <- lambda m_old + (1 - lambda) m_new on every message")
+                 "fBP: m <- lambda m_old + (1 - lambda) m_new on every message (parallel updates "
+                 "oscillate without it)")
       ->capture_default_str();
   cmd.add_option("--init-size", o.init_size,
                  "fBP: initial message magnetizations uniform in +-this")

@@ -20,7 +20,7 @@ struct FbpCliOptions {
   std::string protocol_file;     // list: "gamma y" lines
   int max_iters = FbpConfig{}.max_iters;
   double epsilon = FbpConfig{}.epsilon;
-  double damping = 0.5;          // parallel updates oscillate without it (docs/fbp.md)
+  double damping = FbpConfig{}.damping;
   double init_size = FbpConfig{}.init_size;
   std::string save_messages, init_messages;
 };

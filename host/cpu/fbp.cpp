@@ -103,6 +103,7 @@ class CpuFbpEngine final : public FbpEngine {
         pool_(threads > 0 ? threads : std::max(1, int(std::thread::hardware_concurrency()))) {
     msg_.resize(p_, k_, fan_in_);
     phi_.assign(w_, 0.0);
+    external_.assign(w_, 0.0f);
     scratch_.resize(pool_.size());
     for (auto& s : scratch_) s.resize(3 * fan_in_);
   }
@@ -113,6 +114,10 @@ class CpuFbpEngine final : public FbpEngine {
     msg_ = m;
   }
   FbpMessages messages() override { return msg_; }
+  void set_external_fields(const std::vector<float>& eta) override {
+    if (eta.size() != w_) throw Error("internal error: external fields of the wrong size", ExitCode::failure);
+    external_ = eta;
+  }
   std::vector<float> focusing_messages() override { return msg_.focusing; }
 
   double iterate(const FocusingParams& f, double damping) override {
@@ -161,8 +166,8 @@ class CpuFbpEngine final : public FbpEngine {
   }
 
  private:
-  // With `focusing`: the new focusing messages, from the cavity fields Σ_μ û_μj. Then the total
-  // fields Φ_j = Σ_μ û_μj + f_j. Returns the largest focusing change.
+  // With `focusing`: the new focusing messages, from the cavity fields Σ_μ û_μj + η_j. Then the
+  // total fields Φ_j = Σ_μ û_μj + η_j + f_j. Returns the largest focusing change.
   double weight_pass(const fbp::Focusing* focusing, double damping) {
     const std::size_t chunks = (w_ + kColumnsPerChunk - 1) / kColumnsPerChunk;
     std::vector<double> change(chunks, 0.0);
@@ -173,6 +178,7 @@ class CpuFbpEngine final : public FbpEngine {
         const float* row = msg_.pattern_to_weight.data() + mu * w_;
         for (std::size_t j = j0; j < j1; ++j) acc[j - j0] += row[j];
       }
+      for (std::size_t j = j0; j < j1; ++j) acc[j - j0] += external_[j];
       double worst = 0;
       for (std::size_t j = j0; j < j1; ++j) {
         if (focusing) {
@@ -265,6 +271,7 @@ class CpuFbpEngine final : public FbpEngine {
   BitMatrix rows_;  // folded σξ
   FbpMessages msg_;
   std::vector<double> phi_;
+  std::vector<float> external_;  // symmetry-breaking fields η
   WorkerPool pool_;
   std::vector<std::vector<double>> scratch_;  // per worker: m, 1 − m², ξ of one unit
 };

@@ -127,6 +127,8 @@ void FbpConfig::validate() const {
   if (!(epsilon > 0)) throw Error("--epsilon must be positive");
   if (!(damping >= 0 && damping < 1)) throw Error("--damping must be in [0, 1)");
   if (!(init_size >= 0 && init_size < 1)) throw Error("--init-size must be in [0, 1)");
+  if (!(symmetry_breaking >= 0 && symmetry_breaking < 1))
+    throw Error("the symmetry-breaking field must be in [0, 1)");
   if (!(max_seconds >= 0)) throw Error("the time budget must be non-negative");
 }
 
@@ -232,12 +234,27 @@ FbpMessages random_fbp_messages(const Dataset& data, double size, std::uint64_t 
   return m;
 }
 
+std::vector<float> symmetry_breaking_fields(const Dataset& data, double size, std::uint64_t seed) {
+  const std::size_t w = data.model.weights();
+  std::vector<float> eta(w, 0.0f);
+  if (data.model.architecture != Architecture::committee_fc || size == 0) return eta;
+  PhiloxBlock blk{};
+  for (std::size_t j = 0; j < w; ++j) {
+    if (j % 4 == 0)
+      blk = philox_block(seed, Purpose::fbp_messages, data.instance, 0xffffffffu, 0,
+                         static_cast<std::uint32_t>(j / 4));
+    const double uniform = (blk.v[j % 4] + 0.5) * (1.0 / 4294967296.0);
+    eta[j] = static_cast<float>(size * (2.0 * uniform - 1.0));
+  }
+  return eta;
+}
+
 std::size_t fbp_device_bytes(const ModelSpec& model, std::size_t patterns) {
   const std::size_t w = model.weights(), k = static_cast<std::size_t>(model.hidden_units);
   const std::size_t row_words = 2 * words_for_bits(static_cast<std::size_t>(model.inputs));
   return 4 * patterns * w              // factor-to-weight messages
          + 4 * patterns * row_words    // folded patterns, bit-packed
-         + (8 + 4) * w                 // total fields (double), focusing messages
+         + (8 + 4 + 4) * w             // total fields (double), focusing, external fields
          + 4 * 4 * patterns * k        // hidden-unit messages, double-buffered
          + 4096;                       // reduction scalars
 }

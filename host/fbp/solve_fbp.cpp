@@ -48,14 +48,20 @@ double reference_overlap(const FocusingParams& f, double h) {
   return (hh + f.pol) / (1.0 + hh * f.pol);
 }
 
+// Free entropy (Bethe, from the messages), q and the reference overlap. Per weight the variable and
+// its focusing edge give log 2 + log cosh(Φ − f) + [pattern edges, summed by the engine]; an
+// external field η adds its factor e^{ηw}/cosh η and edge.
 void observe(FbpEngine& engine, const FocusingParams& f, const std::vector<double>& phi,
-             FbpStepRecord& r) {
+             const std::vector<float>& eta, FbpStepRecord& r) {
   const std::vector<float> focus = engine.focusing_messages();
   const FbpPatternSums sums = engine.pattern_sums();
   double per_weight = 0, q = 0, overlap = 0;
   for (std::size_t w = 0; w < phi.size(); ++w) {
     const double h = phi[w] - focus[w];  // cavity field without the focusing message
     per_weight += fbp::kLog2 + fbp::log_cosh(h) + reference_term(f, h);
+    if (eta[w] != 0)
+      per_weight += std::log1p(std::tanh(double(eta[w])) * std::tanh(phi[w] - eta[w])) +
+                    fbp::log_cosh(phi[w] - eta[w]) - fbp::log_cosh(phi[w]);
     const double m = std::tanh(phi[w]);
     q += m * m;
     overlap += reference_overlap(f, h);
@@ -103,6 +109,8 @@ FbpResult solve_fbp(const Dataset& data, const FbpConfig& config, FbpBackend bac
   } else {
     engine->load_messages(random_fbp_messages(data, config.init_size, config.seed));
   }
+  const std::vector<float> eta = symmetry_breaking_fields(data, config.symmetry_breaking, config.seed);
+  engine->set_external_fields(eta);
 
   std::vector<double> phi;
   const auto out_of_time = [&] {
@@ -131,7 +139,7 @@ FbpResult solve_fbp(const Dataset& data, const FbpConfig& config, FbpBackend bac
     phi = engine->fields();
     r.errors = count_misclassified(data, signs(phi));
     if (config.observables) {
-      observe(*engine, focusing, phi, r);
+      observe(*engine, focusing, phi, eta, r);
     } else {
       r.free_entropy = r.q = r.reference_overlap = std::nan("");
     }

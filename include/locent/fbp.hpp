@@ -44,8 +44,14 @@ struct FbpConfig {
   FbpProtocol protocol = FbpProtocol::standard();
   int max_iters = 1000;          // BP iterations per focusing step
   double epsilon = 1e-3;         // converged when no message magnetization moves more than this
-  double damping = 0;            // λ: m ← λ m_old + (1 − λ) m_new (magnetizations)
+  // λ: m ← λ m_old + (1 − λ) m_new (magnetizations). The reference implementation's 0 is for its
+  // random sequential updates; parallel updates oscillate without damping (docs/fbp.md).
+  double damping = 0.5;
   double init_size = 0.01;       // initial messages: magnetizations uniform in ±init_size
+  // Fully connected committees only: a fixed random external field, uniform in ±this, on every
+  // weight. Their hidden units are interchangeable, and under parallel updates an exactly
+  // symmetric state stays symmetric once float32 rounding has erased the initial differences.
+  double symmetry_breaking = 1e-3;
   std::uint64_t seed = 1;        // initial messages: Philox (seed, fbp_messages, instance, ...)
   double max_seconds = 0;        // wall-clock budget per instance; 0 = none
   bool observables = true;       // free entropy, q and reference overlap after every step
@@ -139,6 +145,8 @@ class FbpEngine {
   virtual ~FbpEngine() = default;
   virtual void load_messages(const FbpMessages& m) = 0;
   virtual FbpMessages messages() = 0;
+  // Fixed external fields η (K × fan_in) added to every weight's field; zero unless set.
+  virtual void set_external_fields(const std::vector<float>& eta) = 0;
   // One synchronous iteration; returns the largest change of a message magnetization.
   virtual double iterate(const FocusingParams& focusing, double damping) = 0;
   // Total fields Φ (K × fan_in) of the current messages.
@@ -163,5 +171,8 @@ void require_fbp_device_memory(const ModelSpec& model, std::size_t patterns, std
 
 // Random initial messages of an instance (magnetizations uniform in ±size); focusing messages 0.
 FbpMessages random_fbp_messages(const Dataset& data, double size, std::uint64_t seed);
+// The symmetry-breaking external fields of an instance: uniform in ±size for a fully connected
+// committee, zero otherwise (see FbpConfig::symmetry_breaking).
+std::vector<float> symmetry_breaking_fields(const Dataset& data, double size, std::uint64_t seed);
 
 }  // namespace locent

@@ -51,6 +51,15 @@ LOCENT_HD double log_erfc(double z) {
   return -z * z - ::log(z) - kLogSqrtPi + ::log1p(t * (-1.0 + t * (3.0 + t * (-15.0 + 105.0 * t))));
 }
 
+// tanh x from one exp, several times cheaper than the library tanh on the CPU, where every
+// message update needs two. For small x the absolute error stays at 1e−16, and magnetizations
+// only ever enter sums and differences, so that is the accuracy that matters.
+LOCENT_HD double tanh_of(double x) {
+  const double e = ::exp(-2.0 * ::fabs(x));
+  const double t = (1.0 - e) / (1.0 + e);
+  return x < 0 ? -t : t;
+}
+
 // Cavity magnetization m = tanh h and variance 1 − m² = sech² h, from one exp.
 struct Cavity {
   double m, v;
@@ -184,7 +193,7 @@ struct Update {
 };
 LOCENT_HD Update update_message(double fresh, float old, double damping) {
   const float f = static_cast<float>(fresh);
-  const double tf = ::tanh(static_cast<double>(f)), to = ::tanh(static_cast<double>(old));
+  const double tf = tanh_of(static_cast<double>(f)), to = tanh_of(static_cast<double>(old));
   const double change = ::fabs(tf - to);
   if (damping == 0) return Update{f, change};
   const double m = damping * to + (1.0 - damping) * tf;

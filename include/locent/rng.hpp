@@ -23,7 +23,8 @@ enum class Purpose : std::uint32_t {
   initial_weights = 5,// a = instance, b = replica (y = explicit centre), slot = word
   metropolis = 6,     // a = instance, b = sweep, c = step within the sweep, slot (see metropolis)
   committee_teacher = 7,  // a = instance, b = hidden unit k, slot = word of unit k's weights
-  fbp_messages = 8,   // a = instance, b = pattern (P for the focusing row), slot = message index
+  fbp_messages = 8,   // a = instance, b = pattern, or 2^32 − 1 for the symmetry-breaking fields;
+                      // slot = message (or weight) index
 };
 
 // The 32-bit word number `slot` of the stream (seed, purpose, a, b, c). Slots 4g..4g+3 come from
