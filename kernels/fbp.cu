@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/device_array.cuh"
 #include "kernels/fbp.cuh"
 #include "locent/backend.hpp"
 #include "locent/fbp.hpp"
@@ -227,37 +228,7 @@ void launch_fbp_pattern_sums(const FbpDevice& d, cudaStream_t stream) {
 namespace locent {
 namespace {
 
-// A typed device allocation that frees itself.
-template <class T>
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  explicit DeviceBuffer(std::size_t n) : n_(n) {
-    if (n) LOCENT_CUDA_CHECK(cudaMalloc(&ptr_, n * sizeof(T)));
-  }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), n_(o.n_) { o.ptr_ = nullptr, o.n_ = 0; }
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
-    std::swap(ptr_, o.ptr_);
-    std::swap(n_, o.n_);
-    return *this;
-  }
-  ~DeviceBuffer() {
-    if (ptr_) cudaFree(ptr_);
-  }
-  T* get() const { return ptr_; }
-  void upload(const void* src, std::size_t count) {
-    if (count) LOCENT_CUDA_CHECK(cudaMemcpy(ptr_, src, count * sizeof(T), cudaMemcpyHostToDevice));
-  }
-  void download(void* dst, std::size_t count) const {
-    if (count) LOCENT_CUDA_CHECK(cudaMemcpy(dst, ptr_, count * sizeof(T), cudaMemcpyDeviceToHost));
-  }
-
- private:
-  T* ptr_ = nullptr;
-  std::size_t n_ = 0;
-};
+using cuda::DeviceArray;
 
 class CudaFbpEngine final : public FbpEngine {
  public:
@@ -278,17 +249,17 @@ class CudaFbpEngine final : public FbpEngine {
 
     const BitMatrix rows = data.folded_rows();
     const std::size_t row_words = 2 * rows.words_per_row();  // 64-bit host words = 2 device words
-    rows_ = DeviceBuffer<std::uint32_t>(p_ * row_words);
+    rows_ = DeviceArray<std::uint32_t>(p_ * row_words);
     rows_.upload(rows.words().data(), p_ * row_words);
-    weight_messages_ = DeviceBuffer<float>(p_ * w_);
-    focusing_ = DeviceBuffer<float>(w_);
-    external_ = DeviceBuffer<float>(w_);
+    weight_messages_ = DeviceArray<float>(p_ * w_);
+    focusing_ = DeviceArray<float>(w_);
+    external_ = DeviceArray<float>(w_);
     LOCENT_CUDA_CHECK(cudaMemset(external_.get(), 0, w_ * sizeof(float)));
-    unit_messages_ = DeviceBuffer<float>(p_ * k_);
-    output_messages_ = DeviceBuffer<float>(p_ * k_);
-    fields_ = DeviceBuffer<double>(w_);
-    max_change_ = DeviceBuffer<unsigned long long>(1);
-    sums_ = DeviceBuffer<double>(2);
+    unit_messages_ = DeviceArray<float>(p_ * k_);
+    output_messages_ = DeviceArray<float>(p_ * k_);
+    fields_ = DeviceArray<double>(w_);
+    max_change_ = DeviceArray<unsigned long long>(1);
+    sums_ = DeviceArray<double>(2);
 
     d_.patterns = static_cast<int>(p_);
     d_.units = static_cast<int>(k_);
@@ -371,10 +342,10 @@ class CudaFbpEngine final : public FbpEngine {
  private:
   std::size_t p_, k_, fan_in_, w_;
   cuda::FbpDevice d_{};
-  DeviceBuffer<std::uint32_t> rows_;
-  DeviceBuffer<float> weight_messages_, focusing_, external_, unit_messages_, output_messages_;
-  DeviceBuffer<double> fields_, sums_;
-  DeviceBuffer<unsigned long long> max_change_;
+  DeviceArray<std::uint32_t> rows_;
+  DeviceArray<float> weight_messages_, focusing_, external_, unit_messages_, output_messages_;
+  DeviceArray<double> fields_, sums_;
+  DeviceArray<unsigned long long> max_change_;
 };
 
 }  // namespace

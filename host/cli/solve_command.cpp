@@ -176,7 +176,7 @@ std::function<int()> add_solve_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "solve",
       "Train a binary perceptron or committee machine with replicated (rSA) or plain (SA) "
-      "simulated annealing");
+      "simulated annealing, or with focusing belief propagation (fBP)");
   cmd->add_option("--model", o->model, "Network: perceptron or committee (K hidden units)")
       ->check(CLI::IsMember({"perceptron", "committee"}))
       ->capture_default_str();
