@@ -1,50 +1,85 @@
 #!/usr/bin/env bash
-# The one script to run on a GPU machine: CUDA tests (CPU = CUDA bit for bit), short solves on
-# both backends and the throughput figures of `locent bench`, ending with a short table. Build
-# here first, carrying only the binaries (static runtime, no MPI, no Google Benchmark):
+# The one script to run on a GPU machine: the GPU tests (CPU = CUDA bit for bit, tensor-core fields
+# against the CPU, fBP CPU vs CUDA), short solves on both backends, the throughput figures of
+# `locent bench` (rSA, dense fields, fBP), then the rest of the test suite with the time left,
+# ending with a short table. Build here first, carrying only the binaries (static runtime, no MPI,
+# no Google Benchmark):
 #   cmake -S . -B build-device -G Ninja -DCMAKE_CUDA_ARCHITECTURES=90 -DLOCENT_BENCH=OFF -DLOCENT_MPI=OFF
 #   cmake --build build-device -j2 --target locent locent_tests
-# then, on the GPU machine:  bench/device-check.sh build-device   (writes under $OUT if set)
+# then, on the GPU machine:  bench/device-check.sh build-device [PARTS]   (writes under $OUT if set)
+# PARTS is a comma-separated subset of tests,solves,bench,suite (default: all four).
+# Every step has its own time limit, so that one hang cannot eat the machine's lease.
 set -uo pipefail
 build=${1:-build-device}
+parts=",${2:-tests,solves,bench,suite},"
+want() { [[ $parts == *",$1,"* ]]; }
 out=${OUT:-/tmp/locent-device-check}
 mkdir -p "$out"
 exec > >(tee "$out/device-check.log") 2>&1
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
-
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv,noheader || true
+start=$SECONDS
 rows=()
-"$build/tests/locent_tests" --gtest_filter='*Cuda*' --gtest_brief=1 >"$out/cuda-tests.log" 2>&1
-status=$?
-tests_line=$(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$out/cuda-tests.log" | tr '\n' ' ')
-rows+=("cuda tests|$([[ $status -eq 0 ]] && echo pass || echo FAIL)|$tests_line")
-tail -30 "$out/cuda-tests.log"
 
-solve() {  # solve LABEL ARGS...: one solve, JSON to $out/LABEL.json, a table row
+gpu_tests='*Cuda*:*TensorCores*'
+if want tests; then
+timeout 150 "$build/tests/locent_tests" --gtest_filter="$gpu_tests" --gtest_brief=1 >"$out/gpu-tests.log" 2>&1
+status=$?
+rows+=("gpu tests|$([[ $status -eq 0 ]] && echo pass || echo "FAIL rc=$status")|$(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$out/gpu-tests.log" | tr '\n' ' ')")
+grep -E 'Failure|FAILED|error|Expected|Which is|actual' "$out/gpu-tests.log" | head -40
+echo "gpu tests: ${SECONDS}s"
+fi
+
+solve() {  # solve LABEL ARGS...: one solve, JSON to $out/solves/LABEL.json, a table row
   local label=$1
   shift
-  "$build/locent" solve -q --out "$out/$label.json" "$@"
+  mkdir -p "$out/solves"
+  timeout 60 "$build/locent" solve -q --out "$out/solves/$label.json" "$@"
   local rc=$?
   local row
-  row=$(python3 - "$out/$label.json" <<'PY' 2>/dev/null
+  row=$(python3 - "$out/solves/$label.json" <<'PY' 2>/dev/null
 import json, sys
 j = json.load(open(sys.argv[1]))
 s = j["summary"]
-print(f'{s["solved"]}/{s["instances"]} solved|{j["proposals_per_second"]:.3g} proposals/s|{j["wall_seconds"]:.2f} s|{j["device"]}')
+pps = j.get("proposals_per_second")
+print(f'{s["solved"]}/{s["instances"]} solved|{pps:.3g} proposals/s|{j["wall_seconds"]:.2f} s' if pps else
+      f'{s["solved"]}/{s["instances"]} solved||{j["wall_seconds"]:.2f} s')
 PY
   )
   rows+=("$label|rc=$rc|$row")
 }
+if want solves; then
 solve cuda_n1001_a05_b1024 --backend cuda --N 1001 --alpha 0.5 --instances 1024 --seed 1
 solve cuda_n1001_a06_fixed --backend cuda --N 1001 --alpha 0.6 --instances 1024 --beta 2 --gamma 0.5 --max-sweeps 20
 solve cpu_n1001_a06_fixed --backend cpu --N 1001 --alpha 0.6 --instances 16 --beta 2 --gamma 0.5 --max-sweeps 20
-solve cuda_n10001_a06_fixed --backend cuda --N 10001 --alpha 0.6 --instances 264 --beta 2 --gamma 0.5 --max-sweeps 3
+solve cuda_committee_tree --backend cuda --model committee --K 3 --arch tree --N 303 --alpha 0.3 --instances 256
+solve cuda_fbp_n1001_a07 --backend cuda --algo fbp --N 1001 --alpha 0.7 --instances 2
+echo "solves: ${SECONDS}s"
+fi
 
-# Throughput (bench/RESULTS.md): batched N = 1001 and 10001, one instance at N = 100001.
-"$build/locent" bench --backend cuda --N 1001 10001 --no-baseline -q >"$out/bench-batched.json"
-rows+=("bench batched|rc=$?|$(python3 bench/summarize_bench.py "$out/bench-batched.json" 2>&1)")
-"$build/locent" bench --backend cuda --N 100001 --instances 1 --no-baseline -q >"$out/bench-single.json"
-rows+=("bench single|rc=$?|$(python3 bench/summarize_bench.py "$out/bench-single.json" 2>&1)")
+# Throughput (bench/RESULTS.md): batched N = 1001 and 10001, dense fields, fBP; one instance at
+# N = 100001; the CPU of this machine for the plain-loop ratio.
+bench() {  # bench LABEL LIMIT ARGS...
+  local label=$1 limit=$2
+  shift 2
+  timeout "$limit" "$build/locent" bench "$@" >"$out/bench-$label.json"
+  rows+=("bench $label|rc=$?|$(python3 bench/summarize_bench.py "$out/bench-$label.json" 2>&1)")
+}
+if want bench; then
+bench batched 150 --backend cuda --N 1001 10001 --no-baseline --mac-ceiling 5.0e15
+bench single 60 --backend cuda --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0
+bench host-cpu 60 --backend cpu --N 1001 --sweeps-scale 0.3 --dense-size 0 --fbp-N 0
+echo "bench: ${SECONDS}s"
+fi
+
+# The whole suite with a GPU present (tests that pick the backend automatically now run CUDA).
+left=$((330 - SECONDS))
+if want suite && ((left > 30)); then
+  timeout "$left" "$build/tests/locent_tests" --gtest_filter="-$gpu_tests" --gtest_brief=1 >"$out/other-tests.log" 2>&1
+  status=$?
+  rows+=("other tests|$([[ $status -eq 0 ]] && echo pass || echo "FAIL rc=$status")|$(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$out/other-tests.log" | tr '\n' ' ')")
+  grep -E '^\[  FAILED' "$out/other-tests.log" | head -20
+fi
 
 echo
-echo "== locent device check: $(date -u +%Y-%m-%dT%H:%MZ) =="
-printf '%s\n' "${rows[@]}" | column -t -s '|'
+echo "== locent device check: $(date -u +%Y-%m-%dT%H:%MZ), ${SECONDS}s =="
+printf '%s\n' "${rows[@]}" | awk -F'|' '{ printf "%-24s %-10s", $1, $2; for (i = 3; i <= NF; ++i) printf " %s", $i; print "" }'

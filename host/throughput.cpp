@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "bench/plain_loop.hpp"
+#include "locent/fbp.hpp"
 
 namespace locent {
 
@@ -63,6 +64,31 @@ RsaThroughput measure_plain_loop(const RsaWorkload& w) {
   r.accepted = p.accepted;
   r.seconds = p.seconds;
   r.proposals_per_second = p.proposals_per_second();
+  return r;
+}
+
+FbpThroughput measure_fbp(bool cuda, const FbpWorkload& w, int threads) {
+  GenerateSpec spec;
+  spec.model.inputs = w.inputs;
+  spec.alpha = w.alpha;
+  spec.seed = w.seed;
+  const Dataset data = generate_dataset(spec, 0);
+  auto engine = cuda ? make_cuda_fbp_engine(data) : make_cpu_fbp_engine(data, threads);
+  engine->load_messages(random_fbp_messages(data, FbpConfig{}.init_size, w.seed));
+  const FocusingParams focusing = FocusingParams::make(kInfinity, 1.0);
+  const double damping = FbpConfig{}.damping;
+  engine->iterate(focusing, damping);  // warm-up; iterate() returns after the device finished
+  FbpThroughput r;
+  const auto t0 = std::chrono::steady_clock::now();
+  double seconds = 0;
+  while (r.iterations < w.iterations || seconds < w.min_seconds) {
+    engine->iterate(focusing, damping);
+    ++r.iterations;
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  r.seconds_per_iteration = seconds / r.iterations;
+  r.messages = data.n_patterns() * static_cast<std::size_t>(w.inputs);
+  r.messages_per_second = r.messages / r.seconds_per_iteration;
   return r;
 }
 

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_array.cuh"
+#include "host/parallel_for.hpp"
 #include "kernels/metropolis.cuh"
 #include "locent/backend.hpp"
 
@@ -16,7 +18,6 @@ namespace locent {
 namespace {
 
 using cuda::DeviceArray;
-
 
 std::string format_gib(double bytes) {
   char buf[32];
@@ -80,36 +81,55 @@ class CudaMetropolisEngine final : public MetropolisEngine {
     status_ = DeviceArray<InstanceStatus>(batch);
     trace_count_ = DeviceArray<std::int32_t>(batch);
 
-    for (std::size_t b = 0; b < batch; ++b) {
-      const Dataset& d = *setup.datasets[b];
-      const BitMatrix rows = d.folded_rows();
-      const BitMatrix cols = rows.transposed();
-      // 64-bit host words are two little-endian 32-bit device words each.
-      columns_.upload(cols.words().data(), n * pw, b * n * pw);
-      rows_.upload(rows.words().data(), p * rw, b * p * rw);
-      instance_ids_.upload(&d.instance, 1, b);
-      const ChainState c = initial_chain(config_, d.model, rows, d.instance);
-      if (c.sites != sites || c.hidden_units != k_units)
-        throw Error("all instances of a batch need the same network", ExitCode::failure);
-      weights_.upload(c.weights.data(), y * nw, b * y * nw);
-      if (b_.explicit_centre) centre_.upload(c.centre.data(), nw, b * nw);
-      site_sums_.upload(c.site_sums.data(), sites, b * sites);
-      stabilities_.upload(c.stabilities.data(), ky * p, b * ky * p);
-      set_a_.upload(c.set_a.data(), ky * pw, b * ky * pw);
-      set_b_.upload(c.set_b.data(), ky * pw, b * ky * pw);
-      size_a_.upload(c.size_a.data(), ky, b * ky);
-      size_b_.upload(c.size_b.data(), ky, b * ky);
-      energy_.upload(c.energy.data(), y, b * y);
-      errors_.upload(c.errors.data(), y, b * y);
-      if (committee) {
-        votes_.upload(c.votes.data(), std::size_t(y) * p, b * y * p);
-        field_plus_one_.upload(c.field_plus_one.data(), ky * pw, b * ky * pw);
-        field_minus_one_.upload(c.field_minus_one.data(), ky * pw, b * ky * pw);
-        votes_plus_one_.upload(c.votes_plus_one.data(), y * pw, b * y * pw);
-        votes_minus_one_.upload(c.votes_minus_one.data(), y * pw, b * y * pw);
+    // The instances' host data (folded rows, their transpose, the initial chain) are prepared
+    // on all cores, a group at a time so that the host holds one group's data, then uploaded.
+    struct Prepared {
+      BitMatrix rows, cols;
+      ChainState chain;
+    };
+    const std::size_t group =
+        std::max<std::size_t>(1, std::min<std::size_t>(batch, 2 * std::thread::hardware_concurrency()));
+    std::vector<Prepared> ready(group);
+    pending_.resize(batch);
+    for (std::size_t first = 0; first < batch; first += group) {
+      const std::size_t count = std::min(group, batch - first);
+      parallel_for(count, 0, [&](std::size_t g) {
+        const Dataset& d = *setup.datasets[first + g];
+        ready[g].rows = d.folded_rows();
+        ready[g].cols = ready[g].rows.transposed();
+        ready[g].chain = initial_chain(config_, d.model, ready[g].rows, d.instance);
+      });
+      for (std::size_t g = 0; g < count; ++g) {
+        const std::size_t b = first + g;
+        const Dataset& d = *setup.datasets[b];
+        const BitMatrix &rows = ready[g].rows, &cols = ready[g].cols;
+        const ChainState& c = ready[g].chain;
+        // 64-bit host words are two little-endian 32-bit device words each.
+        columns_.upload(cols.words().data(), n * pw, b * n * pw);
+        rows_.upload(rows.words().data(), p * rw, b * p * rw);
+        instance_ids_.upload(&d.instance, 1, b);
+        if (c.sites != sites || c.hidden_units != k_units)
+          throw Error("all instances of a batch need the same network", ExitCode::failure);
+        weights_.upload(c.weights.data(), y * nw, b * y * nw);
+        if (b_.explicit_centre) centre_.upload(c.centre.data(), nw, b * nw);
+        site_sums_.upload(c.site_sums.data(), sites, b * sites);
+        stabilities_.upload(c.stabilities.data(), ky * p, b * ky * p);
+        set_a_.upload(c.set_a.data(), ky * pw, b * ky * pw);
+        set_b_.upload(c.set_b.data(), ky * pw, b * ky * pw);
+        size_a_.upload(c.size_a.data(), ky, b * ky);
+        size_b_.upload(c.size_b.data(), ky, b * ky);
+        energy_.upload(c.energy.data(), y, b * y);
+        errors_.upload(c.errors.data(), y, b * y);
+        if (committee) {
+          votes_.upload(c.votes.data(), std::size_t(y) * p, b * y * p);
+          field_plus_one_.upload(c.field_plus_one.data(), ky * pw, b * ky * pw);
+          field_minus_one_.upload(c.field_minus_one.data(), ky * pw, b * ky * pw);
+          votes_plus_one_.upload(c.votes_plus_one.data(), y * pw, b * y * pw);
+          votes_minus_one_.upload(c.votes_minus_one.data(), y * pw, b * y * pw);
+        }
+        status_.upload(&c.status, 1, b);
+        templates_.push_back(c);  // shapes and flags for snapshots
       }
-      status_.upload(&c.status, 1, b);
-      templates_.push_back(c);  // shapes and flags for snapshots
     }
     b_.columns = columns_.get();
     b_.rows = rows_.get();
@@ -168,7 +188,7 @@ class CudaMetropolisEngine final : public MetropolisEngine {
       for (std::size_t b = 0; b < batch; ++b)
         for (int r = 0; r < counts[b]; ++r) {
           const std::int64_t* rec = all.data() + (b * capacity + r) * (5 + y);
-          pending_.emplace_back(rec, rec + 5 + y);
+          pending_[b].emplace_back(rec, rec + 5 + y);
         }
     }
   }
@@ -179,7 +199,15 @@ class CudaMetropolisEngine final : public MetropolisEngine {
     return s;
   }
 
-  std::vector<std::vector<std::int64_t>> take_trace() override { return std::move(pending_); }
+  // Instance-major, in sweep order, whatever the chunks were (the CPU backend's order).
+  std::vector<std::vector<std::int64_t>> take_trace() override {
+    std::vector<std::vector<std::int64_t>> all;
+    for (auto& records : pending_) {
+      for (auto& r : records) all.push_back(std::move(r));
+      records.clear();
+    }
+    return all;
+  }
 
   ChainState snapshot(std::size_t b) override {
     ChainState c = templates_.at(b);
@@ -236,7 +264,7 @@ class CudaMetropolisEngine final : public MetropolisEngine {
   DeviceArray<std::int64_t> energy_, trace_;
   DeviceArray<InstanceStatus> status_;
   std::vector<ChainState> templates_;
-  std::vector<std::vector<std::int64_t>> pending_;
+  std::vector<std::vector<std::vector<std::int64_t>>> pending_;  // per instance
 };
 
 class CudaBackend final : public Backend {

@@ -39,17 +39,24 @@ TEST(Bits, DotMatchesNaiveLoop) {
   }
 }
 
+// The transpose works in 64 × 64 blocks: shapes below, at and across block edges.
 TEST(Bits, TransposeMatchesElementwise) {
   std::mt19937 rng(3);
-  BitMatrix m(37, 70);
-  for (std::size_t r = 0; r < m.rows(); ++r)
-    for (std::size_t c = 0; c < m.cols(); ++c) m.set(r, c, (rng() & 1) ? 1 : -1);
-  const BitMatrix t = m.transposed();
-  ASSERT_EQ(t.rows(), 70u);
-  ASSERT_EQ(t.cols(), 37u);
-  for (std::size_t r = 0; r < m.rows(); ++r)
-    for (std::size_t c = 0; c < m.cols(); ++c) ASSERT_EQ(t.get(c, r), m.get(r, c));
-  EXPECT_EQ(t.transposed(), m);
+  const std::pair<std::size_t, std::size_t> shapes[] = {{37, 70}, {1, 1},   {64, 64},
+                                                        {65, 63}, {130, 200}, {200, 129}};
+  for (const auto& [rows, cols] : shapes) {
+    SCOPED_TRACE(std::to_string(rows) + " x " + std::to_string(cols));
+    BitMatrix m(rows, cols);
+    for (std::size_t r = 0; r < m.rows(); ++r)
+      for (std::size_t c = 0; c < m.cols(); ++c) m.set(r, c, (rng() & 1) ? 1 : -1);
+    const BitMatrix t = m.transposed();
+    ASSERT_EQ(t.rows(), cols);
+    ASSERT_EQ(t.cols(), rows);
+    for (std::size_t r = 0; r < m.rows(); ++r)
+      for (std::size_t c = 0; c < m.cols(); ++c) ASSERT_EQ(t.get(c, r), m.get(r, c));
+    // Padding bits stay zero, so whole words compare equal.
+    EXPECT_EQ(t.transposed(), m);
+  }
 }
 
 // Stabilities, errors and flip energy from the bit-packed path equal naive ±1 loops.

@@ -29,6 +29,7 @@ struct BenchOptions {
   double proposals_ceiling = 0;
   int dense_size = -1;  // -1: 8192 on a GPU, 2048 on the CPU; 0: skip
   double mac_ceiling = 0;
+  std::vector<int> fbp_sizes;  // empty: 10001 on the CPU, 10001 and 100001 on a GPU; {0}: skip
   bool quiet = false;
 };
 
@@ -69,11 +70,17 @@ std::function<int()> add_bench_command(CLI::App& app) {
   cmd->add_option("--mac-ceiling", o->mac_ceiling,
                   "The device's binary multiply-adds per second (ceilings.md: 5.0e15 on an H100's "
                   "1-bit tensor cores) to report the dense figure against");
+  cmd->add_option("--fbp-N", o->fbp_sizes,
+                  "Perceptron sizes of the fBP figure, seconds per BP iteration at α = 0.7 "
+                  "(default 10001 on the CPU, 10001 100001 on a GPU; 0 skips it)");
   cmd->add_flag("-q,--quiet", o->quiet, "No progress on stderr");
 
   return [o]() -> int {
     for (int n : o->sizes)
       if (n < 3 || n % 2 == 0) throw Error("--N: sizes must be odd and at least 3 (got " + std::to_string(n) + ")");
+    for (int n : o->fbp_sizes)
+      if (n != 0 && (n < 3 || n % 2 == 0))
+        throw Error("--fbp-N: sizes must be odd and at least 3, or 0 to skip (got " + std::to_string(n) + ")");
     std::string note;
     auto backend = make_backend(parse_backend_kind(o->backend), o->threads, &note);
     if (!note.empty() && !o->quiet) std::cerr << "locent: note: " << note << "\n";
@@ -182,6 +189,26 @@ std::function<int()> add_bench_command(CLI::App& app) {
         f["ratio"] = macs / o->mac_ceiling;
       }
       figures.push_back(f);
+    }
+    std::vector<int> fbp_sizes = o->fbp_sizes;
+    if (fbp_sizes.empty()) fbp_sizes = on_cpu ? std::vector<int>{10001} : std::vector<int>{10001, 100001};
+    for (int n : fbp_sizes) {
+      if (n == 0) continue;
+      // Focusing BP: seconds per synchronous BP iteration, perceptron, α = 0.7.
+      FbpWorkload w;
+      w.inputs = n;
+      say(fmt::format("fbp N={} alpha={} ... ", n, w.alpha));
+      const FbpThroughput r = measure_fbp(!on_cpu, w, o->threads);
+      say(fmt::format("{:.3g} s per iteration\n", r.seconds_per_iteration));
+      figures.push_back({{"figure", "fbp_seconds_per_iteration"},
+                         {"N", n},
+                         {"P", r.messages / static_cast<std::size_t>(n)},
+                         {"alpha", w.alpha},
+                         {"value", r.seconds_per_iteration},
+                         {"unit", "s/iteration"},
+                         {"iterations", r.iterations},
+                         {"messages_per_second", r.messages_per_second},
+                         {"schedule", "synchronous, damping 0.5, gamma inf, y 1"}});
     }
     const nlohmann::json j = {{"locent_version", kVersion},
                               {"date", utc_now()},

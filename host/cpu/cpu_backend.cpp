@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "host/cpu/metropolis.hpp"
+#include "host/parallel_for.hpp"
 #include "locent/backend.hpp"
 
 namespace locent {
@@ -21,35 +22,21 @@ std::string cpu_model_name() {
   return "CPU";
 }
 
-// Runs body(i) for i in [0, n) on up to `threads` threads (dynamic assignment).
-template <class Body>
-void parallel_for(std::size_t n, int threads, Body body) {
-  const std::size_t workers = std::min<std::size_t>(n, std::max(1, threads));
-  if (workers <= 1) {
-    for (std::size_t i = 0; i < n; ++i) body(i);
-    return;
-  }
-  std::atomic<std::size_t> next{0};
-  std::vector<std::thread> pool;
-  for (std::size_t t = 0; t < workers; ++t)
-    pool.emplace_back([&] {
-      for (std::size_t i; (i = next.fetch_add(1)) < n;) body(i);
-    });
-  for (auto& th : pool) th.join();
-}
-
 class CpuMetropolisEngine final : public MetropolisEngine {
  public:
   CpuMetropolisEngine(const EngineSetup& setup, int threads)
       : config_(setup.config), threads_(threads) {
+    const std::size_t batch = setup.datasets.size();
+    rows_.resize(batch);
+    columns_.resize(batch);
+    chains_.resize(batch);
     for (const Dataset* d : setup.datasets) {
-      rows_.push_back(d->folded_rows());
-      columns_.push_back(rows_.back().transposed());
       instances_.push_back(d->instance);
       models_.push_back(d->model);
     }
-    chains_.resize(rows_.size());
-    parallel_for(rows_.size(), threads_, [&](std::size_t b) {
+    parallel_for(batch, threads_, [&](std::size_t b) {
+      rows_[b] = setup.datasets[b]->folded_rows();
+      columns_[b] = rows_[b].transposed();
       chains_[b] = initial_chain(config_, models_[b], rows_[b], instances_[b]);
     });
     pending_.resize(rows_.size());

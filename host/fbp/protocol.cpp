@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "host/parallel_for.hpp"
 #include "locent/error.hpp"
 #include "locent/fbp.hpp"
 #include "locent/fbp_rules.hpp"
@@ -215,7 +216,8 @@ FbpMessages random_fbp_messages(const Dataset& data, double size, std::uint64_t 
   const bool committee = model.architecture != Architecture::perceptron;
   // Row μ draws K·fan_in weight messages, then (committees) K unit and K output messages.
   const std::size_t per_row = k * f + (committee ? 2 * k : 0);
-  for (std::size_t mu = 0; mu < p; ++mu) {
+  // Rows are independent (counter-based draws): fill them on all cores.
+  parallel_for(p, 0, [&](std::size_t mu) {
     PhiloxBlock blk{};
     for (std::size_t s = 0; s < per_row; ++s) {
       if (s % 4 == 0)
@@ -230,7 +232,7 @@ FbpMessages random_fbp_messages(const Dataset& data, double size, std::uint64_t 
       else
         m.output_to_unit[mu * k + (s - k * f - k)] = field;
     }
-  }
+  });
   return m;
 }
 

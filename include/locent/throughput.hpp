@@ -33,6 +33,28 @@ RsaThroughput measure_rsa(Backend& backend, const RsaWorkload& w);
 // The plain loop (bench/plain_loop.hpp) on one instance and the calling thread.
 RsaThroughput measure_plain_loop(const RsaWorkload& w);
 
+// Focusing BP: time per synchronous BP iteration on one perceptron storage instance (issue
+// "Committees and fBP": N = 10^4 and 10^5, α = 0.7), from random messages, γ = ∞, y = 1 (the first
+// step of the standard protocol), damping 0.5. Engine creation and one warm-up iteration are not
+// timed.
+struct FbpWorkload {
+  int inputs = 10001;
+  double alpha = 0.7;
+  int iterations = 5;  // timed iterations (at least)
+  double min_seconds = 0.5;  // ... and at least this long
+  std::uint64_t seed = 1;
+};
+
+struct FbpThroughput {
+  double seconds_per_iteration = 0;
+  int iterations = 0;
+  std::size_t messages = 0;  // P × N pattern-to-weight messages
+  double messages_per_second = 0;
+};
+
+// `cuda` selects the CUDA engine (throws Error(no_device) without one); `threads` the CPU engine's.
+FbpThroughput measure_fbp(bool cuda, const FbpWorkload& w, int threads);
+
 // Sweeps per workload so that each figure takes a comparable, sub-second to few-second time.
 std::uint64_t default_sweeps(int inputs);
 
