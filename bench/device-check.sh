@@ -7,11 +7,13 @@
 #   cmake -S . -B build-device -G Ninja -DCMAKE_CUDA_ARCHITECTURES=90 -DLOCENT_BENCH=OFF -DLOCENT_MPI=OFF
 #   cmake --build build-device -j2 --target locent locent_tests
 # then, on the GPU machine:  bench/device-check.sh build-device [PARTS]   (writes under $OUT if set)
-# PARTS is a comma-separated subset of tests,solves,bench,suite (default: all four).
+# PARTS is a comma-separated subset of tests,solves,bench,host-cpu,fbp,suite (default: all); fbp runs
+# the focusing-BP reference cases and the perceptron capacity scan (bench/fbp_reference.sh) on the
+# GPU.
 # Every step has its own time limit, so that one hang cannot eat the machine's lease.
 set -uo pipefail
 build=${1:-build-device}
-parts=",${2:-tests,solves,bench,suite},"
+parts=",${2:-tests,solves,bench,host-cpu,fbp,suite},"
 want() { [[ $parts == *",$1,"* ]]; }
 out=${OUT:-/tmp/locent-device-check}
 mkdir -p "$out"
@@ -67,8 +69,20 @@ bench() {  # bench LABEL LIMIT ARGS...
 if want bench; then
 bench batched 150 --backend cuda --N 1001 10001 --no-baseline --mac-ceiling 5.0e15
 bench single 60 --backend cuda --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0
-bench host-cpu 60 --backend cpu --N 1001 --sweeps-scale 0.3 --dense-size 0 --fbp-N 0
+bench wmma 30 --backend cuda --N 0 --dense-kernel wmma --fbp-N 0
+want host-cpu && bench host-cpu 60 --backend cpu --N 1001 --sweeps-scale 0.3 --dense-size 0 --fbp-N 0
 echo "bench: ${SECONDS}s"
+fi
+
+if want fbp; then
+  # The small K = 5, N = 21 cases take seconds on a CPU; the two large ones run here.
+  for what in committee:60 perceptron:120; do
+    LOCENT_ARGS="--backend cuda" ALPHAS="0.70 0.72 0.74 0.76 0.78" MAX_SECONDS=20 \
+      timeout "${what#*:}" bench/fbp_reference.sh "$build/locent" "${what%:*}" >>"$out/fbp-reference.tsv" 2>&1
+    rows+=("fbp ${what%:*}|rc=$?|see fbp-reference.tsv")
+  done
+  cat "$out/fbp-reference.tsv"
+  echo "fbp: ${SECONDS}s"
 fi
 
 # The whole suite with a GPU present (tests that pick the backend automatically now run CUDA).

@@ -12,7 +12,7 @@ std::unique_ptr<Backend> make_cuda_backend(int) {
               ExitCode::no_device);
 }
 
-std::unique_ptr<DenseFieldsGpu> make_dense_fields_gpu(const BitMatrix&, const BitMatrix&) {
+std::unique_ptr<DenseFieldsGpu> make_dense_fields_gpu(const BitMatrix&, const BitMatrix&, DenseKernel) {
   throw Error("this build of locent has no CUDA backend (built with LOCENT_CUDA=OFF)",
               ExitCode::no_device);
 }

@@ -2,10 +2,17 @@
 // host/cpu/dense_fields.cpp.
 //
 // A (R × N weights) times B (N × P, the pattern rows as its columns) with the b1 AND+POPC
-// tensor-core operation (WMMA 8×8×128, sm_80+; AND is native on sm_80/sm_90, XOR is emulated on
-// sm_90). Each warp owns a 32 × 32 output tile (4 × 4 fragments), a block 2 × 2 warps. The POPC
-// counts go through shared memory, where each lane turns 32 of them into fields with
-// a·b = N − 2(|a| + |b|) + 4·popc(a AND b), writes them coalesced and ballots the errors.
+// tensor-core operation (AND is native on sm_80/sm_90, XOR is emulated on sm_90), and
+// a·b = N − 2(|a| + |b|) + 4·popc(a AND b). Two kernels:
+//  * mma (default): mma.sync m16n8k256 from shared memory. A block computes a 128 × 128 output
+//    tile with 2 × 2 warps of 64 × 64 (4 × 8 fragments); 512-bit slices of A and B rows go
+//    through a 3-stage cp.async ring. Each 256-bit chunk of a row is stored with its words
+//    interleaved (w0 w4 w1 w5 w2 w6 w3 w7), so that the two words a thread's fragment takes from
+//    a row (t and t + 4, PTX ISA fragment layout) are one 64-bit load; a row stride of 24 words
+//    keeps those loads free of bank conflicts. Fields are written straight from the
+//    accumulators; errors are summed over each row's four lanes, one atomic per row and warp.
+//  * wmma: the first version, WMMA 8×8×128 fragments loaded straight from global memory; kept as
+//    the reference that the new kernel was measured against (bench/RESULTS.md).
 #include <mma.h>
 
 #include <algorithm>
@@ -73,18 +80,158 @@ __global__ void dense_fields_kernel(const std::uint32_t* a, const std::uint32_t*
 #endif
 }
 
+// ---- mma.sync m16n8k256 kernel ----
+constexpr int kMmaTile = 128;                 // block tile side (outputs)
+constexpr int kStageBits = 512;               // bits of K per pipeline stage
+constexpr int kStageWords = kStageBits / 32;  // 16
+constexpr int kRowStride = kStageWords + 8;   // shared row stride in words (bank-conflict free)
+constexpr int kStages = 3;
+constexpr int kStageTileWords = kMmaTile * kRowStride;  // one operand's tile in one stage
+constexpr std::size_t kMmaSharedBytes = std::size_t(kStages) * 2 * kStageTileWords * 4;
+
+__device__ __forceinline__ void mma_and_popc(int (&d)[4], const std::uint32_t (&a)[4],
+                                             const std::uint32_t (&b)[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k256.row.col.s32.b1.b1.s32.and.popc "
+      "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+      : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+__device__ __forceinline__ void copy_16_bytes(std::uint32_t* shared, const std::uint32_t* global) {
+  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(shared));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(address), "l"(global));
+}
+__device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int kPending>
+__device__ __forceinline__ void wait_copies() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
+// Copies one stage (rows [row0, row0 + 128) of a and b, K words [k_word, k_word + 16)) into the
+// stage's shared tiles: 2 × 128 rows × 4 pieces of 16 bytes, 4 pieces per thread and operand.
+__device__ __forceinline__ void load_stage(std::uint32_t* sa, std::uint32_t* sb,
+                                           const std::uint32_t* a, const std::uint32_t* b,
+                                           int a_row0, int b_row0, int k_words, int k_word) {
+  for (int piece = threadIdx.x; piece < kMmaTile * 4; piece += blockDim.x) {
+    const int row = piece >> 2, quarter = piece & 3;
+    copy_16_bytes(sa + row * kRowStride + 4 * quarter,
+                  a + std::size_t(a_row0 + row) * k_words + k_word + 4 * quarter);
+    copy_16_bytes(sb + row * kRowStride + 4 * quarter,
+                  b + std::size_t(b_row0 + row) * k_words + k_word + 4 * quarter);
+  }
+}
+
+__global__ void __launch_bounds__(128) dense_fields_mma_kernel(
+    const std::uint32_t* a, const std::uint32_t* b, const int* a_ones, const int* b_ones, int rows,
+    int cols, int n, int k_bits, std::int32_t* fields, std::int32_t* errors) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  extern __shared__ __align__(16) std::uint32_t smem[];
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int g = lane >> 2, t = lane & 3;  // the fragment layout's groupID and thread-in-group
+  const int block_row = blockIdx.y * kMmaTile, block_col = blockIdx.x * kMmaTile;
+  const int warp_row = (warp >> 1) * 64, warp_col = (warp & 1) * 64;
+  const int k_words = k_bits / 32, stages_total = k_bits / kStageBits;
+
+  int acc[4][8][4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[i][j][e] = 0;
+
+  auto tile_a = [&](int stage) { return smem + stage * 2 * kStageTileWords; };
+  auto tile_b = [&](int stage) { return smem + stage * 2 * kStageTileWords + kStageTileWords; };
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (s < stages_total)
+      load_stage(tile_a(s), tile_b(s), a, b, block_row, block_col, k_words, s * kStageWords);
+    commit_copies();
+  }
+  for (int kt = 0; kt < stages_total; ++kt) {
+    wait_copies<kStages - 2>();
+    __syncthreads();
+    const int next = kt + kStages - 1;
+    if (next < stages_total)
+      load_stage(tile_a(next % kStages), tile_b(next % kStages), a, b, block_row, block_col,
+                 k_words, next * kStageWords);
+    commit_copies();
+    const std::uint32_t* sa = tile_a(kt % kStages) + (warp_row + g) * kRowStride + 2 * t;
+    const std::uint32_t* sb = tile_b(kt % kStages) + (warp_col + g) * kRowStride + 2 * t;
+#pragma unroll
+    for (int kk = 0; kk < kStageWords; kk += 8) {  // two 256-bit steps per stage
+      std::uint32_t fa[4][4], fb[8][2];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const uint2 lo = *reinterpret_cast<const uint2*>(sa + (16 * i) * kRowStride + kk);
+        const uint2 hi = *reinterpret_cast<const uint2*>(sa + (16 * i + 8) * kRowStride + kk);
+        fa[i][0] = lo.x;  // row g, word t
+        fa[i][1] = hi.x;  // row g + 8, word t
+        fa[i][2] = lo.y;  // row g, word t + 4
+        fa[i][3] = hi.y;  // row g + 8, word t + 4
+      }
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        const uint2 v = *reinterpret_cast<const uint2*>(sb + (8 * j) * kRowStride + kk);
+        fb[j][0] = v.x;
+        fb[j][1] = v.y;
+      }
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 8; ++j) mma_and_popc(acc[i][j], fa[i], fb[j]);
+    }
+  }
+  wait_copies<0>();
+
+  // Epilogue: c0, c1 at (row g, columns 2t, 2t + 1), c2, c3 at row g + 8.
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int row = block_row + warp_row + 16 * i + 8 * half + g;
+      const bool row_ok = row < rows;
+      const int row_part = row_ok ? n - 2 * a_ones[row] : 0;
+      int wrong = 0;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        const int col = block_col + warp_col + 8 * j + 2 * t;
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          if (row_ok && col + e < cols) {
+            const int field = row_part - 2 * b_ones[col + e] + 4 * acc[i][j][2 * half + e];
+            fields[std::size_t(row) * cols + col + e] = field;
+            wrong += field < 0;
+          }
+        }
+      }
+      wrong += __shfl_xor_sync(0xffffffffu, wrong, 1);
+      wrong += __shfl_xor_sync(0xffffffffu, wrong, 2);
+      if (t == 0 && wrong) atomicAdd(&errors[row], wrong);
+    }
+  }
+#endif
+}
+
 // Rows of a BitMatrix as 32-bit words, padded with zero rows to `rows_padded` and with zero bits
-// to `k_bits` per row.
+// to `k_bits` per row. `interleave`: each 256-bit chunk's words stored as w0 w4 w1 w5 w2 w6 w3 w7
+// (the mma kernel's layout).
 std::vector<std::uint32_t> pad_rows(const BitMatrix& m, std::size_t rows_padded, int k_bits,
-                                    std::vector<int>& ones) {
+                                    bool interleave, std::vector<int>& ones) {
   const std::size_t k_words = k_bits / 32;
   std::vector<std::uint32_t> out(rows_padded * k_words, 0);
   ones.assign(rows_padded, 0);
+  const auto position = [interleave](std::size_t w) -> std::size_t {
+    if (!interleave) return w;
+    const std::size_t chunk = w / 8, i = w % 8;
+    return 8 * chunk + (i < 4 ? 2 * i : 2 * (i - 4) + 1);
+  };
   for (std::size_t r = 0; r < m.rows(); ++r) {
     const std::uint64_t* src = m.row(r);
     for (std::size_t w = 0; w < m.words_per_row(); ++w) {
-      out[r * k_words + 2 * w] = static_cast<std::uint32_t>(src[w]);
-      out[r * k_words + 2 * w + 1] = static_cast<std::uint32_t>(src[w] >> 32);
+      out[r * k_words + position(2 * w)] = static_cast<std::uint32_t>(src[w]);
+      out[r * k_words + position(2 * w + 1)] = static_cast<std::uint32_t>(src[w] >> 32);
       ones[r] += __builtin_popcountll(src[w]);
     }
   }
@@ -100,15 +247,18 @@ cuda::DeviceArray<T> device_copy(const std::vector<T>& v) {
 
 class CudaDenseFields final : public DenseFieldsGpu {
  public:
-  CudaDenseFields(const BitMatrix& weights, const BitMatrix& patterns)
-      : rows_(int(weights.rows())), cols_(int(patterns.rows())), n_(int(weights.cols())) {
+  CudaDenseFields(const BitMatrix& weights, const BitMatrix& patterns, DenseKernel kernel)
+      : rows_(int(weights.rows())), cols_(int(patterns.rows())), n_(int(weights.cols())),
+        kernel_(kernel) {
     int device = 0, major = 0;
     LOCENT_CUDA_CHECK(cudaGetDevice(&device));
     LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
     if (major < 8) throw Error("the 1-bit tensor-core path needs compute capability 8.0 or newer", ExitCode::no_device);
-    k_bits_ = int((weights.cols() + kKBits - 1) / kKBits * kKBits);
-    const std::size_t rows_padded = (rows_ + kBlockTile - 1) / kBlockTile * kBlockTile;
-    const std::size_t cols_padded = (cols_ + kBlockTile - 1) / kBlockTile * kBlockTile;
+    const bool mma = kernel_ == DenseKernel::mma;
+    const int k_step = mma ? kStageBits : kKBits, tile = mma ? kMmaTile : kBlockTile;
+    k_bits_ = int((weights.cols() + k_step - 1) / k_step * k_step);
+    const std::size_t rows_padded = (rows_ + tile - 1) / tile * tile;
+    const std::size_t cols_padded = (cols_ + tile - 1) / tile * tile;
     const double bytes = (double(rows_padded) + double(cols_padded)) * k_bits_ / 8 +
                          4.0 * double(rows_) * cols_ + 8.0 * (rows_padded + cols_padded);
     std::size_t free_bytes = 0, total = 0;
@@ -118,19 +268,30 @@ class CudaDenseFields final : public DenseFieldsGpu {
                       std::to_string(cols_) + " need " + std::to_string(bytes / 1e9) + " GB",
                   ExitCode::out_of_memory);
     std::vector<int> a_ones, b_ones;
-    a_ = device_copy(pad_rows(weights, rows_padded, k_bits_, a_ones));
-    b_ = device_copy(pad_rows(patterns, cols_padded, k_bits_, b_ones));
+    a_ = device_copy(pad_rows(weights, rows_padded, k_bits_, mma, a_ones));
+    b_ = device_copy(pad_rows(patterns, cols_padded, k_bits_, mma, b_ones));
     a_ones_ = device_copy(a_ones);
     b_ones_ = device_copy(b_ones);
     fields_ = cuda::DeviceArray<std::int32_t>(std::max<std::size_t>(1, std::size_t(rows_) * cols_));
     errors_ = cuda::DeviceArray<std::int32_t>(std::max(1, rows_));
+    if (mma)
+      LOCENT_CUDA_CHECK(cudaFuncSetAttribute(dense_fields_mma_kernel,
+                                             cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                             int(kMmaSharedBytes)));
   }
 
   void evaluate() override {
     LOCENT_CUDA_CHECK(cudaMemset(errors_.get(), 0, std::max(1, rows_) * 4));
-    const dim3 grid((cols_ + kBlockTile - 1) / kBlockTile, (rows_ + kBlockTile - 1) / kBlockTile);
-    dense_fields_kernel<<<grid, 128>>>(a_.get(), b_.get(), a_ones_.get(), b_ones_.get(), rows_,
-                                       cols_, n_, k_bits_, fields_.get(), errors_.get());
+    if (kernel_ == DenseKernel::mma) {
+      const dim3 grid((cols_ + kMmaTile - 1) / kMmaTile, (rows_ + kMmaTile - 1) / kMmaTile);
+      dense_fields_mma_kernel<<<grid, 128, kMmaSharedBytes>>>(
+          a_.get(), b_.get(), a_ones_.get(), b_ones_.get(), rows_, cols_, n_, k_bits_,
+          fields_.get(), errors_.get());
+    } else {
+      const dim3 grid((cols_ + kBlockTile - 1) / kBlockTile, (rows_ + kBlockTile - 1) / kBlockTile);
+      dense_fields_kernel<<<grid, 128>>>(a_.get(), b_.get(), a_ones_.get(), b_ones_.get(), rows_,
+                                         cols_, n_, k_bits_, fields_.get(), errors_.get());
+    }
     LOCENT_CUDA_CHECK(cudaGetLastError());
     LOCENT_CUDA_CHECK(cudaDeviceSynchronize());
   }
@@ -144,8 +305,14 @@ class CudaDenseFields final : public DenseFieldsGpu {
     return out;
   }
 
+  std::string kernel_name() const override {
+    return kernel_ == DenseKernel::mma ? "1-bit tensor cores, mma.sync m16n8k256 and+popc, shared-memory pipeline"
+                                       : "1-bit tensor cores, wmma 8x8x128 b1 and+popc from global memory";
+  }
+
  private:
   int rows_, cols_, n_, k_bits_ = 0;
+  DenseKernel kernel_;
   cuda::DeviceArray<std::uint32_t> a_, b_;
   cuda::DeviceArray<int> a_ones_, b_ones_;
   cuda::DeviceArray<std::int32_t> fields_, errors_;
@@ -154,14 +321,14 @@ class CudaDenseFields final : public DenseFieldsGpu {
 }  // namespace
 
 std::unique_ptr<DenseFieldsGpu> make_dense_fields_gpu(const BitMatrix& weights,
-                                                      const BitMatrix& patterns) {
+                                                      const BitMatrix& patterns, DenseKernel kernel) {
   if (weights.cols() != patterns.cols())
     throw Error("dense fields: weights have " + std::to_string(weights.cols()) +
                 " inputs but patterns " + std::to_string(patterns.cols()));
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0)
     throw Error("no usable CUDA device", ExitCode::no_device);
-  return std::make_unique<CudaDenseFields>(weights, patterns);
+  return std::make_unique<CudaDenseFields>(weights, patterns, kernel);
 }
 
 }  // namespace locent

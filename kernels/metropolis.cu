@@ -82,7 +82,8 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
   __shared__ std::uint32_t random[4 * 8];
   __shared__ int hits_a[kMaxReplicas], hits_b[kMaxReplicas];
   __shared__ int size_a[kMaxReplicas], size_b[kMaxReplicas], errors[kMaxReplicas];
-  __shared__ int old_plus[kMaxReplicas], accepted_flag[kMaxReplicas];
+  __shared__ int old_plus[kMaxReplicas];
+  __shared__ int accepted_list[kMaxReplicas], accepted_count;
   __shared__ long long energy[kMaxReplicas];
   __shared__ int stop;
   __shared__ int centre_errors;
@@ -169,6 +170,7 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
       if (tid == 0) {
         int site_sum = site_sums[i];
         const int centre_i = traced ? 0 : (test_bit32(centre, i) ? 1 : -1);
+        int count = 0;
         int a = 0;
         for (; a < y; ++a) {
           const bool w_plus = old_plus[a];
@@ -179,9 +181,9 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
                                : explicit_coupling_index(s_ai, centre_i);
           ++proposals;
           const bool ok = view.accept_replica(delta_e, k, random[replica_slot(a)]);
-          accepted_flag[a] = ok;
           if (!ok) continue;
           ++accepted;
+          accepted_list[count++] = a;
           weights[a * nw + (i >> 5)] ^= 1u << (i & 31);
           site_sum -= 2 * s_ai;
           energy[a] += delta_e;
@@ -199,7 +201,8 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
             break;
           }
         }
-        for (++a; a < y; ++a) accepted_flag[a] = 0, hits_a[a] = hits_b[a] = 0;
+        for (++a; a < y; ++a) hits_a[a] = hits_b[a] = 0;
+        accepted_count = count;
         site_sums[i] = site_sum;
         if (!stop && !traced) {
           ++proposals;
@@ -212,11 +215,16 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
       }
       __syncthreads();
 
-      // Phase 4: accepted replicas move their fields and rebuild their boundary sets.
-      for (int item = warp; item < items; item += warps) {
-        const int a = item / chunks, c = item - a * chunks;
-        if (!accepted_flag[a]) continue;
-        const int w0 = c * chunk_words, w1 = min(pw, w0 + chunk_words);
+      // Phase 4: accepted replicas move their fields and rebuild their boundary sets. Their
+      // pattern words are split over all the block's warps (in the few-instance shape, where the
+      // sizes are summed by atomics; one warp per replica otherwise): a single accepted flip of
+      // a large instance then has every warp of the block on it.
+      const int count = accepted_count;
+      const int update_chunks = chunks > 1 ? max(chunks, warps / max(count, 1)) : 1;
+      const int update_words = (pw + update_chunks - 1) / update_chunks;
+      for (int item = warp; item < count * update_chunks; item += warps) {
+        const int a = accepted_list[item / update_chunks], c = item % update_chunks;
+        const int w0 = c * update_words, w1 = min(pw, w0 + update_words);
         const bool w_plus = old_plus[a];
         if (kCommittee) {
           // The moved unit's fields; the votes change only where its sign flipped.
@@ -289,28 +297,44 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
         }
         std::int32_t* st = stab + std::size_t(a) * p;
         int na = 0, nb = 0, ne = 0;
-        for (int w = w0; w < w1 && 32 * w < p; ++w) {
-          const int mu = 32 * w + lane;
-          const std::uint32_t cw = col[w];
-          const bool drops = ((w_plus ? cw : ~cw) >> lane) & 1u;
-          bool in_a = false, in_b = false, err = false;
-          if (mu < p) {
-            const int d = st[mu] + (drops ? -2 : 2);
-            st[mu] = d;
-            in_a = in_set_a(d, flips);
-            in_b = in_set_b(d, flips);
-            err = d < 0;
+        // Four words at a time, their loads issued before any store: the loop is bound by the
+        // latency of global memory, and the compiler cannot prove that the stores of one word
+        // leave the next word's loads alone.
+        constexpr int kUnroll = 4;
+        const int w_end = min(w1, (p + 31) / 32);
+        for (int w = w0; w < w_end; w += kUnroll) {
+          std::uint32_t cw[kUnroll];
+          int before[kUnroll];
+#pragma unroll
+          for (int u = 0; u < kUnroll; ++u) {
+            const int mu = 32 * (w + u) + lane;
+            cw[u] = w + u < w_end ? col[w + u] : 0u;
+            before[u] = w + u < w_end && mu < p ? st[mu] : 0;
           }
-          const std::uint32_t ba = __ballot_sync(0xffffffffu, in_a);
-          const std::uint32_t bb = __ballot_sync(0xffffffffu, in_b);
-          const std::uint32_t be = __ballot_sync(0xffffffffu, err);
-          if (lane == 0) {
-            set_a[a * pw + w] = ba;
-            set_b[a * pw + w] = bb;
+#pragma unroll
+          for (int u = 0; u < kUnroll; ++u) {
+            if (w + u >= w_end) break;  // the same for every lane
+            const int mu = 32 * (w + u) + lane;
+            const bool drops = ((w_plus ? cw[u] : ~cw[u]) >> lane) & 1u;
+            bool in_a = false, in_b = false, err = false;
+            if (mu < p) {
+              const int d = before[u] + (drops ? -2 : 2);
+              st[mu] = d;
+              in_a = in_set_a(d, flips);
+              in_b = in_set_b(d, flips);
+              err = d < 0;
+            }
+            const std::uint32_t ba = __ballot_sync(0xffffffffu, in_a);
+            const std::uint32_t bb = __ballot_sync(0xffffffffu, in_b);
+            const std::uint32_t be = __ballot_sync(0xffffffffu, err);
+            if (lane == 0) {
+              set_a[a * pw + w + u] = ba;
+              set_b[a * pw + w + u] = bb;
+            }
+            na += __popc(ba);
+            nb += __popc(bb);
+            ne += __popc(be);
           }
-          na += __popc(ba);
-          nb += __popc(bb);
-          ne += __popc(be);
         }
         if (lane == 0) {
           if (chunks == 1) {

@@ -1,6 +1,6 @@
 // Dense field and error evaluation: the CPU twin against a naive ±1 loop, and the 1-bit
-// tensor-core path against the CPU twin (skips without a GPU), on shapes that are not multiples
-// of the tiles (64 rows/columns, 128 bits).
+// tensor-core kernels against the CPU twin (skip without a GPU), on shapes that are not multiples
+// of the tiles (64 or 128 rows/columns, 128 or 512 bits).
 #include "locent/dense_fields.hpp"
 
 #include <gtest/gtest.h>
@@ -47,18 +47,24 @@ TEST_P(DenseFieldsShapes, TensorCoresMatchCpu) {
   if (!cuda_available()) GTEST_SKIP() << "no usable CUDA device";
   const Shape s = GetParam();
   const BitMatrix w = random_matrix(s.replicas, s.inputs, 3), x = random_matrix(s.patterns, s.inputs, 4);
-  auto gpu = make_dense_fields_gpu(w, x);
-  gpu->evaluate();
-  gpu->evaluate();  // twice: errors are reset per evaluation
-  const DenseFields g = gpu->download(), c = dense_fields_cpu(w, x, 2);
-  EXPECT_EQ(g.fields, c.fields);
-  EXPECT_EQ(g.errors, c.errors);
+  const DenseFields c = dense_fields_cpu(w, x, 2);
+  for (const DenseKernel kernel : {DenseKernel::mma, DenseKernel::wmma}) {
+    auto gpu = make_dense_fields_gpu(w, x, kernel);
+    SCOPED_TRACE(gpu->kernel_name());
+    gpu->evaluate();
+    gpu->evaluate();  // twice: errors are reset per evaluation
+    const DenseFields g = gpu->download();
+    EXPECT_EQ(g.fields, c.fields);
+    EXPECT_EQ(g.errors, c.errors);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, DenseFieldsShapes,
                          testing::Values(Shape{1, 1, 1}, Shape{7, 33, 65}, Shape{64, 64, 128},
                                          Shape{65, 129, 127}, Shape{100, 300, 1001},
-                                         Shape{13, 70, 257}));
+                                         Shape{13, 70, 257},
+                                         // several 128-tiles and more K stages than the ring
+                                         Shape{300, 1100, 1500}, Shape{129, 257, 4100}));
 
 TEST(DenseFields, RejectsMismatchedShapes) {
   EXPECT_THROW(dense_fields_cpu(random_matrix(2, 10, 1), random_matrix(3, 11, 2)), Error);

@@ -29,6 +29,7 @@ struct BenchOptions {
   double proposals_ceiling = 0;
   int dense_size = -1;  // -1: 8192 on a GPU, 2048 on the CPU; 0: skip
   double mac_ceiling = 0;
+  std::string dense_kernel = "mma";
   std::vector<int> fbp_sizes;  // empty: 10001 on the CPU, 10001 and 100001 on a GPU; {0}: skip
   bool quiet = false;
 };
@@ -53,7 +54,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
   cmd->add_option("--backend", o->backend, "auto, cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
-  cmd->add_option("--N", o->sizes, "Sizes to measure (odd)")->capture_default_str();
+  cmd->add_option("--N", o->sizes, "Sizes of the rSA figures (odd; 0 skips them)")->capture_default_str();
   cmd->add_option("--sweeps-scale", o->sweeps_scale,
                   "Multiply the default sweeps per size (1000, 30, 3 for N ≤ 2001, ≤ 20001, larger)")
       ->check(CLI::PositiveNumber)
@@ -70,6 +71,11 @@ std::function<int()> add_bench_command(CLI::App& app) {
   cmd->add_option("--mac-ceiling", o->mac_ceiling,
                   "The device's binary multiply-adds per second (ceilings.md: 5.0e15 on an H100's "
                   "1-bit tensor cores) to report the dense figure against");
+  cmd->add_option("--dense-kernel", o->dense_kernel,
+                  "GPU kernel of the dense figure: mma (mma.sync m16n8k256, shared-memory "
+                  "pipeline) or wmma (the first kernel, kept for comparison)")
+      ->check(CLI::IsMember({"mma", "wmma"}))
+      ->capture_default_str();
   cmd->add_option("--fbp-N", o->fbp_sizes,
                   "Perceptron sizes of the fBP figure, seconds per BP iteration at α = 0.7 "
                   "(default 10001 on the CPU, 10001 100001 on a GPU; 0 skips it)");
@@ -77,7 +83,8 @@ std::function<int()> add_bench_command(CLI::App& app) {
 
   return [o]() -> int {
     for (int n : o->sizes)
-      if (n < 3 || n % 2 == 0) throw Error("--N: sizes must be odd and at least 3 (got " + std::to_string(n) + ")");
+      if (n != 0 && (n < 3 || n % 2 == 0))
+        throw Error("--N: sizes must be odd and at least 3, or 0 to skip (got " + std::to_string(n) + ")");
     for (int n : o->fbp_sizes)
       if (n != 0 && (n < 3 || n % 2 == 0))
         throw Error("--fbp-N: sizes must be odd and at least 3, or 0 to skip (got " + std::to_string(n) + ")");
@@ -91,6 +98,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
     };
 
     for (int n : o->sizes) {
+      if (n == 0) continue;
       RsaWorkload w;
       w.inputs = n;
       w.sweeps = scaled_sweeps(n, o->sweeps_scale);
@@ -164,7 +172,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
       int repeats = 0;
       std::unique_ptr<DenseFieldsGpu> gpu;
       if (!on_cpu) {
-        gpu = make_dense_fields_gpu(w, x);
+        gpu = make_dense_fields_gpu(w, x, o->dense_kernel == "wmma" ? DenseKernel::wmma : DenseKernel::mma);
         gpu->evaluate();  // warm-up
       }
       const auto t0 = std::chrono::steady_clock::now();
@@ -183,7 +191,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
                           {"value", macs},
                           {"unit", "binary multiply-adds/s"},
                           {"repeats", repeats},
-                          {"path", on_cpu ? "cpu xor+popc" : "1-bit tensor cores, wmma b1 and+popc"}};
+                          {"path", gpu ? gpu->kernel_name() : std::string("cpu xor+popc")}};
       if (o->mac_ceiling > 0) {
         f["ratio_to"] = "--mac-ceiling";
         f["ratio"] = macs / o->mac_ceiling;

@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "locent/bits.hpp"
@@ -27,9 +28,16 @@ class DenseFieldsGpu {
   virtual ~DenseFieldsGpu() = default;
   virtual void evaluate() = 0;                 // synchronous
   virtual DenseFields download() const = 0;
+  virtual std::string kernel_name() const = 0;
 };
+
+// mma: mma.sync m16n8k256 with a shared-memory pipeline (the default); wmma: the first kernel,
+// WMMA fragments from global memory, kept as the measured reference.
+enum class DenseKernel { mma, wmma };
+
 // Throws Error(no_device) without CUDA, Error(out_of_memory) when it does not fit.
 std::unique_ptr<DenseFieldsGpu> make_dense_fields_gpu(const BitMatrix& weights,
-                                                      const BitMatrix& patterns);
+                                                      const BitMatrix& patterns,
+                                                      DenseKernel kernel = DenseKernel::mma);
 
 }  // namespace locent
