@@ -7,13 +7,13 @@
 #   cmake -S . -B build-device -G Ninja -DCMAKE_CUDA_ARCHITECTURES=90 -DLOCENT_BENCH=OFF -DLOCENT_MPI=OFF
 #   cmake --build build-device -j2 --target locent locent_tests
 # then, on the GPU machine:  bench/device-check.sh build-device [PARTS]   (writes under $OUT if set)
-# PARTS is a comma-separated subset of tests,solves,bench,host-cpu,fbp,suite (default: all); fbp runs
+# PARTS is a comma-separated subset of tests,solves,bench,wmma,host-cpu,fbp,suite (default: all); fbp runs
 # the focusing-BP reference cases and the perceptron capacity scan (bench/fbp_reference.sh) on the
 # GPU.
 # Every step has its own time limit, so that one hang cannot eat the machine's lease.
 set -uo pipefail
 build=${1:-build-device}
-parts=",${2:-tests,solves,bench,host-cpu,fbp,suite},"
+parts=",${2:-tests,solves,bench,wmma,host-cpu,fbp,suite},"
 want() { [[ $parts == *",$1,"* ]]; }
 out=${OUT:-/tmp/locent-device-check}
 mkdir -p "$out"
@@ -67,9 +67,12 @@ bench() {  # bench LABEL LIMIT ARGS...
   rows+=("bench $label|rc=$?|$(python3 bench/summarize_bench.py "$out/bench-$label.json" 2>&1)")
 }
 if want bench; then
-bench batched 150 --backend cuda --N 1001 10001 --no-baseline --mac-ceiling 5.0e15
+# $BENCH_EXTRA: more options for the batched figures (e.g. --fbp-N 0 to skip fBP).
+read -r -a bench_extra <<<"${BENCH_EXTRA:-}"
+bench batched 150 --backend cuda --N 1001 10001 --no-baseline --mac-ceiling 5.0e15 "${bench_extra[@]}"
 bench single 60 --backend cuda --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0
-bench wmma 30 --backend cuda --N 0 --dense-kernel wmma --fbp-N 0
+bench mma256 30 --backend cuda --N 0 --dense-kernel mma256 --fbp-N 0 --mac-ceiling 5.0e15
+want wmma && bench wmma 30 --backend cuda --N 0 --dense-kernel wmma --fbp-N 0 --mac-ceiling 5.0e15
 want host-cpu && bench host-cpu 60 --backend cpu --N 1001 --sweeps-scale 0.3 --dense-size 0 --fbp-N 0
 echo "bench: ${SECONDS}s"
 fi

@@ -5,12 +5,15 @@
 // tensor-core operation (AND is native on sm_80/sm_90, XOR is emulated on sm_90), and
 // a·b = N − 2(|a| + |b|) + 4·popc(a AND b). Two kernels:
 //  * mma (default): mma.sync m16n8k256 from shared memory. A block computes a 128 × 128 output
-//    tile with 2 × 2 warps of 64 × 64 (4 × 8 fragments); 512-bit slices of A and B rows go
+//    tile with 2 × 2 warps of 64 × 64 (4 × 8 fragments), or 256 × 128 with 4 × 2 warps
+//    (mma_256: half the L2 traffic per multiply-add for R, one block per SM instead of three);
+//    512-bit slices of A and B rows go
 //    through a 3-stage cp.async ring. Each 256-bit chunk of a row is stored with its words
 //    interleaved (w0 w4 w1 w5 w2 w6 w3 w7), so that the two words a thread's fragment takes from
 //    a row (t and t + 4, PTX ISA fragment layout) are one 64-bit load; a row stride of 24 words
 //    keeps those loads free of bank conflicts. Fields are written straight from the
-//    accumulators; errors are summed over each row's four lanes, one atomic per row and warp.
+//    accumulators, as int16 on the device when N < 2^15 (widened on download); errors are summed
+//    over each row's four lanes, one atomic per row and warp.
 //  * wmma: the first version, WMMA 8×8×128 fragments loaded straight from global memory; kept as
 //    the reference that the new kernel was measured against (bench/RESULTS.md).
 #include <mma.h>
@@ -81,13 +84,15 @@ __global__ void dense_fields_kernel(const std::uint32_t* a, const std::uint32_t*
 }
 
 // ---- mma.sync m16n8k256 kernel ----
-constexpr int kMmaTile = 128;                 // block tile side (outputs)
+constexpr int kMmaTile = 128;                 // block tile columns; rows 64 × warp rows
 constexpr int kStageBits = 512;               // bits of K per pipeline stage
 constexpr int kStageWords = kStageBits / 32;  // 16
 constexpr int kRowStride = kStageWords + 8;   // shared row stride in words (bank-conflict free)
 constexpr int kStages = 3;
-constexpr int kStageTileWords = kMmaTile * kRowStride;  // one operand's tile in one stage
-constexpr std::size_t kMmaSharedBytes = std::size_t(kStages) * 2 * kStageTileWords * 4;
+// Shared bytes of a block with `warp_rows` × 2 warps: per stage, (64·warp_rows + 128) rows.
+constexpr std::size_t mma_shared_bytes(int warp_rows) {
+  return std::size_t(kStages) * (64 * warp_rows + kMmaTile) * kRowStride * 4;
+}
 
 __device__ __forceinline__ void mma_and_popc(int (&d)[4], const std::uint32_t (&a)[4],
                                              const std::uint32_t (&b)[2]) {
@@ -108,28 +113,39 @@ __device__ __forceinline__ void wait_copies() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
 }
 
-// Copies one stage (rows [row0, row0 + 128) of a and b, K words [k_word, k_word + 16)) into the
-// stage's shared tiles: 2 × 128 rows × 4 pieces of 16 bytes, 4 pieces per thread and operand.
+// Copies one stage (a_rows rows of a from a_row0, 128 of b from b_row0, K words [k_word,
+// k_word + 16)) into the stage's shared tiles, in pieces of 16 bytes, 4 per row.
 __device__ __forceinline__ void load_stage(std::uint32_t* sa, std::uint32_t* sb,
                                            const std::uint32_t* a, const std::uint32_t* b,
-                                           int a_row0, int b_row0, int k_words, int k_word) {
-  for (int piece = threadIdx.x; piece < kMmaTile * 4; piece += blockDim.x) {
+                                           int a_rows, int a_row0, int b_row0, int k_words,
+                                           int k_word) {
+  for (int piece = threadIdx.x; piece < a_rows * 4; piece += blockDim.x) {
     const int row = piece >> 2, quarter = piece & 3;
     copy_16_bytes(sa + row * kRowStride + 4 * quarter,
                   a + std::size_t(a_row0 + row) * k_words + k_word + 4 * quarter);
+  }
+  for (int piece = threadIdx.x; piece < kMmaTile * 4; piece += blockDim.x) {
+    const int row = piece >> 2, quarter = piece & 3;
     copy_16_bytes(sb + row * kRowStride + 4 * quarter,
                   b + std::size_t(b_row0 + row) * k_words + k_word + 4 * quarter);
   }
 }
 
-__global__ void __launch_bounds__(128) dense_fields_mma_kernel(
+// Field is std::int16_t when N < 2^15 (|a·b| ≤ N), halving the bytes written, which at
+// R = P = N = 8192 are as many as the tensor cores take time for.
+// kWarpRows × 2 warps of 64 × 64 outputs: a (64·kWarpRows) × 128 block tile. More rows per block
+// mean fewer bytes through L2 per multiply-add, and fewer blocks per SM (registers).
+template <class Field, int kWarpRows>
+__global__ void __launch_bounds__(64 * kWarpRows) dense_fields_mma_kernel(
     const std::uint32_t* a, const std::uint32_t* b, const int* a_ones, const int* b_ones, int rows,
-    int cols, int n, int k_bits, std::int32_t* fields, std::int32_t* errors) {
+    int cols, int n, int k_bits, Field* fields, std::int32_t* errors) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   extern __shared__ __align__(16) std::uint32_t smem[];
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int g = lane >> 2, t = lane & 3;  // the fragment layout's groupID and thread-in-group
-  const int block_row = blockIdx.y * kMmaTile, block_col = blockIdx.x * kMmaTile;
+  constexpr int kTileRows = 64 * kWarpRows;
+  constexpr int kStageWordsA = kTileRows * kRowStride, kStageWordsAll = kStageWordsA + kMmaTile * kRowStride;
+  const int block_row = blockIdx.y * kTileRows, block_col = blockIdx.x * kMmaTile;
   const int warp_row = (warp >> 1) * 64, warp_col = (warp & 1) * 64;
   const int k_words = k_bits / 32, stages_total = k_bits / kStageBits;
 
@@ -141,12 +157,13 @@ __global__ void __launch_bounds__(128) dense_fields_mma_kernel(
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc[i][j][e] = 0;
 
-  auto tile_a = [&](int stage) { return smem + stage * 2 * kStageTileWords; };
-  auto tile_b = [&](int stage) { return smem + stage * 2 * kStageTileWords + kStageTileWords; };
+  auto tile_a = [&](int stage) { return smem + stage * kStageWordsAll; };
+  auto tile_b = [&](int stage) { return smem + stage * kStageWordsAll + kStageWordsA; };
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
     if (s < stages_total)
-      load_stage(tile_a(s), tile_b(s), a, b, block_row, block_col, k_words, s * kStageWords);
+      load_stage(tile_a(s), tile_b(s), a, b, kTileRows, block_row, block_col, k_words,
+                 s * kStageWords);
     commit_copies();
   }
   for (int kt = 0; kt < stages_total; ++kt) {
@@ -154,8 +171,8 @@ __global__ void __launch_bounds__(128) dense_fields_mma_kernel(
     __syncthreads();
     const int next = kt + kStages - 1;
     if (next < stages_total)
-      load_stage(tile_a(next % kStages), tile_b(next % kStages), a, b, block_row, block_col,
-                 k_words, next * kStageWords);
+      load_stage(tile_a(next % kStages), tile_b(next % kStages), a, b, kTileRows, block_row,
+                 block_col, k_words, next * kStageWords);
     commit_copies();
     const std::uint32_t* sa = tile_a(kt % kStages) + (warp_row + g) * kRowStride + 2 * t;
     const std::uint32_t* sb = tile_b(kt % kStages) + (warp_col + g) * kRowStride + 2 * t;
@@ -201,7 +218,7 @@ __global__ void __launch_bounds__(128) dense_fields_mma_kernel(
         for (int e = 0; e < 2; ++e) {
           if (row_ok && col + e < cols) {
             const int field = row_part - 2 * b_ones[col + e] + 4 * acc[i][j][2 * half + e];
-            fields[std::size_t(row) * cols + col + e] = field;
+            fields[std::size_t(row) * cols + col + e] = static_cast<Field>(field);
             wrong += field < 0;
           }
         }
@@ -254,11 +271,13 @@ class CudaDenseFields final : public DenseFieldsGpu {
     LOCENT_CUDA_CHECK(cudaGetDevice(&device));
     LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
     if (major < 8) throw Error("the 1-bit tensor-core path needs compute capability 8.0 or newer", ExitCode::no_device);
-    const bool mma = kernel_ == DenseKernel::mma;
-    const int k_step = mma ? kStageBits : kKBits, tile = mma ? kMmaTile : kBlockTile;
+    const bool mma = kernel_ != DenseKernel::wmma;
+    warp_rows_ = kernel_ == DenseKernel::mma_256 ? 4 : 2;
+    const int k_step = mma ? kStageBits : kKBits;
+    const int row_tile = mma ? 64 * warp_rows_ : kBlockTile, col_tile = mma ? kMmaTile : kBlockTile;
     k_bits_ = int((weights.cols() + k_step - 1) / k_step * k_step);
-    const std::size_t rows_padded = (rows_ + tile - 1) / tile * tile;
-    const std::size_t cols_padded = (cols_ + tile - 1) / tile * tile;
+    const std::size_t rows_padded = (rows_ + row_tile - 1) / row_tile * row_tile;
+    const std::size_t cols_padded = (cols_ + col_tile - 1) / col_tile * col_tile;
     const double bytes = (double(rows_padded) + double(cols_padded)) * k_bits_ / 8 +
                          4.0 * double(rows_) * cols_ + 8.0 * (rows_padded + cols_padded);
     std::size_t free_bytes = 0, total = 0;
@@ -272,21 +291,32 @@ class CudaDenseFields final : public DenseFieldsGpu {
     b_ = device_copy(pad_rows(patterns, cols_padded, k_bits_, mma, b_ones));
     a_ones_ = device_copy(a_ones);
     b_ones_ = device_copy(b_ones);
-    fields_ = cuda::DeviceArray<std::int32_t>(std::max<std::size_t>(1, std::size_t(rows_) * cols_));
+    const std::size_t outputs = std::max<std::size_t>(1, std::size_t(rows_) * cols_);
+    narrow_ = mma && n_ < 32768;
+    if (narrow_)
+      narrow_fields_ = cuda::DeviceArray<std::int16_t>(outputs);
+    else
+      fields_ = cuda::DeviceArray<std::int32_t>(outputs);
     errors_ = cuda::DeviceArray<std::int32_t>(std::max(1, rows_));
-    if (mma)
-      LOCENT_CUDA_CHECK(cudaFuncSetAttribute(dense_fields_mma_kernel,
-                                             cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                             int(kMmaSharedBytes)));
+    if (mma) {
+      const int bytes = int(mma_shared_bytes(warp_rows_));
+      if (warp_rows_ == 4) {
+        allow_shared(dense_fields_mma_kernel<std::int16_t, 4>, bytes);
+        allow_shared(dense_fields_mma_kernel<std::int32_t, 4>, bytes);
+      } else {
+        allow_shared(dense_fields_mma_kernel<std::int16_t, 2>, bytes);
+        allow_shared(dense_fields_mma_kernel<std::int32_t, 2>, bytes);
+      }
+    }
   }
 
   void evaluate() override {
     LOCENT_CUDA_CHECK(cudaMemset(errors_.get(), 0, std::max(1, rows_) * 4));
-    if (kernel_ == DenseKernel::mma) {
-      const dim3 grid((cols_ + kMmaTile - 1) / kMmaTile, (rows_ + kMmaTile - 1) / kMmaTile);
-      dense_fields_mma_kernel<<<grid, 128, kMmaSharedBytes>>>(
-          a_.get(), b_.get(), a_ones_.get(), b_ones_.get(), rows_, cols_, n_, k_bits_,
-          fields_.get(), errors_.get());
+    if (kernel_ != DenseKernel::wmma) {
+      if (warp_rows_ == 4)
+        launch_mma<4>();
+      else
+        launch_mma<2>();
     } else {
       const dim3 grid((cols_ + kBlockTile - 1) / kBlockTile, (rows_ + kBlockTile - 1) / kBlockTile);
       dense_fields_kernel<<<grid, 128>>>(a_.get(), b_.get(), a_ones_.get(), b_ones_.get(), rows_,
@@ -300,19 +330,51 @@ class CudaDenseFields final : public DenseFieldsGpu {
     DenseFields out;
     out.fields.resize(std::size_t(rows_) * cols_);
     out.errors.resize(rows_);
-    fields_.download(out.fields.data(), out.fields.size());
+    if (narrow_) {
+      std::vector<std::int16_t> narrow(out.fields.size());
+      narrow_fields_.download(narrow.data(), narrow.size());
+      std::copy(narrow.begin(), narrow.end(), out.fields.begin());
+    } else {
+      fields_.download(out.fields.data(), out.fields.size());
+    }
     errors_.download(out.errors.data(), out.errors.size());
     return out;
   }
 
+  template <int kWarpRows>
+  void launch_mma() {
+    const int tile_rows = 64 * kWarpRows;
+    const dim3 grid((cols_ + kMmaTile - 1) / kMmaTile, (rows_ + tile_rows - 1) / tile_rows);
+    const std::size_t bytes = mma_shared_bytes(kWarpRows);
+    if (narrow_)
+      dense_fields_mma_kernel<std::int16_t, kWarpRows><<<grid, 64 * kWarpRows, bytes>>>(
+          a_.get(), b_.get(), a_ones_.get(), b_ones_.get(), rows_, cols_, n_, k_bits_,
+          narrow_fields_.get(), errors_.get());
+    else
+      dense_fields_mma_kernel<std::int32_t, kWarpRows><<<grid, 64 * kWarpRows, bytes>>>(
+          a_.get(), b_.get(), a_ones_.get(), b_ones_.get(), rows_, cols_, n_, k_bits_,
+          fields_.get(), errors_.get());
+  }
+
+  template <class Kernel>
+  static void allow_shared(Kernel kernel, int bytes) {
+    LOCENT_CUDA_CHECK(
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  }
+
   std::string kernel_name() const override {
-    return kernel_ == DenseKernel::mma ? "1-bit tensor cores, mma.sync m16n8k256 and+popc, shared-memory pipeline"
-                                       : "1-bit tensor cores, wmma 8x8x128 b1 and+popc from global memory";
+    if (kernel_ == DenseKernel::wmma)
+      return "1-bit tensor cores, wmma 8x8x128 b1 and+popc from global memory, int32 fields";
+    return "1-bit tensor cores, mma.sync m16n8k256 and+popc, " + std::to_string(64 * warp_rows_) +
+           " x 128 block tiles, shared-memory pipeline, " + (narrow_ ? "int16" : "int32") + " fields";
   }
 
  private:
   int rows_, cols_, n_, k_bits_ = 0;
   DenseKernel kernel_;
+  bool narrow_ = false;  // fields kept as int16 on the device (mma kernel, N < 2^15)
+  int warp_rows_ = 2;     // mma kernels: 2 × 2 or 4 × 2 warps
+  cuda::DeviceArray<std::int16_t> narrow_fields_;
   cuda::DeviceArray<std::uint32_t> a_, b_;
   cuda::DeviceArray<int> a_ones_, b_ones_;
   cuda::DeviceArray<std::int32_t> fields_, errors_;

@@ -37,7 +37,11 @@ __device__ __forceinline__ bool test_bit32(const std::uint32_t* words, int i) {
   return (words[i >> 5] >> (i & 31)) & 1u;
 }
 
-template <bool kCommittee>
+// kWide: the perceptron's few-instance shape (chunks > 1), whose block holds many warps per
+// replica. It gets its own instance of the kernel, because the four-words-in-flight update loop
+// that serves it costs registers (96 against 72), and registers bound how many blocks of the
+// many-instance shape are resident (4 per SM at y = 7 with 72: 528 on an H100; 264 with 96).
+template <bool kCommittee, bool kWide>
 __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, int chunks,
                                         bool table_in_shared) {
   extern __shared__ std::uint32_t shared_table[];
@@ -300,7 +304,7 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
         // Four words at a time, their loads issued before any store: the loop is bound by the
         // latency of global memory, and the compiler cannot prove that the stores of one word
         // leave the next word's loads alone.
-        constexpr int kUnroll = 4;
+        constexpr int kUnroll = kWide ? 4 : 1;
         const int w_end = min(w1, (p + 31) / 32);
         for (int w = w0; w < w_end; w += kUnroll) {
           std::uint32_t cw[kUnroll];
@@ -447,9 +451,9 @@ BlockShape metropolis_block_shape(int device, int instances, int replicas, int p
   // the compiled kernel's own limit caps the block.
   cudaFuncAttributes attr{};
   if (committee)
-    LOCENT_CUDA_CHECK(cudaFuncGetAttributes(&attr, metropolis_chunk_kernel<true>));
+    LOCENT_CUDA_CHECK(cudaFuncGetAttributes(&attr, metropolis_chunk_kernel<true, false>));
   else
-    LOCENT_CUDA_CHECK(cudaFuncGetAttributes(&attr, metropolis_chunk_kernel<false>));
+    LOCENT_CUDA_CHECK(cudaFuncGetAttributes(&attr, metropolis_chunk_kernel<false, true>));
   const int max_warps = std::max(1, std::min(kMaxWarps, attr.maxThreadsPerBlock / 32));
   // Few instances: use the whole block's warps, giving each replica several of them as long as
   // each warp still gets at least one 32-word slice of the pattern words.
@@ -462,7 +466,7 @@ BlockShape metropolis_block_shape(int device, int instances, int replicas, int p
 int resident_metropolis_blocks(int device, int replicas) {
   int per_sm = 0, sms = 0;
   LOCENT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-      &per_sm, metropolis_chunk_kernel<false>, 32 * many_instance_warps(replicas), 0));
+      &per_sm, metropolis_chunk_kernel<false, false>, 32 * many_instance_warps(replicas), 0));
   LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   return per_sm * sms;
 }
@@ -472,12 +476,17 @@ void launch_metropolis_chunk(const MetropolisBatch& batch, const MetropolisChunk
   const std::size_t table_bytes = chunk.table_stride * sizeof(std::uint32_t);
   const bool table_in_shared = table_bytes <= kSharedTableBytes;
   const std::size_t shared_bytes = table_in_shared ? table_bytes : 0;
-  // The perceptron keeps its own instance of the kernel, free of the committee's indexing.
+  // The perceptron keeps its own instances of the kernel, free of the committee's indexing (the
+  // committee's has no unrolled loop, so one instance serves both shapes).
+  const dim3 grid(batch.instances), block(32 * shape.warps);
   if (batch.hidden_units > 1)
-    metropolis_chunk_kernel<true><<<batch.instances, 32 * shape.warps, shared_bytes, stream>>>(
+    metropolis_chunk_kernel<true, false><<<grid, block, shared_bytes, stream>>>(
+        batch, chunk, shape.chunks, table_in_shared);
+  else if (shape.chunks > 1)
+    metropolis_chunk_kernel<false, true><<<grid, block, shared_bytes, stream>>>(
         batch, chunk, shape.chunks, table_in_shared);
   else
-    metropolis_chunk_kernel<false><<<batch.instances, 32 * shape.warps, shared_bytes, stream>>>(
+    metropolis_chunk_kernel<false, false><<<grid, block, shared_bytes, stream>>>(
         batch, chunk, shape.chunks, table_in_shared);
   LOCENT_CUDA_CHECK(cudaGetLastError());
 }

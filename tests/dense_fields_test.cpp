@@ -48,7 +48,7 @@ TEST_P(DenseFieldsShapes, TensorCoresMatchCpu) {
   const Shape s = GetParam();
   const BitMatrix w = random_matrix(s.replicas, s.inputs, 3), x = random_matrix(s.patterns, s.inputs, 4);
   const DenseFields c = dense_fields_cpu(w, x, 2);
-  for (const DenseKernel kernel : {DenseKernel::mma, DenseKernel::wmma}) {
+  for (const DenseKernel kernel : {DenseKernel::mma, DenseKernel::mma_256, DenseKernel::wmma}) {
     auto gpu = make_dense_fields_gpu(w, x, kernel);
     SCOPED_TRACE(gpu->kernel_name());
     gpu->evaluate();

@@ -73,8 +73,9 @@ std::function<int()> add_bench_command(CLI::App& app) {
                   "1-bit tensor cores) to report the dense figure against");
   cmd->add_option("--dense-kernel", o->dense_kernel,
                   "GPU kernel of the dense figure: mma (mma.sync m16n8k256, shared-memory "
-                  "pipeline) or wmma (the first kernel, kept for comparison)")
-      ->check(CLI::IsMember({"mma", "wmma"}))
+                  "pipeline, 128 x 128 tiles), mma256 (256 x 128 tiles) or wmma (the first "
+                  "kernel, kept for comparison)")
+      ->check(CLI::IsMember({"mma", "mma256", "wmma"}))
       ->capture_default_str();
   cmd->add_option("--fbp-N", o->fbp_sizes,
                   "Perceptron sizes of the fBP figure, seconds per BP iteration at α = 0.7 "
@@ -172,7 +173,10 @@ std::function<int()> add_bench_command(CLI::App& app) {
       int repeats = 0;
       std::unique_ptr<DenseFieldsGpu> gpu;
       if (!on_cpu) {
-        gpu = make_dense_fields_gpu(w, x, o->dense_kernel == "wmma" ? DenseKernel::wmma : DenseKernel::mma);
+        const DenseKernel kernel = o->dense_kernel == "wmma"     ? DenseKernel::wmma
+                                   : o->dense_kernel == "mma256" ? DenseKernel::mma_256
+                                                                 : DenseKernel::mma;
+        gpu = make_dense_fields_gpu(w, x, kernel);
         gpu->evaluate();  // warm-up
       }
       const auto t0 = std::chrono::steady_clock::now();
