@@ -466,6 +466,24 @@ TEST(FbpMemory, EstimateAndRefusal) {
   EXPECT_GT(fbp_device_bytes(m, 1000000000), std::size_t(1) << 51);
 }
 
+// The CPU engine refuses, before allocating, an instance whose messages (held twice while
+// loading) exceed the available memory: N = 10^5 at α = 0.7 needs about 53 GiB.
+TEST(FbpMemory, CpuBackendRefusesWhatDoesNotFitInMemory) {
+  ModelSpec m;
+  m.inputs = 100001;
+  const std::size_t patterns = 70001;
+  const std::size_t gib = std::size_t(1) << 30;
+  EXPECT_NO_THROW(require_fbp_host_memory(m, patterns, 64 * gib));
+  EXPECT_NO_THROW(require_fbp_host_memory(m, patterns, 0));  // unknown: no refusal
+  try {
+    require_fbp_host_memory(m, patterns, 32 * gib);
+    FAIL() << "no refusal";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::out_of_memory);
+    EXPECT_NE(std::string(e.what()).find("out of host memory"), std::string::npos) << e.what();
+  }
+}
+
 TEST(FbpMemory, CudaBackendWithoutADeviceIsRefused) {
   if (cuda_available()) GTEST_SKIP() << "a CUDA device is usable; fbp_cuda_test covers it";
   const Dataset d = test::storage_instance(21, 0.5, 1);

@@ -279,6 +279,7 @@ class CpuFbpEngine final : public FbpEngine {
 }  // namespace
 
 std::unique_ptr<FbpEngine> make_cpu_fbp_engine(const Dataset& data, int threads) {
+  require_fbp_host_memory(data.model, data.n_patterns());
   return std::make_unique<CpuFbpEngine>(data, threads);
 }
 

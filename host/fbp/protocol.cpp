@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 
 #include "host/parallel_for.hpp"
@@ -259,6 +260,34 @@ std::size_t fbp_device_bytes(const ModelSpec& model, std::size_t patterns) {
          + (8 + 4 + 4) * w             // total fields (double), focusing, external fields
          + 4 * 4 * patterns * k        // hidden-unit messages, double-buffered
          + 4096;                       // reduction scalars
+}
+
+std::size_t available_host_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  std::size_t kib = 0;
+  std::string unit;
+  while (in >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024;
+  return 0;  // unknown
+}
+
+void require_fbp_host_memory(const ModelSpec& model, std::size_t patterns) {
+  require_fbp_host_memory(model, patterns, available_host_memory());
+}
+
+void require_fbp_host_memory(const ModelSpec& model, std::size_t patterns, std::size_t available) {
+  // The engine's messages plus the initial (or final) copy that the caller holds beside them.
+  const double messages = 4.0 * double(patterns) * double(model.weights());
+  const double needed = 2.0 * messages + double(fbp_device_bytes(model, patterns)) - messages;
+  if (available == 0 || needed <= 0.9 * double(available)) return;
+  throw Error("out of host memory: fBP on N = " + std::to_string(model.inputs) + ", K = " +
+                  std::to_string(model.hidden_units) + ", P = " + std::to_string(patterns) +
+                  " needs about " + format_gib(needed) + " of memory on the CPU backend (the P × " +
+                  std::to_string(model.weights()) + " messages take " + format_gib(messages) +
+                  " and are held twice while loading), only " + format_gib(double(available)) +
+                  " is available; use --backend cuda or a smaller instance",
+              ExitCode::out_of_memory);
 }
 
 void require_fbp_device_memory(const ModelSpec& model, std::size_t patterns, std::size_t needed,

@@ -169,6 +169,11 @@ std::size_t fbp_device_bytes(const ModelSpec& model, std::size_t patterns);
 void require_fbp_device_memory(const ModelSpec& model, std::size_t patterns, std::size_t needed,
                                std::size_t available);
 
+// Throws Error(out_of_memory) when the CPU engine's messages (held twice while loading) would
+// not fit in the memory the system reports available (or `available` bytes; 0 = unknown).
+void require_fbp_host_memory(const ModelSpec& model, std::size_t patterns);
+void require_fbp_host_memory(const ModelSpec& model, std::size_t patterns, std::size_t available);
+
 // Random initial messages of an instance (magnetizations uniform in ±size); focusing messages 0.
 FbpMessages random_fbp_messages(const Dataset& data, double size, std::uint64_t seed);
 // The symmetry-breaking external fields of an instance: uniform in ±size for a fully connected
