@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -114,7 +115,7 @@ TEST(SweepSpec, EveryMistakeNamesLineAndKey) {
       {"N = [3]\nalpha = [0.1]\ninstances = 4\n" + std::string(kSolver),
        "s.toml:2: alpha: alpha · N rounds to zero"},
       {head + "alhpa = 0.3\n" + kSolver,
-       "s.toml:4: alhpa: unknown key (expected one of: model, label_mode"},
+       "s.toml:4: alhpa: unknown key (expected one of: model, K, arch, label_mode"},
       {head + "backend = \"tpu\"\n" + kSolver,
        "s.toml:4: backend: must be one of: auto, cpu, cuda (got \"tpu\")"},
       {head + "label_mode = 3\n" + kSolver, "s.toml:4: label_mode: expected a string"},
@@ -146,6 +147,29 @@ TEST(SweepSpec, EveryMistakeNamesLineAndKey) {
        "s.toml:5: solver[0].name: expected a non-empty name"},
       {head + "solver = 3\n", "s.toml:4: solver: expected one or more [[solver]] tables"},
       {head + "N = 5\n" + kSolver, "s.toml:4:"},  // TOML itself: a key defined twice
+      // Committees and fBP.
+      {head + "K = 3\n" + kSolver, "s.toml:4: K: applies to model = \"committee\" only"},
+      {head + "model = \"committee\"\nK = 4\n" + kSolver,
+       "s.toml:5: K: the number of hidden units must be odd"},
+      {"model = \"committee\"\nK = 3\nN = [101]\nalpha = [0.5]\ninstances = 4\n" +
+           std::string(kSolver),
+       "s.toml:3: N: a tree committee needs N divisible by K"},
+      {head + "model = \"committee\"\n" + kSolver + "energy = \"flips\"\n",
+       "s.toml:7: solver[0].energy: the flips energy is defined for the perceptron only"},
+      {head + "[[solver]]\nname = \"f\"\nalgo = \"fbp\"\nreplicas = 3\n",
+       "s.toml:7: solver[0].replicas: unknown key (expected one of: name, algo, protocol"},
+      {head + "[[solver]]\nname = \"f\"\nalgo = \"fbp\"\nprotocol = \"scoping\"\nfbp_y = 4\n",
+       "s.toml:4: solver[0].fbp_gamma: scoping needs fbp_gamma = [first, last]"},
+      {head + "[[solver]]\nname = \"f\"\nalgo = \"fbp\"\nfbp_y = 4\n",
+       "s.toml:7: solver[0].fbp_y: applies to protocol \"scoping\" only"},
+      {head + "[[solver]]\nname = \"f\"\nalgo = \"fbp\"\nprotocol = \"list\"\n"
+              "steps = [[0.5, 2], [1]]\n",
+       "s.toml:8: solver[0].steps: a list protocol needs steps = [[gamma, y], ...]"},
+      {head + "[[solver]]\nname = \"f\"\nalgo = \"fbp\"\ndamping = 1\n",
+       "s.toml:7: solver[0].damping: must be a number in [0, 1)"},
+      {head + "[[solver]]\nname = \"f\"\nalgo = \"fbp\"\nprotocol = \"list\"\n"
+              "steps = [[0.5, 0.5]]\n",
+       "solver[0]: fBP step 0: y must be ≥ 1"},
   };
   for (const auto& [text, expected] : cases) {
     ExitCode code = ExitCode::ok;
@@ -155,6 +179,45 @@ TEST(SweepSpec, EveryMistakeNamesLineAndKey) {
         << text;
     EXPECT_EQ(code, ExitCode::bad_input) << text;
   }
+}
+
+// Committee models take the committee defaults of the annealing solvers; fBP solvers carry their
+// protocol and BP options into the settings (and so into the hash and the run keys).
+TEST(SweepSpec, CommitteesAndFbpSolvers) {
+  const SweepSpec s = parse_sweep(
+      "model = \"committee\"\nK = 5\narch = \"fc\"\n"
+      "N = [21, 41]\nalpha = [0.2]\ninstances = 2\n"
+      "[[solver]]\nname = \"rsa\"\n"
+      "[[solver]]\nname = \"fbp\"\nalgo = \"fbp\"\nprotocol_steps = 50\nmax_iters = 200\n"
+      "damping = 0.3\n"
+      "[[solver]]\nname = \"scoping\"\nalgo = \"fbp\"\nprotocol = \"scoping\"\n"
+      "fbp_gamma = [0.1, 10]\nfbp_y = 7\nprotocol_steps = 11\n"
+      "[[solver]]\nname = \"list\"\nalgo = \"fbp\"\nprotocol = \"list\"\n"
+      "steps = [[0.5, 2], [2, 5.5], [inf, 10]]\n",
+      "s.toml");
+  EXPECT_EQ(s.model.architecture, Architecture::committee_fc);
+  EXPECT_EQ(s.model.hidden_units, 5);
+  EXPECT_EQ(model_name(s.model), "committee-fc-K5");
+  ASSERT_EQ(s.solvers.size(), 4u);
+  EXPECT_EQ(s.solvers[0].config.energy, EnergyKind::errors);
+  EXPECT_EQ(s.solvers[0].config.beta.to_string(), committee_defaults().beta.to_string());
+  EXPECT_EQ(s.solvers[1].algo, "fbp");
+  EXPECT_EQ(s.solvers[1].fbp.protocol.text, "standard:50");
+  EXPECT_EQ(s.solvers[1].fbp.max_iters, 200);
+  EXPECT_EQ(s.solvers[1].fbp.damping, 0.3);
+  EXPECT_EQ(s.solvers[2].fbp.protocol.steps.size(), 11u);
+  EXPECT_DOUBLE_EQ(s.solvers[2].fbp.protocol.steps.back().gamma, 10.0);
+  EXPECT_EQ(s.solvers[2].fbp.protocol.steps.back().y, 7.0);
+  ASSERT_EQ(s.solvers[3].fbp.protocol.steps.size(), 3u);
+  EXPECT_TRUE(std::isinf(s.solvers[3].fbp.protocol.steps[2].gamma));
+  const nlohmann::json list = settings_json(s.solvers[3]);
+  EXPECT_EQ(list.at("steps").dump(), R"([[0.5,2.0],[2.0,5.5],["inf",10.0]])");
+  // The model is part of what the hash covers.
+  const std::string perceptron = parse_sweep("N = [21]\nalpha = [0.2]\ninstances = 2\n" +
+                                                 std::string(kSolver), "s.toml").hash();
+  const std::string tree = parse_sweep("model = \"committee\"\nK = 3\nN = [21]\nalpha = [0.2]\n"
+                                       "instances = 2\n" + std::string(kSolver), "s.toml").hash();
+  EXPECT_NE(perceptron, tree);
 }
 
 TEST(SweepSpec, AllProblemsOfAFileAreListedAtOnce) {
@@ -308,6 +371,42 @@ TEST_F(SweepRunTest, ResumesAfterAStopAndATornLine) {
   // Nothing left: a third run appends nothing.
   EXPECT_EQ(run(spec, parts, 4).done_now, 0u);
   EXPECT_EQ(read_results(parts).records.size(), spec.run_count());
+}
+
+// fBP and committee sweeps write the same records as annealing ones: the report reads them and
+// a second invocation resumes (nothing left to run).
+TEST_F(SweepRunTest, FbpAndCommitteeSweepsRecordAndResume) {
+  const SweepSpec spec = parse_sweep(
+      "model = \"committee\"\nK = 3\nN = [63]\nalpha = [0.3]\ninstances = 3\nseed = 5\n"
+      "backend = \"cpu\"\nthreads = 2\n"
+      "[[solver]]\nname = \"rsa\"\nmax_sweeps = 2000\n"
+      "[[solver]]\nname = \"fbp\"\nalgo = \"fbp\"\n",
+      "c.toml");
+  const std::string path = file("c.jsonl");
+  const SweepSummary first = run(spec, path, 8);
+  EXPECT_EQ(first.done_now, 6u);
+  const ResultsContents contents = read_results(path);
+  ASSERT_EQ(contents.records.size(), 6u);
+  std::size_t fbp_solved = 0;
+  for (const RunRecord& r : contents.records) {
+    EXPECT_NE(r.key.find("committee-tree-K3"), std::string::npos) << r.key;
+    if (r.solver == "fbp") {
+      EXPECT_NE(r.settings.find("\"protocol\":\"standard:100\""), std::string::npos) << r.settings;
+      fbp_solved += r.solved;
+      if (r.solved) EXPECT_GT(r.sweeps, 0);  // BP iterations
+    }
+  }
+  EXPECT_EQ(fbp_solved, 3u);  // tree K = 3, 21 inputs per unit, α = 0.3: easy for fBP
+  std::ifstream in(path);
+  const std::string first_line = [&] {
+    std::string l;
+    std::getline(in, l);
+    return l;
+  }();
+  const Report report = summarize(contents.records);
+  ASSERT_EQ(report.rows.size(), 2u);
+  EXPECT_EQ(run(spec, path, 8).done_now, 0u);  // resumed: nothing left
+  EXPECT_NE(first_line.find("\"model\":\"committee-tree-K3\""), std::string::npos) << first_line;
 }
 
 TEST_F(SweepRunTest, RefusesAnotherSweepsFileUnlessForced) {

@@ -92,9 +92,9 @@ FbpResult solve_fbp(const Dataset& data, const FbpConfig& config, FbpBackend bac
     result.backend = "cpu";
     result.device = make_cpu_backend(config.threads)->device_name();
   } else {
-    engine = make_cuda_fbp_engine(data, config.device_memory_limit);
+    engine = make_cuda_fbp_engine(data, config.device_memory_limit, config.device);
     result.backend = "cuda";
-    result.device = make_cuda_backend(0)->device_name();
+    result.device = make_cuda_backend(config.device)->device_name();
   }
   if (initial) {
     const std::size_t k = data.model.hidden_units, f = data.model.fan_in();

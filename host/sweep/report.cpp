@@ -164,8 +164,10 @@ std::string report_table(const Report& report) {
     };
     add(r.sweeps, "%.1f");
     add(r.seconds, "%.3g");
+    // A cell wider than its column still gets one space before it.
     for (std::size_t c = 0; c < cells.size(); ++c)
-      out += c == 0 ? pad(cells[c], solver_width, true) : pad(cells[c], columns[c].second);
+      out += c == 0 ? pad(cells[c], solver_width, true)
+                    : pad(cells[c], std::max(columns[c].second, cells[c].size() + 1));
     out += "\n";
   }
   return out;

@@ -51,9 +51,11 @@ int count_cuda_devices() {
   return count;
 }
 
-// One GPU per process, by rank on the node, when CUDA is asked for or available.
+// One GPU per process, by rank on the node, when CUDA is asked for or available. `device`
+// receives the CUDA device's index (fBP engines are created per instance on it).
 std::unique_ptr<Backend> make_sweep_backend(BackendKind kind, int threads, int local_rank,
-                                            std::string* note) {
+                                            std::string* note, int* device) {
+  *device = 0;
   if (kind == BackendKind::cpu) return make_cpu_backend(threads);
   if (kind == BackendKind::automatic && !cuda_available()) {
     *note = "no usable CUDA device; running on the CPU backend";
@@ -61,7 +63,8 @@ std::unique_ptr<Backend> make_sweep_backend(BackendKind kind, int threads, int l
   }
   const int devices = count_cuda_devices();
   if (devices == 0) return make_cuda_backend(0);  // throws the backend's own explanation
-  return make_cuda_backend(local_rank % devices);
+  *device = local_rank % devices;
+  return make_cuda_backend(*device);
 }
 
 struct Batch {
@@ -71,10 +74,17 @@ struct Batch {
   std::vector<std::uint32_t> instances;
 };
 
-// Proposals the batch makes if no run is solved early: the measure of work behind the ETA.
+// Work of the batch if no run ends early, the measure behind the ETA: proposals for annealing,
+// message updates of one BP iteration a focusing step for fBP (a lower bound on its work).
 double budget(const SweepSpec& spec, const Batch& b) {
-  const AnnealConfig& c = spec.solvers[b.solver].config;
-  return double(b.instances.size()) * b.n * c.replicas * double(c.max_sweeps);
+  const SolverSpec& s = spec.solvers[b.solver];
+  ModelSpec m = spec.model;
+  m.inputs = b.n;
+  if (s.algo == "fbp")
+    return double(b.instances.size()) * double(m.weights()) *
+           double(pattern_count(m, b.alpha)) * double(s.fbp.protocol.steps.size());
+  return double(b.instances.size()) * double(m.weights()) * s.config.replicas *
+         double(s.config.max_sweeps);
 }
 
 std::string point_name(const SweepSpec& spec, const Batch& b) {
@@ -107,7 +117,7 @@ nlohmann::ordered_json make_record(const SweepSpec& spec, const std::string& has
   const int y = solver.config.replicas;
   nlohmann::ordered_json j;
   j["sweep_hash"] = hash;
-  j["model"] = "perceptron";
+  j["model"] = model_name(spec.model);
   j["label_mode"] = label_mode_name(spec.labels);
   j["N"] = data.n_inputs();
   j["alpha"] = alpha;
@@ -134,6 +144,49 @@ nlohmann::ordered_json make_record(const SweepSpec& spec, const std::string& has
   j["batch_seconds"] = batch.wall_seconds;
   j["backend"] = batch.backend;
   j["device"] = batch.device;
+  j["rank"] = rank;
+  j["date"] = date;
+  j["locent_version"] = kVersion;
+  return j;
+}
+
+// The record of an fBP run: the same fields as an annealing run's, so that resuming and the
+// report treat both alike. "sweeps" counts BP iterations (every message updated once), proposals
+// and accepted are 0, the errors are those of sign(marginals).
+nlohmann::ordered_json make_fbp_record(const SweepSpec& spec, const std::string& hash,
+                                       const SolverSpec& solver, const Dataset& data, double alpha,
+                                       const FbpResult& r, double batch_seconds,
+                                       std::size_t batch_runs, int rank, const std::string& date) {
+  const nlohmann::json sorted = settings_json(solver);
+  nlohmann::ordered_json settings;
+  for (const auto& [k, v] : sorted.items()) settings[k] = v;
+  nlohmann::ordered_json j;
+  j["sweep_hash"] = hash;
+  j["model"] = model_name(spec.model);
+  j["label_mode"] = label_mode_name(spec.labels);
+  j["N"] = data.n_inputs();
+  j["alpha"] = alpha;
+  j["P"] = data.n_patterns();
+  j["solver"] = solver.name;
+  j["settings"] = settings;
+  j["base_seed"] = spec.seed;
+  j["point_seed"] = data.seed;
+  j["instance"] = data.instance;
+  j["solved"] = r.solved;
+  j["solved_by"] = r.solved ? nlohmann::ordered_json("marginals") : nlohmann::ordered_json(nullptr);
+  j["sweeps"] = r.iterations;
+  j["proposals"] = 0;
+  j["accepted"] = 0;
+  j["replica_errors"] = nlohmann::ordered_json::array();
+  j["centre_errors"] = r.errors;
+  j["iterations"] = r.iterations;
+  j["focusing_steps"] = r.trace.size();
+  j["seconds_to_solution"] = r.solved ? nlohmann::ordered_json(r.seconds_to_solution) : nullptr;
+  j["stopped_by_time"] = r.stopped_by_time;
+  j["batch_runs"] = batch_runs;
+  j["batch_seconds"] = batch_seconds;
+  j["backend"] = r.backend;
+  j["device"] = r.device;
   j["rank"] = rank;
   j["date"] = date;
   j["locent_version"] = kVersion;
@@ -176,12 +229,13 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& 
   // Every process reads the results file before any process appends to it (all_ok is a
   // barrier), so all of them derive the same list of batches.
   std::unique_ptr<Backend> backend;
+  int cuda_device = 0;
   std::unique_ptr<ResultsFile> file;
   ResultsContents contents;
   std::optional<Error> failure;
   try {
     std::string backend_note;
-    backend = make_sweep_backend(kind, threads, comm.local_rank(), &backend_note);
+    backend = make_sweep_backend(kind, threads, comm.local_rank(), &backend_note, &cuda_device);
     if (!backend_note.empty() && rank == 0) note(backend_note);
     file = std::make_unique<ResultsFile>(o.results_path);
     std::size_t dropped = 0;
@@ -259,6 +313,7 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& 
     const Batch& b = batches[i];
     const SolverSpec& solver = spec.solvers[b.solver];
     GenerateSpec g;
+    g.model = spec.model;
     g.model.inputs = b.n;
     g.alpha = b.alpha;
     g.labels = spec.labels;
@@ -266,32 +321,65 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& 
     std::vector<Dataset> data;
     data.reserve(b.instances.size());
     for (std::uint32_t instance : b.instances) data.push_back(generate_dataset(g, instance));
-    AnnealConfig config = solver.config;
-    config.seed = g.seed;
-
     progress.point = point_name(spec, b);
     progress.batch_runs = b.instances.size();
     progress.batch_work = budget(spec, b);
     progress.batch = SolveProgress{};
-    SolveHooks hooks;
-    if (o.on_progress) {
+    const auto report = [&](const SolveProgress& p) {
+      progress.batch = p;
+      progress.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
       o.on_progress(progress);
-      hooks.on_progress = [&](const SolveProgress& p) {
-        progress.batch = p;
-        progress.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-        o.on_progress(progress);
-      };
-    }
-    const BatchResult result = solve_batch(data, config, *backend, hooks);
+    };
+    if (o.on_progress) o.on_progress(progress);
 
-    const std::string date = utc_now();
     std::string lines;
-    for (std::size_t k = 0; k < result.instances.size(); ++k) {
-      lines += make_record(spec, hash, solver, data[k], b.alpha, result.instances[k], result,
-                           b.instances.size(), rank, date)
-                   .dump();
-      lines += '\n';
-      solved_now += result.instances[k].solved;
+    if (solver.algo == "fbp") {
+      // One instance after another, each on every thread (or the process's GPU).
+      FbpConfig config = solver.fbp;
+      config.seed = g.seed;
+      config.threads = threads;
+      config.device = cuda_device;
+      const FbpBackend engine = backend->name() == "cuda" ? FbpBackend::cuda : FbpBackend::cpu;
+      std::vector<FbpResult> results;
+      const auto batch_start = Clock::now();
+      for (std::size_t k = 0; k < data.size(); ++k) {
+        FbpHooks fbp_hooks;
+        if (o.on_progress) {
+          SolveProgress p;
+          p.instances = data.size();
+          p.solved = 0;
+          for (const auto& r : results) p.solved += r.solved;
+          p.max_sweeps = config.protocol.steps.size() * data.size();
+          fbp_hooks.on_step = [&, p](const FbpStepRecord& step) mutable {
+            p.sweeps = k * config.protocol.steps.size() + std::size_t(step.step) + 1;
+            report(p);
+          };
+        }
+        results.push_back(solve_fbp(data[k], config, engine, nullptr, fbp_hooks));
+      }
+      const double seconds = std::chrono::duration<double>(Clock::now() - batch_start).count();
+      const std::string date = utc_now();
+      for (std::size_t k = 0; k < results.size(); ++k) {
+        lines += make_fbp_record(spec, hash, solver, data[k], b.alpha, results[k], seconds,
+                                 b.instances.size(), rank, date)
+                     .dump();
+        lines += '\n';
+        solved_now += results[k].solved;
+      }
+    } else {
+      AnnealConfig config = solver.config;
+      config.seed = g.seed;
+      SolveHooks hooks;
+      if (o.on_progress) hooks.on_progress = report;
+      const BatchResult result = solve_batch(data, config, *backend, hooks);
+      const std::string date = utc_now();
+      for (std::size_t k = 0; k < result.instances.size(); ++k) {
+        lines += make_record(spec, hash, solver, data[k], b.alpha, result.instances[k], result,
+                             b.instances.size(), rank, date)
+                     .dump();
+        lines += '\n';
+        solved_now += result.instances[k].solved;
+      }
     }
     file->append(lines);
 

@@ -283,30 +283,152 @@ std::optional<Schedule> parse_schedule(const toml::node& n, const std::string& k
   return std::nullopt;
 }
 
+std::string parse_name(const toml::table& t, const std::string& p, Problems& problems) {
+  const toml::node* n = t.get("name");
+  if (!n) {
+    problems.add(region_of(t), p + "name", "missing: every solver needs a name");
+    return "";
+  }
+  auto v = n->as_string();
+  const std::string name = v ? v->get() : "";
+  const bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+           c == '+';
+  });
+  if (!ok) problems.add(*n, p + "name", "expected a non-empty name of letters, digits, _ - . +");
+  return name;
+}
+
+// A number in [min, max) (or [min, max] with `closed`), else a problem.
+std::optional<double> bounded(const toml::node& n, const std::string& key, double min, double max,
+                              bool closed, const std::string& range_text, Problems& problems) {
+  const auto v = as_number(n);
+  if (!v || !(*v >= min) || !(closed ? *v <= max : *v < max)) {
+    problems.add(n, key, "must be a number in " + range_text);
+    return std::nullopt;
+  }
+  return *v;
+}
+
+// The settings of an fBP solver (algo = "fbp"): the protocol and the BP options of
+// `locent solve --algo fbp`.
+void parse_fbp_solver(const toml::table& t, const std::string& p, SolverSpec& s,
+                      Problems& problems) {
+  const std::size_t before = problems.count();
+  FbpConfig& f = s.fbp;
+  std::string protocol = "standard";
+  if (const toml::node* n = t.get("protocol"))
+    if (auto v = choice(*n, p + "protocol", {"standard", "scoping", "pseudo", "list"}, problems))
+      protocol = *v;
+  int steps = 100;
+  if (const toml::node* n = t.get("protocol_steps")) {
+    if (auto v = integer(*n, p + "protocol_steps", 1, 1000000, problems)) steps = int(*v);
+    if (protocol == "list")
+      problems.add(*n, p + "protocol_steps", "does not apply to a list protocol (give steps)");
+  }
+  const toml::node* gamma = t.get("fbp_gamma");
+  const toml::node* y = t.get("fbp_y");
+  const toml::node* list = t.get("steps");
+  if (protocol != "scoping") {
+    if (gamma) problems.add(*gamma, p + "fbp_gamma", "applies to protocol \"scoping\" only");
+    if (y) problems.add(*y, p + "fbp_y", "applies to protocol \"scoping\" only");
+  }
+  if (protocol != "list" && list)
+    problems.add(*list, p + "steps", "applies to protocol \"list\" only");
+  if (const toml::node* n = t.get("max_iters"))
+    if (auto v = integer(*n, p + "max_iters", 1, 1 << 30, problems)) f.max_iters = int(*v);
+  if (const toml::node* n = t.get("epsilon")) {
+    const auto v = as_number(*n);
+    if (!v || !(*v > 0) || !std::isfinite(*v))
+      problems.add(*n, p + "epsilon", "must be a positive number");
+    else
+      f.epsilon = *v;
+  }
+  if (const toml::node* n = t.get("damping"))
+    if (auto v = bounded(*n, p + "damping", 0, 1, false, "[0, 1)", problems)) f.damping = *v;
+  if (const toml::node* n = t.get("init_size"))
+    if (auto v = bounded(*n, p + "init_size", 0, 1, false, "[0, 1)", problems)) f.init_size = *v;
+  if (const toml::node* n = t.get("max_seconds")) {
+    const auto v = as_number(*n);
+    if (!v || !(*v >= 0) || !std::isfinite(*v))
+      problems.add(*n, p + "max_seconds", "must be a number >= 0 (0: no time budget)");
+    else
+      f.max_seconds = *v;
+  }
+  if (problems.count() != before) return;
+  try {
+    if (protocol == "standard") {
+      f.protocol = FbpProtocol::standard(steps);
+    } else if (protocol == "pseudo") {
+      f.protocol = FbpProtocol::pseudo(steps);
+    } else if (protocol == "scoping") {
+      const toml::array* range = gamma ? gamma->as_array() : nullptr;
+      const auto first = range && range->size() == 2 ? as_number(*range->get(0)) : std::nullopt;
+      const auto last = range && range->size() == 2 ? as_number(*range->get(1)) : std::nullopt;
+      const auto fixed_y = y ? as_number(*y) : std::nullopt;
+      if (!first || !last) {
+        problems.add(gamma ? gamma->source() : region_of(t), p + "fbp_gamma",
+                     "scoping needs fbp_gamma = [first, last] (a geometric range of gamma)");
+        return;
+      }
+      if (!fixed_y) {
+        problems.add(y ? y->source() : region_of(t), p + "fbp_y",
+                     "scoping needs fbp_y = the fixed number of replicas y");
+        return;
+      }
+      f.protocol = FbpProtocol::scoping(*fixed_y, *first, *last, steps);
+    } else {
+      const toml::array* a = list ? list->as_array() : nullptr;
+      std::vector<FbpStep> pairs;
+      for (std::size_t i = 0; a && i < a->size(); ++i) {
+        const toml::array* pair = a->get(i)->as_array();
+        const auto g = pair && pair->size() == 2 ? as_number(*pair->get(0)) : std::nullopt;
+        const auto yy = pair && pair->size() == 2 ? as_number(*pair->get(1)) : std::nullopt;
+        if (!g || !yy) {
+          pairs.clear();
+          break;
+        }
+        pairs.push_back({*g, *yy});
+      }
+      if (pairs.empty()) {
+        problems.add(list ? list->source() : region_of(t), p + "steps",
+                     "a list protocol needs steps = [[gamma, y], ...] (inf allowed)");
+        return;
+      }
+      f.protocol = FbpProtocol::list(std::move(pairs));
+    }
+    f.validate();
+  } catch (const Error& e) {
+    problems.add(region_of(t), p.substr(0, p.size() - 1), e.what());
+  }
+}
+
 std::optional<SolverSpec> parse_solver(const toml::table& t, std::size_t index,
-                                       Problems& problems) {
+                                       const ModelSpec& model, Problems& problems) {
   const std::string p = "solver[" + std::to_string(index) + "].";
   const std::size_t before = problems.count();
+  SolverSpec s;
+  s.algo = "rsa";
+  if (const toml::node* n = t.get("algo"))
+    if (auto v = choice(*n, p + "algo", {"rsa", "sa", "fbp"}, problems)) s.algo = *v;
+  if (s.algo == "fbp") {
+    check_keys(t, p,
+               {"name", "algo", "protocol", "protocol_steps", "fbp_gamma", "fbp_y", "steps",
+                "max_iters", "epsilon", "damping", "init_size", "max_seconds"},
+               problems);
+    s.name = parse_name(t, p, problems);
+    parse_fbp_solver(t, p, s, problems);
+    if (problems.count() != before) return std::nullopt;
+    return s;
+  }
   check_keys(t, p,
              {"name", "algo", "replicas", "coupling", "energy", "beta", "gamma", "max_sweeps",
               "max_seconds", "centre_check_every"},
              problems);
-  SolverSpec s;
-  if (const toml::node* n = t.get("name")) {
-    auto v = n->as_string();
-    const std::string name = v ? v->get() : "";
-    const bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
-             c == '+';
-    });
-    if (!ok) problems.add(*n, p + "name", "expected a non-empty name of letters, digits, _ - . +");
-    s.name = name;
-  } else {
-    problems.add(region_of(t), p + "name", "missing: every solver needs a name");
-  }
-  s.algo = "rsa";
-  if (const toml::node* n = t.get("algo"))
-    if (auto v = choice(*n, p + "algo", {"rsa", "sa"}, problems)) s.algo = *v;
+  s.name = parse_name(t, p, problems);
+  const bool committee = model.architecture != Architecture::perceptron;
+  // Committees start from their own defaults (errors energy, colder β, weaker γ).
+  s.config = committee ? committee_defaults() : AnnealConfig{};
   AnnealConfig& c = s.config;
   if (const toml::node* n = t.get("replicas")) {
     if (auto v = integer(*n, p + "replicas", 1, 30, problems)) c.replicas = int(*v);
@@ -317,8 +439,12 @@ std::optional<SolverSpec> parse_solver(const toml::table& t, std::size_t index,
     if (auto v = choice(*n, p + "coupling", {"traced", "explicit"}, problems))
       c.coupling = *v == "traced" ? Coupling::traced : Coupling::explicit_;
   if (const toml::node* n = t.get("energy"))
-    if (auto v = choice(*n, p + "energy", {"flips", "errors"}, problems))
+    if (auto v = choice(*n, p + "energy", {"flips", "errors"}, problems)) {
       c.energy = *v == "flips" ? EnergyKind::flips : EnergyKind::errors;
+      if (committee && c.energy == EnergyKind::flips)
+        problems.add(*n, p + "energy",
+                     "the flips energy is defined for the perceptron only; committees use \"errors\"");
+    }
   if (const toml::node* n = t.get("max_sweeps"))
     if (auto v = integer(*n, p + "max_sweeps", 1, 0xffffffffll, problems))
       c.max_sweeps = std::uint64_t(*v);
@@ -400,6 +526,25 @@ std::uint64_t fnv1a64(const std::string& bytes) {
 }
 
 nlohmann::json settings_json(const SolverSpec& solver) {
+  if (solver.algo == "fbp") {
+    const FbpConfig& f = solver.fbp;
+    nlohmann::json j = {{"algo", "fbp"},
+                        {"protocol", f.protocol.text},
+                        {"max_iters", f.max_iters},
+                        {"epsilon", f.epsilon},
+                        {"damping", f.damping},
+                        {"init_size", f.init_size},
+                        {"symmetry_breaking", f.symmetry_breaking},
+                        {"max_seconds", f.max_seconds}};
+    if (f.protocol.name == "list") {  // its text gives only the length
+      nlohmann::json steps = nlohmann::json::array();
+      for (const FbpStep& st : f.protocol.steps)
+        steps.push_back({std::isinf(st.gamma) ? nlohmann::json("inf") : nlohmann::json(st.gamma),
+                         std::isinf(st.y) ? nlohmann::json("inf") : nlohmann::json(st.y)});
+      j["steps"] = steps;
+    }
+    return j;
+  }
   const AnnealConfig& c = solver.config;
   return {{"algo", solver.algo},
           {"replicas", c.replicas},
@@ -412,11 +557,18 @@ nlohmann::json settings_json(const SolverSpec& solver) {
           {"centre_check_every", c.centre_check_every}};
 }
 
+std::string model_name(const ModelSpec& model) {
+  if (model.architecture == Architecture::perceptron) return "perceptron";
+  return std::string(model.architecture == Architecture::committee_tree ? "committee-tree"
+                                                                        : "committee-fc") +
+         "-K" + std::to_string(model.hidden_units);
+}
+
 std::string SweepSpec::canonical() const {
   nlohmann::json solvers_json = nlohmann::json::array();
   for (const auto& s : solvers)
     solvers_json.push_back({{"name", s.name}, {"settings", settings_json(s)}});
-  const nlohmann::json j = {{"model", "perceptron"},
+  const nlohmann::json j = {{"model", model_name(model)},
                             {"label_mode", labels == LabelMode::storage ? "storage" : "teacher"},
                             {"N", n_values},
                             {"alpha", alpha_values},
@@ -441,10 +593,30 @@ SweepSpec parse_sweep(const std::string& text, const std::string& source) {
   SweepSpec spec;
   spec.source = source;
   check_keys(root, "",
-             {"model", "label_mode", "N", "alpha", "instances", "seed", "solver", "backend",
-              "batch_size", "threads"},
+             {"model", "K", "arch", "label_mode", "N", "alpha", "instances", "seed", "solver",
+              "backend", "batch_size", "threads"},
              problems);
-  if (const toml::node* n = root.get("model")) choice(*n, "model", {"perceptron"}, problems);
+  bool committee = false;
+  if (const toml::node* n = root.get("model"))
+    if (auto v = choice(*n, "model", {"perceptron", "committee"}, problems))
+      committee = *v == "committee";
+  if (committee) {
+    spec.model.architecture = Architecture::committee_tree;
+    spec.model.hidden_units = 3;
+    if (const toml::node* n = root.get("arch"))
+      if (auto v = choice(*n, "arch", {"tree", "fc"}, problems))
+        spec.model.architecture = *v == "fc" ? Architecture::committee_fc : Architecture::committee_tree;
+    if (const toml::node* n = root.get("K")) {
+      if (auto v = integer(*n, "K", 1, kMaxFbpHiddenUnits, problems)) {
+        spec.model.hidden_units = int(*v);
+        if (*v % 2 == 0) problems.add(*n, "K", "the number of hidden units must be odd");
+      }
+    }
+  } else {
+    for (const char* key : {"K", "arch"})
+      if (const toml::node* n = root.get(key))
+        problems.add(*n, key, "applies to model = \"committee\" only");
+  }
   if (const toml::node* n = root.get("label_mode"))
     if (auto v = choice(*n, "label_mode", {"storage", "teacher"}, problems))
       spec.labels = *v == "storage" ? LabelMode::storage : LabelMode::teacher;
@@ -481,7 +653,7 @@ SweepSpec parse_sweep(const std::string& text, const std::string& source) {
       std::set<std::string> names;
       for (std::size_t i = 0; i < a->size(); ++i) {
         const toml::table& t = *(*a)[i].as_table();
-        auto s = parse_solver(t, i, problems);
+        auto s = parse_solver(t, i, spec.model, problems);
         if (!s) continue;
         if (!names.insert(s->name).second) {
           problems.add(*t.get("name"), "solver[" + std::to_string(i) + "].name",
@@ -494,11 +666,22 @@ SweepSpec parse_sweep(const std::string& text, const std::string& source) {
   } else {
     problems.add(toml::source_region{}, "solver", "missing: add at least one [[solver]] table");
   }
-  // Every (N, α) must give at least one pattern.
+  // Every N must fit the network (a tree needs N = K × odd), every (N, α) at least one pattern.
+  if (committee)
+    if (const toml::node* n = root.get("N"))
+      for (int nv : spec.n_values) {
+        ModelSpec m = spec.model;
+        m.inputs = nv;
+        try {
+          m.validate();
+        } catch (const Error& e) {
+          problems.add(*n, "N", e.what());
+        }
+      }
   if (const toml::node* n = root.get("alpha")) {
     for (int nv : spec.n_values)
       for (double a : spec.alpha_values) {
-        ModelSpec m;
+        ModelSpec m = spec.model;
         m.inputs = nv;
         try {
           pattern_count(m, a);
@@ -533,7 +716,7 @@ std::vector<SweepRun> enumerate_runs(const SweepSpec& spec) {
 
 std::string run_key(const SweepSpec& spec, const SweepRun& run) {
   const SolverSpec& s = spec.solvers[run.solver];
-  return make_run_key("perceptron", spec.labels == LabelMode::storage ? "storage" : "teacher",
+  return make_run_key(model_name(spec.model), spec.labels == LabelMode::storage ? "storage" : "teacher",
                       run.n, run.alpha, s.name, settings_json(s),
                       point_seed(spec.seed, run.n, run.alpha), run.instance);
 }

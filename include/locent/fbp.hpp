@@ -57,6 +57,7 @@ struct FbpConfig {
   bool observables = true;       // free entropy, q and reference overlap after every step
   int threads = 0;               // CPU backend: 0 = all cores
   std::size_t device_memory_limit = 0;  // CUDA: refuse instances needing more bytes; 0 = no limit
+  int device = 0;                // CUDA: the device to run on
   void validate() const;         // throws Error(usage)
 };
 

@@ -11,6 +11,7 @@
 #include "locent/anneal.hpp"
 #include "locent/backend.hpp"
 #include "locent/error.hpp"
+#include "locent/fbp.hpp"
 #include "locent/problem.hpp"
 
 namespace locent {
@@ -19,12 +20,14 @@ namespace locent {
 
 struct SolverSpec {
   std::string name;     // unique within the sweep; the report's label
-  std::string algo;     // "rsa" or "sa"
-  AnnealConfig config;  // everything but the seed, which is derived per point
+  std::string algo;     // "rsa", "sa" or "fbp"
+  AnnealConfig config;  // rsa, sa: everything but the seed, which is derived per point
+  FbpConfig fbp;        // fbp: everything but the seed (per point), threads and device
 };
 
 struct SweepSpec {
   std::string source;  // file name, for messages
+  ModelSpec model;     // the network's architecture and K; its inputs are each N in turn
   LabelMode labels = LabelMode::storage;
   std::vector<int> n_values;         // odd, in the order given
   std::vector<double> alpha_values;  // each rounded to 1e-9
@@ -44,6 +47,9 @@ struct SweepSpec {
   // 64-bit FNV-1a of canonical(), as 16 hex digits: the sweep hash of every record.
   std::string hash() const;
 };
+
+// "perceptron", or "committee-tree-K3" / "committee-fc-K5": the model in run keys and records.
+std::string model_name(const ModelSpec& model);
 
 // Parses and validates a whole sweep file. Throws Error(bad_input) listing every problem as
 // "FILE:LINE: KEY: what is wrong".
