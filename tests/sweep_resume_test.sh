@@ -28,7 +28,11 @@ algo = "sa"
 max_sweeps = 2800
 EOF
 
+start_ns=$(date +%s%N)
 "$locent" sweep "$tmp/s.toml" --results "$tmp/whole.jsonl" -q || { echo "FAIL: uninterrupted sweep" >&2; exit 1; }
+# How long a whole run takes here, in ms: the kills below are timed as fractions of it.
+whole_ms=$((($(date +%s%N) - start_ns) / 1000000))
+((whole_ms < 100)) && whole_ms=100
 
 # SIGINT: stops at a batch boundary with exit code 130 (0 if it happened to finish first).
 "$locent" sweep "$tmp/s.toml" --results "$tmp/parts.jsonl" --batch-size 2 -q 2>"$tmp/err" &
@@ -53,8 +57,9 @@ for attempt in $(seq 1 60); do
   batch=$((1 + RANDOM % 5))
   "$locent" sweep "$tmp/s.toml" --results "$tmp/parts.jsonl" --batch-size $batch -q 2>"$tmp/err" &
   pid=$!
-  # Random, and longer with every attempt, so that a slow machine still gets to the end.
-  ms=$((20 + RANDOM % 600 + 50 * attempt))
+  # Random, within the first half of a whole run at first, and longer with every attempt, so
+  # that both fast and slow machines see kills and still get to the end.
+  ms=$((10 + RANDOM % (whole_ms / 2) + whole_ms * attempt / 20))
   delay=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
   sleep "$delay"
   if kill -9 $pid 2>/dev/null; then

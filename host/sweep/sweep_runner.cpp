@@ -107,14 +107,13 @@ std::vector<Batch> make_batches(const SweepSpec& spec, const std::unordered_set<
   return batches;
 }
 
-nlohmann::ordered_json make_record(const SweepSpec& spec, const std::string& hash,
+// The fields every record starts with: the sweep, the problem, the solver and the seeds.
+nlohmann::ordered_json record_head(const SweepSpec& spec, const std::string& hash,
                                    const SolverSpec& solver, const Dataset& data, double alpha,
-                                   const InstanceResult& r, const BatchResult& batch,
-                                   std::size_t batch_runs, int rank, const std::string& date) {
+                                   std::uint32_t instance) {
   const nlohmann::json sorted = settings_json(solver);
   nlohmann::ordered_json settings;
   for (const auto& [k, v] : sorted.items()) settings[k] = v;
-  const int y = solver.config.replicas;
   nlohmann::ordered_json j;
   j["sweep_hash"] = hash;
   j["model"] = model_name(spec.model);
@@ -126,7 +125,29 @@ nlohmann::ordered_json make_record(const SweepSpec& spec, const std::string& has
   j["settings"] = settings;
   j["base_seed"] = spec.seed;
   j["point_seed"] = data.seed;
-  j["instance"] = r.instance;
+  j["instance"] = instance;
+  return j;
+}
+
+// The fields every record ends with: the batch, and where and when it ran.
+void record_tail(nlohmann::ordered_json& j, std::size_t batch_runs, double batch_seconds,
+                 const std::string& backend, const std::string& device, int rank,
+                 const std::string& date) {
+  j["batch_runs"] = batch_runs;
+  j["batch_seconds"] = batch_seconds;
+  j["backend"] = backend;
+  j["device"] = device;
+  j["rank"] = rank;
+  j["date"] = date;
+  j["locent_version"] = kVersion;
+}
+
+nlohmann::ordered_json make_record(const SweepSpec& spec, const std::string& hash,
+                                   const SolverSpec& solver, const Dataset& data, double alpha,
+                                   const InstanceResult& r, const BatchResult& batch,
+                                   std::size_t batch_runs, int rank, const std::string& date) {
+  const int y = solver.config.replicas;
+  nlohmann::ordered_json j = record_head(spec, hash, solver, data, alpha, r.instance);
   j["solved"] = r.solved;
   j["solved_by"] =
       r.solved
@@ -140,13 +161,7 @@ nlohmann::ordered_json make_record(const SweepSpec& spec, const std::string& has
   j["centre_errors"] = r.centre_errors;
   j["seconds_to_solution"] = r.solved ? nlohmann::ordered_json(r.seconds_to_solution) : nullptr;
   j["stopped_by_time"] = !r.solved && batch.stopped_by_time;
-  j["batch_runs"] = batch_runs;
-  j["batch_seconds"] = batch.wall_seconds;
-  j["backend"] = batch.backend;
-  j["device"] = batch.device;
-  j["rank"] = rank;
-  j["date"] = date;
-  j["locent_version"] = kVersion;
+  record_tail(j, batch_runs, batch.wall_seconds, batch.backend, batch.device, rank, date);
   return j;
 }
 
@@ -157,21 +172,7 @@ nlohmann::ordered_json make_fbp_record(const SweepSpec& spec, const std::string&
                                        const SolverSpec& solver, const Dataset& data, double alpha,
                                        const FbpResult& r, double batch_seconds,
                                        std::size_t batch_runs, int rank, const std::string& date) {
-  const nlohmann::json sorted = settings_json(solver);
-  nlohmann::ordered_json settings;
-  for (const auto& [k, v] : sorted.items()) settings[k] = v;
-  nlohmann::ordered_json j;
-  j["sweep_hash"] = hash;
-  j["model"] = model_name(spec.model);
-  j["label_mode"] = label_mode_name(spec.labels);
-  j["N"] = data.n_inputs();
-  j["alpha"] = alpha;
-  j["P"] = data.n_patterns();
-  j["solver"] = solver.name;
-  j["settings"] = settings;
-  j["base_seed"] = spec.seed;
-  j["point_seed"] = data.seed;
-  j["instance"] = data.instance;
+  nlohmann::ordered_json j = record_head(spec, hash, solver, data, alpha, data.instance);
   j["solved"] = r.solved;
   j["solved_by"] = r.solved ? nlohmann::ordered_json("marginals") : nlohmann::ordered_json(nullptr);
   j["sweeps"] = r.iterations;
@@ -183,13 +184,7 @@ nlohmann::ordered_json make_fbp_record(const SweepSpec& spec, const std::string&
   j["focusing_steps"] = r.trace.size();
   j["seconds_to_solution"] = r.solved ? nlohmann::ordered_json(r.seconds_to_solution) : nullptr;
   j["stopped_by_time"] = r.stopped_by_time;
-  j["batch_runs"] = batch_runs;
-  j["batch_seconds"] = batch_seconds;
-  j["backend"] = r.backend;
-  j["device"] = r.device;
-  j["rank"] = rank;
-  j["date"] = date;
-  j["locent_version"] = kVersion;
+  record_tail(j, batch_runs, batch_seconds, r.backend, r.device, rank, date);
   return j;
 }
 

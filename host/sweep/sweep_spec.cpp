@@ -310,6 +310,17 @@ std::optional<double> bounded(const toml::node& n, const std::string& key, doubl
   return *v;
 }
 
+// A wall-clock budget in seconds: a finite number ≥ 0 (0: none).
+std::optional<double> seconds_budget(const toml::node& n, const std::string& key,
+                                     Problems& problems) {
+  const auto v = as_number(n);
+  if (!v || !(*v >= 0) || !std::isfinite(*v)) {
+    problems.add(n, key, "must be a number >= 0 (0: no time budget)");
+    return std::nullopt;
+  }
+  return *v;
+}
+
 // The settings of an fBP solver (algo = "fbp"): the protocol and the BP options of
 // `locent solve --algo fbp`.
 void parse_fbp_solver(const toml::table& t, const std::string& p, SolverSpec& s,
@@ -348,13 +359,8 @@ void parse_fbp_solver(const toml::table& t, const std::string& p, SolverSpec& s,
     if (auto v = bounded(*n, p + "damping", 0, 1, false, "[0, 1)", problems)) f.damping = *v;
   if (const toml::node* n = t.get("init_size"))
     if (auto v = bounded(*n, p + "init_size", 0, 1, false, "[0, 1)", problems)) f.init_size = *v;
-  if (const toml::node* n = t.get("max_seconds")) {
-    const auto v = as_number(*n);
-    if (!v || !(*v >= 0) || !std::isfinite(*v))
-      problems.add(*n, p + "max_seconds", "must be a number >= 0 (0: no time budget)");
-    else
-      f.max_seconds = *v;
-  }
+  if (const toml::node* n = t.get("max_seconds"))
+    if (auto v = seconds_budget(*n, p + "max_seconds", problems)) f.max_seconds = *v;
   if (problems.count() != before) return;
   try {
     if (protocol == "standard") {
@@ -448,13 +454,8 @@ std::optional<SolverSpec> parse_solver(const toml::table& t, std::size_t index,
   if (const toml::node* n = t.get("max_sweeps"))
     if (auto v = integer(*n, p + "max_sweeps", 1, 0xffffffffll, problems))
       c.max_sweeps = std::uint64_t(*v);
-  if (const toml::node* n = t.get("max_seconds")) {
-    const auto v = as_number(*n);
-    if (!v || !(*v >= 0) || !std::isfinite(*v))
-      problems.add(*n, p + "max_seconds", "must be a number >= 0 (0: no time budget)");
-    else
-      c.max_seconds = *v;
-  }
+  if (const toml::node* n = t.get("max_seconds"))
+    if (auto v = seconds_budget(*n, p + "max_seconds", problems)) c.max_seconds = *v;
   if (const toml::node* n = t.get("centre_check_every"))
     if (auto v = integer(*n, p + "centre_check_every", 1, 1 << 30, problems))
       c.centre_check_every = int(*v);
