@@ -299,16 +299,7 @@ bool cuda_available() {
 }
 
 std::unique_ptr<Backend> make_cuda_backend(int device) {
-  int count = 0;
-  const cudaError_t err = cudaGetDeviceCount(&count);
-  if (err != cudaSuccess || count == 0)
-    throw Error(std::string("no usable CUDA device: ") +
-                    (err != cudaSuccess ? cudaGetErrorString(err) : "none found"),
-                ExitCode::no_device);
-  if (device < 0 || device >= count)
-    throw Error("CUDA device " + std::to_string(device) + " does not exist (" +
-                    std::to_string(count) + " found)",
-                ExitCode::no_device);
+  cuda::require_device(device);
   return std::make_unique<CudaBackend>(device);
 }
 

@@ -17,6 +17,20 @@ namespace locent::cuda {
               code);
 }
 
+// Throws Error(no_device) unless `device` names a usable CUDA device.
+inline void require_device(int device) {
+  int count = 0;
+  const cudaError_t err = cudaGetDeviceCount(&count);
+  if (err != cudaSuccess || count == 0)
+    throw Error(std::string("no usable CUDA device: ") +
+                    (err != cudaSuccess ? cudaGetErrorString(err) : "none found"),
+                ExitCode::no_device);
+  if (device < 0 || device >= count)
+    throw Error("CUDA device " + std::to_string(device) + " does not exist (" +
+                    std::to_string(count) + " found)",
+                ExitCode::no_device);
+}
+
 }  // namespace locent::cuda
 
 #define LOCENT_CUDA_CHECK(call)                                                      \

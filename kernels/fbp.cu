@@ -352,14 +352,7 @@ class CudaFbpEngine final : public FbpEngine {
 
 std::unique_ptr<FbpEngine> make_cuda_fbp_engine(const Dataset& data, std::size_t memory_limit,
                                                 int device) {
-  int count = 0;
-  const cudaError_t err = cudaGetDeviceCount(&count);
-  if (err != cudaSuccess || count == 0)
-    throw Error(std::string("no usable CUDA device: ") +
-                    (err != cudaSuccess ? cudaGetErrorString(err) : "none found"),
-                ExitCode::no_device);
-  if (device < 0 || device >= count)
-    throw Error("CUDA device " + std::to_string(device) + " does not exist", ExitCode::no_device);
+  cuda::require_device(device);
   return std::make_unique<CudaFbpEngine>(data, memory_limit, device);
 }
 

@@ -1,6 +1,7 @@
 // `locent solve --algo fbp` (fbp_solve.hpp): options, protocol parsing, the run over instances,
 // progress on stderr, and the JSON result in the shape of the rSA result plus a per-step trace.
 #include "host/cli/fbp_solve.hpp"
+#include "host/cli/status_line.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -159,28 +160,20 @@ nlohmann::json result_json(const FbpSolveContext& ctx, const FbpConfig& config,
 // every few seconds otherwise.
 class StepProgress {
  public:
-  explicit StepProgress(bool enabled) : enabled_(enabled), tty_(isatty(STDERR_FILENO)) {}
+  explicit StepProgress(bool enabled) : line_(enabled, 1.0, 0.0) {}
   void update(std::size_t instance, std::size_t instances, std::size_t steps,
               const FbpStepRecord& r, double run_seconds) {
-    if (!enabled_ || run_seconds < 1.0) return;
-    if (!tty_ && run_seconds - last_ < 5.0) return;
-    last_ = run_seconds;
-    const std::string line = fmt::format(
+    if (!line_.due(run_seconds)) return;
+    line_.show(fmt::format(
         "instance {}/{}  step {}/{}  gamma {}  y {:.4g}  iterations {}{}  errors {}  {:.1f} s",
         instance + 1, instances, r.step + 1, steps,
         std::isinf(r.gamma) ? std::string("inf") : fmt::format("{:.4g}", r.gamma), r.y,
-        r.iterations, r.converged ? "" : " (not converged)", r.errors, run_seconds);
-    std::cerr << (tty_ ? "\r" : "") << line << (tty_ ? "\033[K" : "\n") << std::flush;
-    shown_ = true;
+        r.iterations, r.converged ? "" : " (not converged)", r.errors, run_seconds));
   }
-  void finish() {
-    if (enabled_ && shown_ && tty_) std::cerr << "\n";
-  }
+  void finish() { line_.finish(); }
 
  private:
-  bool enabled_, tty_;
-  bool shown_ = false;
-  double last_ = -1e9;
+  StatusLine line_;
 };
 
 // A comma-separated list of numbers; "inf" is infinity.

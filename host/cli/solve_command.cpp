@@ -9,6 +9,7 @@
 #include <map>
 
 #include "host/cli/commands.hpp"
+#include "host/cli/status_line.hpp"
 #include "host/cli/fbp_solve.hpp"
 #include "host/cli/result_json.hpp"
 #include "locent/backend.hpp"
@@ -148,25 +149,17 @@ void save_weights(const SolveOptions& o, const BatchResult& result, const ModelS
 // every few seconds otherwise.
 class ProgressLine {
  public:
-  explicit ProgressLine(bool enabled) : enabled_(enabled), tty_(isatty(STDERR_FILENO)) {}
+  explicit ProgressLine(bool enabled) : line_(enabled, 1.0, 0.0) {}
   void update(const SolveProgress& p) {
-    if (!enabled_ || p.wall_seconds < 1.0) return;
-    if (!tty_ && p.wall_seconds - last_ < 5.0) return;
-    last_ = p.wall_seconds;
-    std::string line = fmt::format("sweep {}/{}  solved {}/{}  {:.1f} s  {:.3g} proposals/s",
-                                   p.sweeps, p.max_sweeps, p.solved, p.instances, p.wall_seconds,
-                                   p.proposals_per_second);
-    std::cerr << (tty_ ? "\r" : "") << line << (tty_ ? "\033[K" : "\n") << std::flush;
-    shown_ = true;
+    if (line_.due(p.wall_seconds))
+      line_.show(fmt::format("sweep {}/{}  solved {}/{}  {:.1f} s  {:.3g} proposals/s", p.sweeps,
+                             p.max_sweeps, p.solved, p.instances, p.wall_seconds,
+                             p.proposals_per_second));
   }
-  void finish() {
-    if (enabled_ && shown_ && tty_) std::cerr << "\n";
-  }
+  void finish() { line_.finish(); }
 
  private:
-  bool enabled_, tty_;
-  bool shown_ = false;
-  double last_ = -1e9;
+  StatusLine line_;
 };
 
 }  // namespace

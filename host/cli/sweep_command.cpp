@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "host/cli/commands.hpp"
+#include "host/cli/status_line.hpp"
 #include "host/sweep/mpi_comm.hpp"
 #include "locent/error.hpp"
 #include "locent/sweep.hpp"
@@ -64,13 +65,12 @@ std::string duration_text(double seconds) {
 // A live line on stderr: rewritten in place on a terminal, one line every few seconds otherwise.
 class SweepProgressLine {
  public:
+  // Nothing for the first moments (the first interval): short sweeps need no progress line.
   SweepProgressLine(bool enabled, int rank, int size)
-      : enabled_(enabled && rank == 0), tty_(isatty(STDERR_FILENO)), size_(size) {}
+      : line_(enabled && rank == 0, StatusLine::on_terminal() ? 0.25 : 5.0, 0.25), size_(size) {}
   void update(const SweepProgress& p) {
-    if (!enabled_) return;
     const double now = p.wall_seconds;
-    if (now - last_ < (tty_ ? 0.25 : 5.0)) return;
-    last_ = now;
+    if (!line_.due(now)) return;
     // Work in proposal budgets, the current batch counted by how far it is: runs at large N
     // cost more than at small N, and the rate means something before the first batch ends.
     double fraction = 0;
@@ -90,18 +90,13 @@ class SweepProgressLine {
     if (p.batch_runs)
       line += fmt::format("  {} ×{}: sweep {}/{}, {} solved", p.point, p.batch_runs, p.batch.sweeps,
                           p.batch.max_sweeps, p.batch.solved);
-    std::cerr << (tty_ ? "\r" : "") << line << (tty_ ? "\033[K" : "\n") << std::flush;
-    shown_ = true;
+    line_.show(line);
   }
-  void finish() {
-    if (enabled_ && shown_ && tty_) std::cerr << "\r\033[K" << std::flush;
-  }
+  void finish() { line_.finish(/*erase=*/true); }
 
  private:
-  bool enabled_, tty_;
+  StatusLine line_;
   int size_;
-  bool shown_ = false;
-  double last_ = 0;  // nothing for the first moments: short sweeps need no progress line
 };
 
 struct SweepCommandOptions {
