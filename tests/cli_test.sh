@@ -2,26 +2,7 @@
 # End-to-end checks of the locent command line: a good run gives valid JSON and weights; every
 # kind of bad input gives one clear message on stderr and the documented non-zero exit code.
 set -u
-locent=${LOCENT:?set LOCENT to the locent binary}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-py=/usr/bin/python3
-failures=0 passed=0
-
-# expect CODE PATTERN -- ARGS...: exit code CODE and stderr matching PATTERN (grep -E).
-expect() {
-  local code=$1 pattern=$2
-  shift 3
-  "$locent" "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [[ $got -ne $code ]] || { [[ -n $pattern ]] && ! grep -qE -e "$pattern" "$tmp/err"; }; then
-    echo "FAIL: locent $* -> exit $got (want $code), stderr:" >&2
-    sed 's/^/    /' "$tmp/err" >&2
-    failures=$((failures + 1))
-  else
-    passed=$((passed + 1))
-  fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/shell_common.sh"
 
 # Writes a .npy file: npy FILE DESCR SHAPE PYTHON-BYTES-EXPRESSION
 npy() {

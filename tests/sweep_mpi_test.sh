@@ -3,11 +3,7 @@
 # results file, also when resuming a partial file. Builds without MPI must refuse to run as one of
 # several ranks; without MPI or mpirun the distributed part is skipped.
 set -u
-locent=${LOCENT:?set LOCENT to the locent binary}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-py=/usr/bin/python3
-[[ -x $py ]] || py=python3
+source "$(dirname "${BASH_SOURCE[0]}")/shell_common.sh"
 
 cat >"$tmp/s.toml" <<'EOF'
 N = [101, 151]
@@ -47,7 +43,6 @@ fi
 mpi=("$mpirun")
 # Open MPI refuses root (containers, CI) and more ranks than cores unless told.
 "$mpirun" --version 2>&1 | grep -qE "Open MPI|OpenRTE" && mpi+=(--oversubscribe --allow-run-as-root)
-failures=0
 
 run() {  # run NAME COMMAND...: runs it, failing the test on a non-zero exit
   local name=$1

@@ -3,12 +3,7 @@
 # torn last line, then resumed until done (with varying batch sizes), it records exactly the runs
 # and outcomes of an uninterrupted run: none lost, none duplicated, every line valid JSON.
 set -u
-locent=${LOCENT:?set LOCENT to the locent binary}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-py=/usr/bin/python3
-[[ -x $py ]] || py=python3
-failures=0
+source "$(dirname "${BASH_SOURCE[0]}")/shell_common.sh"
 
 cat >"$tmp/s.toml" <<'EOF'
 N = [101, 151, 201]
@@ -51,36 +46,44 @@ if [[ $rc -ne 130 && $rc -ne 0 ]] || { [[ $rc -eq 130 ]] && ! grep -q "stopping 
   failures=$((failures + 1))
 fi
 
-# SIGKILL at random moments until a run completes.
+# SIGKILL at random moments until a run completes. A round that completes after fewer than two
+# kills (a resumed run with little left can beat the next kill on a busy machine) starts again
+# from an empty results file, up to five rounds.
 kills=0 finished=0 log=""
-for attempt in $(seq 1 60); do
-  batch=$((1 + RANDOM % 5))
-  "$locent" sweep "$tmp/s.toml" --results "$tmp/parts.jsonl" --batch-size $batch -q 2>"$tmp/err" &
-  pid=$!
-  # Random, within the first half of a whole run at first, and longer with every attempt, so
-  # that both fast and slow machines see kills and still get to the end.
-  ms=$((10 + RANDOM % (whole_ms / 2) + whole_ms * attempt / 20))
-  delay=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
-  sleep "$delay"
-  if kill -9 $pid 2>/dev/null; then
-    wait $pid 2>/dev/null
-    kills=$((kills + 1))
-    log+=" kill@${delay}s(batch $batch)"
-    # Once, leave a line torn in the middle, as a writer killed during write() would.
-    [[ $kills -eq 2 ]] && printf '{"sweep_hash": "0123456789abcdef", "model": "perc' >>"$tmp/parts.jsonl"
-  else
-    wait $pid
-    rc=$?
-    log+=" done(batch $batch, exit $rc)"
-    if [[ $rc -ne 0 ]]; then
-      echo "FAIL: resumed sweep exited with $rc:" >&2
-      cat "$tmp/err" >&2
-      failures=$((failures + 1))
+for round in 1 2 3 4 5; do
+  kills=0 finished=0
+  for attempt in $(seq 1 60); do
+    batch=$((1 + RANDOM % 5))
+    "$locent" sweep "$tmp/s.toml" --results "$tmp/parts.jsonl" --batch-size $batch -q 2>"$tmp/err" &
+    pid=$!
+    # Random, within the first half of a whole run at first, and longer with every attempt, so
+    # that both fast and slow machines see kills and still get to the end.
+    ms=$((10 + RANDOM % (whole_ms / 2) + whole_ms * attempt / 20))
+    delay=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
+    sleep "$delay"
+    if kill -9 $pid 2>/dev/null; then
+      wait $pid 2>/dev/null
+      kills=$((kills + 1))
+      log+=" kill@${delay}s(batch $batch)"
+      # Once, leave a line torn in the middle, as a writer killed during write() would.
+      [[ $kills -eq 2 ]] && printf '{"sweep_hash": "0123456789abcdef", "model": "perc' >>"$tmp/parts.jsonl"
+    else
+      wait $pid
+      rc=$?
+      log+=" done(batch $batch, exit $rc)"
+      if [[ $rc -ne 0 ]]; then
+        echo "FAIL: resumed sweep exited with $rc:" >&2
+        cat "$tmp/err" >&2
+        failures=$((failures + 1))
+        break 2
+      fi
+      finished=1
       break
     fi
-    finished=1
-    break
-  fi
+  done
+  ((kills >= 2)) && break
+  log+=" | new round:"
+  rm -f "$tmp/parts.jsonl"
 done
 echo "sweep_resume_test:$log"
 if [[ $finished -ne 1 || $kills -lt 2 ]]; then
