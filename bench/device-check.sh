@@ -55,6 +55,15 @@ solve cuda_n1001_a06_fixed --backend cuda --N 1001 --alpha 0.6 --instances 1024 
 solve cpu_n1001_a06_fixed --backend cpu --N 1001 --alpha 0.6 --instances 16 --beta 2 --gamma 0.5 --max-sweeps 20
 solve cuda_committee_tree --backend cuda --model committee --K 3 --arch tree --N 303 --alpha 0.3 --instances 256
 solve cuda_fbp_n1001_a07 --backend cuda --algo fbp --N 1001 --alpha 0.7 --instances 2
+# A sweep with an fBP and an rSA solver on a committee, on the GPU, resumed once (nothing to redo).
+printf '%s\n' 'model = "committee"' 'K = 3' 'N = [63, 153]' 'alpha = [0.3]' 'instances = 8' \
+  'backend = "cuda"' '[[solver]]' 'name = "rsa"' '[[solver]]' 'name = "fbp"' 'algo = "fbp"' \
+  >"$out/solves/sweep.toml"
+timeout 60 "$build/locent" sweep "$out/solves/sweep.toml" -q &&
+  timeout 30 "$build/locent" sweep "$out/solves/sweep.toml" 2>"$out/solves/resume.txt"
+rc=$?
+rows+=("cuda sweep fbp+rsa|rc=$rc|$(timeout 30 "$build/locent" report "$out/solves/sweep.jsonl" |
+  awk 'NR > 1 { printf "%s N=%s %s/%s; ", $1, $2, $6, $5 }')$(grep -o '0 runs done now' "$out/solves/resume.txt")")
 echo "solves: ${SECONDS}s"
 fi
 
