@@ -38,8 +38,11 @@ def main(argv):
     for col, solver in enumerate(solvers):
         mine = [r for r in rows if r["solver"] == solver]
         settings = mine[0]["settings"]
-        budget = "%s, y = %d, %d sweeps" % (settings["algo"], settings["replicas"],
-                                            settings["max_sweeps"])
+        if settings["algo"] == "fbp":  # focusing BP: its protocol, and sweeps are BP iterations
+            budget = "fbp, %s" % settings["protocol"]
+        else:
+            budget = "%s, y = %d, %d sweeps" % (settings["algo"], settings["replicas"],
+                                                settings["max_sweeps"])
 
         ax = axes[0][col]
         # Curves of different N share the α grid: shift them a little so the error bars stay apart.
@@ -64,6 +67,26 @@ def main(argv):
         ax.legend(fontsize=8, loc="lower left")
 
         ax = axes[1][col]
+        if len(sizes) == 1:
+            # One size: the cost against α, which a plot against N could not show.
+            pts = sorted((r for r in mine if r["sweeps_to_solution"]), key=lambda r: r["alpha"])
+            x = [r["alpha"] for r in pts]
+            y = [r["sweeps_to_solution"]["median"] for r in pts]
+            lo = [r["sweeps_to_solution"]["median"] - r["sweeps_to_solution"]["q1"] for r in pts]
+            hi = [r["sweeps_to_solution"]["q3"] - r["sweeps_to_solution"]["median"] for r in pts]
+            colour = n_colour[sizes[0]]
+            ax.errorbar(x, y, yerr=[lo, hi], fmt="-", lw=1, capsize=3, color=colour,
+                        label="N = %d, median and quartiles" % sizes[0])
+            for xi, yi, r in zip(x, y, pts):
+                ax.plot([xi], [yi], "o", ms=5, color=colour,
+                        mfc=colour if r["success"] >= 0.5 else "none")
+            ax.set_yscale("log")
+            ax.set_xlabel("α = P / N")
+            ax.grid(alpha=0.3, which="both")
+            if col == 0:
+                ax.set_ylabel("sweeps to solution (solved runs; fBP: BP iterations)")
+            ax.legend(fontsize=7, title="hollow: success < 1/2", title_fontsize=7)
+            continue
         for a in alphas:
             pts = sorted((r for r in mine if r["alpha"] == a and r["sweeps_to_solution"]),
                          key=lambda r: r["N"])
@@ -84,7 +107,7 @@ def main(argv):
         ax.set_xlabel("N")
         ax.grid(alpha=0.3, which="both")
         if col == 0:
-            ax.set_ylabel("median sweeps to solution (solved runs)")
+            ax.set_ylabel("median sweeps to solution (solved runs; fBP: BP iterations)")
         ax.legend(fontsize=7, ncol=2, title="hollow: success < 1/2", title_fontsize=7)
 
     fig.tight_layout()

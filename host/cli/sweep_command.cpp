@@ -88,8 +88,8 @@ class SweepProgressLine {
                                 p.total ? 100.0 * double(p.done) / double(p.total) : 100.0);
     line += fmt::format("  {:.3g} runs/s  ETA {}", rate, eta >= 0 ? duration_text(eta) : "?");
     if (p.batch_runs)
-      line += fmt::format("  {} ×{}: sweep {}/{}, {} solved", p.point, p.batch_runs, p.batch.sweeps,
-                          p.batch.max_sweeps, p.batch.solved);
+      line += fmt::format("  {} ×{}: {} {}/{}, {} solved", p.point, p.batch_runs, p.step_name,
+                          p.batch.sweeps, p.batch.max_sweeps, p.batch.solved);
     line_.show(line);
   }
   void finish() { line_.finish(/*erase=*/true); }

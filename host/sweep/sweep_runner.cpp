@@ -317,6 +317,7 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& 
     data.reserve(b.instances.size());
     for (std::uint32_t instance : b.instances) data.push_back(generate_dataset(g, instance));
     progress.point = point_name(spec, b);
+    progress.step_name = solver.algo == "fbp" ? "step" : "sweep";
     progress.batch_runs = b.instances.size();
     progress.batch_work = budget(spec, b);
     progress.batch = SolveProgress{};

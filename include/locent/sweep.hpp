@@ -150,6 +150,7 @@ struct SweepProgress {
   double pending_work = 0, done_work = 0, batch_work = 0;
   double wall_seconds = 0;     // since this process started working
   std::string point;           // "N=201 α=0.3 rsa"
+  std::string step_name = "sweep";  // what batch.sweeps counts: "sweep", or "step" (fBP focusing steps)
   std::size_t batch_runs = 0;  // runs in the current batch
   SolveProgress batch;         // within the current batch
 };
