@@ -1,6 +1,8 @@
 // The CPU engine of focusing BP: one parallel iteration is a pass over the weights (focusing
 // messages, then total fields) and a pass over the patterns (factor messages), both split across a
-// pool of std::threads. The CUDA twin is kernels/fbp.cu; both follow fbp_rules.hpp.
+// pool of std::threads. The CUDA twin is kernels/fbp.cu; both follow fbp_rules.hpp, which this
+// engine evaluates a hidden unit's inputs at a time over arrays (exp, log and erfc through the
+// vector math of host/cpu/vector_math.hpp), to within a few ulp of the scalar rules.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
