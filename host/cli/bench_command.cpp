@@ -144,8 +144,14 @@ std::function<int()> add_bench_command(CLI::App& app) {
       w.instances = 4 * threads;  // enough chains per thread that their uneven speeds even out
       say(fmt::format("scaling N=1001 instances={} threads=1 vs {} ... ", w.instances, threads));
       auto one = make_cpu_backend(1);
-      const RsaThroughput single = measure_rsa(*one, w), multi = measure_rsa(*all, w);
-      const double speedup = multi.proposals_per_second / single.proposals_per_second;
+      // Best of three runs each, alternating: other work on a shared machine only ever slows a
+      // run down, and it hits the run that needs every core hardest.
+      double single = 0, multi = 0;
+      for (int repeat = 0; repeat < 3; ++repeat) {
+        single = std::max(single, measure_rsa(*one, w).proposals_per_second);
+        multi = std::max(multi, measure_rsa(*all, w).proposals_per_second);
+      }
+      const double speedup = multi / single;
       say(fmt::format("{:.2f}x\n", speedup));
       figures.push_back({{"figure", "cpu_scaling_over_instances"},
                          {"N", 1001},
@@ -153,8 +159,9 @@ std::function<int()> add_bench_command(CLI::App& app) {
                          {"threads", threads},
                          {"value", speedup},
                          {"unit", "speedup"},
-                         {"one_thread", single.proposals_per_second},
-                         {"all_threads", multi.proposals_per_second},
+                         {"one_thread", single},
+                         {"all_threads", multi},
+                         {"runs", "best of 3 each"},
                          {"ratio_to", "ideal " + std::to_string(threads) + "x"},
                          {"ratio", speedup / double(threads)}});
     }

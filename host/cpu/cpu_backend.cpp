@@ -1,5 +1,6 @@
 // The CPU backend: a batch of chains advanced by a pool of threads, one instance per task.
 #include <algorithm>
+#include <chrono>
 #include <atomic>
 #include <fstream>
 #include <thread>
@@ -40,14 +41,29 @@ class CpuMetropolisEngine final : public MetropolisEngine {
       chains_[b] = initial_chain(config_, models_[b], rows_[b], instances_[b]);
     });
     pending_.resize(rows_.size());
+    seconds_per_sweep_.assign(rows_.size(), 0.0);
   }
 
+  // Chains go to the threads longest first, by their time per sweep in the previous chunk (a
+  // chain's cost depends on its acceptance, which changes slowly): with a few chains per thread,
+  // taking them in index order can leave one thread with two slow ones while the other idles.
+  // The order changes only who runs a chain, never its trajectory.
   void run_chunk(const ThresholdTables& tables, int trace_every) override {
     const cpu::ChunkOptions options{config_.centre_check_every, trace_every};
-    parallel_for(chains_.size(), threads_, [&](std::size_t b) {
+    std::vector<std::size_t> order(chains_.size());
+    for (std::size_t b = 0; b < order.size(); ++b) order[b] = b;
+    std::stable_sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) {
+      return seconds_per_sweep_[a] > seconds_per_sweep_[b];
+    });
+    const double sweeps = std::max<double>(1, double(tables.sweeps()));
+    parallel_for(order.size(), threads_, [&](std::size_t i) {
+      const std::size_t b = order[i];
       if (chains_[b].status.solved) return;
+      const auto t0 = std::chrono::steady_clock::now();
       const cpu::ChainData data{&rows_[b], &columns_[b], config_.seed, instances_[b]};
       cpu::run_metropolis_chunk(chains_[b], data, tables, options, pending_[b]);
+      seconds_per_sweep_[b] =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / sweeps;
     });
   }
 
@@ -72,6 +88,7 @@ class CpuMetropolisEngine final : public MetropolisEngine {
   AnnealConfig config_;
   int threads_;
   std::vector<BitMatrix> rows_, columns_;
+  std::vector<double> seconds_per_sweep_;  // of each chain in the last chunk
   std::vector<std::uint32_t> instances_;
   std::vector<ModelSpec> models_;
   std::vector<ChainState> chains_;
