@@ -9,8 +9,9 @@
 //   3. thread 0 decides the y proposals in order: a replica's ΔE does not depend on the others,
 //      but its coupling factor does, through S_i, so this part is sequential and kept short
 //      (shared-memory counters, the sweep's threshold table in shared memory when it fits);
-//   4. warps whose replica was accepted move its stabilities by ±2 and rebuild the boundary sets
-//      32 patterns at a time with ballots. Committees (a separate instance of the kernel, so the
+//   4. the accepted replicas' stabilities move by ±2 and their boundary sets are rebuilt 32
+//      patterns at a time with ballots, by the replica's warp (many instances) or by all the
+//      block's warps over slices of the pattern words (few instances). Committees (a separate instance of the kernel, so the
 //      perceptron's code is unchanged) move the step's unit's fields, the votes where that unit's
 //      sign flipped, and then rebuild the sets of all K units of the replica from the {h = ±1}
 //      and {M = ±1} bits (docs/committee.md).
