@@ -151,6 +151,9 @@ TEST(SweepSpec, EveryMistakeNamesLineAndKey) {
       {head + "K = 3\n" + kSolver, "s.toml:4: K: applies to model = \"committee\" only"},
       {head + "model = \"committee\"\nK = 4\n" + kSolver,
        "s.toml:5: K: the number of hidden units must be odd"},
+      {"model = \"committee\"\nK = 65\nN = [195]\nalpha = [0.5]\ninstances = 4\n"
+       "[[solver]]\nname = \"f\"\nalgo = \"fbp\"\n",
+       "s.toml:2: K: fBP supports at most K = 63 hidden units (solver \"f\")"},
       {"model = \"committee\"\nK = 3\nN = [101]\nalpha = [0.5]\ninstances = 4\n" +
            std::string(kSolver),
        "s.toml:3: N: a tree committee needs N divisible by K"},

@@ -608,7 +608,7 @@ SweepSpec parse_sweep(const std::string& text, const std::string& source) {
       if (auto v = choice(*n, "arch", {"tree", "fc"}, problems))
         spec.model.architecture = *v == "fc" ? Architecture::committee_fc : Architecture::committee_tree;
     if (const toml::node* n = root.get("K")) {
-      if (auto v = integer(*n, "K", 1, kMaxFbpHiddenUnits, problems)) {
+      if (auto v = integer(*n, "K", 1, 100001, problems)) {
         spec.model.hidden_units = int(*v);
         if (*v % 2 == 0) problems.add(*n, "K", "the number of hidden units must be odd");
       }
@@ -667,6 +667,15 @@ SweepSpec parse_sweep(const std::string& text, const std::string& source) {
   } else {
     problems.add(toml::source_region{}, "solver", "missing: add at least one [[solver]] table");
   }
+  // fBP's output factor holds K values per thread.
+  if (spec.model.hidden_units > kMaxFbpHiddenUnits)
+    for (const SolverSpec& solver : spec.solvers)
+      if (solver.algo == "fbp") {
+        problems.add(*root.get("K"), "K",
+                     "fBP supports at most K = " + std::to_string(kMaxFbpHiddenUnits) +
+                         " hidden units (solver \"" + solver.name + "\")");
+        break;
+      }
   // Every N must fit the network (a tree needs N = K × odd), every (N, α) at least one pattern.
   if (committee)
     if (const toml::node* n = root.get("N"))
