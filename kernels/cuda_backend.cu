@@ -11,6 +11,7 @@
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_array.cuh"
 #include "host/parallel_for.hpp"
+#include "host/text_format.hpp"
 #include "kernels/metropolis.cuh"
 #include "locent/backend.hpp"
 
@@ -18,12 +19,6 @@ namespace locent {
 namespace {
 
 using cuda::DeviceArray;
-
-std::string format_gib(double bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
-  return buf;
-}
 
 class CudaMetropolisEngine final : public MetropolisEngine {
  public:
@@ -201,12 +196,7 @@ class CudaMetropolisEngine final : public MetropolisEngine {
 
   // Instance-major, in sweep order, whatever the chunks were (the CPU backend's order).
   std::vector<std::vector<std::int64_t>> take_trace() override {
-    std::vector<std::vector<std::int64_t>> all;
-    for (auto& records : pending_) {
-      for (auto& r : records) all.push_back(std::move(r));
-      records.clear();
-    }
-    return all;
+    return take_instance_major(pending_);
   }
 
   ChainState snapshot(std::size_t b) override {

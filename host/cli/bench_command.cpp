@@ -9,6 +9,7 @@
 
 #include "host/cli/commands.hpp"
 #include "host/cpu/boundary_sets.hpp"
+#include "host/text_format.hpp"
 #include "locent/backend.hpp"
 #include "locent/dense_fields.hpp"
 #include "locent/rng.hpp"
@@ -33,13 +34,6 @@ struct BenchOptions {
   std::vector<int> fbp_sizes;  // empty: 10001 on the CPU, 10001 and 100001 on a GPU; {0}: skip
   bool quiet = false;
 };
-
-std::string utc_now() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
 
 std::uint64_t scaled_sweeps(int n, double scale) {
   return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(default_sweeps(n) * scale));

@@ -2,6 +2,7 @@
 // progress on stderr, and the JSON result in the shape of the rSA result plus a per-step trace.
 #include "host/cli/fbp_solve.hpp"
 #include "host/cli/status_line.hpp"
+#include "host/text_format.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -30,13 +31,6 @@ const char* const kAnnealOnly[] = {"--replicas", "--coupling", "--energy", "--be
 const char* const kFbpOnly[] = {"--protocol", "--protocol-steps", "--fbp-gamma", "--fbp-y",
                                 "--protocol-file", "--max-iters", "--epsilon", "--damping",
                                 "--init-size", "--save-messages", "--init-messages"};
-
-std::string utc_now() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
 
 std::vector<std::string> split(const std::string& text, char sep) {
   std::vector<std::string> parts;

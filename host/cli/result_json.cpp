@@ -1,5 +1,6 @@
 // The JSON result of `locent solve`.
 #include "host/cli/result_json.hpp"
+#include "host/text_format.hpp"
 
 #include <chrono>
 #include <ctime>
@@ -7,16 +8,6 @@
 #include "locent/version.hpp"
 
 namespace locent::cli {
-namespace {
-
-std::string utc_now() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
-}  // namespace
 
 nlohmann::json trace_json(const TraceRecord& r) {
   return {{"sweep", r.sweep},          {"beta", r.beta},

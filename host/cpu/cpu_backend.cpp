@@ -74,12 +74,7 @@ class CpuMetropolisEngine final : public MetropolisEngine {
   }
 
   std::vector<std::vector<std::int64_t>> take_trace() override {
-    std::vector<std::vector<std::int64_t>> all;
-    for (auto& p : pending_) {
-      for (auto& r : p) all.push_back(std::move(r));
-      p.clear();
-    }
-    return all;
+    return take_instance_major(pending_);
   }
 
   ChainState snapshot(std::size_t b) override { return chains_.at(b); }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "host/parallel_for.hpp"
+#include "host/text_format.hpp"
 #include "locent/error.hpp"
 #include "locent/fbp.hpp"
 #include "locent/fbp_rules.hpp"
@@ -19,12 +20,6 @@ std::string number_text(double v) {
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
-std::string format_gib(double bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
   return buf;
 }
 

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "host/sweep/sweep_internal.hpp"
+#include "host/text_format.hpp"
 #include "locent/error.hpp"
 #include "locent/version.hpp"
 
@@ -16,15 +17,6 @@ namespace locent {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string utc_now() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  char buf[32];
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string label_mode_name(LabelMode m) { return m == LabelMode::storage ? "storage" : "teacher"; }
 

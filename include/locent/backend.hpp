@@ -43,6 +43,18 @@ class MetropolisEngine {
   virtual ChainState snapshot(std::size_t instance) = 0;
 };
 
+// Trace records kept per instance → one list, instance-major and in sweep order (the order
+// take_trace() promises); the per-instance lists are emptied.
+inline std::vector<std::vector<std::int64_t>> take_instance_major(
+    std::vector<std::vector<std::vector<std::int64_t>>>& per_instance) {
+  std::vector<std::vector<std::int64_t>> all;
+  for (auto& records : per_instance) {
+    for (auto& r : records) all.push_back(std::move(r));
+    records.clear();
+  }
+  return all;
+}
+
 enum class BackendKind { automatic, cpu, cuda };
 // "auto", "cpu" or "cuda" (options and sweep files validate the word first).
 BackendKind parse_backend_kind(const std::string& name);

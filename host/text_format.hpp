@@ -1,0 +1,27 @@
+// Small text helpers shared by the CLI, the sweeps and the backends' error messages.
+#pragma once
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+namespace locent {
+
+// The current time in UTC, ISO 8601 to the second ("2026-11-27T08:57:58Z"): the date of results.
+inline std::string utc_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Bytes as "1.23 GiB", for memory refusals.
+inline std::string format_gib(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
+  return buf;
+}
+
+}  // namespace locent
