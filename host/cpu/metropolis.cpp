@@ -47,7 +47,6 @@ void run_chunk(ChainState& c, const ChainData& data, const ThresholdTables& tabl
   const int n = c.sites, y = c.replicas;
   const bool traced = !c.explicit_centre;
   const int groups = (step_slots(y, !traced) + 3) / 4;
-  const ModelSpec model = c.model();
   std::uint32_t random[4 * 8];  // step_slots ≤ 32: y ≤ 30 (AnnealConfig::validate)
   int hits_a[32], hits_b[32];
   for (std::size_t s = 0; s < tables.sweeps() && !c.status.solved; ++s) {
@@ -122,31 +121,37 @@ void run_chunk(ChainState& c, const ChainData& data, const ThresholdTables& tabl
         }
       }
     }
-    const std::uint64_t done = sweep + 1;
-    const bool check = done % options.centre_check_every == 0;
-    const bool record = options.trace_every > 0 && done % options.trace_every == 0;
-    if (!check && !record) continue;
-    const std::vector<std::uint64_t> centre = c.centre_bits();
-    const int centre_errors = kCommittee ? count_errors(model, *data.rows, centre.data())
-                                         : count_errors(*data.rows, centre.data());
-    if (record) {
-      std::vector<std::int64_t> r(TraceLayout{y}.length());
-      r[0] = data.instance;
-      r[1] = static_cast<std::int64_t>(done);
-      r[2] = centre_errors;
-      r[3] = total_distance(c, centre);
-      r[4] = static_cast<std::int64_t>(c.status.accepted);
-      for (int a = 0; a < y; ++a) r[5 + a] = c.errors[a];
-      trace.push_back(std::move(r));
-    }
-    if (check && centre_errors == 0) {
-      c.status.solved = 1;
-      c.status.solved_by = y;
-    }
+    finish_sweep(c, data, options, sweep, trace);
   }
 }
 
 }  // namespace
+
+void finish_sweep(ChainState& c, const ChainData& data, const ChunkOptions& options,
+                  std::uint64_t sweep, std::vector<std::vector<std::int64_t>>& trace) {
+  const std::uint64_t done = sweep + 1;
+  const bool check = done % options.centre_check_every == 0;
+  const bool record = options.trace_every > 0 && done % options.trace_every == 0;
+  if (!check && !record) return;
+  const int y = c.replicas;
+  const std::vector<std::uint64_t> centre = c.centre_bits();
+  const int centre_errors = c.committee() ? count_errors(c.model(), *data.rows, centre.data())
+                                          : count_errors(*data.rows, centre.data());
+  if (record) {
+    std::vector<std::int64_t> r(TraceLayout{y}.length());
+    r[0] = data.instance;
+    r[1] = static_cast<std::int64_t>(done);
+    r[2] = centre_errors;
+    r[3] = total_distance(c, centre);
+    r[4] = static_cast<std::int64_t>(c.status.accepted);
+    for (int a = 0; a < y; ++a) r[5 + a] = c.errors[a];
+    trace.push_back(std::move(r));
+  }
+  if (check && centre_errors == 0) {
+    c.status.solved = 1;
+    c.status.solved_by = y;
+  }
+}
 
 void run_metropolis_chunk(ChainState& c, const ChainData& data, const ThresholdTables& tables,
                           const ChunkOptions& options,

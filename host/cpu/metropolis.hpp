@@ -27,4 +27,9 @@ struct ChunkOptions {
 void run_metropolis_chunk(ChainState& chain, const ChainData& data, const ThresholdTables& tables,
                           const ChunkOptions& options, std::vector<std::vector<std::int64_t>>& trace);
 
+// The end of sweep `sweep`: the centre's errors (solved when zero, at check sweeps) and the trace
+// record (at trace sweeps).
+void finish_sweep(ChainState& chain, const ChainData& data, const ChunkOptions& options,
+                  std::uint64_t sweep, std::vector<std::vector<std::int64_t>>& trace);
+
 }  // namespace locent::cpu

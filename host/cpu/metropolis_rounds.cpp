@@ -1,0 +1,94 @@
+// CPU twin of kernels/metropolis_rounds.cu; the round logic itself is shared
+// (include/locent/metropolis_rounds.hpp).
+#include "host/cpu/metropolis_rounds.hpp"
+
+#include "host/cpu/boundary_sets.hpp"
+#include "locent/error.hpp"
+#include "locent/metropolis_rounds.hpp"
+#include "locent/rng.hpp"
+
+namespace locent::cpu {
+
+void run_metropolis_rounds(ChainState& c, const ChainData& data, const ThresholdTables& tables,
+                           const ChunkOptions& options, int round_steps,
+                           std::vector<std::vector<std::int64_t>>& trace) {
+  if (c.committee()) throw Error("speculative rounds are implemented for perceptrons only");
+  if (round_steps < 1 || round_steps > kMaxRoundSteps)
+    throw Error("round length must be 1.." + std::to_string(kMaxRoundSteps) + " steps");
+  const int n = c.sites, y = c.replicas;
+  const bool traced = !c.explicit_centre;
+  const int slots = step_slots(y, !traced);
+  const int groups = (slots + 3) / 4;
+  const std::size_t pw = c.pattern_words;
+  std::vector<std::uint32_t> random(std::size_t(round_steps) * 4 * groups);
+  std::vector<RoundStep> steps(round_steps);
+  std::vector<int> delta_e(std::size_t(round_steps) * y), centre_steps(round_steps);
+  std::vector<RoundFlip> flips(y);
+  int hits_a[32], hits_b[32];
+  const auto bit = [](const std::uint64_t* words, int i) { return (words[i >> 6] >> (i & 63)) & 1u; };
+
+  for (std::size_t s = 0; s < tables.sweeps() && !c.status.solved; ++s) {
+    const std::uint64_t sweep = tables.first_sweep + s;
+    const ThresholdView view = tables.view(s);
+    int step = 0, first_replica = 0;
+    while (step < n) {
+      // The round's steps: random words, sites, the replicas' (and centre's) weights there, and
+      // every replica's ΔE from the state at the round's start.
+      const int count = std::min(round_steps, n - step);
+      for (int j = 0; j < count; ++j) {
+        std::uint32_t* r = random.data() + std::size_t(j) * 4 * groups;
+        for (int g = 0; g < groups; ++g) {
+          const PhiloxBlock blk = philox_block(data.seed, Purpose::metropolis, data.instance,
+                                               static_cast<std::uint32_t>(sweep),
+                                               static_cast<std::uint32_t>(step + j), g);
+          for (int q = 0; q < 4; ++q) r[4 * g + q] = blk.v[q];
+        }
+        RoundStep& st = steps[j];
+        st.site = static_cast<int>(uniform_below(r[site_slot()], n));
+        st.replica_plus = 0;
+        for (int a = 0; a < y; ++a) st.replica_plus |= std::uint32_t(bit(c.replica(a), st.site)) << a;
+        st.centre_plus = !traced && bit(c.centre.data(), st.site);
+        count_boundary_hits(data.columns->row(st.site), c.set_a.data(), c.set_b.data(), pw, y,
+                            hits_a, hits_b);
+        for (int a = 0; a < y; ++a)
+          delta_e[std::size_t(j) * y + a] = flip_delta_energy(
+              (st.replica_plus >> a) & 1u, hits_a[a], hits_b[a], c.size_a[a], c.size_b[a]);
+      }
+      const auto random_at = [&](int j, std::uint32_t slot) {
+        return random[std::size_t(j) * 4 * groups + slot];
+      };
+      const RoundOutcome out =
+          decide_round(steps.data(), count, first_replica, y, traced, delta_e.data(), view,
+                       random_at, c.energy.data(), flips.data(), centre_steps.data(),
+                       c.status.proposals, c.status.accepted);
+      // The round's moves: at most one per replica, so their order does not matter.
+      for (int f = 0; f < out.flips; ++f) {
+        const RoundFlip& m = flips[f];
+        const int i = steps[m.step].site;
+        c.replica(m.replica)[i >> 6] ^= std::uint64_t{1} << (i & 63);
+        c.site_sums[i] -= m.was_plus ? 2 : -2;
+        const FlipCounts moved = move_stabilities(
+            c.stabilities.data() + std::size_t(m.replica) * c.patterns, c.patterns,
+            data.columns->row(i), !m.was_plus, c.flip_energy,
+            c.set_a.data() + m.replica * pw, c.set_b.data() + m.replica * pw);
+        c.size_a[m.replica] = moved.size_a;
+        c.size_b[m.replica] = moved.size_b;
+        c.errors[m.replica] = moved.errors;
+      }
+      for (int f = 0; f < out.centre_flips; ++f) {
+        const int i = steps[centre_steps[f]].site;
+        c.centre[i >> 6] ^= std::uint64_t{1} << (i & 63);
+      }
+      if (out.solved) {
+        c.status.solved = 1;
+        c.status.solved_by = out.solved_by;
+        return;
+      }
+      step += out.next_step;
+      first_replica = out.next_replica;
+    }
+    finish_sweep(c, data, options, sweep, trace);
+  }
+}
+
+}  // namespace locent::cpu

@@ -1,0 +1,121 @@
+// Speculative rounds of Metropolis steps: the decisions of several consecutive steps from counts
+// taken once, exact. Shared by the CPU twin (host/cpu/metropolis_rounds.cpp) and the CUDA
+// cluster kernel (kernels/metropolis_rounds.cu), which split a large instance over several SMs
+// and so pay one cluster-wide barrier per round instead of one per step.
+//
+// Why it is exact. The ΔE of proposal (step j, replica a) depends only on replica a's own state:
+// its boundary sets, their sizes and its weight at the step's site (metropolis_rules.hpp). A
+// round counts |A_a ∩ col| and |B_a ∩ col| for every replica and each of its steps against the
+// state at the round's start; those counts stay exact for replica a until a itself accepts a
+// flip. The decisions are then taken in the chain's own order (step by step, replica by replica,
+// then the explicit centre), with the coupling (S_i, W̃_i) kept current as flips land, and the
+// round ends at the first proposal of a replica that has already moved in it: the next round
+// starts there, from recounted state. Each replica moves at most once per round, so the moves of
+// a round touch disjoint replicas and can be applied together. The trajectory is the sequential
+// chain's, bit for bit, whatever the round length.
+//
+// With acceptance p per proposal and y replicas, a round of k steps ends early with probability
+// about y·C(k,2)·p² (about 0.4 at p = 0.05, y = 7, k = 8).
+#pragma once
+#include <cstdint>
+
+#include "locent/hd.hpp"
+#include "locent/metropolis_rules.hpp"
+
+namespace locent {
+
+// Longest round, in steps.
+inline constexpr int kMaxRoundSteps = 32;
+
+// One step of a round as the decisions see it. The bits are those at the round's start and are
+// kept current by decide_round as the round's flips land (a later step at the same site sees
+// them).
+struct RoundStep {
+  int site = 0;
+  std::uint32_t replica_plus = 0;  // bit a: W_site^a = +1
+  bool centre_plus = false;        // explicit centre: W̃_site = +1
+};
+
+// An accepted replica flip: step j of the round, replica a, and its weight before the flip.
+struct RoundFlip {
+  int step = 0, replica = 0;
+  bool was_plus = false;
+};
+
+struct RoundOutcome {
+  int flips = 0;          // accepted replica flips, in order, in the caller's array
+  int centre_flips = 0;   // steps whose explicit-centre move was accepted, in order
+  // Where the chain goes on: step `next_step` of this round's numbering (== steps: the round ran
+  // to its end), replica `next_replica` first.
+  int next_step = 0, next_replica = 0;
+  bool solved = false;    // a replica reached zero energy (it is the last flip)
+  int solved_by = -1;
+};
+
+LOCENT_HD int replica_sum(std::uint32_t replica_plus, int replicas) {
+  return 2 * popcount32(replica_plus) - replicas;
+}
+
+// Decides the proposals of a round in the sequential chain's order.
+//   steps[0..count)          the round's steps (bits updated in place)
+//   first_replica            the round starts mid-step at this replica of steps[0]
+//   delta_e[j·y + a]         ΔE of (step j, replica a) from the round's starting state
+//   random(j, slot)          slot of step j's Philox words (metropolis_rules.hpp)
+//   energy[y]                updated as replicas move
+//   flips[≤ y], centre_steps[≤ count]   filled in order
+// The counters `proposals` and `accepted` advance by the decided proposals.
+template <class Random>
+LOCENT_HD RoundOutcome decide_round(RoundStep* steps, int count, int first_replica, int y,
+                                    bool traced, const int* delta_e, const ThresholdView& view,
+                                    const Random& random, std::int64_t* energy, RoundFlip* flips,
+                                    int* centre_steps, std::uint64_t& proposals,
+                                    std::uint64_t& accepted) {
+  RoundOutcome out;
+  std::uint32_t moved = 0;
+  for (int j = 0; j < count; ++j) {
+    RoundStep& st = steps[j];
+    for (int a = j == 0 ? first_replica : 0; a < y; ++a) {
+      if ((moved >> a) & 1u) {  // a's counts are stale: the next round recounts from here
+        out.next_step = j;
+        out.next_replica = a;
+        return out;
+      }
+      const bool w_plus = (st.replica_plus >> a) & 1u;
+      const int s = w_plus ? 1 : -1;
+      const int k = traced ? traced_coupling_index(s, replica_sum(st.replica_plus, y), y)
+                           : explicit_coupling_index(s, st.centre_plus ? 1 : -1);
+      const int de = delta_e[j * y + a];
+      ++proposals;
+      if (!view.accept_replica(de, k, random(j, replica_slot(a)))) continue;
+      ++accepted;
+      moved |= 1u << a;
+      flips[out.flips++] = RoundFlip{j, a, w_plus};
+      for (int l = j; l < count; ++l)
+        if (steps[l].site == st.site) steps[l].replica_plus ^= 1u << a;
+      energy[a] += de;
+      if (energy[a] == 0) {
+        out.solved = true;
+        out.solved_by = a;
+        out.next_step = j;
+        out.next_replica = a + 1;
+        return out;
+      }
+    }
+    if (!traced) {
+      const int c = st.centre_plus ? 1 : -1;
+      ++proposals;
+      if (view.accept_centre(centre_coupling_index(c, replica_sum(st.replica_plus, y), y),
+                             random(j, centre_slot(y)))) {
+        ++accepted;
+        centre_steps[out.centre_flips++] = j;
+        for (int l = j; l < count; ++l)
+          if (steps[l].site == st.site) steps[l].centre_plus = !steps[l].centre_plus;
+      }
+    }
+  }
+  out.next_step = count;
+  out.next_replica = 0;
+  return out;
+}
+
+}  // namespace locent

@@ -1,0 +1,214 @@
+// Speculative rounds (include/locent/metropolis_rounds.hpp, host/cpu/metropolis_rounds.cpp):
+// the round logic on hand-made rounds, and whole chains advanced in rounds of 1 to 32 steps
+// against the sequential chain of host/cpu/metropolis.cpp, bit for bit: state, counters, trace.
+#include "host/cpu/metropolis_rounds.hpp"
+
+#include <gtest/gtest.h>
+
+#include "locent/error.hpp"
+#include "locent/metropolis_rounds.hpp"
+#include "tests/test_util.hpp"
+
+namespace locent {
+namespace {
+
+// A table that accepts every proposal whose ΔE is below the window and rejects the rest.
+struct AlwaysTable {
+  std::vector<std::uint32_t> data;
+  ThresholdView view;
+  explicit AlwaysTable(int replicas) : data(replicas * 3 + replicas + 1, 0u), view{data.data(), 2, replicas} {}
+};
+
+struct NoRandom {
+  std::uint32_t operator()(int, std::uint32_t) const { return 0xffffffffu; }
+};
+
+TEST(DecideRound, StopsAtTheFirstProposalOfAReplicaThatMoved) {
+  const int y = 3;
+  AlwaysTable t(y);
+  // Step 0: replica 1 accepts (ΔE far below the window), 0 and 2 are rejected (far above).
+  // Step 1 (same site): replica 0 rejected, then replica 1 again: its counts are stale.
+  RoundStep steps[3] = {{5, 0b010u, false}, {5, 0b010u, false}, {9, 0u, false}};
+  const int de[9] = {10, -10, 10, 10, -10, 10, -10, -10, -10};
+  std::int64_t energy[3] = {20, 20, 20};
+  RoundFlip flips[3];
+  int centre[3];
+  std::uint64_t proposals = 0, accepted = 0;
+  const RoundOutcome out = decide_round(steps, 3, 0, y, true, de, t.view, NoRandom{}, energy,
+                                        flips, centre, proposals, accepted);
+  EXPECT_EQ(out.flips, 1);
+  EXPECT_EQ(flips[0].step, 0);
+  EXPECT_EQ(flips[0].replica, 1);
+  EXPECT_TRUE(flips[0].was_plus);
+  EXPECT_EQ(out.next_step, 1);
+  EXPECT_EQ(out.next_replica, 1);
+  EXPECT_FALSE(out.solved);
+  EXPECT_EQ(proposals, 4u);
+  EXPECT_EQ(accepted, 1u);
+  EXPECT_EQ(energy[1], 10);
+  // The flip is visible at both steps on site 5, not at site 9.
+  EXPECT_EQ(steps[0].replica_plus, 0u);
+  EXPECT_EQ(steps[1].replica_plus, 0u);
+  EXPECT_EQ(steps[2].replica_plus, 0u);
+}
+
+TEST(DecideRound, StartsMidStepAndStopsWhenSolved) {
+  const int y = 3;
+  AlwaysTable t(y);
+  RoundStep steps[2] = {{0, 0u, false}, {1, 0u, false}};
+  const int de[6] = {-10, 10, 10, 10, -10, 10};
+  std::int64_t energy[3] = {5, 10, 7};
+  RoundFlip flips[3];
+  int centre[2];
+  std::uint64_t proposals = 0, accepted = 0;
+  // Replica 0 of step 0 was decided by the previous round.
+  const RoundOutcome out = decide_round(steps, 2, 1, y, true, de, t.view, NoRandom{}, energy,
+                                        flips, centre, proposals, accepted);
+  EXPECT_EQ(proposals, 4u);  // (0,1) (0,2) (1,0) (1,1)
+  EXPECT_TRUE(out.solved);
+  EXPECT_EQ(out.solved_by, 1);
+  EXPECT_EQ(out.flips, 1);
+  EXPECT_EQ(flips[0].step, 1);
+  EXPECT_EQ(energy[1], 0);
+  EXPECT_EQ(energy[0], 5);
+}
+
+TEST(DecideRound, ExplicitCentreMovesAreTakenAndSeenLater) {
+  const int y = 1;
+  std::vector<std::uint32_t> table(2 * 3 + 2, 0xffffffffu);  // every centre move accepted
+  const ThresholdView view{table.data(), 2, 2};
+  RoundStep steps[2] = {{4, 0u, false}, {4, 0u, false}};
+  const int de[2] = {10, 10};  // replicas rejected
+  std::int64_t energy[1] = {3};
+  RoundFlip flips[1];
+  int centre[2];
+  std::uint64_t proposals = 0, accepted = 0;
+  const RoundOutcome out = decide_round(steps, 2, 0, y, false, de, view, NoRandom{}, energy,
+                                        flips, centre, proposals, accepted);
+  EXPECT_EQ(out.centre_flips, 2);
+  EXPECT_EQ(out.next_step, 2);
+  EXPECT_EQ(proposals, 4u);
+  EXPECT_FALSE(steps[1].centre_plus);  // flipped twice, seen at step 1
+}
+
+struct Case {
+  int n;
+  double alpha;
+  int replicas;
+  Coupling coupling;
+  EnergyKind energy;
+  int round_steps;
+  double beta;
+};
+
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << "N=" << c.n << " alpha=" << c.alpha << " y=" << c.replicas << " k=" << c.round_steps;
+}
+
+std::string case_name(const testing::TestParamInfo<Case>& info) {
+  const Case& c = info.param;
+  return "N" + std::to_string(c.n) + "_y" + std::to_string(c.replicas) +
+         (c.coupling == Coupling::traced ? "_traced" : "_explicit") +
+         (c.energy == EnergyKind::flips ? "_flips" : "_errors") + "_k" +
+         std::to_string(c.round_steps) + "_beta" + std::to_string(int(c.beta * 10));
+}
+
+class RoundsEqualSequential : public testing::TestWithParam<Case> {};
+
+TEST_P(RoundsEqualSequential, IdenticalTrajectoryAndState) {
+  const Case& p = GetParam();
+  const Dataset d = test::storage_instance(p.n, p.alpha, 21);
+  AnnealConfig config = test::hot_config(p.replicas, p.coupling, p.energy);
+  // Hot cases stay unsolved (long trajectories, many flips); cold ones are solved mid-run.
+  config.beta = p.beta < 1 ? Schedule::constant(p.beta) : Schedule::geometric(p.beta, 10 * p.beta);
+  config.gamma = Schedule::linear(0.1, 1.5);
+  config.max_sweeps = 60;
+  const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
+  const cpu::ChainData data{&rows, &cols, 5, 3};
+  const int hw = threshold_half_width(config, d.n_patterns());
+  cpu::ChunkOptions options;
+  options.trace_every = 2;
+  options.centre_check_every = 3;
+  ChainState sequential = initial_chain(config, rows, 3), rounds = sequential;
+  std::vector<std::vector<std::int64_t>> trace_sequential, trace_rounds;
+  for (std::uint64_t s = 0; s < config.max_sweeps && !sequential.status.solved;) {
+    const std::size_t count = std::min<std::uint64_t>(1 + s % 7, config.max_sweeps - s);
+    const ThresholdTables t = build_thresholds(config, hw, s, count);
+    cpu::run_metropolis_chunk(sequential, data, t, options, trace_sequential);
+    cpu::run_metropolis_rounds(rounds, data, t, options, p.round_steps, trace_rounds);
+    s += count;
+  }
+  EXPECT_GT(sequential.status.accepted, 200u);
+  EXPECT_EQ(bool(sequential.status.solved), p.beta >= 1.0) << "the cold cases are the solved ones";
+  EXPECT_EQ(trace_sequential, trace_rounds);
+  EXPECT_EQ(sequential.status.proposals, rounds.status.proposals);
+  EXPECT_EQ(sequential.status.accepted, rounds.status.accepted);
+  EXPECT_EQ(sequential.status.solved, rounds.status.solved);
+  EXPECT_EQ(sequential.status.solved_by, rounds.status.solved_by);
+  EXPECT_EQ(sequential.weights, rounds.weights);
+  EXPECT_EQ(sequential.centre, rounds.centre);
+  EXPECT_EQ(sequential.site_sums, rounds.site_sums);
+  EXPECT_EQ(sequential.stabilities, rounds.stabilities);
+  EXPECT_EQ(sequential.set_a, rounds.set_a);
+  EXPECT_EQ(sequential.set_b, rounds.set_b);
+  EXPECT_EQ(sequential.size_a, rounds.size_a);
+  EXPECT_EQ(sequential.size_b, rounds.size_b);
+  EXPECT_EQ(sequential.energy, rounds.energy);
+  EXPECT_EQ(sequential.errors, rounds.errors);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rounds, RoundsEqualSequential,
+    testing::Values(Case{201, 0.6, 7, Coupling::traced, EnergyKind::flips, 1, 0.4},
+                    Case{201, 0.6, 7, Coupling::traced, EnergyKind::flips, 8, 0.4},
+                    Case{201, 0.6, 7, Coupling::traced, EnergyKind::errors, 5, 0.4},
+                    Case{101, 0.8, 3, Coupling::explicit_, EnergyKind::flips, 8, 0.4},
+                    Case{99, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 32, 0.4},
+                    Case{301, 0.7, 9, Coupling::traced, EnergyKind::flips, 32, 0.4},
+                    Case{67, 0.9, 1, Coupling::traced, EnergyKind::flips, 16, 0.4},
+                    // Colder, easy: solved mid-round, by a replica or the centre.
+                    Case{101, 0.3, 5, Coupling::traced, EnergyKind::flips, 8, 1.0},
+                    Case{101, 0.3, 5, Coupling::explicit_, EnergyKind::errors, 8, 1.0}),
+    case_name);
+
+TEST(RoundsEqualSequential, SolvedInstancesStopAtTheSameProposal) {
+  // Whatever the round length, an easy instance is solved at the sequential chain's proposal.
+  const Dataset d = test::storage_instance(151, 0.4, 8);
+  AnnealConfig config;  // the solver's defaults
+  config.max_sweeps = 2000;
+  const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
+  const cpu::ChainData data{&rows, &cols, 2, 0};
+  const int hw = threshold_half_width(config, d.n_patterns());
+  std::vector<std::vector<std::int64_t>> trace;
+  ChainState want = initial_chain(config, rows, 0);
+  cpu::run_metropolis_chunk(want, data, build_thresholds(config, hw, 0, 2000), {}, trace);
+  ASSERT_TRUE(want.status.solved);
+  for (int k : {2, 7, 32}) {
+    ChainState got = initial_chain(config, rows, 0);
+    cpu::run_metropolis_rounds(got, data, build_thresholds(config, hw, 0, 2000), {}, k, trace);
+    EXPECT_TRUE(got.status.solved) << "k=" << k;
+    EXPECT_EQ(got.status.proposals, want.status.proposals) << "k=" << k;
+    EXPECT_EQ(got.status.solved_by, want.status.solved_by) << "k=" << k;
+    EXPECT_EQ(got.weights, want.weights) << "k=" << k;
+  }
+}
+
+TEST(RoundsEqualSequential, RefusesCommitteesAndBadRoundLengths) {
+  const Dataset d = test::committee_instance(Architecture::committee_tree, 3, 11, 0.5, 1);
+  AnnealConfig config = committee_defaults();
+  const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
+  ChainState c = initial_chain(config, d.model, rows, 0);
+  const cpu::ChainData data{&rows, &cols, 1, 0};
+  std::vector<std::vector<std::int64_t>> trace;
+  const ThresholdTables t = build_thresholds(config, threshold_half_width(config, d.n_patterns()), 0, 1);
+  EXPECT_THROW(cpu::run_metropolis_rounds(c, data, t, {}, 4, trace), Error);
+  const Dataset p = test::storage_instance(51, 0.5, 1);
+  const BitMatrix prow = p.folded_rows(), pcol = prow.transposed();
+  ChainState pc = initial_chain(AnnealConfig{}, prow, 0);
+  const cpu::ChainData pdata{&prow, &pcol, 1, 0};
+  EXPECT_THROW(cpu::run_metropolis_rounds(pc, pdata, t, {}, 0, trace), Error);
+  EXPECT_THROW(cpu::run_metropolis_rounds(pc, pdata, t, {}, kMaxRoundSteps + 1, trace), Error);
+}
+
+}  // namespace
+}  // namespace locent
