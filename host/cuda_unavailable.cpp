@@ -6,8 +6,9 @@
 namespace locent {
 
 bool cuda_available() { return false; }
+bool cuda_clusters_available(int) { return false; }
 
-std::unique_ptr<Backend> make_cuda_backend(int) {
+std::unique_ptr<Backend> make_cuda_backend(int, const CudaOptions&) {
   throw Error("this build of locent has no CUDA backend (built with LOCENT_CUDA=OFF)",
               ExitCode::no_device);
 }

@@ -49,6 +49,7 @@ RsaThroughput measure_rsa(Backend& backend, const RsaWorkload& w) {
   r.accepted -= accepted_before;
   r.seconds = seconds;
   r.proposals_per_second = seconds > 0 ? r.proposals / seconds : 0;
+  r.kernel = engine->kernel();
   return r;
 }
 

@@ -13,6 +13,7 @@
 #include "host/parallel_for.hpp"
 #include "host/text_format.hpp"
 #include "kernels/metropolis.cuh"
+#include "kernels/metropolis_rounds.cuh"
 #include "locent/backend.hpp"
 
 namespace locent {
@@ -22,7 +23,8 @@ using cuda::DeviceArray;
 
 class CudaMetropolisEngine final : public MetropolisEngine {
  public:
-  CudaMetropolisEngine(const EngineSetup& setup, int device) : config_(setup.config) {
+  CudaMetropolisEngine(const EngineSetup& setup, int device, const CudaOptions& options)
+      : config_(setup.config) {
     LOCENT_CUDA_CHECK(cudaSetDevice(device));
     const std::size_t batch = setup.datasets.size();
     const int n = static_cast<int>(setup.datasets[0]->n_inputs());
@@ -148,6 +150,15 @@ class CudaMetropolisEngine final : public MetropolisEngine {
     b_.status = status_.get();
     b_.trace_count = trace_count_.get();
     shape_ = cuda::metropolis_block_shape(device, b_.instances, y, b_.pattern_words, committee);
+    choose_rounds(device, options);
+  }
+
+  std::string kernel() const override {
+    if (rounds_.cluster > 0)
+      return "rounds, cluster of " + std::to_string(rounds_.cluster) + " blocks, " +
+             std::to_string(rounds_.round_steps) + " steps per round";
+    return "block per instance, " + std::to_string(shape_.warps) + " warps" +
+           (shape_.chunks > 1 ? ", " + std::to_string(shape_.chunks) + " per replica" : "");
   }
 
   void run_chunk(const ThresholdTables& tables, int trace_every) override {
@@ -172,7 +183,10 @@ class CudaMetropolisEngine final : public MetropolisEngine {
     ch.seed = config_.seed;
     ch.centre_check_every = config_.centre_check_every;
     ch.trace_every = trace_every;
-    cuda::launch_metropolis_chunk(b_, ch, shape_, nullptr);
+    if (rounds_.cluster > 0)
+      cuda::launch_metropolis_rounds(b_, ch, rounds_, rank_words_.get(), nullptr);
+    else
+      cuda::launch_metropolis_chunk(b_, ch, shape_, nullptr);
     LOCENT_CUDA_CHECK(cudaDeviceSynchronize());
 
     if (capacity > 0) {
@@ -226,6 +240,26 @@ class CudaMetropolisEngine final : public MetropolisEngine {
   }
 
  private:
+  // The cluster kernel for large perceptron instances: asked for, or automatic (off until it has
+  // been measured on hardware: cuda::kClusterRoundsByDefault).
+  void choose_rounds(int device, const CudaOptions& options) {
+    if (options.cluster_blocks == 0) return;
+    const bool automatic = options.cluster_blocks < 0;
+    if (automatic && !(cuda::kClusterRoundsByDefault && b_.pattern_words >= 512)) return;
+    rounds_ = cuda::metropolis_rounds_shape(device, b_, automatic ? 0 : options.cluster_blocks,
+                                            options.round_steps);
+    if (rounds_.cluster == 0) {
+      if (automatic) return;
+      throw Error("a cluster of " + std::to_string(options.cluster_blocks) +
+                  " blocks per instance is not possible here: it needs a perceptron, compute "
+                  "capability 9.0, at most " + std::to_string(cuda::kMaxReplicas) +
+                  " replicas and one resident cluster per instance, with each block's slice of "
+                  "the patterns in shared memory");
+    }
+    rank_words_ = DeviceArray<std::uint32_t>(std::size_t(b_.instances) * rounds_.cluster *
+                                             rounds_.rank_stride);
+  }
+
   // Bytes the batch needs on the device (committee arrays included), refused before allocating.
   void check_memory(std::size_t batch, int n, int p, int y, int k_units, int sites,
                     std::size_t rw, std::size_t nw, std::size_t pw) {
@@ -247,6 +281,8 @@ class CudaMetropolisEngine final : public MetropolisEngine {
   AnnealConfig config_;
   cuda::MetropolisBatch b_{};
   cuda::BlockShape shape_;
+  cuda::RoundsShape rounds_;
+  DeviceArray<std::uint32_t> rank_words_;
   DeviceArray<std::uint32_t> columns_, rows_, instance_ids_, weights_, centre_, scratch_, set_a_,
       set_b_, tables_, field_plus_one_, field_minus_one_, votes_plus_one_, votes_minus_one_;
   DeviceArray<std::int32_t> site_sums_, stabilities_, size_a_, size_b_, errors_, trace_count_,
@@ -259,7 +295,7 @@ class CudaMetropolisEngine final : public MetropolisEngine {
 
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(int device) : device_(device) {
+  CudaBackend(int device, const CudaOptions& options) : device_(device), options_(options) {
     cudaDeviceProp prop{};
     LOCENT_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
     name_ = prop.name;
@@ -270,7 +306,7 @@ class CudaBackend final : public Backend {
     if (setup.config.replicas > cuda::kMaxReplicas)
       throw Error("the CUDA backend supports at most " + std::to_string(cuda::kMaxReplicas) +
                   " replicas");
-    return std::make_unique<CudaMetropolisEngine>(setup, device_);
+    return std::make_unique<CudaMetropolisEngine>(setup, device_, options_);
   }
   std::size_t concurrent_instances(int replicas) const override {
     return std::size_t(cuda::resident_metropolis_blocks(device_, replicas));
@@ -278,6 +314,7 @@ class CudaBackend final : public Backend {
 
  private:
   int device_;
+  CudaOptions options_;
   std::string name_;
 };
 
@@ -288,9 +325,16 @@ bool cuda_available() {
   return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
 }
 
-std::unique_ptr<Backend> make_cuda_backend(int device) {
+bool cuda_clusters_available(int device) {
+  int count = 0, major = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || device < 0 || device >= count) return false;
+  return cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
+         major >= 9;
+}
+
+std::unique_ptr<Backend> make_cuda_backend(int device, const CudaOptions& options) {
   cuda::require_device(device);
-  return std::make_unique<CudaBackend>(device);
+  return std::make_unique<CudaBackend>(device, options);
 }
 
 }  // namespace locent

@@ -7,6 +7,8 @@
 
 #include "locent/error.hpp"
 #include "locent/metropolis_rounds.hpp"
+#include "locent/backend.hpp"
+#include "tests/backend_compare.hpp"
 #include "tests/test_util.hpp"
 
 namespace locent {
@@ -208,6 +210,107 @@ TEST(RoundsEqualSequential, RefusesCommitteesAndBadRoundLengths) {
   const cpu::ChainData pdata{&prow, &pcol, 1, 0};
   EXPECT_THROW(cpu::run_metropolis_rounds(pc, pdata, t, {}, 0, trace), Error);
   EXPECT_THROW(cpu::run_metropolis_rounds(pc, pdata, t, {}, kMaxRoundSteps + 1, trace), Error);
+}
+
+}  // namespace
+}  // namespace locent
+
+// The cluster kernel (kernels/metropolis_rounds.cu) against the CPU backend, bit for bit, for
+// cluster sizes 2 to 16 (slices down to empty ones) and round lengths 1 to 32. Skips without a
+// device of compute capability 9.0.
+namespace locent {
+namespace {
+
+struct ClusterCase {
+  int n;
+  double alpha;
+  int replicas;
+  Coupling coupling;
+  EnergyKind energy;
+  int cluster, round_steps, instances;
+};
+
+void PrintTo(const ClusterCase& c, std::ostream* os) {
+  *os << "N=" << c.n << " y=" << c.replicas << " C=" << c.cluster << " k=" << c.round_steps
+      << " B=" << c.instances;
+}
+
+std::string cluster_case_name(const testing::TestParamInfo<ClusterCase>& info) {
+  const ClusterCase& c = info.param;
+  return "N" + std::to_string(c.n) + "_y" + std::to_string(c.replicas) +
+         (c.coupling == Coupling::traced ? "_traced" : "_explicit") +
+         (c.energy == EnergyKind::flips ? "_flips" : "_errors") + "_C" + std::to_string(c.cluster) +
+         "_k" + std::to_string(c.round_steps) + "_B" + std::to_string(c.instances);
+}
+
+class ClusterRoundsEqualCpu : public testing::TestWithParam<ClusterCase> {
+ protected:
+  void SetUp() override {
+    if (!cuda_clusters_available()) GTEST_SKIP() << "no CUDA device with thread-block clusters";
+  }
+};
+
+TEST_P(ClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
+  const ClusterCase& p = GetParam();
+  std::vector<Dataset> data;
+  for (int b = 0; b < p.instances; ++b) data.push_back(test::storage_instance(p.n, p.alpha, 31, b));
+  AnnealConfig config = test::hot_config(p.replicas, p.coupling, p.energy);
+  config.seed = 31;
+  config.beta = Schedule::geometric(0.3, 3);
+  config.gamma = p.replicas == 1 ? Schedule::constant(0) : Schedule::linear(0.1, 1.0);
+  config.max_sweeps = 30;
+  config.trace_every = 3;
+  CudaOptions options;
+  options.cluster_blocks = p.cluster;
+  options.round_steps = p.round_steps;
+  test::expect_identical_runs(data, config, options, "rounds");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cuda, ClusterRoundsEqualCpu,
+    testing::Values(ClusterCase{201, 0.6, 7, Coupling::traced, EnergyKind::flips, 2, 8, 1},
+                    ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 4, 1, 1},
+                    // 20 pattern words over 16 blocks: six blocks hold nothing.
+                    ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::errors, 16, 8, 1},
+                    ClusterCase{301, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 8, 5, 2},
+                    ClusterCase{255, 0.9, 3, Coupling::explicit_, EnergyKind::flips, 2, 32, 3},
+                    ClusterCase{501, 0.7, 1, Coupling::traced, EnergyKind::flips, 2, 16, 1},
+                    ClusterCase{4001, 0.6, 7, Coupling::traced, EnergyKind::flips, 8, 32, 3},
+                    ClusterCase{2001, 0.6, 9, Coupling::traced, EnergyKind::flips, 16, 8, 2}),
+    cluster_case_name);
+
+// Solved through solve_batch, the cluster kernel stops at the CPU's proposal, with its weights.
+TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
+  if (!cuda_clusters_available()) GTEST_SKIP() << "no CUDA device with thread-block clusters";
+  std::vector<Dataset> data;
+  for (int b = 0; b < 3; ++b) data.push_back(test::storage_instance(401, 0.5, 12, b));
+  AnnealConfig config;
+  config.max_sweeps = 3000;
+  config.seed = 12;
+  CudaOptions options;
+  options.cluster_blocks = 4;
+  auto cpu = make_cpu_backend(2);
+  auto gpu = make_cuda_backend(0, options);
+  const BatchResult rc = solve_batch(data, config, *cpu), rg = solve_batch(data, config, *gpu);
+  for (std::size_t b = 0; b < data.size(); ++b) {
+    EXPECT_TRUE(rc.instances[b].solved);
+    EXPECT_EQ(rc.instances[b].solved, rg.instances[b].solved);
+    EXPECT_EQ(rc.instances[b].solved_by, rg.instances[b].solved_by);
+    EXPECT_EQ(rc.instances[b].proposals, rg.instances[b].proposals);
+    EXPECT_EQ(rc.instances[b].replica_weights, rg.instances[b].replica_weights);
+  }
+}
+
+// Asking for a cluster where none is possible is a clear error, not a silent fallback.
+TEST(ClusterRoundsSolve, RefusedForCommittees) {
+  if (!cuda_clusters_available()) GTEST_SKIP() << "no CUDA device with thread-block clusters";
+  const Dataset d = test::committee_instance(Architecture::committee_tree, 3, 21, 0.5, 1);
+  EngineSetup setup;
+  setup.config = committee_defaults();
+  setup.datasets.push_back(&d);
+  CudaOptions options;
+  options.cluster_blocks = 4;
+  EXPECT_THROW(make_cuda_backend(0, options)->create_metropolis(setup), Error);
 }
 
 }  // namespace

@@ -8,7 +8,6 @@
 #include <optional>
 
 #include "host/cli/commands.hpp"
-#include "host/cpu/boundary_sets.hpp"
 #include "host/text_format.hpp"
 #include "locent/backend.hpp"
 #include "locent/dense_fields.hpp"
@@ -31,6 +30,8 @@ struct BenchOptions {
   int dense_size = -1;  // -1: 8192 on a GPU, 2048 on the CPU; 0: skip
   double mac_ceiling = 0;
   std::string dense_kernel = "mma";
+  std::string cluster = "auto";
+  int round_steps = 8;
   std::vector<int> fbp_sizes;  // empty: 10001 on the CPU, 10001 and 100001 on a GPU; {0}: skip
   bool quiet = false;
 };
@@ -71,6 +72,14 @@ std::function<int()> add_bench_command(CLI::App& app) {
                   "kernel, kept for comparison)")
       ->check(CLI::IsMember({"mma", "mma256", "wmma"}))
       ->capture_default_str();
+  cmd->add_option("--cluster", o->cluster,
+                  "GPU rSA on perceptrons: blocks of a thread-block cluster per instance, in "
+                  "speculative rounds (compute capability 9.0): auto, off, 2, 4, 8 or 16")
+      ->check(CLI::IsMember({"auto", "off", "2", "4", "8", "16"}))
+      ->capture_default_str();
+  cmd->add_option("--round-steps", o->round_steps, "Steps per speculative round with --cluster")
+      ->check(CLI::Range(1, 32))
+      ->capture_default_str();
   cmd->add_option("--fbp-N", o->fbp_sizes,
                   "Perceptron sizes of the fBP figure, seconds per BP iteration at α = 0.7 "
                   "(default 10001 on the CPU, 10001 100001 on a GPU; 0 skips it)");
@@ -85,6 +94,12 @@ std::function<int()> add_bench_command(CLI::App& app) {
         throw Error("--fbp-N: sizes must be odd and at least 3, or 0 to skip (got " + std::to_string(n) + ")");
     std::string note;
     auto backend = make_backend(parse_backend_kind(o->backend), o->threads, &note);
+    if (backend->name() == "cuda" && (o->cluster != "auto" || o->round_steps != 8)) {
+      CudaOptions options;
+      options.cluster_blocks = o->cluster == "auto" ? -1 : o->cluster == "off" ? 0 : std::stoi(o->cluster);
+      options.round_steps = o->round_steps;
+      backend = make_cuda_backend(0, options);
+    }
     if (!note.empty() && !o->quiet) std::cerr << "locent: note: " << note << "\n";
     const bool on_cpu = backend->name() == "cpu";
     nlohmann::json figures = nlohmann::json::array();
@@ -113,8 +128,8 @@ std::function<int()> add_bench_command(CLI::App& app) {
                           {"value", r.proposals_per_second},
                           {"unit", "proposals/s"},
                           {"acceptance", r.proposals ? double(r.accepted) / r.proposals : 0.0},
-                          {"seconds", r.seconds}};
-      if (on_cpu) f["simd"] = cpu::simd_path();
+                          {"seconds", r.seconds},
+                          {"kernel", r.kernel}};
       if (o->baseline) {
         say(fmt::format("plain loop N={} sweeps={} ... ", n, w.sweeps));
         const RsaThroughput b = measure_plain_loop(w);

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <thread>
 
+#include "host/cpu/boundary_sets.hpp"
 #include "host/cpu/metropolis.hpp"
 #include "host/parallel_for.hpp"
 #include "locent/backend.hpp"
@@ -78,6 +79,7 @@ class CpuMetropolisEngine final : public MetropolisEngine {
   }
 
   ChainState snapshot(std::size_t b) override { return chains_.at(b); }
+  std::string kernel() const override { return std::string("cpu ") + cpu::simd_path(); }
 
  private:
   AnnealConfig config_;

@@ -41,6 +41,8 @@ class MetropolisEngine {
   // Trace records written since the last call, instance-major, in sweep order.
   virtual std::vector<std::vector<std::int64_t>> take_trace() = 0;
   virtual ChainState snapshot(std::size_t instance) = 0;
+  // Which kernel or loop runs the chains, for benchmark records.
+  virtual std::string kernel() const = 0;
 };
 
 // Trace records kept per instance → one list, instance-major and in sweep order (the order
@@ -71,9 +73,21 @@ class Backend {
 };
 
 std::unique_ptr<Backend> make_cpu_backend(int threads);
+
+// Settings of the CUDA backend's Metropolis engine; the defaults suit every use.
+struct CudaOptions {
+  // Perceptron instances spread over a thread-block cluster (compute capability 9.0), advancing
+  // in speculative rounds (kernels/metropolis_rounds.cu): -1 automatic, 0 never, or 2, 4, 8 or
+  // 16 blocks per instance (an error where that is not possible).
+  int cluster_blocks = -1;
+  int round_steps = 8;  // steps per round, 1..32
+};
+
 // Throws Error(no_device) when CUDA is not compiled in or no device is usable.
-std::unique_ptr<Backend> make_cuda_backend(int device = 0);
+std::unique_ptr<Backend> make_cuda_backend(int device = 0, const CudaOptions& options = {});
 bool cuda_available();
+// A usable device with thread-block clusters (compute capability 9.0 or later).
+bool cuda_clusters_available(int device = 0);
 // automatic: CUDA when a device is usable, else CPU with a note written to *note.
 std::unique_ptr<Backend> make_backend(BackendKind kind, int threads, std::string* note);
 

@@ -24,6 +24,7 @@ struct RsaThroughput {
   double proposals_per_second = 0;
   std::uint64_t proposals = 0, accepted = 0;
   double seconds = 0;
+  std::string kernel;  // the engine's kernel or loop (MetropolisEngine::kernel)
 };
 
 // Times the engine of `backend` on the workload (engine creation and a one-sweep warm-up are

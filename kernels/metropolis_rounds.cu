@@ -1,0 +1,581 @@
+// CUDA Metropolis in speculative rounds over a thread-block cluster (metropolis_rounds.cuh).
+// CPU twin: host/cpu/metropolis_rounds.cpp; the round logic is shared
+// (include/locent/metropolis_rounds.hpp).
+//
+// One cluster of C blocks per instance. Block r holds the 32-bit pattern words [r·S, (r+1)·S) of
+// every replica: their stabilities (32 per word) and both boundary sets, in shared memory. A
+// round of up to k steps:
+//   1. the random words and sites of the steps not yet fetched (the next 2k from the round's
+//      start), and their column slices by cp.async into a ring of 2k slots: the columns of a
+//      round were requested one round earlier;
+//   2. every (step, replica) pair counts |A ∩ col| and |B ∩ col| over the block's slice (and the
+//      slice's set sizes), packed two 16-bit counts to a word;
+//   3. each block pushes its records into every block's shared memory (16-byte stores through
+//      distributed shared memory), then the one cluster barrier of the round;
+//   4. every block sums the C records and decides the round, identically (decide_round), keeping
+//      its own copy of the weights so that no block reads what another writes;
+//   5. the accepted replicas (at most one flip each per round) move their slice.
+// The end of a sweep (centre errors, trace record) splits the patterns over the blocks and
+// gathers the partial sums the same way. Block 0 keeps the batch's own weights, site sums,
+// counters and trace; the other blocks' copies are discarded at the end of the launch.
+#include <cooperative_groups.h>
+
+#include <algorithm>
+
+#include "kernels/cuda_check.cuh"
+#include "kernels/metropolis_rounds.cuh"
+#include "locent/metropolis_rounds.hpp"
+#include "locent/metropolis_rules.hpp"
+#include "locent/rng.hpp"
+
+namespace locent::cuda {
+namespace {
+
+namespace cg = cooperative_groups;
+
+constexpr int kMaxCluster = 16;
+constexpr int kRoundWarps = 16;
+constexpr int kMaxSliceWords = 2047;  // 32·S local counts fit in 16 bits
+
+struct RoundsArgs {
+  int cluster, slice_words, round_steps;
+  bool table_in_shared;
+  std::uint32_t* rank_words;
+  std::size_t rank_stride;
+};
+
+// Words of one block's record: k·y packed hit counts, then y packed set sizes, padded to 16 bytes.
+__host__ __device__ inline int record_words(int k, int y) { return ((k + 1) * y + 3) / 4 * 4; }
+__host__ __device__ inline int reduce_stride(int y) { return 3 * y; }
+
+// The carve-up of dynamic shared memory, in bytes from the start; the same on host and device.
+struct SharedLayout {
+  std::size_t stabilities, set_a, set_b, ring, random, sites, stage, exchange, delta, steps, flips,
+      centre_steps, energy, reduce, local, table, bytes;
+  __host__ __device__ SharedLayout(int y, int cluster, int slice, int k, int slot_stride,
+                                   std::size_t table_words) {
+    std::size_t at = 0;
+    auto take = [&at](std::size_t size, std::size_t align) {
+      at = (at + align - 1) / align * align;
+      const std::size_t here = at;
+      at += size;
+      return here;
+    };
+    const int ring_slots = 2 * k;
+    const int rec = record_words(k, y);
+    exchange = take(sizeof(std::uint32_t) * 2 * cluster * rec, 16);
+    stage = take(sizeof(std::uint32_t) * rec, 16);
+    reduce = take(sizeof(unsigned long long) * cluster * reduce_stride(y), 8);
+    local = take(sizeof(unsigned long long) * reduce_stride(y), 8);
+    energy = take(sizeof(std::int64_t) * y, 8);
+    stabilities = take(sizeof(std::int32_t) * y * 32 * slice, 16);
+    set_a = take(sizeof(std::uint32_t) * y * slice, 16);
+    set_b = take(sizeof(std::uint32_t) * y * slice, 16);
+    ring = take(sizeof(std::uint32_t) * ring_slots * slice, 16);
+    random = take(sizeof(std::uint32_t) * ring_slots * slot_stride, 4);
+    sites = take(sizeof(int) * ring_slots, 4);
+    delta = take(sizeof(int) * k * y, 4);
+    steps = take(sizeof(RoundStep) * k, 4);
+    flips = take(sizeof(RoundFlip) * y, 4);
+    centre_steps = take(sizeof(int) * k, 4);
+    table = take(sizeof(std::uint32_t) * table_words, 16);
+    bytes = at;
+  }
+};
+
+// Device helpers exist where the kernel has a body (compute capability 9.0 and the host pass).
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
+__device__ __forceinline__ int warp_sum(int v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+
+__device__ __forceinline__ bool test_bit32(const std::uint32_t* words, int i) {
+  return (words[i >> 5] >> (i & 31)) & 1u;
+}
+
+__device__ __forceinline__ void copy_4_bytes(std::uint32_t* shared, const std::uint32_t* global) {
+  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(shared));
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(address), "l"(global));
+}
+__device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int kPending>
+__device__ __forceinline__ void wait_copies() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
+}
+#endif
+
+__global__ void __launch_bounds__(32 * kRoundWarps)
+    metropolis_rounds_kernel(MetropolisBatch bt, MetropolisChunk ch, RoundsArgs ra) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  extern __shared__ __align__(16) unsigned char smem[];
+  __shared__ int ctrl_flips, ctrl_next_step, ctrl_next_replica, ctrl_solved_by;
+  __shared__ int stop;
+  cg::cluster_group cluster = cg::this_cluster();
+
+  const int C = ra.cluster, S = ra.slice_words, k = ra.round_steps, ring = 2 * k;
+  const int rank = static_cast<int>(cluster.block_rank());
+  const int b = blockIdx.x / C;
+  InstanceStatus* status = bt.status + b;
+  if (status->solved) return;  // the same for every block of the cluster
+
+  const int n = bt.sites, p = bt.patterns, y = bt.replicas;
+  const int rw = bt.input_words, nw = bt.weight_words, pw = bt.pattern_words;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, warps = blockDim.x >> 5;
+  const int threads = blockDim.x;
+  const bool traced = !bt.explicit_centre, flips = bt.flip_energy;
+  const std::uint32_t instance = bt.instance_ids[b];
+  const int groups = (step_slots(y, !traced) + 3) / 4, slot_stride = 4 * groups;
+  const int rec = record_words(k, y), red = reduce_stride(y);
+  const int w_lo = rank * S, words = max(0, min(pw, w_lo + S) - w_lo);
+  const int mu_lo = 32 * w_lo, slice_patterns = 32 * S;
+
+  const SharedLayout lay(y, C, S, k, slot_stride, ra.table_in_shared ? ch.table_stride : 0);
+  std::uint32_t* exchange = reinterpret_cast<std::uint32_t*>(smem + lay.exchange);
+  std::uint32_t* stage = reinterpret_cast<std::uint32_t*>(smem + lay.stage);
+  unsigned long long* reduce = reinterpret_cast<unsigned long long*>(smem + lay.reduce);
+  unsigned long long* local = reinterpret_cast<unsigned long long*>(smem + lay.local);
+  std::int64_t* energy = reinterpret_cast<std::int64_t*>(smem + lay.energy);
+  std::int32_t* st = reinterpret_cast<std::int32_t*>(smem + lay.stabilities);
+  std::uint32_t* sa = reinterpret_cast<std::uint32_t*>(smem + lay.set_a);
+  std::uint32_t* sb = reinterpret_cast<std::uint32_t*>(smem + lay.set_b);
+  std::uint32_t* cols = reinterpret_cast<std::uint32_t*>(smem + lay.ring);
+  std::uint32_t* random = reinterpret_cast<std::uint32_t*>(smem + lay.random);
+  int* sites = reinterpret_cast<int*>(smem + lay.sites);
+  int* delta = reinterpret_cast<int*>(smem + lay.delta);
+  RoundStep* steps = reinterpret_cast<RoundStep*>(smem + lay.steps);
+  RoundFlip* flip_list = reinterpret_cast<RoundFlip*>(smem + lay.flips);
+  int* centre_steps = reinterpret_cast<int*>(smem + lay.centre_steps);
+  std::uint32_t* shared_table = reinterpret_cast<std::uint32_t*>(smem + lay.table);
+
+  const std::uint32_t* columns = bt.columns + std::size_t(b) * bt.inputs * pw;
+  const std::uint32_t* rows = bt.rows + std::size_t(b) * p * rw;
+  std::uint32_t* batch_weights = bt.weights + std::size_t(b) * y * nw;
+  std::uint32_t* batch_centre = bt.centre ? bt.centre + std::size_t(b) * nw : nullptr;
+  std::int32_t* site_sums = bt.site_sums + std::size_t(b) * n;
+  std::int32_t* global_stab = bt.stabilities + std::size_t(b) * y * p;
+  std::uint32_t* global_set_a = bt.set_a + std::size_t(b) * y * pw;
+  std::uint32_t* global_set_b = bt.set_b + std::size_t(b) * y * pw;
+  // This block's weights: block 0 works on the batch's own, the others on private copies (then
+  // the private centre, then every block's scratch for the centre bits at sweep ends).
+  std::uint32_t* own = ra.rank_words + (std::size_t(b) * C + rank) * ra.rank_stride;
+  std::uint32_t* weights = rank == 0 ? batch_weights : own;
+  std::uint32_t* centre = rank == 0 ? batch_centre : own + std::size_t(y) * nw;
+  std::uint32_t* scratch = own + std::size_t(y + 1) * nw;
+
+  // Load: private copies, this block's slices, the energies.
+  if (rank != 0) {
+    for (int w = tid; w < y * nw; w += threads) weights[w] = batch_weights[w];
+    if (!traced)
+      for (int w = tid; w < nw; w += threads) centre[w] = batch_centre[w];
+  }
+  for (int e = tid; e < y * slice_patterns; e += threads) {
+    const int a = e / slice_patterns, mu = mu_lo + e % slice_patterns;
+    st[e] = mu < p ? global_stab[std::size_t(a) * p + mu] : 0;
+  }
+  for (int e = tid; e < y * S; e += threads) {
+    const int a = e / S, w = e % S;
+    sa[e] = w < words ? global_set_a[a * pw + w_lo + w] : 0u;
+    sb[e] = w < words ? global_set_b[a * pw + w_lo + w] : 0u;
+  }
+  if (tid < y) energy[tid] = bt.energy[std::size_t(b) * y + tid];
+  if (tid == 0) stop = 0;
+  std::uint64_t proposals = status->proposals, accepted = status->accepted;  // thread 0's
+  int solved_by = -1;
+  __syncthreads();
+
+  const std::uint64_t n64 = static_cast<std::uint64_t>(n);
+  std::uint64_t loaded = 0;  // steps (from the launch's first) whose words and columns are requested
+  int buffer = 0;
+  for (int s = 0; s < ch.sweeps && !stop; ++s) {
+    const std::uint64_t sweep = ch.first_sweep + s;
+    const std::uint32_t* table = ch.tables + s * ch.table_stride;
+    if (ra.table_in_shared) {
+      for (std::size_t e = tid; e < ch.table_stride; e += threads) shared_table[e] = table[e];
+      table = shared_table;
+      __syncthreads();
+    }
+    const ThresholdView view{table, ch.half_width, ch.coupling_states};
+
+    int step = 0, first_replica = 0;
+    while (step < n) {
+      const int count = min(k, n - step);
+      const std::uint64_t g = std::uint64_t(s) * n64 + step;  // the round's first step
+      const int g_slot = static_cast<int>(g % ring);           // its slot in the ring
+
+      // 1. Random words and sites of the steps [loaded, g + 2k).
+      const bool first_round = loaded == 0;
+      const int fresh = static_cast<int>(g + ring - loaded);
+      for (int e = tid; e < fresh * groups; e += threads) {
+        const std::uint64_t gg = loaded + e / groups;
+        const int group = e % groups, slot = static_cast<int>(gg % ring);
+        const std::uint64_t gs = ch.first_sweep + gg / n64;
+        const PhiloxBlock blk = philox_block(ch.seed, Purpose::metropolis, instance,
+                                             static_cast<std::uint32_t>(gs),
+                                             static_cast<std::uint32_t>(gg % n64), group);
+        for (int q = 0; q < 4; ++q) random[slot * slot_stride + 4 * group + q] = blk.v[q];
+        if (group == 0) sites[slot] = static_cast<int>(uniform_below(blk.v[site_slot()], n));
+      }
+      __syncthreads();
+      // 2. Their column slices, one cp.async group per round: the slices of this round's steps
+      // were requested by an earlier round (all but the newest group complete), except at the
+      // first round of the launch.
+      for (int e = tid; e < fresh * words; e += threads) {
+        const std::uint64_t gg = loaded + e / words;
+        const int slot = static_cast<int>(gg % ring), w = e % words;
+        copy_4_bytes(cols + slot * S + w, columns + std::size_t(sites[slot]) * pw + w_lo + w);
+      }
+      commit_copies();
+      if (first_round)
+        wait_copies<0>();
+      else
+        wait_copies<1>();
+      loaded = g + ring;
+      for (int j = tid; j < count; j += threads) {
+        const int i = sites[(g_slot + j) % ring];
+        std::uint32_t plus = 0;
+        for (int a = 0; a < y; ++a) plus |= std::uint32_t(test_bit32(weights + a * nw, i)) << a;
+        steps[j] = RoundStep{i, plus, !traced && test_bit32(centre, i)};
+      }
+      __syncthreads();
+
+      // 3. This block's counts: (step, replica) items over the warps.
+      for (int item = warp; item < count * y; item += warps) {
+        const int j = item / y, a = item - j * y;
+        const std::uint32_t* col = cols + ((g_slot + j) % ring) * S;
+        const std::uint32_t* set_a = sa + a * S;
+        const std::uint32_t* set_b = sb + a * S;
+        int ha = 0, hb = 0, za = 0, zb = 0;
+        for (int w = lane; w < words; w += 32) {
+          const std::uint32_t x = col[w], wa = set_a[w], wb = set_b[w];
+          ha += __popc(wa & x);
+          hb += __popc(wb & x);
+          za += __popc(wa);
+          zb += __popc(wb);
+        }
+        ha = warp_sum(ha);
+        hb = warp_sum(hb);
+        if (j == 0) {  // the same for the whole warp
+          za = warp_sum(za);
+          zb = warp_sum(zb);
+        }
+        if (lane == 0) {
+          stage[j * y + a] = std::uint32_t(ha) | std::uint32_t(hb) << 16;
+          if (j == 0) stage[k * y + a] = std::uint32_t(za) | std::uint32_t(zb) << 16;
+        }
+      }
+      __syncthreads();
+      // 4. The record to every block of the cluster, then the round's barrier.
+      {
+        const int vectors = rec / 4;
+        const uint4* from = reinterpret_cast<const uint4*>(stage);
+        for (int e = tid; e < C * vectors; e += threads) {
+          const int dst = e / vectors, v = e % vectors;
+          uint4* to = cluster.map_shared_rank(
+              reinterpret_cast<uint4*>(exchange + (std::size_t(buffer) * C + rank) * rec), dst);
+          to[v] = from[v];
+        }
+      }
+      cluster.sync();
+
+      // 5. Totals and ΔE of every (step, replica).
+      {
+        const std::uint32_t* records = exchange + std::size_t(buffer) * C * rec;
+        for (int e = tid; e < count * y; e += threads) {
+          const int j = e / y, a = e - j * y;
+          int ha = 0, hb = 0, za = 0, zb = 0;
+          for (int r = 0; r < C; ++r) {
+            const std::uint32_t h = records[r * rec + j * y + a];
+            const std::uint32_t z = records[r * rec + k * y + a];
+            ha += h & 0xffffu;
+            hb += h >> 16;
+            za += z & 0xffffu;
+            zb += z >> 16;
+          }
+          delta[e] = flip_delta_energy((steps[j].replica_plus >> a) & 1u, ha, hb, za, zb);
+        }
+      }
+      buffer ^= 1;
+      __syncthreads();
+
+      // 6. The decisions, in the chain's order; every block takes the same ones.
+      if (tid == 0) {
+        const auto random_at = [&](int j, std::uint32_t slot) {
+          return random[((g_slot + j) % ring) * slot_stride + slot];
+        };
+        const RoundOutcome out =
+            decide_round(steps, count, first_replica, y, traced, delta, view, random_at, energy,
+                         flip_list, centre_steps, proposals, accepted);
+        for (int f = 0; f < out.flips; ++f) {
+          const RoundFlip& m = flip_list[f];
+          const int i = steps[m.step].site;
+          weights[m.replica * nw + (i >> 5)] ^= 1u << (i & 31);
+          if (rank == 0) site_sums[i] -= m.was_plus ? 2 : -2;
+        }
+        for (int f = 0; f < out.centre_flips; ++f) {
+          const int i = steps[centre_steps[f]].site;
+          centre[i >> 5] ^= 1u << (i & 31);
+        }
+        ctrl_flips = out.flips;
+        ctrl_next_step = out.next_step;
+        ctrl_next_replica = out.next_replica;
+        if (out.solved) {
+          stop = 1;
+          ctrl_solved_by = out.solved_by;
+        }
+      }
+      __syncthreads();
+
+      // 7. The accepted replicas' slices move: stabilities by ±2, sets rebuilt word by word.
+      const int moves = ctrl_flips;
+      for (int item = warp; item < moves * words; item += warps) {
+        const int f = item / words, w = item - f * words;
+        const RoundFlip m = flip_list[f];
+        const std::uint32_t x = cols[((g_slot + m.step) % ring) * S + w];
+        const bool drops = ((m.was_plus ? x : ~x) >> lane) & 1u;
+        const int e = m.replica * slice_patterns + 32 * w + lane;
+        bool in_a = false, in_b = false;
+        if (mu_lo + 32 * w + lane < p) {
+          const int d = st[e] + (drops ? -2 : 2);
+          st[e] = d;
+          in_a = in_set_a(d, flips);
+          in_b = in_set_b(d, flips);
+        }
+        const std::uint32_t ba = __ballot_sync(0xffffffffu, in_a);
+        const std::uint32_t bb = __ballot_sync(0xffffffffu, in_b);
+        if (lane == 0) {
+          sa[m.replica * S + w] = ba;
+          sb[m.replica * S + w] = bb;
+        }
+      }
+      if (stop) solved_by = ctrl_solved_by;
+      __syncthreads();
+      if (stop) break;
+      step += ctrl_next_step;
+      first_replica = ctrl_next_replica;
+    }
+    if (stop) break;
+
+    // End of the sweep: the centre's errors (stop criterion), the trace record.
+    const std::uint64_t done = sweep + 1;
+    const bool check = done % ch.centre_check_every == 0;
+    const bool record = ch.trace_every > 0 && done % ch.trace_every == 0;
+    if (!check && !record) continue;
+    for (int w = tid; w < nw; w += threads) {
+      std::uint32_t word;
+      if (traced) {  // clipped majority: S_i ≥ 0, i.e. at least half the replicas at +1
+        int plus[32];
+#pragma unroll
+        for (int q = 0; q < 32; ++q) plus[q] = 0;
+        for (int a = 0; a < y; ++a) {
+          const std::uint32_t x = weights[a * nw + w];
+#pragma unroll
+          for (int q = 0; q < 32; ++q) plus[q] += (x >> q) & 1u;
+        }
+        word = 0;
+#pragma unroll
+        for (int q = 0; q < 32; ++q) word |= std::uint32_t(32 * w + q < n && 2 * plus[q] >= y) << q;
+      } else {
+        word = centre[w];
+      }
+      scratch[w] = word;
+    }
+    for (int e = tid; e < red; e += threads) local[e] = 0;
+    __syncthreads();
+    // Replica errors over this block's slice, the centre's over a share of the patterns, the
+    // distances over a share of the weight words.
+    for (int item = warp; item < y * words; item += warps) {
+      const int a = item / words, w = item - a * words;
+      const bool err = mu_lo + 32 * w + lane < p && st[a * slice_patterns + 32 * w + lane] < 0;
+      const int c = __popc(__ballot_sync(0xffffffffu, err));
+      if (lane == 0 && c) atomicAdd(&local[a], static_cast<unsigned long long>(c));
+    }
+    {
+      const int share = (p + C - 1) / C, mu0 = rank * share, mu1 = min(p, mu0 + share);
+      for (int mu = mu0 + warp; mu < mu1; mu += warps) {
+        const std::uint32_t* row = rows + std::size_t(mu) * rw;
+        int differ = 0;
+        for (int w = lane; w < nw; w += 32) differ += __popc(row[w] ^ scratch[w]);
+        differ = warp_sum(differ);
+        if (lane == 0 && n - 2 * differ < 0) atomicAdd(&local[y], 1ULL);
+      }
+      const int wshare = (nw + C - 1) / C, w0 = rank * wshare, w1 = min(nw, w0 + wshare);
+      for (int a = 0; a < y; ++a) {
+        int differ = 0;
+        for (int w = w0 + tid; w < w1; w += threads) differ += __popc(weights[a * nw + w] ^ scratch[w]);
+        if (differ) atomicAdd(&local[y + 1], static_cast<unsigned long long>(differ));
+      }
+    }
+    __syncthreads();
+    for (int e = tid; e < C * (y + 2); e += threads) {
+      const int dst = e / (y + 2), v = e % (y + 2);
+      *cluster.map_shared_rank(reduce + rank * red + v, dst) = local[v];
+    }
+    cluster.sync();
+    if (tid == 0) {
+      unsigned long long centre_errors = 0, distance = 0;
+      for (int r = 0; r < C; ++r) {
+        centre_errors += reduce[r * red + y];
+        distance += reduce[r * red + y + 1];
+      }
+      if (rank == 0 && record && bt.trace_count[b] < bt.trace_capacity) {
+        std::int64_t* out =
+            bt.trace + (std::size_t(b) * bt.trace_capacity + bt.trace_count[b]) * (5 + y);
+        out[0] = instance;
+        out[1] = static_cast<std::int64_t>(done);
+        out[2] = static_cast<std::int64_t>(centre_errors);
+        out[3] = static_cast<std::int64_t>(distance);
+        out[4] = static_cast<std::int64_t>(accepted);
+        for (int a = 0; a < y; ++a) {
+          unsigned long long errors = 0;
+          for (int r = 0; r < C; ++r) errors += reduce[r * red + a];
+          out[5 + a] = static_cast<std::int64_t>(errors);
+        }
+        ++bt.trace_count[b];
+      }
+      if (check && centre_errors == 0) {
+        stop = 1;
+        solved_by = y;
+      }
+    }
+    __syncthreads();
+  }
+
+  // End of the launch: the slices go back, block 0 gathers the set sizes and errors.
+  wait_copies<0>();
+  cluster.sync();  // nobody reads the reduction area any more
+  for (int e = tid; e < red; e += threads) local[e] = 0;
+  __syncthreads();
+  for (int item = warp; item < y * words; item += warps) {
+    const int a = item / words, w = item - a * words;
+    const int e = a * slice_patterns + 32 * w + lane;
+    const int mu = mu_lo + 32 * w + lane;
+    const bool err = mu < p && st[e] < 0;
+    const int c = __popc(__ballot_sync(0xffffffffu, err));
+    if (mu < p) global_stab[std::size_t(a) * p + mu] = st[e];
+    if (lane == 0) {
+      global_set_a[a * pw + w_lo + w] = sa[a * S + w];
+      global_set_b[a * pw + w_lo + w] = sb[a * S + w];
+      atomicAdd(&local[a], static_cast<unsigned long long>(__popc(sa[a * S + w])));
+      atomicAdd(&local[y + a], static_cast<unsigned long long>(__popc(sb[a * S + w])));
+      if (c) atomicAdd(&local[2 * y + a], static_cast<unsigned long long>(c));
+    }
+  }
+  __syncthreads();
+  for (int e = tid; e < red; e += threads) *cluster.map_shared_rank(reduce + rank * red + e, 0) = local[e];
+  cluster.sync();
+  if (rank != 0) return;
+  if (tid < y) {
+    unsigned long long size_a = 0, size_b = 0, errors = 0;
+    for (int r = 0; r < C; ++r) {
+      size_a += reduce[r * red + tid];
+      size_b += reduce[r * red + y + tid];
+      errors += reduce[r * red + 2 * y + tid];
+    }
+    bt.size_a[std::size_t(b) * y + tid] = static_cast<std::int32_t>(size_a);
+    bt.size_b[std::size_t(b) * y + tid] = static_cast<std::int32_t>(size_b);
+    bt.errors[std::size_t(b) * y + tid] = static_cast<std::int32_t>(errors);
+    bt.energy[std::size_t(b) * y + tid] = energy[tid];
+  }
+  if (tid == 0) {
+    status->proposals = proposals;
+    status->accepted = accepted;
+    if (stop) {
+      status->solved = 1;
+      status->solved_by = solved_by;
+    }
+  }
+#endif
+}
+
+std::size_t shared_bytes(const MetropolisBatch& batch, int cluster, int slice, int k,
+                         std::size_t table_words) {
+  const int slots = step_slots(batch.replicas, batch.explicit_centre);
+  return SharedLayout(batch.replicas, cluster, slice, k, 4 * ((slots + 3) / 4), table_words).bytes;
+}
+
+}  // namespace
+
+RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, int cluster,
+                                    int round_steps) {
+  RoundsShape none;
+  if (batch.hidden_units > 1) return none;
+  if (round_steps < 1 || round_steps > kMaxRoundSteps)
+    throw Error("round length must be 1.." + std::to_string(kMaxRoundSteps) + " steps");
+  if (cluster != 0 && cluster != 2 && cluster != 4 && cluster != 8 && cluster != 16)
+    throw Error("cluster size must be 2, 4, 8 or 16 blocks (0: automatic)");
+  int major = 0, sms = 0, optin = 0;
+  LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  if (major < 9) return none;
+  LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  LOCENT_CUDA_CHECK(
+      cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  LOCENT_CUDA_CHECK(cudaFuncSetAttribute(metropolis_rounds_kernel,
+                                         cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
+  for (int c = kMaxCluster; c >= 2; c /= 2) {
+    if (cluster != 0 && c != cluster) continue;
+    if (cluster == 0 && std::size_t(c) * batch.instances > std::size_t(sms)) continue;
+    const int slice = (batch.pattern_words + c - 1) / c;
+    if (slice > kMaxSliceWords) continue;
+    const std::size_t bytes = shared_bytes(batch, c, slice, round_steps, 0);
+    if (bytes > std::size_t(optin)) continue;
+    LOCENT_CUDA_CHECK(cudaFuncSetAttribute(
+        metropolis_rounds_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
+    cudaLaunchConfig_t config{};
+    config.gridDim = dim3(c * batch.instances);
+    config.blockDim = dim3(32 * kRoundWarps);
+    config.dynamicSmemBytes = bytes;
+    cudaLaunchAttribute attribute{};
+    attribute.id = cudaLaunchAttributeClusterDimension;
+    attribute.val.clusterDim.x = c;
+    attribute.val.clusterDim.y = 1;
+    attribute.val.clusterDim.z = 1;
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+    int resident = 0;
+    if (cudaOccupancyMaxActiveClusters(&resident, metropolis_rounds_kernel, &config) != cudaSuccess) {
+      (void)cudaGetLastError();
+      continue;
+    }
+    if (resident < batch.instances) continue;
+    RoundsShape shape;
+    shape.cluster = c;
+    shape.slice_words = slice;
+    shape.round_steps = round_steps;
+    shape.warps = kRoundWarps;
+    shape.base_shared_bytes = bytes;
+    shape.max_shared_bytes = std::size_t(optin);
+    shape.rank_stride = std::size_t(batch.replicas + 2) * batch.weight_words;
+    return shape;
+  }
+  return none;
+}
+
+void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChunk& chunk,
+                              const RoundsShape& shape, std::uint32_t* rank_words,
+                              cudaStream_t stream) {
+  RoundsArgs args{shape.cluster, shape.slice_words, shape.round_steps, false, rank_words,
+                  shape.rank_stride};
+  std::size_t bytes = shape.base_shared_bytes;
+  const std::size_t with_table =
+      shared_bytes(batch, shape.cluster, shape.slice_words, shape.round_steps, chunk.table_stride);
+  if (with_table <= shape.max_shared_bytes && chunk.table_stride * 4 <= 24 * 1024) {
+    args.table_in_shared = true;
+    bytes = with_table;
+  }
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(shape.cluster * batch.instances);
+  config.blockDim = dim3(32 * shape.warps);
+  config.dynamicSmemBytes = bytes;
+  config.stream = stream;
+  cudaLaunchAttribute attribute{};
+  attribute.id = cudaLaunchAttributeClusterDimension;
+  attribute.val.clusterDim.x = shape.cluster;
+  attribute.val.clusterDim.y = 1;
+  attribute.val.clusterDim.z = 1;
+  config.attrs = &attribute;
+  config.numAttrs = 1;
+  LOCENT_CUDA_CHECK(cudaLaunchKernelEx(&config, metropolis_rounds_kernel, batch, chunk, args));
+}
+
+}  // namespace locent::cuda
