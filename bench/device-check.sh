@@ -7,13 +7,14 @@
 #   cmake -S . -B build-device -G Ninja -DCMAKE_CUDA_ARCHITECTURES=90 -DLOCENT_BENCH=OFF -DLOCENT_MPI=OFF
 #   cmake --build build-device -j2 --target locent locent_tests
 # then, on the GPU machine:  bench/device-check.sh build-device [PARTS]   (writes under $OUT if set)
-# PARTS is a comma-separated subset of tests,solves,bench,wmma,host-cpu,fbp,suite (default: all); fbp runs
+# PARTS is a comma-separated subset of tests,cluster,solves,bench,wmma,host-cpu,fbp,suite (default:
+# all); cluster runs the thread-block-cluster kernel's tests and its N = 100001 figures; fbp runs
 # the focusing-BP reference cases and the perceptron capacity scan (bench/fbp_reference.sh) on the
 # GPU.
 # Every step has its own time limit, so that one hang cannot eat the machine's lease.
 set -uo pipefail
 build=${1:-build-device}
-parts=",${2:-tests,solves,bench,wmma,host-cpu,fbp,suite},"
+parts=",${2:-tests,cluster,solves,bench,wmma,host-cpu,fbp,suite},"
 want() { [[ $parts == *",$1,"* ]]; }
 out=${OUT:-/tmp/locent-device-check}
 mkdir -p "$out"
@@ -22,14 +23,18 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm 
 start=$SECONDS
 rows=()
 
-gpu_tests='*Cuda*:*TensorCores*'
-if want tests; then
-timeout 150 "$build/tests/locent_tests" --gtest_filter="$gpu_tests" --gtest_brief=1 >"$out/gpu-tests.log" 2>&1
-status=$?
-rows+=("gpu tests|$([[ $status -eq 0 ]] && echo pass || echo "FAIL rc=$status")|$(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$out/gpu-tests.log" | tr '\n' ' ')")
-grep -E 'Failure|FAILED|error|Expected|Which is|actual' "$out/gpu-tests.log" | head -40
-echo "gpu tests: ${SECONDS}s"
-fi
+gpu_tests='*Cuda*:*TensorCores*:*Cluster*'
+gtests() {  # gtests LABEL LIMIT FILTER: one test run with its own time limit, a table row
+  local label=$1 limit=$2 filter=$3
+  timeout "$limit" "$build/tests/locent_tests" --gtest_filter="$filter" --gtest_brief=1 >"$out/$label.log" 2>&1
+  local status=$?
+  rows+=("$label|$([[ $status -eq 0 ]] && echo pass || echo "FAIL rc=$status")|$(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$out/$label.log" | tr '\n' ' ')")
+  grep -E 'Failure|FAILED|error|Expected|Which is|actual' "$out/$label.log" | head -40
+  echo "$label: ${SECONDS}s"
+}
+want tests && gtests gpu-tests 150 '*Cuda*:*TensorCores*-*Cluster*'
+# The cluster kernel apart: new, and the one most likely to hang if it is wrong.
+want cluster && gtests cluster-tests 90 '*Cluster*'
 
 solve() {  # solve LABEL ARGS...: one solve, JSON to $out/solves/LABEL.json, a table row
   local label=$1
@@ -75,11 +80,20 @@ bench() {  # bench LABEL LIMIT ARGS...
   timeout "$limit" "$build/locent" bench "$@" >"$out/bench-$label.json"
   rows+=("bench $label|rc=$?|$(python3 bench/summarize_bench.py "$out/bench-$label.json" 2>&1)")
 }
+if want cluster; then
+# One instance at N = 100001 on a cluster of 16 blocks (8 would not hold the slices in shared
+# memory), rounds of 2 to 32 steps.
+for shape in 16:8 16:2 16:4 16:16 16:32; do
+  bench "cluster${shape%:*}-k${shape#*:}" 60 --backend cuda --N 100001 --instances 1 --no-baseline \
+    --dense-size 0 --fbp-N 0 --cluster "${shape%:*}" --round-steps "${shape#*:}"
+done
+echo "cluster bench: ${SECONDS}s"
+fi
 if want bench; then
 # $BENCH_EXTRA: more options for the batched figures (e.g. --fbp-N 0 to skip fBP).
 read -r -a bench_extra <<<"${BENCH_EXTRA:-}"
 bench batched 150 --backend cuda --N 1001 10001 --no-baseline --mac-ceiling 5.0e15 "${bench_extra[@]}"
-bench single 60 --backend cuda --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0
+bench single 60 --backend cuda --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster off
 bench mma256 30 --backend cuda --N 0 --dense-kernel mma256 --fbp-N 0 --mac-ceiling 5.0e15
 want wmma && bench wmma 30 --backend cuda --N 0 --dense-kernel wmma --fbp-N 0 --mac-ceiling 5.0e15
 want host-cpu && bench host-cpu 60 --backend cpu --N 1001 --sweeps-scale 0.3 --dense-size 0 --fbp-N 0

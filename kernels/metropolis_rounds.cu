@@ -182,7 +182,7 @@ __global__ void __launch_bounds__(32 * kRoundWarps)
   if (tid == 0) stop = 0;
   std::uint64_t proposals = status->proposals, accepted = status->accepted;  // thread 0's
   int solved_by = -1;
-  __syncthreads();
+  cluster.sync();  // every block of the cluster exists before any touches another's memory
 
   const std::uint64_t n64 = static_cast<std::uint64_t>(n);
   std::uint64_t loaded = 0;  // steps (from the launch's first) whose words and columns are requested
@@ -246,19 +246,25 @@ __global__ void __launch_bounds__(32 * kRoundWarps)
         const std::uint32_t* set_a = sa + a * S;
         const std::uint32_t* set_b = sb + a * S;
         int ha = 0, hb = 0, za = 0, zb = 0;
-        for (int w = lane; w < words; w += 32) {
-          const std::uint32_t x = col[w], wa = set_a[w], wb = set_b[w];
-          ha += __popc(wa & x);
-          hb += __popc(wb & x);
-          za += __popc(wa);
-          zb += __popc(wb);
+        if (j == 0) {  // the same for the whole warp: the slice's set sizes as well
+          for (int w = lane; w < words; w += 32) {
+            const std::uint32_t x = col[w], wa = set_a[w], wb = set_b[w];
+            ha += __popc(wa & x);
+            hb += __popc(wb & x);
+            za += __popc(wa);
+            zb += __popc(wb);
+          }
+          za = warp_sum(za);
+          zb = warp_sum(zb);
+        } else {
+          for (int w = lane; w < words; w += 32) {
+            const std::uint32_t x = col[w];
+            ha += __popc(set_a[w] & x);
+            hb += __popc(set_b[w] & x);
+          }
         }
         ha = warp_sum(ha);
         hb = warp_sum(hb);
-        if (j == 0) {  // the same for the whole warp
-          za = warp_sum(za);
-          zb = warp_sum(zb);
-        }
         if (lane == 0) {
           stage[j * y + a] = std::uint32_t(ha) | std::uint32_t(hb) << 16;
           if (j == 0) stage[k * y + a] = std::uint32_t(za) | std::uint32_t(zb) << 16;
@@ -485,6 +491,8 @@ __global__ void __launch_bounds__(32 * kRoundWarps)
       status->solved_by = solved_by;
     }
   }
+#elif defined(__CUDA_ARCH__)
+  __trap();  // no sm_90 code in this build: metropolis_rounds_shape never picks it
 #endif
 }
 
@@ -510,6 +518,12 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
   LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   LOCENT_CUDA_CHECK(
       cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  // The kernel must have been built for sm_90 (a PTX-only build for an older target would run
+  // its empty body), and its static shared memory counts against the opt-in limit.
+  cudaFuncAttributes attributes{};
+  LOCENT_CUDA_CHECK(cudaFuncGetAttributes(&attributes, metropolis_rounds_kernel));
+  if (attributes.ptxVersion < 90 || attributes.binaryVersion < 90) return none;
+  const int limit = optin - static_cast<int>(attributes.sharedSizeBytes);
   LOCENT_CUDA_CHECK(cudaFuncSetAttribute(metropolis_rounds_kernel,
                                          cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
   for (int c = kMaxCluster; c >= 2; c /= 2) {
@@ -518,9 +532,9 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
     const int slice = (batch.pattern_words + c - 1) / c;
     if (slice > kMaxSliceWords) continue;
     const std::size_t bytes = shared_bytes(batch, c, slice, round_steps, 0);
-    if (bytes > std::size_t(optin)) continue;
+    if (bytes > std::size_t(limit)) continue;
     LOCENT_CUDA_CHECK(cudaFuncSetAttribute(
-        metropolis_rounds_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
+        metropolis_rounds_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, limit));
     cudaLaunchConfig_t config{};
     config.gridDim = dim3(c * batch.instances);
     config.blockDim = dim3(32 * kRoundWarps);
@@ -544,7 +558,7 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
     shape.round_steps = round_steps;
     shape.warps = kRoundWarps;
     shape.base_shared_bytes = bytes;
-    shape.max_shared_bytes = std::size_t(optin);
+    shape.max_shared_bytes = std::size_t(limit);
     shape.rank_stride = std::size_t(batch.replicas + 2) * batch.weight_words;
     return shape;
   }

@@ -23,7 +23,7 @@ struct RoundsShape {
   int round_steps = 0;
   int warps = 0;
   std::size_t base_shared_bytes = 0;  // without the threshold table
-  std::size_t max_shared_bytes = 0;   // the device's opt-in limit per block
+  std::size_t max_shared_bytes = 0;   // dynamic shared memory a block may have
   std::size_t rank_stride = 0;        // 32-bit words of each block's private weight copies
 };
 
