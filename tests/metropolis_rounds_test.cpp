@@ -93,6 +93,89 @@ TEST(DecideRound, ExplicitCentreMovesAreTakenAndSeenLater) {
   EXPECT_FALSE(steps[1].centre_plus);  // flipped twice, seen at step 1
 }
 
+// The masked walk against the sequential decisions on random rounds: few distinct sites (so
+// that flips land on sites later steps visit), random ΔE, tables and words, energies that can
+// reach zero, rounds starting mid-step, both couplings, up to 64 proposals.
+TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
+  std::uint64_t state = 12345;
+  const auto next = [&state]() {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<std::uint32_t>(state >> 32);
+  };
+  int rounds_with_flips = 0, rounds_stopped = 0, rounds_solved = 0, rounds_complete = 0;
+  for (int trial = 0; trial < 20000; ++trial) {
+    const int y = 1 + next() % 8;
+    const bool traced = next() % 2;
+    const int stride = round_stride(y, traced);
+    const int most = kMaxMaskedProposals / stride;  // full rounds half the time
+    const int count = next() % 2 ? most : 1 + next() % most;
+    const int first = next() % y;
+    const int hw = 3;
+    const int states = traced ? y : 2;
+    std::vector<std::uint32_t> table(states * (2 * hw - 1) + (traced ? 0 : y + 1));
+    // Acceptance from about 2 % (most rounds run to their end) to about 30 % (most stop early).
+    const std::uint32_t percent = std::uint32_t(1) << (next() % 5);
+    for (auto& t : table) {
+      const std::uint32_t r = next() % 100;
+      t = r < percent ? 0xffffffffu : r < 2 * percent ? next() : 0u;
+    }
+    const ThresholdView view{table.data(), hw, states};
+    std::vector<RoundStep> steps(count);
+    for (auto& st : steps) st = RoundStep{int(next() % 3), next() & ((1u << y) - 1), bool(next() % 2)};
+    std::vector<int> de(count * y);
+    for (auto& d : de) d = next() % 100 < percent ? -3 - int(next() % 2) : int(next() % 6) - 2;  // inside the window
+    std::vector<std::uint32_t> words(count * 32);
+    for (auto& w : words) w = next();
+    const auto random = [&words](int j, std::uint32_t slot) { return words[j * 32 + slot]; };
+    std::vector<std::int64_t> energy(y);
+    for (auto& e : energy) e = 1 + next() % 6;
+
+    std::vector<RoundStep> steps_m = steps;
+    std::vector<std::int64_t> energy_m = energy;
+    std::uint64_t tentative = 0;
+    for (int q = first; q < count * stride; ++q)
+      if (tentative_decision(steps.data(), q, y, traced, de.data(), view, random))
+        tentative |= 1ull << q;
+    RoundFlip flips[8], flips_m[8];
+    int centre[64], centre_m[64];
+    std::uint64_t p = 0, a = 0, p_m = 0, a_m = 0;
+    const RoundOutcome s = decide_round(steps.data(), count, first, y, traced, de.data(), view,
+                                        random, energy.data(), flips, centre, p, a);
+    const RoundOutcome m =
+        decide_round_masked(steps_m.data(), count, first, y, traced, de.data(), view, random,
+                            tentative, energy_m.data(), flips_m, centre_m, p_m, a_m);
+    SCOPED_TRACE("trial " + std::to_string(trial));
+    ASSERT_EQ(s.flips, m.flips);
+    ASSERT_EQ(s.centre_flips, m.centre_flips);
+    ASSERT_EQ(s.next_step, m.next_step);
+    ASSERT_EQ(s.next_replica, m.next_replica);
+    ASSERT_EQ(s.solved, m.solved);
+    ASSERT_EQ(s.solved_by, m.solved_by);
+    ASSERT_EQ(p, p_m);
+    ASSERT_EQ(a, a_m);
+    ASSERT_EQ(energy, energy_m);
+    for (int f = 0; f < s.flips; ++f) {
+      ASSERT_EQ(flips[f].step, flips_m[f].step);
+      ASSERT_EQ(flips[f].replica, flips_m[f].replica);
+      ASSERT_EQ(flips[f].was_plus, flips_m[f].was_plus);
+    }
+    for (int f = 0; f < s.centre_flips; ++f) ASSERT_EQ(centre[f], centre_m[f]);
+    for (int j = 0; j < count; ++j) {
+      ASSERT_EQ(steps[j].replica_plus, steps_m[j].replica_plus);
+      ASSERT_EQ(steps[j].centre_plus, steps_m[j].centre_plus);
+    }
+    rounds_with_flips += s.flips > 0;
+    rounds_stopped += !s.solved && s.next_step < count;
+    rounds_solved += s.solved;
+    rounds_complete += !s.solved && s.next_step == count;
+  }
+  // The random rounds reach every way a round can end.
+  EXPECT_GT(rounds_with_flips, 5000);
+  EXPECT_GT(rounds_stopped, 1000);
+  EXPECT_GT(rounds_solved, 1000);
+  EXPECT_GT(rounds_complete, 2000);
+}
+
 struct Case {
   int n;
   double alpha;
@@ -101,6 +184,7 @@ struct Case {
   EnergyKind energy;
   int round_steps;
   double beta;
+  bool masked;  // decide_round_masked where it applies, else decide_round
 };
 
 void PrintTo(const Case& c, std::ostream* os) {
@@ -112,7 +196,8 @@ std::string case_name(const testing::TestParamInfo<Case>& info) {
   return "N" + std::to_string(c.n) + "_y" + std::to_string(c.replicas) +
          (c.coupling == Coupling::traced ? "_traced" : "_explicit") +
          (c.energy == EnergyKind::flips ? "_flips" : "_errors") + "_k" +
-         std::to_string(c.round_steps) + "_beta" + std::to_string(int(c.beta * 10));
+         std::to_string(c.round_steps) + "_beta" + std::to_string(int(c.beta * 10)) +
+         (c.masked ? "_masked" : "_sequential");
 }
 
 class RoundsEqualSequential : public testing::TestWithParam<Case> {};
@@ -137,7 +222,7 @@ TEST_P(RoundsEqualSequential, IdenticalTrajectoryAndState) {
     const std::size_t count = std::min<std::uint64_t>(1 + s % 7, config.max_sweeps - s);
     const ThresholdTables t = build_thresholds(config, hw, s, count);
     cpu::run_metropolis_chunk(sequential, data, t, options, trace_sequential);
-    cpu::run_metropolis_rounds(rounds, data, t, options, p.round_steps, trace_rounds);
+    cpu::run_metropolis_rounds(rounds, data, t, options, p.round_steps, p.masked, trace_rounds);
     s += count;
   }
   EXPECT_GT(sequential.status.accepted, 200u);
@@ -161,16 +246,31 @@ TEST_P(RoundsEqualSequential, IdenticalTrajectoryAndState) {
 
 INSTANTIATE_TEST_SUITE_P(
     Rounds, RoundsEqualSequential,
-    testing::Values(Case{201, 0.6, 7, Coupling::traced, EnergyKind::flips, 1, 0.4},
-                    Case{201, 0.6, 7, Coupling::traced, EnergyKind::flips, 8, 0.4},
-                    Case{201, 0.6, 7, Coupling::traced, EnergyKind::errors, 5, 0.4},
-                    Case{101, 0.8, 3, Coupling::explicit_, EnergyKind::flips, 8, 0.4},
-                    Case{99, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 32, 0.4},
-                    Case{301, 0.7, 9, Coupling::traced, EnergyKind::flips, 32, 0.4},
-                    Case{67, 0.9, 1, Coupling::traced, EnergyKind::flips, 16, 0.4},
+    testing::Values(Case{201, 0.6, 7, Coupling::traced, EnergyKind::flips, 1, 0.4, false},
+                    Case{201, 0.6, 7, Coupling::traced, EnergyKind::flips, 1, 0.4, true},
+                    Case{201, 0.6, 7, Coupling::traced, EnergyKind::flips, 8, 0.4, false},
+                    Case{201, 0.6, 7, Coupling::traced, EnergyKind::flips, 8, 0.4, true},
+                    Case{201, 0.6, 7, Coupling::traced, EnergyKind::errors, 5, 0.4, false},
+                    Case{201, 0.6, 7, Coupling::traced, EnergyKind::errors, 5, 0.4, true},
+                    Case{101, 0.8, 3, Coupling::explicit_, EnergyKind::flips, 8, 0.4, false},
+                    Case{101, 0.8, 3, Coupling::explicit_, EnergyKind::flips, 8, 0.4, true},
+                    Case{99, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 32, 0.4, false},
+                    Case{99, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 32, 0.4, true},
+                    Case{301, 0.7, 9, Coupling::traced, EnergyKind::flips, 32, 0.4, false},
+                    Case{301, 0.7, 9, Coupling::traced, EnergyKind::flips, 32, 0.4, true},
+                    Case{67, 0.9, 1, Coupling::traced, EnergyKind::flips, 16, 0.4, false},
+                    Case{67, 0.9, 1, Coupling::traced, EnergyKind::flips, 16, 0.4, true},
+                    // Rounds of exactly 64 proposals or just under, for the masked walk.
+                    Case{201, 0.6, 7, Coupling::traced, EnergyKind::flips, 9, 0.4, true},
+                    Case{201, 0.6, 7, Coupling::explicit_, EnergyKind::flips, 8, 0.4, true},
+                    Case{151, 0.7, 3, Coupling::explicit_, EnergyKind::errors, 16, 0.4, true},
+                    Case{151, 0.7, 1, Coupling::explicit_, EnergyKind::flips, 32, 0.4, true},
+                    Case{101, 0.8, 30, Coupling::traced, EnergyKind::flips, 2, 0.3, true},
                     // Colder, easy: solved mid-round, by a replica or the centre.
-                    Case{101, 0.3, 5, Coupling::traced, EnergyKind::flips, 8, 1.0},
-                    Case{101, 0.3, 5, Coupling::explicit_, EnergyKind::errors, 8, 1.0}),
+                    Case{101, 0.3, 5, Coupling::traced, EnergyKind::flips, 8, 1.0, false},
+                    Case{101, 0.3, 5, Coupling::traced, EnergyKind::flips, 8, 1.0, true},
+                    Case{101, 0.3, 5, Coupling::explicit_, EnergyKind::errors, 8, 1.0, false},
+                    Case{101, 0.3, 5, Coupling::explicit_, EnergyKind::errors, 8, 1.0, true}),
     case_name);
 
 TEST(RoundsEqualSequential, SolvedInstancesStopAtTheSameProposal) {
@@ -187,7 +287,8 @@ TEST(RoundsEqualSequential, SolvedInstancesStopAtTheSameProposal) {
   ASSERT_TRUE(want.status.solved);
   for (int k : {2, 7, 32}) {
     ChainState got = initial_chain(config, rows, 0);
-    cpu::run_metropolis_rounds(got, data, build_thresholds(config, hw, 0, 2000), {}, k, trace);
+    cpu::run_metropolis_rounds(got, data, build_thresholds(config, hw, 0, 2000), {}, k, k != 7,
+                               trace);
     EXPECT_TRUE(got.status.solved) << "k=" << k;
     EXPECT_EQ(got.status.proposals, want.status.proposals) << "k=" << k;
     EXPECT_EQ(got.status.solved_by, want.status.solved_by) << "k=" << k;
@@ -203,13 +304,13 @@ TEST(RoundsEqualSequential, RefusesCommitteesAndBadRoundLengths) {
   const cpu::ChainData data{&rows, &cols, 1, 0};
   std::vector<std::vector<std::int64_t>> trace;
   const ThresholdTables t = build_thresholds(config, threshold_half_width(config, d.n_patterns()), 0, 1);
-  EXPECT_THROW(cpu::run_metropolis_rounds(c, data, t, {}, 4, trace), Error);
+  EXPECT_THROW(cpu::run_metropolis_rounds(c, data, t, {}, 4, true, trace), Error);
   const Dataset p = test::storage_instance(51, 0.5, 1);
   const BitMatrix prow = p.folded_rows(), pcol = prow.transposed();
   ChainState pc = initial_chain(AnnealConfig{}, prow, 0);
   const cpu::ChainData pdata{&prow, &pcol, 1, 0};
-  EXPECT_THROW(cpu::run_metropolis_rounds(pc, pdata, t, {}, 0, trace), Error);
-  EXPECT_THROW(cpu::run_metropolis_rounds(pc, pdata, t, {}, kMaxRoundSteps + 1, trace), Error);
+  EXPECT_THROW(cpu::run_metropolis_rounds(pc, pdata, t, {}, 0, true, trace), Error);
+  EXPECT_THROW(cpu::run_metropolis_rounds(pc, pdata, t, {}, kMaxRoundSteps + 1, true, trace), Error);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 namespace locent::cpu {
 
 void run_metropolis_rounds(ChainState& c, const ChainData& data, const ThresholdTables& tables,
-                           const ChunkOptions& options, int round_steps,
+                           const ChunkOptions& options, int round_steps, bool masked,
                            std::vector<std::vector<std::int64_t>>& trace) {
   if (c.committee()) throw Error("speculative rounds are implemented for perceptrons only");
   if (round_steps < 1 || round_steps > kMaxRoundSteps)
@@ -57,10 +57,20 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
       const auto random_at = [&](int j, std::uint32_t slot) {
         return random[std::size_t(j) * 4 * groups + slot];
       };
-      const RoundOutcome out =
-          decide_round(steps.data(), count, first_replica, y, traced, delta_e.data(), view,
-                       random_at, c.energy.data(), flips.data(), centre_steps.data(),
-                       c.status.proposals, c.status.accepted);
+      RoundOutcome out;
+      if (masked && count * round_stride(y, traced) <= kMaxMaskedProposals) {
+        std::uint64_t tentative = 0;
+        for (int q = first_replica; q < count * round_stride(y, traced); ++q)
+          if (tentative_decision(steps.data(), q, y, traced, delta_e.data(), view, random_at))
+            tentative |= std::uint64_t{1} << q;
+        out = decide_round_masked(steps.data(), count, first_replica, y, traced, delta_e.data(),
+                                  view, random_at, tentative, c.energy.data(), flips.data(),
+                                  centre_steps.data(), c.status.proposals, c.status.accepted);
+      } else {
+        out = decide_round(steps.data(), count, first_replica, y, traced, delta_e.data(), view,
+                           random_at, c.energy.data(), flips.data(), centre_steps.data(),
+                           c.status.proposals, c.status.accepted);
+      }
       // The round's moves: at most one per replica, so their order does not matter.
       for (int f = 0; f < out.flips; ++f) {
         const RoundFlip& m = flips[f];

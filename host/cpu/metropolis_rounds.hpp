@@ -10,9 +10,11 @@
 
 namespace locent::cpu {
 
-// As run_metropolis_chunk, perceptrons only, `round_steps` (1..kMaxRoundSteps) steps per round.
+// As run_metropolis_chunk, perceptrons only, `round_steps` (1..kMaxRoundSteps) steps per round,
+// decided by decide_round_masked where a round has at most kMaxMaskedProposals proposals and
+// `masked` is set, else by decide_round (the two must agree: tests run both).
 void run_metropolis_rounds(ChainState& chain, const ChainData& data, const ThresholdTables& tables,
-                           const ChunkOptions& options, int round_steps,
+                           const ChunkOptions& options, int round_steps, bool masked,
                            std::vector<std::vector<std::int64_t>>& trace);
 
 }  // namespace locent::cpu

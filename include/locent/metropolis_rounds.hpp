@@ -118,4 +118,122 @@ LOCENT_HD RoundOutcome decide_round(RoundStep* steps, int count, int first_repli
   return out;
 }
 
+// ---- The same decisions, with the common case done in parallel ----
+//
+// Number the round's proposals q = j·stride + a (stride = y traced, y + 1 explicit, where a = y
+// is step j's centre move), q ≥ first_replica. Decided against the round's starting state, every
+// proposal gets a *tentative* decision (tentative_decision, one per lane on a GPU). It is the true
+// one for every proposal up to the first acceptance, and after it for every proposal whose site
+// no earlier acceptance touched (S_i and W̃_i change only through flips at i) and whose replica
+// has not moved. decide_round_masked walks from acceptance to acceptance: the next proposal to
+// look at is the lowest of the tentative acceptances, the proposals at sites an acceptance
+// touched (decided again from the current state) and the next proposal of a replica that moved
+// (the round ends there). Everything in between is a rejection. Same outcome as decide_round.
+
+inline constexpr int kMaxMaskedProposals = 64;
+
+LOCENT_HD int round_stride(int y, bool traced) { return traced ? y : y + 1; }
+
+// Proposal q's decision from the round's starting state (steps[] as the round found them).
+template <class Random>
+LOCENT_HD bool tentative_decision(const RoundStep* steps, int q, int y, bool traced,
+                                  const int* delta_e, const ThresholdView& view,
+                                  const Random& random) {
+  const int stride = round_stride(y, traced);
+  const int j = q / stride, a = q - j * stride;
+  const RoundStep& st = steps[j];
+  const int sum = replica_sum(st.replica_plus, y);
+  if (a == y) {
+    const int c = st.centre_plus ? 1 : -1;
+    return view.accept_centre(centre_coupling_index(c, sum, y), random(j, centre_slot(y)));
+  }
+  const int s = (st.replica_plus >> a) & 1u ? 1 : -1;
+  const int k = traced ? traced_coupling_index(s, sum, y)
+                       : explicit_coupling_index(s, st.centre_plus ? 1 : -1);
+  return view.accept_replica(delta_e[j * y + a], k, random(j, replica_slot(a)));
+}
+
+LOCENT_HD int lowest_bit(std::uint64_t x) {
+#if defined(__CUDA_ARCH__)
+  return __ffsll(static_cast<long long>(x)) - 1;
+#else
+  return __builtin_ctzll(x);
+#endif
+}
+
+// As decide_round, for count · stride ≤ kMaxMaskedProposals, given bit q of `tentative` set
+// where tentative_decision(q) accepts (from steps[] before any change).
+template <class Random>
+LOCENT_HD RoundOutcome decide_round_masked(RoundStep* steps, int count, int first_replica, int y,
+                                           bool traced, const int* delta_e,
+                                           const ThresholdView& view, const Random& random,
+                                           std::uint64_t tentative, std::int64_t* energy,
+                                           RoundFlip* flips, int* centre_steps,
+                                           std::uint64_t& proposals, std::uint64_t& accepted) {
+  RoundOutcome out;
+  const int stride = round_stride(y, traced), total = count * stride;
+  const std::uint64_t all = total == 64 ? ~0ull : (1ull << total) - 1;
+  std::uint64_t dirty = 0, stale = 0;
+  int pos = first_replica;
+  for (;;) {
+    const std::uint64_t ahead = pos >= 64 ? 0 : all & (~0ull << pos);
+    const std::uint64_t next = (tentative | dirty | stale) & ahead;
+    if (next == 0) break;
+    const int q = lowest_bit(next);
+    const int j = q / stride, a = q - j * stride;
+    proposals += static_cast<std::uint64_t>(q - pos);  // rejections, all of them
+    if ((stale >> q) & 1u) {
+      out.next_step = j;
+      out.next_replica = a;
+      return out;
+    }
+    ++proposals;
+    pos = q + 1;
+    RoundStep& st = steps[j];
+    bool accept = true;
+    if ((dirty >> q) & 1u) {  // a flip at this site came first: decide from the current state
+      const int sum = replica_sum(st.replica_plus, y);
+      if (a == y) {
+        accept = view.accept_centre(centre_coupling_index(st.centre_plus ? 1 : -1, sum, y),
+                                    random(j, centre_slot(y)));
+      } else {
+        const int s = (st.replica_plus >> a) & 1u ? 1 : -1;
+        const int k = traced ? traced_coupling_index(s, sum, y)
+                             : explicit_coupling_index(s, st.centre_plus ? 1 : -1);
+        accept = view.accept_replica(delta_e[j * y + a], k, random(j, replica_slot(a)));
+      }
+    }
+    if (!accept) continue;
+    ++accepted;
+    // Later proposals at this site see a changed S_i or W̃_i.
+    for (int l = j; l < count; ++l) {
+      if (steps[l].site != st.site) continue;
+      const std::uint64_t step_bits = ((stride == 64 ? ~0ull : (1ull << stride) - 1)) << (l * stride);
+      dirty |= step_bits & ~((2ull << q) - 1);
+      if (a == y)
+        steps[l].centre_plus = !steps[l].centre_plus;
+      else
+        steps[l].replica_plus ^= 1u << a;
+    }
+    if (a == y) {
+      centre_steps[out.centre_flips++] = j;
+      continue;
+    }
+    flips[out.flips++] = RoundFlip{j, a, !((st.replica_plus >> a) & 1u)};
+    if (q + stride < total) stale |= 1ull << (q + stride);
+    energy[a] += delta_e[j * y + a];
+    if (energy[a] == 0) {
+      out.solved = true;
+      out.solved_by = a;
+      out.next_step = j;
+      out.next_replica = a + 1;
+      return out;
+    }
+  }
+  proposals += static_cast<std::uint64_t>(total - pos);
+  out.next_step = count;
+  out.next_replica = 0;
+  return out;
+}
+
 }  // namespace locent
