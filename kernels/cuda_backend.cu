@@ -156,7 +156,8 @@ class CudaMetropolisEngine final : public MetropolisEngine {
   std::string kernel() const override {
     if (rounds_.cluster > 0)
       return "rounds, cluster of " + std::to_string(rounds_.cluster) + " blocks, " +
-             std::to_string(rounds_.round_steps) + " steps per round";
+             std::to_string(rounds_.round_steps) + " steps per round, " +
+             (rounds_.parallel_decisions ? "parallel" : "sequential") + " decisions";
     return "block per instance, " + std::to_string(shape_.warps) + " warps" +
            (shape_.chunks > 1 ? ", " + std::to_string(shape_.chunks) + " per replica" : "");
   }
@@ -247,7 +248,7 @@ class CudaMetropolisEngine final : public MetropolisEngine {
     const bool automatic = options.cluster_blocks < 0;
     if (automatic && !(cuda::kClusterRoundsByDefault && b_.pattern_words >= 512)) return;
     rounds_ = cuda::metropolis_rounds_shape(device, b_, automatic ? 0 : options.cluster_blocks,
-                                            options.round_steps);
+                                            options.round_steps, options.parallel_decisions);
     if (rounds_.cluster == 0) {
       if (automatic) return;
       throw Error("a cluster of " + std::to_string(options.cluster_blocks) +

@@ -12,8 +12,9 @@
 //      slice's set sizes), packed two 16-bit counts to a word;
 //   3. each block pushes its records into every block's shared memory (16-byte stores through
 //      distributed shared memory), then the one cluster barrier of the round;
-//   4. every block sums the C records and decides the round, identically (decide_round), keeping
-//      its own copy of the weights so that no block reads what another writes;
+//   4. every block sums the C records and decides the round, identically (decide_round_masked:
+//      tentative decisions one per lane, then a walk over the acceptances), keeping its own copy
+//      of the weights so that no block reads what another writes;
 //   5. the accepted replicas (at most one flip each per round) move their slice.
 // The end of a sweep (centre errors, trace record) splits the patterns over the blocks and
 // gathers the partial sums the same way. Block 0 keeps the batch's own weights, site sums,
@@ -39,7 +40,7 @@ constexpr int kMaxSliceWords = 2047;  // 32·S local counts fit in 16 bits
 
 struct RoundsArgs {
   int cluster, slice_words, round_steps;
-  bool table_in_shared;
+  bool parallel_decisions, table_in_shared;
   std::uint32_t* rank_words;
   std::size_t rank_stride;
 };
@@ -304,14 +305,32 @@ __global__ void __launch_bounds__(32 * kRoundWarps)
       buffer ^= 1;
       __syncthreads();
 
-      // 6. The decisions, in the chain's order; every block takes the same ones.
+      // 6. The decisions, in the chain's order; every block takes the same ones. Warp 0 takes
+      // every proposal's tentative decision at once (one or two per lane), thread 0 walks from
+      // acceptance to acceptance (decide_round_masked); rounds of more than 64 proposals, or
+      // with parallel decisions off, are decided one proposal after the other.
+      const auto random_at = [&](int j, std::uint32_t slot) {
+        return random[((g_slot + j) % ring) * slot_stride + slot];
+      };
+      const int total = count * round_stride(y, traced);
+      const bool masked = ra.parallel_decisions && total <= kMaxMaskedProposals;
+      std::uint64_t tentative = 0;
+      if (warp == 0 && masked) {
+        bool low = false, high = false;
+        if (lane >= first_replica && lane < total)
+          low = tentative_decision(steps, lane, y, traced, delta, view, random_at);
+        if (lane + 32 < total)
+          high = tentative_decision(steps, lane + 32, y, traced, delta, view, random_at);
+        tentative = __ballot_sync(0xffffffffu, low) |
+                    std::uint64_t(__ballot_sync(0xffffffffu, high)) << 32;
+      }
       if (tid == 0) {
-        const auto random_at = [&](int j, std::uint32_t slot) {
-          return random[((g_slot + j) % ring) * slot_stride + slot];
-        };
         const RoundOutcome out =
-            decide_round(steps, count, first_replica, y, traced, delta, view, random_at, energy,
-                         flip_list, centre_steps, proposals, accepted);
+            masked ? decide_round_masked(steps, count, first_replica, y, traced, delta, view,
+                                         random_at, tentative, energy, flip_list, centre_steps,
+                                         proposals, accepted)
+                   : decide_round(steps, count, first_replica, y, traced, delta, view, random_at,
+                                  energy, flip_list, centre_steps, proposals, accepted);
         for (int f = 0; f < out.flips; ++f) {
           const RoundFlip& m = flip_list[f];
           const int i = steps[m.step].site;
@@ -505,7 +524,7 @@ std::size_t shared_bytes(const MetropolisBatch& batch, int cluster, int slice, i
 }  // namespace
 
 RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, int cluster,
-                                    int round_steps) {
+                                    int round_steps, bool parallel_decisions) {
   RoundsShape none;
   if (batch.hidden_units > 1) return none;
   if (round_steps < 1 || round_steps > kMaxRoundSteps)
@@ -556,6 +575,7 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
     shape.cluster = c;
     shape.slice_words = slice;
     shape.round_steps = round_steps;
+    shape.parallel_decisions = parallel_decisions;
     shape.warps = kRoundWarps;
     shape.base_shared_bytes = bytes;
     shape.max_shared_bytes = std::size_t(limit);
@@ -568,8 +588,8 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
 void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChunk& chunk,
                               const RoundsShape& shape, std::uint32_t* rank_words,
                               cudaStream_t stream) {
-  RoundsArgs args{shape.cluster, shape.slice_words, shape.round_steps, false, rank_words,
-                  shape.rank_stride};
+  RoundsArgs args{shape.cluster,   shape.slice_words, shape.round_steps, shape.parallel_decisions,
+                  false,           rank_words,        shape.rank_stride};
   std::size_t bytes = shape.base_shared_bytes;
   const std::size_t with_table =
       shared_bytes(batch, shape.cluster, shape.slice_words, shape.round_steps, chunk.table_stride);

@@ -21,6 +21,7 @@ struct RoundsShape {
   int cluster = 0;          // blocks per instance; 0: the kernel does not apply
   int slice_words = 0;      // 32-bit pattern words of each replica per block
   int round_steps = 0;
+  bool parallel_decisions = true;     // decide_round_masked where a round allows it
   int warps = 0;
   std::size_t base_shared_bytes = 0;  // without the threshold table
   std::size_t max_shared_bytes = 0;   // dynamic shared memory a block may have
@@ -32,7 +33,7 @@ struct RoundsShape {
 // slice that does not fit in shared memory. `cluster`: 0 picks the largest size that fits (at
 // most 16 blocks, at most the SMs per instance), else that size (2, 4, 8 or 16) or nothing.
 RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, int cluster,
-                                    int round_steps);
+                                    int round_steps, bool parallel_decisions);
 
 // Launches one chunk; `rank_words` holds instances × cluster × shape.rank_stride words.
 void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChunk& chunk,

@@ -329,6 +329,7 @@ struct ClusterCase {
   Coupling coupling;
   EnergyKind energy;
   int cluster, round_steps, instances;
+  bool parallel_decisions = true;
 };
 
 void PrintTo(const ClusterCase& c, std::ostream* os) {
@@ -341,7 +342,8 @@ std::string cluster_case_name(const testing::TestParamInfo<ClusterCase>& info) {
   return "N" + std::to_string(c.n) + "_y" + std::to_string(c.replicas) +
          (c.coupling == Coupling::traced ? "_traced" : "_explicit") +
          (c.energy == EnergyKind::flips ? "_flips" : "_errors") + "_C" + std::to_string(c.cluster) +
-         "_k" + std::to_string(c.round_steps) + "_B" + std::to_string(c.instances);
+         "_k" + std::to_string(c.round_steps) + "_B" + std::to_string(c.instances) +
+         (c.parallel_decisions ? "" : "_sequential");
 }
 
 class ClusterRoundsEqualCpu : public testing::TestWithParam<ClusterCase> {
@@ -364,6 +366,7 @@ TEST_P(ClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
   CudaOptions options;
   options.cluster_blocks = p.cluster;
   options.round_steps = p.round_steps;
+  options.parallel_decisions = p.parallel_decisions;
   test::expect_identical_runs(data, config, options, "rounds");
 }
 
@@ -377,7 +380,12 @@ INSTANTIATE_TEST_SUITE_P(
                     ClusterCase{255, 0.9, 3, Coupling::explicit_, EnergyKind::flips, 2, 32, 3},
                     ClusterCase{501, 0.7, 1, Coupling::traced, EnergyKind::flips, 2, 16, 1},
                     ClusterCase{4001, 0.6, 7, Coupling::traced, EnergyKind::flips, 8, 32, 3},
-                    ClusterCase{2001, 0.6, 9, Coupling::traced, EnergyKind::flips, 16, 8, 2}),
+                    ClusterCase{2001, 0.6, 9, Coupling::traced, EnergyKind::flips, 16, 8, 2},
+                    // Exactly 64 proposals a round (the masked walk's limit), and the sequential
+                    // decisions.
+                    ClusterCase{1001, 0.6, 7, Coupling::explicit_, EnergyKind::flips, 4, 8, 2},
+                    ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 4, 8, 1, false},
+                    ClusterCase{301, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 2, 5, 1, false}),
     cluster_case_name);
 
 // Solved through solve_batch, the cluster kernel stops at the CPU's proposal, with its weights.

@@ -32,6 +32,7 @@ struct BenchOptions {
   std::string dense_kernel = "mma";
   std::string cluster = "auto";
   int round_steps = 8;
+  std::string round_decisions = "parallel";
   std::vector<int> fbp_sizes;  // empty: 10001 on the CPU, 10001 and 100001 on a GPU; {0}: skip
   bool quiet = false;
 };
@@ -80,6 +81,11 @@ std::function<int()> add_bench_command(CLI::App& app) {
   cmd->add_option("--round-steps", o->round_steps, "Steps per speculative round with --cluster")
       ->check(CLI::Range(1, 32))
       ->capture_default_str();
+  cmd->add_option("--round-decisions", o->round_decisions,
+                  "With --cluster: decide a round's proposals in parallel, then walk over the "
+                  "acceptances, or one after the other")
+      ->check(CLI::IsMember({"parallel", "sequential"}))
+      ->capture_default_str();
   cmd->add_option("--fbp-N", o->fbp_sizes,
                   "Perceptron sizes of the fBP figure, seconds per BP iteration at α = 0.7 "
                   "(default 10001 on the CPU, 10001 100001 on a GPU; 0 skips it)");
@@ -94,10 +100,12 @@ std::function<int()> add_bench_command(CLI::App& app) {
         throw Error("--fbp-N: sizes must be odd and at least 3, or 0 to skip (got " + std::to_string(n) + ")");
     std::string note;
     auto backend = make_backend(parse_backend_kind(o->backend), o->threads, &note);
-    if (backend->name() == "cuda" && (o->cluster != "auto" || o->round_steps != 8)) {
+    if (backend->name() == "cuda" &&
+        (o->cluster != "auto" || o->round_steps != 8 || o->round_decisions != "parallel")) {
       CudaOptions options;
       options.cluster_blocks = o->cluster == "auto" ? -1 : o->cluster == "off" ? 0 : std::stoi(o->cluster);
       options.round_steps = o->round_steps;
+      options.parallel_decisions = o->round_decisions == "parallel";
       backend = make_cuda_backend(0, options);
     }
     if (!note.empty() && !o->quiet) std::cerr << "locent: note: " << note << "\n";

@@ -81,6 +81,9 @@ struct CudaOptions {
   // 16 blocks per instance (an error where that is not possible).
   int cluster_blocks = -1;
   int round_steps = 8;  // steps per round, 1..32
+  // Decide a round's proposals one per lane, then walk over the acceptances (rounds of at most
+  // 64 proposals), or strictly one after the other: the same trajectory, at different speeds.
+  bool parallel_decisions = true;
 };
 
 // Throws Error(no_device) when CUDA is not compiled in or no device is usable.
