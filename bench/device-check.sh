@@ -95,6 +95,7 @@ read -r -a bench_extra <<<"${BENCH_EXTRA:-}"
 bench batched 150 --backend cuda --N 1001 10001 --no-baseline --mac-ceiling 5.0e15 "${bench_extra[@]}"
 bench single 60 --backend cuda --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster off
 bench mma256 30 --backend cuda --N 0 --dense-kernel mma256 --fbp-N 0 --mac-ceiling 5.0e15
+bench mma-staged 30 --backend cuda --N 0 --dense-kernel mma-staged --fbp-N 0 --mac-ceiling 5.0e15
 want wmma && bench wmma 30 --backend cuda --N 0 --dense-kernel wmma --fbp-N 0 --mac-ceiling 5.0e15
 want host-cpu && bench host-cpu 60 --backend cpu --N 1001 --sweeps-scale 0.3 --dense-size 0 --fbp-N 0
 echo "bench: ${SECONDS}s"

@@ -7,12 +7,16 @@
 //  * mma (default): mma.sync m16n8k256 from shared memory. A block computes a 128 × 128 output
 //    tile with 2 × 2 warps of 64 × 64 (4 × 8 fragments), or 256 × 128 with 4 × 2 warps
 //    (mma_256: half the L2 traffic per multiply-add, but one block per SM instead of three; it
-//    measured 9 % slower). 512-bit slices of A and B rows go through a 3-stage cp.async ring. Each 256-bit chunk of a row is stored with its words
+//    measured 9 % slower). __launch_bounds__(128, 3) holds the 2 × 2-warp kernel to 168
+//    registers, so that three blocks share an SM's register file (at the 170 it took unbounded,
+//    allocated as 176, only two did). 512-bit slices of A and B rows go through a 3-stage cp.async ring. Each 256-bit chunk of a row is stored with its words
 //    interleaved (w0 w4 w1 w5 w2 w6 w3 w7), so that the two words a thread's fragment takes from
 //    a row (t and t + 4, PTX ISA fragment layout) are one 64-bit load; a row stride of 24 words
 //    keeps those loads free of bank conflicts. Fields are written straight from the
 //    accumulators, as int16 on the device when N < 2^15 (widened on download); errors are summed
 //    over each row's four lanes, one atomic per row and warp.
+//  * mma_staged: mma with the fields staged through shared memory and written as 16-byte row
+//    vectors (see the kernel's epilogue).
 //  * wmma: the first version, WMMA 8×8×128 fragments loaded straight from global memory; kept as
 //    the reference that the new kernel was measured against (bench/RESULTS.md).
 #include <mma.h>
@@ -134,8 +138,16 @@ __device__ __forceinline__ void load_stage(std::uint32_t* sa, std::uint32_t* sb,
 // R = P = N = 8192 are as many as the tensor cores take time for.
 // kWarpRows × 2 warps of 64 × 64 outputs: a (64·kWarpRows) × 128 block tile. More rows per block
 // mean fewer bytes through L2 per multiply-add, and fewer blocks per SM (registers).
-template <class Field, int kWarpRows>
-__global__ void __launch_bounds__(64 * kWarpRows) dense_fields_mma_kernel(
+// The staged epilogue (mma_staged): each warp writes its 64 × 64 fields into shared memory (the
+// pipeline's, free by then), rows padded so that the fragment-order writes are free of bank
+// conflicts, then copies them out as 16-byte row vectors, 4 rows a warp instruction, instead of
+// 128 two- or four-byte stores a thread scattered over 8 rows each.
+// 72 fields a row (36 words for int16, 72 for int32): a warp's 64 × 64 tile fits in the
+// pipeline's shared memory for the 2 × 2-warp block in both widths.
+constexpr int kStagedStride = 72;
+
+template <class Field, int kWarpRows, bool kStaged = false>
+__global__ void __launch_bounds__(64 * kWarpRows, kWarpRows == 2 ? 3 : 1) dense_fields_mma_kernel(
     const std::uint32_t* a, const std::uint32_t* b, const int* a_ones, const int* b_ones, int rows,
     int cols, int n, int k_bits, Field* fields, std::int32_t* errors) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
@@ -201,30 +213,88 @@ __global__ void __launch_bounds__(64 * kWarpRows) dense_fields_mma_kernel(
   }
   wait_copies<0>();
 
-  // Epilogue: c0, c1 at (row g, columns 2t, 2t + 1), c2, c3 at row g + 8.
+  if constexpr (kStaged) {
+    static_assert(kWarpRows == 2, "the staged tiles fill the 2 x 2-warp block's shared memory");
+    static_assert(4 * 64 * kStagedStride * sizeof(Field) <= mma_shared_bytes(2), "staged tiles");
+    __syncthreads();  // every warp is done with the pipeline's tiles
+    constexpr int kStride = kStagedStride;
+    constexpr int kVector = 16 / int(sizeof(Field));  // fields per 16-byte vector
+    Field* tile = reinterpret_cast<Field*>(smem) + warp * 64 * kStride;
 #pragma unroll
-  for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < 4; ++i) {
 #pragma unroll
-    for (int half = 0; half < 2; ++half) {
-      const int row = block_row + warp_row + 16 * i + 8 * half + g;
-      const bool row_ok = row < rows;
-      const int row_part = row_ok ? n - 2 * a_ones[row] : 0;
-      int wrong = 0;
+      for (int half = 0; half < 2; ++half) {
+        const int local_row = 16 * i + 8 * half + g;
+        const int row = block_row + warp_row + local_row;
+        const bool row_ok = row < rows;
+        const int row_part = row_ok ? n - 2 * a_ones[row] : 0;
+        int wrong = 0;
 #pragma unroll
-      for (int j = 0; j < 8; ++j) {
-        const int col = block_col + warp_col + 8 * j + 2 * t;
+        for (int j = 0; j < 8; ++j) {
+          const int col = block_col + warp_col + 8 * j + 2 * t;
+          Field pair[2];
 #pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          if (row_ok && col + e < cols) {
-            const int field = row_part - 2 * b_ones[col + e] + 4 * acc[i][j][2 * half + e];
-            fields[std::size_t(row) * cols + col + e] = static_cast<Field>(field);
-            wrong += field < 0;
+          for (int e = 0; e < 2; ++e) {
+            const int field =
+                col + e < cols ? row_part - 2 * b_ones[col + e] + 4 * acc[i][j][2 * half + e] : 0;
+            pair[e] = static_cast<Field>(field);
+            wrong += row_ok && col + e < cols && field < 0;
+          }
+          Field* at = tile + local_row * kStride + 8 * j + 2 * t;  // one 4- or 8-byte store
+          if constexpr (sizeof(Field) == 2)
+            *reinterpret_cast<std::uint32_t*>(at) = std::uint32_t(std::uint16_t(pair[0])) |
+                                                    std::uint32_t(std::uint16_t(pair[1])) << 16;
+          else
+            *reinterpret_cast<int2*>(at) = make_int2(pair[0], pair[1]);
+        }
+        wrong += __shfl_xor_sync(0xffffffffu, wrong, 1);
+        wrong += __shfl_xor_sync(0xffffffffu, wrong, 2);
+        if (t == 0 && wrong) atomicAdd(&errors[row], wrong);
+      }
+    }
+    __syncwarp();
+    // Copy-out: vector v of the tile is row v / (64 / kVector), columns kVector · (v % ...).
+    constexpr int kPerRow = 64 / kVector;
+    const bool aligned = cols % kVector == 0;  // every row starts on a 16-byte boundary
+    for (int v = lane; v < 64 * kPerRow; v += 32) {
+      const int local_row = v / kPerRow, local_col = kVector * (v % kPerRow);
+      const int row = block_row + warp_row + local_row;
+      const int col = block_col + warp_col + local_col;
+      if (row >= rows || col >= cols) continue;
+      const Field* from = tile + local_row * kStride + local_col;
+      Field* to = fields + std::size_t(row) * cols + col;
+      if (aligned && col + kVector <= cols) {
+        *reinterpret_cast<uint4*>(to) = *reinterpret_cast<const uint4*>(from);
+      } else {
+        for (int e = 0; e < kVector && col + e < cols; ++e) to[e] = from[e];
+      }
+    }
+  } else {
+    // Epilogue: c0, c1 at (row g, columns 2t, 2t + 1), c2, c3 at row g + 8.
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const int row = block_row + warp_row + 16 * i + 8 * half + g;
+        const bool row_ok = row < rows;
+        const int row_part = row_ok ? n - 2 * a_ones[row] : 0;
+        int wrong = 0;
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+          const int col = block_col + warp_col + 8 * j + 2 * t;
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            if (row_ok && col + e < cols) {
+              const int field = row_part - 2 * b_ones[col + e] + 4 * acc[i][j][2 * half + e];
+              fields[std::size_t(row) * cols + col + e] = static_cast<Field>(field);
+              wrong += field < 0;
+            }
           }
         }
+        wrong += __shfl_xor_sync(0xffffffffu, wrong, 1);
+        wrong += __shfl_xor_sync(0xffffffffu, wrong, 2);
+        if (t == 0 && wrong) atomicAdd(&errors[row], wrong);
       }
-      wrong += __shfl_xor_sync(0xffffffffu, wrong, 1);
-      wrong += __shfl_xor_sync(0xffffffffu, wrong, 2);
-      if (t == 0 && wrong) atomicAdd(&errors[row], wrong);
     }
   }
 #endif
@@ -305,6 +375,8 @@ class CudaDenseFields final : public DenseFieldsGpu {
       } else {
         allow_shared(dense_fields_mma_kernel<std::int16_t, 2>, bytes);
         allow_shared(dense_fields_mma_kernel<std::int32_t, 2>, bytes);
+        allow_shared(dense_fields_mma_kernel<std::int16_t, 2, true>, bytes);
+        allow_shared(dense_fields_mma_kernel<std::int32_t, 2, true>, bytes);
       }
     }
   }
@@ -314,6 +386,8 @@ class CudaDenseFields final : public DenseFieldsGpu {
     if (kernel_ != DenseKernel::wmma) {
       if (warp_rows_ == 4)
         launch_mma<4>();
+      else if (kernel_ == DenseKernel::mma_staged)
+        launch_mma<2, true>();
       else
         launch_mma<2>();
     } else {
@@ -340,17 +414,17 @@ class CudaDenseFields final : public DenseFieldsGpu {
     return out;
   }
 
-  template <int kWarpRows>
+  template <int kWarpRows, bool kStaged = false>
   void launch_mma() {
     const int tile_rows = 64 * kWarpRows;
     const dim3 grid((cols_ + kMmaTile - 1) / kMmaTile, (rows_ + tile_rows - 1) / tile_rows);
     const std::size_t bytes = mma_shared_bytes(kWarpRows);
     if (narrow_)
-      dense_fields_mma_kernel<std::int16_t, kWarpRows><<<grid, 64 * kWarpRows, bytes>>>(
+      dense_fields_mma_kernel<std::int16_t, kWarpRows, kStaged><<<grid, 64 * kWarpRows, bytes>>>(
           a_.get(), b_.get(), a_ones_.get(), b_ones_.get(), rows_, cols_, n_, k_bits_,
           narrow_fields_.get(), errors_.get());
     else
-      dense_fields_mma_kernel<std::int32_t, kWarpRows><<<grid, 64 * kWarpRows, bytes>>>(
+      dense_fields_mma_kernel<std::int32_t, kWarpRows, kStaged><<<grid, 64 * kWarpRows, bytes>>>(
           a_.get(), b_.get(), a_ones_.get(), b_ones_.get(), rows_, cols_, n_, k_bits_,
           fields_.get(), errors_.get());
   }
@@ -365,7 +439,8 @@ class CudaDenseFields final : public DenseFieldsGpu {
     if (kernel_ == DenseKernel::wmma)
       return "1-bit tensor cores, wmma 8x8x128 b1 and+popc from global memory, int32 fields";
     return "1-bit tensor cores, mma.sync m16n8k256 and+popc, " + std::to_string(64 * warp_rows_) +
-           " x 128 block tiles, shared-memory pipeline, " + (narrow_ ? "int16" : "int32") + " fields";
+           " x 128 block tiles, shared-memory pipeline, " + (narrow_ ? "int16" : "int32") +
+           " fields" + (kernel_ == DenseKernel::mma_staged ? ", staged epilogue" : "");
   }
 
  private:

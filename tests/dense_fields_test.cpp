@@ -48,7 +48,8 @@ TEST_P(DenseFieldsShapes, TensorCoresMatchCpu) {
   const Shape s = GetParam();
   const BitMatrix w = random_matrix(s.replicas, s.inputs, 3), x = random_matrix(s.patterns, s.inputs, 4);
   const DenseFields c = dense_fields_cpu(w, x, 2);
-  for (const DenseKernel kernel : {DenseKernel::mma, DenseKernel::mma_256, DenseKernel::wmma}) {
+  for (const DenseKernel kernel :
+       {DenseKernel::mma, DenseKernel::mma_256, DenseKernel::mma_staged, DenseKernel::wmma}) {
     auto gpu = make_dense_fields_gpu(w, x, kernel);
     SCOPED_TRACE(gpu->kernel_name());
     gpu->evaluate();
@@ -64,7 +65,10 @@ INSTANTIATE_TEST_SUITE_P(Shapes, DenseFieldsShapes,
                                          Shape{65, 129, 127}, Shape{100, 300, 1001},
                                          Shape{13, 70, 257},
                                          // several 128-tiles and more K stages than the ring
-                                         Shape{300, 1100, 1500}, Shape{129, 257, 4100}));
+                                         Shape{300, 1100, 1500}, Shape{129, 257, 4100},
+                                         // whole 16-byte vectors per row (P a multiple of 8)
+                                         // and partial tiles; int32 fields (N ≥ 2^15)
+                                         Shape{200, 1024, 777}, Shape{5, 136, 32801}));
 
 TEST(DenseFields, RejectsMismatchedShapes) {
   EXPECT_THROW(dense_fields_cpu(random_matrix(2, 10, 1), random_matrix(3, 11, 2)), Error);

@@ -69,9 +69,10 @@ std::function<int()> add_bench_command(CLI::App& app) {
                   "1-bit tensor cores) to report the dense figure against");
   cmd->add_option("--dense-kernel", o->dense_kernel,
                   "GPU kernel of the dense figure: mma (mma.sync m16n8k256, shared-memory "
-                  "pipeline, 128 x 128 tiles), mma256 (256 x 128 tiles) or wmma (the first "
+                  "pipeline, 128 x 128 tiles), mma256 (256 x 128 tiles), mma-staged (mma with "
+                  "16-byte stores of the fields through shared memory) or wmma (the first "
                   "kernel, kept for comparison)")
-      ->check(CLI::IsMember({"mma", "mma256", "wmma"}))
+      ->check(CLI::IsMember({"mma", "mma256", "mma-staged", "wmma"}))
       ->capture_default_str();
   cmd->add_option("--cluster", o->cluster,
                   "GPU rSA on perceptrons: blocks of a thread-block cluster per instance, in "
@@ -197,9 +198,10 @@ std::function<int()> add_bench_command(CLI::App& app) {
       int repeats = 0;
       std::unique_ptr<DenseFieldsGpu> gpu;
       if (!on_cpu) {
-        const DenseKernel kernel = o->dense_kernel == "wmma"     ? DenseKernel::wmma
-                                   : o->dense_kernel == "mma256" ? DenseKernel::mma_256
-                                                                 : DenseKernel::mma;
+        const DenseKernel kernel = o->dense_kernel == "wmma"         ? DenseKernel::wmma
+                                   : o->dense_kernel == "mma256"     ? DenseKernel::mma_256
+                                   : o->dense_kernel == "mma-staged" ? DenseKernel::mma_staged
+                                                                     : DenseKernel::mma;
         gpu = make_dense_fields_gpu(w, x, kernel);
         gpu->evaluate();  // warm-up
       }
