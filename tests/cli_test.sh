@@ -71,6 +71,9 @@ expect 3 "odd" -- solve --patterns "$tmp/even.npy" --labels "$tmp/l.npy"
 npy "$tmp/c8.npy" "<c8" "(3, 5)" "bytes(120)"
 expect 3 "dtype" -- solve --patterns "$tmp/c8.npy" --labels "$tmp/l.npy"
 expect 2 "needs|requires" -- solve --patterns "$tmp/p.npy"
+expect 2 "--cluster" -- bench --cluster 3 --backend cpu
+expect 2 "--round-steps" -- bench --round-steps 0 --backend cpu
+expect 2 "--round-decisions" -- bench --round-decisions fast --backend cpu
 if ! "$locent" solve --N 101 --backend cuda --max-sweeps 1 -q >/dev/null 2>"$tmp/err"; then
   # No GPU here (or a CPU-only build): one clear message and exit code 4.
   expect 4 "CUDA" -- solve --N 101 --backend cuda --max-sweeps 1
