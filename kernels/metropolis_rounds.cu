@@ -86,10 +86,8 @@ struct SharedLayout {
 
 // Device helpers exist where the kernel has a body (compute capability 9.0 and the host pass).
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
-__device__ __forceinline__ int warp_sum(int v) {
-  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
+// One redux.sync instruction (sm_80 and later) instead of five dependent shuffles.
+__device__ __forceinline__ int warp_sum(int v) { return __reduce_add_sync(0xffffffffu, v); }
 
 __device__ __forceinline__ bool test_bit32(const std::uint32_t* words, int i) {
   return (words[i >> 5] >> (i & 31)) & 1u;
@@ -204,9 +202,19 @@ __global__ void __launch_bounds__(32 * kRoundWarps)
       const std::uint64_t g = std::uint64_t(s) * n64 + step;  // the round's first step
       const int g_slot = static_cast<int>(g % ring);           // its slot in the ring
 
-      // 1. Random words and sites of the steps [loaded, g + 2k).
+      // 1. Random words and sites of the steps [loaded, g + 2k); meanwhile, except in a launch's
+      // first round (whose sites are drawn here), the last warp reads the weights at the
+      // round's sites, so that this global-memory latency overlaps the Philox rounds.
       const bool first_round = loaded == 0;
       const int fresh = static_cast<int>(g + ring - loaded);
+      const auto read_step = [&](int j) {
+        const int i = sites[(g_slot + j) % ring];
+        std::uint32_t plus = 0;
+        for (int a = 0; a < y; ++a) plus |= std::uint32_t(test_bit32(weights + a * nw, i)) << a;
+        steps[j] = RoundStep{i, plus, !traced && test_bit32(centre, i)};
+      };
+      if (!first_round && warp == warps - 1)
+        for (int j = lane; j < count; j += 32) read_step(j);
       for (int e = tid; e < fresh * groups; e += threads) {
         const std::uint64_t gg = loaded + e / groups;
         const int group = e % groups, slot = static_cast<int>(gg % ring);
@@ -232,12 +240,8 @@ __global__ void __launch_bounds__(32 * kRoundWarps)
       else
         wait_copies<1>();
       loaded = g + ring;
-      for (int j = tid; j < count; j += threads) {
-        const int i = sites[(g_slot + j) % ring];
-        std::uint32_t plus = 0;
-        for (int a = 0; a < y; ++a) plus |= std::uint32_t(test_bit32(weights + a * nw, i)) << a;
-        steps[j] = RoundStep{i, plus, !traced && test_bit32(centre, i)};
-      }
+      if (first_round)
+        for (int j = tid; j < count; j += threads) read_step(j);
       __syncthreads();
 
       // 3. This block's counts: (step, replica) items over the warps.
@@ -352,25 +356,44 @@ __global__ void __launch_bounds__(32 * kRoundWarps)
       __syncthreads();
 
       // 7. The accepted replicas' slices move: stabilities by ±2, sets rebuilt word by word.
+      // Each flip has its own replica, so the (flip, word) items are independent: a warp takes
+      // four at a time, their loads first (the compiler cannot see that the stores leave the
+      // other items' loads alone).
       const int moves = ctrl_flips;
-      for (int item = warp; item < moves * words; item += warps) {
-        const int f = item / words, w = item - f * words;
-        const RoundFlip m = flip_list[f];
-        const std::uint32_t x = cols[((g_slot + m.step) % ring) * S + w];
-        const bool drops = ((m.was_plus ? x : ~x) >> lane) & 1u;
-        const int e = m.replica * slice_patterns + 32 * w + lane;
-        bool in_a = false, in_b = false;
-        if (mu_lo + 32 * w + lane < p) {
-          const int d = st[e] + (drops ? -2 : 2);
-          st[e] = d;
-          in_a = in_set_a(d, flips);
-          in_b = in_set_b(d, flips);
+      constexpr int kUnroll = 4;
+      for (int base = warp; base < moves * words; base += kUnroll * warps) {
+        int e[kUnroll], before[kUnroll], replica[kUnroll], word[kUnroll];
+        bool drops[kUnroll], live[kUnroll];
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) {
+          const int item = base + u * warps;  // the same for the whole warp
+          live[u] = item < moves * words;
+          const int f = live[u] ? item / words : 0, w = live[u] ? item - f * words : 0;
+          const RoundFlip m = flip_list[f];
+          const std::uint32_t x = cols[((g_slot + m.step) % ring) * S + w];
+          drops[u] = ((m.was_plus ? x : ~x) >> lane) & 1u;
+          live[u] = live[u] && mu_lo + 32 * w + lane < p;  // a pattern here (or a pad)
+          replica[u] = m.replica;
+          word[u] = w;
+          e[u] = m.replica * slice_patterns + 32 * w + lane;
+          before[u] = live[u] ? st[e[u]] : 0;
         }
-        const std::uint32_t ba = __ballot_sync(0xffffffffu, in_a);
-        const std::uint32_t bb = __ballot_sync(0xffffffffu, in_b);
-        if (lane == 0) {
-          sa[m.replica * S + w] = ba;
-          sb[m.replica * S + w] = bb;
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) {
+          if (base + u * warps >= moves * words) break;  // the same for the whole warp
+          bool in_a = false, in_b = false;
+          if (live[u]) {
+            const int d = before[u] + (drops[u] ? -2 : 2);
+            st[e[u]] = d;
+            in_a = in_set_a(d, flips);
+            in_b = in_set_b(d, flips);
+          }
+          const std::uint32_t ba = __ballot_sync(0xffffffffu, in_a);
+          const std::uint32_t bb = __ballot_sync(0xffffffffu, in_b);
+          if (lane == 0) {
+            sa[replica[u] * S + word[u]] = ba;
+            sb[replica[u] * S + word[u]] = bb;
+          }
         }
       }
       if (stop) solved_by = ctrl_solved_by;
