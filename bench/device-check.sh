@@ -8,7 +8,8 @@
 #   cmake --build build-device -j2 --target locent locent_tests
 # then, on the GPU machine:  bench/device-check.sh build-device [PARTS]   (writes under $OUT if set)
 # PARTS is a comma-separated subset of tests,cluster,solves,bench,wmma,host-cpu,fbp,suite (default:
-# all); cluster runs the thread-block-cluster kernel's tests and its N = 100001 figures; fbp runs
+# all); cluster runs the rounds kernel's tests, its N = 100001 figures on a cluster and its batched
+# figures with one block per instance; fbp runs
 # the focusing-BP reference cases and the perceptron capacity scan (bench/fbp_reference.sh) on the
 # GPU.
 # Every step has its own time limit, so that one hang cannot eat the machine's lease.
@@ -87,6 +88,9 @@ for shape in 16:8 16:2 16:4 16:16 16:32; do
   bench "cluster${shape%:*}-k${shape#*:}" 60 --backend cuda --N 100001 --instances 1 --no-baseline \
     --dense-size 0 --fbp-N 0 --cluster "${shape%:*}" --round-steps "${shape#*:}"
 done
+# Many instances in rounds, one block each, against the step-at-a-time kernel's batched figures.
+bench rounds-batched 120 --backend cuda --N 1001 10001 --no-baseline --dense-size 0 --fbp-N 0 \
+  --cluster 1
 echo "cluster bench: ${SECONDS}s"
 fi
 if want bench; then

@@ -155,7 +155,11 @@ class CudaMetropolisEngine final : public MetropolisEngine {
 
   std::string kernel() const override {
     if (rounds_.cluster > 0)
-      return "rounds, cluster of " + std::to_string(rounds_.cluster) + " blocks, " +
+      return "rounds, " +
+             (rounds_.cluster > 1 ? "cluster of " + std::to_string(rounds_.cluster) + " blocks"
+                                  : std::string("one block per instance")) +
+             " of " + std::to_string(rounds_.warps) + " warps, stabilities in " +
+             (rounds_.shared_stabilities ? "shared" : "global") + " memory, " +
              std::to_string(rounds_.round_steps) + " steps per round, " +
              (rounds_.parallel_decisions ? "parallel" : "sequential") + " decisions";
     return "block per instance, " + std::to_string(shape_.warps) + " warps" +
@@ -241,21 +245,30 @@ class CudaMetropolisEngine final : public MetropolisEngine {
   }
 
  private:
-  // The cluster kernel for large perceptron instances: asked for, or automatic (off until it has
-  // been measured on hardware: cuda::kClusterRoundsByDefault).
+  // The rounds kernel: asked for, or automatic (off until it has been measured on hardware:
+  // cuda::kRoundsByDefault): a cluster per instance for a few large instances, else one block
+  // per instance.
   void choose_rounds(int device, const CudaOptions& options) {
-    if (options.cluster_blocks == 0) return;
-    const bool automatic = options.cluster_blocks < 0;
-    if (automatic && !(cuda::kClusterRoundsByDefault && b_.pattern_words >= 512)) return;
-    rounds_ = cuda::metropolis_rounds_shape(device, b_, automatic ? 0 : options.cluster_blocks,
-                                            options.round_steps, options.parallel_decisions);
-    if (rounds_.cluster == 0) {
-      if (automatic) return;
-      throw Error("a cluster of " + std::to_string(options.cluster_blocks) +
-                  " blocks per instance is not possible here: it needs a perceptron, compute "
-                  "capability 9.0, at most " + std::to_string(cuda::kMaxReplicas) +
-                  " replicas and one resident cluster per instance, with each block's slice of "
-                  "the patterns in shared memory");
+    const int asked = options.cluster_blocks;
+    if (asked == 0 || (asked < 0 && !cuda::kRoundsByDefault)) return;
+    const auto shape = [&](int cluster) {
+      return cuda::metropolis_rounds_shape(device, b_, cluster, options.round_steps,
+                                           options.parallel_decisions,
+                                           options.round_stabilities_in_global);
+    };
+    if (asked > 0) {
+      rounds_ = shape(asked);
+      if (rounds_.cluster == 0)
+        throw Error(std::to_string(asked) + " block" + (asked > 1 ? "s" : "") +
+                    " per instance in rounds is not possible here: it needs a perceptron, "
+                    "compute capability 9.0, every instance resident at once and each block's "
+                    "slice of the patterns in shared memory");
+    } else {
+      int sms = 0;
+      LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+      if (2 * b_.instances <= sms && b_.pattern_words >= 512) rounds_ = shape(0);
+      if (rounds_.cluster == 0) rounds_ = shape(1);
+      if (rounds_.cluster == 0) return;
     }
     rank_words_ = DeviceArray<std::uint32_t>(std::size_t(b_.instances) * rounds_.cluster *
                                              rounds_.rank_stride);

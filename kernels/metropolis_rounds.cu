@@ -35,7 +35,8 @@ namespace {
 namespace cg = cooperative_groups;
 
 constexpr int kMaxCluster = 16;
-constexpr int kRoundWarps = 16;
+constexpr int kClusterWarps = 16;  // a block of a cluster: one per SM, the SM's 512 threads
+constexpr int kBatchWarps = 4;     // one block per instance, four blocks an SM
 constexpr int kMaxSliceWords = 2047;  // 32·S local counts fit in 16 bits
 
 struct RoundsArgs {
@@ -54,7 +55,7 @@ struct SharedLayout {
   std::size_t stabilities, set_a, set_b, ring, random, sites, stage, exchange, delta, steps, flips,
       centre_steps, energy, reduce, local, table, bytes;
   __host__ __device__ SharedLayout(int y, int cluster, int slice, int k, int slot_stride,
-                                   std::size_t table_words) {
+                                   bool shared_stabilities, std::size_t table_words) {
     std::size_t at = 0;
     auto take = [&at](std::size_t size, std::size_t align) {
       at = (at + align - 1) / align * align;
@@ -69,7 +70,7 @@ struct SharedLayout {
     reduce = take(sizeof(unsigned long long) * cluster * reduce_stride(y), 8);
     local = take(sizeof(unsigned long long) * reduce_stride(y), 8);
     energy = take(sizeof(std::int64_t) * y, 8);
-    stabilities = take(sizeof(std::int32_t) * y * 32 * slice, 16);
+    stabilities = take(shared_stabilities ? sizeof(std::int32_t) * y * 32 * slice : 0, 16);
     set_a = take(sizeof(std::uint32_t) * y * slice, 16);
     set_b = take(sizeof(std::uint32_t) * y * slice, 16);
     ring = take(sizeof(std::uint32_t) * ring_slots * slice, 16);
@@ -104,7 +105,11 @@ __device__ __forceinline__ void wait_copies() {
 }
 #endif
 
-__global__ void __launch_bounds__(32 * kRoundWarps)
+// kWarps warps a block; the stabilities in shared memory (kSharedStabilities) or left in global
+// memory, where only accepted flips touch them (instances too large for several blocks an SM).
+// 512 threads an SM at most, so that each thread may have 128 registers.
+template <int kWarps, bool kSharedStabilities>
+__global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
     metropolis_rounds_kernel(MetropolisBatch bt, MetropolisChunk ch, RoundsArgs ra) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   extern __shared__ __align__(16) unsigned char smem[];
@@ -129,13 +134,19 @@ __global__ void __launch_bounds__(32 * kRoundWarps)
   const int w_lo = rank * S, words = max(0, min(pw, w_lo + S) - w_lo);
   const int mu_lo = 32 * w_lo, slice_patterns = 32 * S;
 
-  const SharedLayout lay(y, C, S, k, slot_stride, ra.table_in_shared ? ch.table_stride : 0);
+  const SharedLayout lay(y, C, S, k, slot_stride, kSharedStabilities,
+                         ra.table_in_shared ? ch.table_stride : 0);
   std::uint32_t* exchange = reinterpret_cast<std::uint32_t*>(smem + lay.exchange);
   std::uint32_t* stage = reinterpret_cast<std::uint32_t*>(smem + lay.stage);
   unsigned long long* reduce = reinterpret_cast<unsigned long long*>(smem + lay.reduce);
   unsigned long long* local = reinterpret_cast<unsigned long long*>(smem + lay.local);
   std::int64_t* energy = reinterpret_cast<std::int64_t*>(smem + lay.energy);
-  std::int32_t* st = reinterpret_cast<std::int32_t*>(smem + lay.stabilities);
+  // Replica a's stability of local pattern m (mu_lo + m) is st[a · st_stride + m].
+  std::int32_t* const global_stab = bt.stabilities + std::size_t(b) * y * p;
+  std::int32_t* const st = kSharedStabilities
+                               ? reinterpret_cast<std::int32_t*>(smem + lay.stabilities)
+                               : global_stab + mu_lo;
+  const int st_stride = kSharedStabilities ? slice_patterns : p;
   std::uint32_t* sa = reinterpret_cast<std::uint32_t*>(smem + lay.set_a);
   std::uint32_t* sb = reinterpret_cast<std::uint32_t*>(smem + lay.set_b);
   std::uint32_t* cols = reinterpret_cast<std::uint32_t*>(smem + lay.ring);
@@ -152,7 +163,6 @@ __global__ void __launch_bounds__(32 * kRoundWarps)
   std::uint32_t* batch_weights = bt.weights + std::size_t(b) * y * nw;
   std::uint32_t* batch_centre = bt.centre ? bt.centre + std::size_t(b) * nw : nullptr;
   std::int32_t* site_sums = bt.site_sums + std::size_t(b) * n;
-  std::int32_t* global_stab = bt.stabilities + std::size_t(b) * y * p;
   std::uint32_t* global_set_a = bt.set_a + std::size_t(b) * y * pw;
   std::uint32_t* global_set_b = bt.set_b + std::size_t(b) * y * pw;
   // This block's weights: block 0 works on the batch's own, the others on private copies (then
@@ -168,10 +178,11 @@ __global__ void __launch_bounds__(32 * kRoundWarps)
     if (!traced)
       for (int w = tid; w < nw; w += threads) centre[w] = batch_centre[w];
   }
-  for (int e = tid; e < y * slice_patterns; e += threads) {
-    const int a = e / slice_patterns, mu = mu_lo + e % slice_patterns;
-    st[e] = mu < p ? global_stab[std::size_t(a) * p + mu] : 0;
-  }
+  if (kSharedStabilities)
+    for (int e = tid; e < y * slice_patterns; e += threads) {
+      const int a = e / slice_patterns, mu = mu_lo + e % slice_patterns;
+      st[e] = mu < p ? global_stab[std::size_t(a) * p + mu] : 0;
+    }
   for (int e = tid; e < y * S; e += threads) {
     const int a = e / S, w = e % S;
     sa[e] = w < words ? global_set_a[a * pw + w_lo + w] : 0u;
@@ -375,7 +386,7 @@ __global__ void __launch_bounds__(32 * kRoundWarps)
           live[u] = live[u] && mu_lo + 32 * w + lane < p;  // a pattern here (or a pad)
           replica[u] = m.replica;
           word[u] = w;
-          e[u] = m.replica * slice_patterns + 32 * w + lane;
+          e[u] = m.replica * st_stride + 32 * w + lane;
           before[u] = live[u] ? st[e[u]] : 0;
         }
 #pragma unroll
@@ -434,7 +445,7 @@ __global__ void __launch_bounds__(32 * kRoundWarps)
     // distances over a share of the weight words.
     for (int item = warp; item < y * words; item += warps) {
       const int a = item / words, w = item - a * words;
-      const bool err = mu_lo + 32 * w + lane < p && st[a * slice_patterns + 32 * w + lane] < 0;
+      const bool err = mu_lo + 32 * w + lane < p && st[a * st_stride + 32 * w + lane] < 0;
       const int c = __popc(__ballot_sync(0xffffffffu, err));
       if (lane == 0 && c) atomicAdd(&local[a], static_cast<unsigned long long>(c));
     }
@@ -496,11 +507,11 @@ __global__ void __launch_bounds__(32 * kRoundWarps)
   __syncthreads();
   for (int item = warp; item < y * words; item += warps) {
     const int a = item / words, w = item - a * words;
-    const int e = a * slice_patterns + 32 * w + lane;
+    const int e = a * st_stride + 32 * w + lane;
     const int mu = mu_lo + 32 * w + lane;
     const bool err = mu < p && st[e] < 0;
     const int c = __popc(__ballot_sync(0xffffffffu, err));
-    if (mu < p) global_stab[std::size_t(a) * p + mu] = st[e];
+    if (kSharedStabilities && mu < p) global_stab[std::size_t(a) * p + mu] = st[e];
     if (lane == 0) {
       global_set_a[a * pw + w_lo + w] = sa[a * S + w];
       global_set_b[a * pw + w_lo + w] = sb[a * S + w];
@@ -539,71 +550,108 @@ __global__ void __launch_bounds__(32 * kRoundWarps)
 }
 
 std::size_t shared_bytes(const MetropolisBatch& batch, int cluster, int slice, int k,
-                         std::size_t table_words) {
+                         bool shared_stabilities, std::size_t table_words) {
   const int slots = step_slots(batch.replicas, batch.explicit_centre);
-  return SharedLayout(batch.replicas, cluster, slice, k, 4 * ((slots + 3) / 4), table_words).bytes;
+  return SharedLayout(batch.replicas, cluster, slice, k, 4 * ((slots + 3) / 4), shared_stabilities,
+                      table_words)
+      .bytes;
+}
+
+using RoundsKernel = void (*)(MetropolisBatch, MetropolisChunk, RoundsArgs);
+
+RoundsKernel kernel_for(int warps, bool shared_stabilities) {
+  if (warps == kClusterWarps) return metropolis_rounds_kernel<kClusterWarps, true>;
+  return shared_stabilities ? metropolis_rounds_kernel<kBatchWarps, true>
+                            : metropolis_rounds_kernel<kBatchWarps, false>;
+}
+
+cudaLaunchConfig_t launch_config(const MetropolisBatch& batch, int cluster, int warps,
+                                 std::size_t bytes, cudaLaunchAttribute* attribute) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(cluster * batch.instances);
+  config.blockDim = dim3(32 * warps);
+  config.dynamicSmemBytes = bytes;
+  attribute->id = cudaLaunchAttributeClusterDimension;
+  attribute->val.clusterDim.x = cluster;
+  attribute->val.clusterDim.y = 1;
+  attribute->val.clusterDim.z = 1;
+  config.attrs = attribute;
+  config.numAttrs = 1;
+  return config;
 }
 
 }  // namespace
 
 RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, int cluster,
-                                    int round_steps, bool parallel_decisions) {
+                                    int round_steps, bool parallel_decisions,
+                                    bool global_stabilities) {
   RoundsShape none;
   if (batch.hidden_units > 1) return none;
   if (round_steps < 1 || round_steps > kMaxRoundSteps)
     throw Error("round length must be 1.." + std::to_string(kMaxRoundSteps) + " steps");
-  if (cluster != 0 && cluster != 2 && cluster != 4 && cluster != 8 && cluster != 16)
-    throw Error("cluster size must be 2, 4, 8 or 16 blocks (0: automatic)");
+  if (cluster < 0 || cluster > kMaxCluster || (cluster & (cluster - 1)) != 0)
+    throw Error("blocks per instance must be 1, 2, 4, 8 or 16 (0: automatic)");
   int major = 0, sms = 0, optin = 0;
   LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
   if (major < 9) return none;
   LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   LOCENT_CUDA_CHECK(
       cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-  // The kernel must have been built for sm_90 (a PTX-only build for an older target would run
-  // its empty body), and its static shared memory counts against the opt-in limit.
-  cudaFuncAttributes attributes{};
-  LOCENT_CUDA_CHECK(cudaFuncGetAttributes(&attributes, metropolis_rounds_kernel));
-  if (attributes.ptxVersion < 90 || attributes.binaryVersion < 90) return none;
-  const int limit = optin - static_cast<int>(attributes.sharedSizeBytes);
-  LOCENT_CUDA_CHECK(cudaFuncSetAttribute(metropolis_rounds_kernel,
-                                         cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
-  for (int c = kMaxCluster; c >= 2; c /= 2) {
-    if (cluster != 0 && c != cluster) continue;
-    if (cluster == 0 && std::size_t(c) * batch.instances > std::size_t(sms)) continue;
+
+  // Tries one kernel instance and size; fills `shape` when every instance gets resident blocks.
+  const auto fits = [&](int c, int warps, bool shared_stabilities, RoundsShape& shape) {
+    const RoundsKernel kernel = kernel_for(warps, shared_stabilities);
+    // Built for sm_90 (a PTX-only build for an older target would run its empty body); its
+    // static shared memory counts against the opt-in limit.
+    cudaFuncAttributes attributes{};
+    LOCENT_CUDA_CHECK(cudaFuncGetAttributes(&attributes, kernel));
+    if (attributes.ptxVersion < 90 || attributes.binaryVersion < 90) return false;
+    const int limit = optin - static_cast<int>(attributes.sharedSizeBytes);
     const int slice = (batch.pattern_words + c - 1) / c;
-    if (slice > kMaxSliceWords) continue;
-    const std::size_t bytes = shared_bytes(batch, c, slice, round_steps, 0);
-    if (bytes > std::size_t(limit)) continue;
-    LOCENT_CUDA_CHECK(cudaFuncSetAttribute(
-        metropolis_rounds_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, limit));
-    cudaLaunchConfig_t config{};
-    config.gridDim = dim3(c * batch.instances);
-    config.blockDim = dim3(32 * kRoundWarps);
-    config.dynamicSmemBytes = bytes;
-    cudaLaunchAttribute attribute{};
-    attribute.id = cudaLaunchAttributeClusterDimension;
-    attribute.val.clusterDim.x = c;
-    attribute.val.clusterDim.y = 1;
-    attribute.val.clusterDim.z = 1;
-    config.attrs = &attribute;
-    config.numAttrs = 1;
+    if (slice > kMaxSliceWords) return false;
+    const std::size_t bytes = shared_bytes(batch, c, slice, round_steps, shared_stabilities, 0);
+    if (bytes > std::size_t(limit)) return false;
+    LOCENT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, limit));
     int resident = 0;
-    if (cudaOccupancyMaxActiveClusters(&resident, metropolis_rounds_kernel, &config) != cudaSuccess) {
-      (void)cudaGetLastError();
-      continue;
+    if (c > 1) {
+      LOCENT_CUDA_CHECK(
+          cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
+      cudaLaunchAttribute attribute{};
+      const cudaLaunchConfig_t config = launch_config(batch, c, warps, bytes, &attribute);
+      if (cudaOccupancyMaxActiveClusters(&resident, kernel, &config) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return false;
+      }
+    } else {
+      int per_sm = 0;
+      LOCENT_CUDA_CHECK(
+          cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, 32 * warps, bytes));
+      resident = per_sm * sms;
     }
-    if (resident < batch.instances) continue;
-    RoundsShape shape;
+    if (resident < batch.instances) return false;  // a second wave would double the time
     shape.cluster = c;
     shape.slice_words = slice;
     shape.round_steps = round_steps;
     shape.parallel_decisions = parallel_decisions;
-    shape.warps = kRoundWarps;
+    shape.shared_stabilities = shared_stabilities;
+    shape.warps = warps;
     shape.base_shared_bytes = bytes;
     shape.max_shared_bytes = std::size_t(limit);
     shape.rank_stride = std::size_t(batch.replicas + 2) * batch.weight_words;
-    return shape;
+    shape.sms = sms;
+    return true;
+  };
+
+  RoundsShape shape;
+  if (cluster == 1) {
+    if (!global_stabilities && fits(1, kBatchWarps, true, shape)) return shape;
+    if (fits(1, kBatchWarps, false, shape)) return shape;
+    return none;
+  }
+  for (int c = kMaxCluster; c >= 2; c /= 2) {
+    if (cluster != 0 && c != cluster) continue;
+    if (cluster == 0 && std::size_t(c) * batch.instances > std::size_t(sms)) continue;
+    if (fits(c, kClusterWarps, true, shape)) return shape;
   }
   return none;
 }
@@ -614,25 +662,27 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
   RoundsArgs args{shape.cluster,   shape.slice_words, shape.round_steps, shape.parallel_decisions,
                   false,           rank_words,        shape.rank_stride};
   std::size_t bytes = shape.base_shared_bytes;
-  const std::size_t with_table =
-      shared_bytes(batch, shape.cluster, shape.slice_words, shape.round_steps, chunk.table_stride);
-  if (with_table <= shape.max_shared_bytes && chunk.table_stride * 4 <= 24 * 1024) {
+  const std::size_t with_table = shared_bytes(batch, shape.cluster, shape.slice_words,
+                                              shape.round_steps, shape.shared_stabilities,
+                                              chunk.table_stride);
+  // The table joins shared memory when that costs no resident blocks: a cluster's blocks hold
+  // an SM each; one block per instance asks the occupancy calculator again.
+  bool room = with_table <= shape.max_shared_bytes && chunk.table_stride * 4 <= 24 * 1024;
+  if (room && shape.cluster == 1) {
+    int per_sm = 0;
+    LOCENT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+        &per_sm, kernel_for(shape.warps, shape.shared_stabilities), 32 * shape.warps, with_table));
+    room = per_sm * shape.sms >= batch.instances;
+  }
+  if (room) {
     args.table_in_shared = true;
     bytes = with_table;
   }
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(shape.cluster * batch.instances);
-  config.blockDim = dim3(32 * shape.warps);
-  config.dynamicSmemBytes = bytes;
-  config.stream = stream;
   cudaLaunchAttribute attribute{};
-  attribute.id = cudaLaunchAttributeClusterDimension;
-  attribute.val.clusterDim.x = shape.cluster;
-  attribute.val.clusterDim.y = 1;
-  attribute.val.clusterDim.z = 1;
-  config.attrs = &attribute;
-  config.numAttrs = 1;
-  LOCENT_CUDA_CHECK(cudaLaunchKernelEx(&config, metropolis_rounds_kernel, batch, chunk, args));
+  cudaLaunchConfig_t config = launch_config(batch, shape.cluster, shape.warps, bytes, &attribute);
+  config.stream = stream;
+  LOCENT_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel_for(shape.warps, shape.shared_stabilities),
+                                       batch, chunk, args));
 }
 
 }  // namespace locent::cuda

@@ -316,9 +316,9 @@ TEST(RoundsEqualSequential, RefusesCommitteesAndBadRoundLengths) {
 }  // namespace
 }  // namespace locent
 
-// The cluster kernel (kernels/metropolis_rounds.cu) against the CPU backend, bit for bit, for
-// cluster sizes 2 to 16 (slices down to empty ones) and round lengths 1 to 32. Skips without a
-// device of compute capability 9.0.
+// The rounds kernel (kernels/metropolis_rounds.cu) against the CPU backend, bit for bit, for
+// clusters of 2 to 16 blocks (slices down to empty ones), one block per instance, and round
+// lengths 1 to 32. Skips without a device of compute capability 9.0.
 namespace locent {
 namespace {
 
@@ -330,6 +330,7 @@ struct ClusterCase {
   EnergyKind energy;
   int cluster, round_steps, instances;
   bool parallel_decisions = true;
+  bool global_stabilities = false;  // one block per instance: stabilities left in global memory
 };
 
 void PrintTo(const ClusterCase& c, std::ostream* os) {
@@ -343,7 +344,7 @@ std::string cluster_case_name(const testing::TestParamInfo<ClusterCase>& info) {
          (c.coupling == Coupling::traced ? "_traced" : "_explicit") +
          (c.energy == EnergyKind::flips ? "_flips" : "_errors") + "_C" + std::to_string(c.cluster) +
          "_k" + std::to_string(c.round_steps) + "_B" + std::to_string(c.instances) +
-         (c.parallel_decisions ? "" : "_sequential");
+         (c.parallel_decisions ? "" : "_sequential") + (c.global_stabilities ? "_global" : "");
 }
 
 class ClusterRoundsEqualCpu : public testing::TestWithParam<ClusterCase> {
@@ -367,6 +368,7 @@ TEST_P(ClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
   options.cluster_blocks = p.cluster;
   options.round_steps = p.round_steps;
   options.parallel_decisions = p.parallel_decisions;
+  options.round_stabilities_in_global = p.global_stabilities;
   test::expect_identical_runs(data, config, options, "rounds");
 }
 
@@ -385,7 +387,14 @@ INSTANTIATE_TEST_SUITE_P(
                     // decisions.
                     ClusterCase{1001, 0.6, 7, Coupling::explicit_, EnergyKind::flips, 4, 8, 2},
                     ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 4, 8, 1, false},
-                    ClusterCase{301, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 2, 5, 1, false}),
+                    ClusterCase{301, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 2, 5, 1, false},
+                    // One block per instance (a cluster of one), many instances, both places
+                    // for the stabilities.
+                    ClusterCase{67, 0.9, 3, Coupling::traced, EnergyKind::flips, 1, 8, 300},
+                    ClusterCase{65, 1.1, 5, Coupling::explicit_, EnergyKind::errors, 1, 8, 300},
+                    ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 1, 8, 3, true, true},
+                    ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 1, 16, 3},
+                    ClusterCase{301, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 1, 5, 2, false, true}),
     cluster_case_name);
 
 // Solved through solve_batch, the cluster kernel stops at the CPU's proposal, with its weights.

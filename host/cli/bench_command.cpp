@@ -33,6 +33,7 @@ struct BenchOptions {
   std::string cluster = "auto";
   int round_steps = 8;
   std::string round_decisions = "parallel";
+  bool round_global = false;
   std::vector<int> fbp_sizes;  // empty: 10001 on the CPU, 10001 and 100001 on a GPU; {0}: skip
   bool quiet = false;
 };
@@ -75,10 +76,14 @@ std::function<int()> add_bench_command(CLI::App& app) {
       ->check(CLI::IsMember({"mma", "mma256", "mma-staged", "wmma"}))
       ->capture_default_str();
   cmd->add_option("--cluster", o->cluster,
-                  "GPU rSA on perceptrons: blocks of a thread-block cluster per instance, in "
-                  "speculative rounds (compute capability 9.0): auto, off, 2, 4, 8 or 16")
-      ->check(CLI::IsMember({"auto", "off", "2", "4", "8", "16"}))
+                  "GPU rSA on perceptrons in speculative rounds (compute capability 9.0): "
+                  "blocks per instance, 1 or a thread-block cluster of 2, 4, 8 or 16; off: "
+                  "a step at a time; auto")
+      ->check(CLI::IsMember({"auto", "off", "1", "2", "4", "8", "16"}))
       ->capture_default_str();
+  cmd->add_flag("--round-global-stabilities", o->round_global,
+                "With --cluster 1: stabilities in global memory even where shared memory would "
+                "hold them");
   cmd->add_option("--round-steps", o->round_steps, "Steps per speculative round with --cluster")
       ->check(CLI::Range(1, 32))
       ->capture_default_str();
@@ -102,11 +107,13 @@ std::function<int()> add_bench_command(CLI::App& app) {
     std::string note;
     auto backend = make_backend(parse_backend_kind(o->backend), o->threads, &note);
     if (backend->name() == "cuda" &&
-        (o->cluster != "auto" || o->round_steps != 8 || o->round_decisions != "parallel")) {
+        (o->cluster != "auto" || o->round_steps != 8 || o->round_decisions != "parallel" ||
+         o->round_global)) {
       CudaOptions options;
       options.cluster_blocks = o->cluster == "auto" ? -1 : o->cluster == "off" ? 0 : std::stoi(o->cluster);
       options.round_steps = o->round_steps;
       options.parallel_decisions = o->round_decisions == "parallel";
+      options.round_stabilities_in_global = o->round_global;
       backend = make_cuda_backend(0, options);
     }
     if (!note.empty() && !o->quiet) std::cerr << "locent: note: " << note << "\n";

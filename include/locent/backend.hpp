@@ -76,14 +76,18 @@ std::unique_ptr<Backend> make_cpu_backend(int threads);
 
 // Settings of the CUDA backend's Metropolis engine; the defaults suit every use.
 struct CudaOptions {
-  // Perceptron instances spread over a thread-block cluster (compute capability 9.0), advancing
-  // in speculative rounds (kernels/metropolis_rounds.cu): -1 automatic, 0 never, or 2, 4, 8 or
-  // 16 blocks per instance (an error where that is not possible).
+  // Perceptrons on compute capability 9.0 can run in speculative rounds
+  // (kernels/metropolis_rounds.cu): -1 automatic, 0 never (a step at a time, one block per
+  // instance), 1 rounds with one block per instance, 2, 4, 8 or 16 rounds with a thread-block
+  // cluster of that many blocks per instance. A shape asked for and not possible is an error.
   int cluster_blocks = -1;
   int round_steps = 8;  // steps per round, 1..32
   // Decide a round's proposals one per lane, then walk over the acceptances (rounds of at most
   // 64 proposals), or strictly one after the other: the same trajectory, at different speeds.
   bool parallel_decisions = true;
+  // One block per instance: keep the stabilities in global memory even where shared memory
+  // would hold them (for tests and measurements).
+  bool round_stabilities_in_global = false;
 };
 
 // Throws Error(no_device) when CUDA is not compiled in or no device is usable.
