@@ -1,7 +1,18 @@
-"""One table cell from a `locent bench` JSON file: each figure's N, instances and value."""
+"""One table cell from a `locent bench` JSON file: each figure's N, instances, value and kernel."""
 import json
 import sys
 
 figures = json.load(open(sys.argv[1]))["figures"]
-print("; ".join("%s N=%d B=%d: %.3g %s" % (f["figure"].split("_")[0], f["N"], f.get("instances", 1),
-                                          f["value"], f["unit"]) for f in figures))
+
+
+def cell(f):
+    text = "%s N=%d B=%d: %.3g %s" % (f["figure"].split("_")[0], f["N"], f.get("instances", 1),
+                                      f["value"], f["unit"])
+    if "acceptance" in f:
+        text += " acc=%.3f" % f["acceptance"]
+    if f.get("kernel"):
+        text += " [%s]" % ",".join(f["kernel"].split(",")[:2])
+    return text
+
+
+print("; ".join(cell(f) for f in figures))
