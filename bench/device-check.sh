@@ -7,15 +7,15 @@
 #   cmake -S . -B build-device -G Ninja -DCMAKE_CUDA_ARCHITECTURES=90 -DLOCENT_BENCH=OFF -DLOCENT_MPI=OFF
 #   cmake --build build-device -j2 --target locent locent_tests
 # then, on the GPU machine:  bench/device-check.sh build-device [PARTS]   (writes under $OUT if set)
-# PARTS is a comma-separated subset of tests,cluster,solves,bench,wmma,host-cpu,fbp,suite (default:
-# all); cluster runs the rounds kernel's tests, its N = 100001 figures on a cluster and its batched
+# PARTS is a comma-separated subset of tests,cluster,sanitize,solves,bench,wmma,host-cpu,fbp,suite
+# (default: all); sanitize runs two small rounds-kernel tests under compute-sanitizer; cluster runs the rounds kernel's tests, its N = 100001 figures on a cluster and its batched
 # figures with one block per instance; fbp runs
 # the focusing-BP reference cases and the perceptron capacity scan (bench/fbp_reference.sh) on the
 # GPU.
 # Every step has its own time limit, so that one hang cannot eat the machine's lease.
 set -uo pipefail
 build=${1:-build-device}
-parts=",${2:-tests,cluster,solves,bench,wmma,host-cpu,fbp,suite},"
+parts=",${2:-tests,cluster,sanitize,solves,bench,wmma,host-cpu,fbp,suite},"
 want() { [[ $parts == *",$1,"* ]]; }
 out=${OUT:-/tmp/locent-device-check}
 mkdir -p "$out"
@@ -36,6 +36,22 @@ gtests() {  # gtests LABEL LIMIT FILTER: one test run with its own time limit, a
 want tests && gtests gpu-tests 150 '*Cuda*:*TensorCores*-*Cluster*'
 # The cluster kernel apart: new, and the one most likely to hang if it is wrong.
 want cluster && gtests cluster-tests 90 '*Cluster*'
+# Its races and barriers under compute-sanitizer, on two small cases (a cluster, one block each).
+if want sanitize; then
+  sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  for tool in racecheck synccheck; do
+    if [[ -x $sanitizer ]]; then
+      timeout 90 "$sanitizer" --tool "$tool" --error-exitcode 9 "$build/tests/locent_tests" \
+        --gtest_filter='Cuda/ClusterRoundsEqualCpu.*/N201_*:Cuda/ClusterRoundsEqualCpu.*/N301_y4_explicit_errors_C1_*' \
+        --gtest_brief=1 >"$out/sanitize-$tool.log" 2>&1
+      rc=$?
+      rows+=("sanitize $tool|rc=$rc|$(grep -E 'ERROR SUMMARY|PASSED|FAILED' "$out/sanitize-$tool.log" | tr '\n' ' ')")
+    else
+      rows+=("sanitize $tool|skipped|no compute-sanitizer")
+    fi
+  done
+  echo "sanitize: ${SECONDS}s"
+fi
 
 solve() {  # solve LABEL ARGS...: one solve, JSON to $out/solves/LABEL.json, a table row
   local label=$1
