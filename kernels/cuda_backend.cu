@@ -261,8 +261,9 @@ class CudaMetropolisEngine final : public MetropolisEngine {
       if (rounds_.cluster == 0)
         throw Error(std::to_string(asked) + " block" + (asked > 1 ? "s" : "") +
                     " per instance in rounds is not possible here: it needs a perceptron, "
-                    "compute capability 9.0, every instance resident at once and each block's "
-                    "slice of the patterns in shared memory");
+                    "compute capability 9.0, every instance resident at once, and each block's "
+                    "share of the boundary sets (with a cluster, of the stabilities too) in "
+                    "shared memory");
     } else {
       int sms = 0;
       LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
