@@ -273,6 +273,89 @@ INSTANTIATE_TEST_SUITE_P(
                     Case{101, 0.3, 5, Coupling::explicit_, EnergyKind::errors, 8, 1.0, true}),
     case_name);
 
+// A worker team shares each round's counts and moves: same trajectory and state for any size,
+// including more members than steps in a round and than pattern words.
+TEST(RoundsEqualSequential, WorkerTeamsChangeNothing) {
+  struct TeamCase {
+    int n;
+    double alpha;
+    int y;
+    Coupling coupling;
+    EnergyKind energy;
+    int k;
+  };
+  for (const TeamCase& p : {TeamCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 8},
+                            TeamCase{301, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 3},
+                            TeamCase{65, 0.9, 3, Coupling::traced, EnergyKind::flips, 16}}) {
+    const Dataset d = test::storage_instance(p.n, p.alpha, 4);
+    AnnealConfig config = test::hot_config(p.y, p.coupling, p.energy);
+    config.max_sweeps = 20;
+    const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
+    const cpu::ChainData data{&rows, &cols, 3, 1};
+    const int hw = threshold_half_width(config, d.n_patterns());
+    cpu::ChunkOptions options;
+    options.trace_every = 4;
+    std::vector<std::vector<std::int64_t>> want_trace;
+    ChainState want = initial_chain(config, rows, 1);
+    cpu::run_metropolis_chunk(want, data, build_thresholds(config, hw, 0, 20), options, want_trace);
+    for (int members : {2, 3, 5}) {
+      SCOPED_TRACE("N=" + std::to_string(p.n) + " team of " + std::to_string(members));
+      cpu::WorkerTeam team(members);
+      std::vector<std::vector<std::int64_t>> trace;
+      ChainState got = initial_chain(config, rows, 1);
+      for (int s = 0; s < 20; s += 5)
+        cpu::run_metropolis_rounds(got, data, build_thresholds(config, hw, s, 5), options, p.k,
+                                   true, trace, &team);
+      EXPECT_GT(want.status.accepted, 100u);
+      EXPECT_EQ(trace, want_trace);
+      EXPECT_EQ(got.status.proposals, want.status.proposals);
+      EXPECT_EQ(got.status.accepted, want.status.accepted);
+      EXPECT_EQ(got.weights, want.weights);
+      EXPECT_EQ(got.centre, want.centre);
+      EXPECT_EQ(got.site_sums, want.site_sums);
+      EXPECT_EQ(got.stabilities, want.stabilities);
+      EXPECT_EQ(got.set_a, want.set_a);
+      EXPECT_EQ(got.set_b, want.set_b);
+      EXPECT_EQ(got.size_a, want.size_a);
+      EXPECT_EQ(got.size_b, want.size_b);
+      EXPECT_EQ(got.energy, want.energy);
+      EXPECT_EQ(got.errors, want.errors);
+    }
+  }
+}
+
+// The CPU backend gives a lone large instance all its threads, in rounds: the same chain as on
+// one thread.
+TEST(RoundsEqualSequential, CpuBackendSharesALoneLargeInstance) {
+  const Dataset d = test::storage_instance(7001, 0.6, 2);  // P = 4201
+  AnnealConfig config = test::hot_config(7, Coupling::traced, EnergyKind::flips);
+  config.max_sweeps = 6;
+  config.trace_every = 2;
+  EngineSetup setup;
+  setup.config = config;
+  setup.datasets.push_back(&d);
+  auto one = make_cpu_backend(1)->create_metropolis(setup);
+  auto team = make_cpu_backend(3)->create_metropolis(setup);
+  EXPECT_EQ(one->kernel().find("rounds"), std::string::npos);
+  EXPECT_NE(team->kernel().find("rounds"), std::string::npos) << team->kernel();
+  const int hw = threshold_half_width(config, d.n_patterns());
+  for (std::uint64_t s = 0; s < 6; s += 2) {
+    const ThresholdTables t = build_thresholds(config, hw, s, 2);
+    one->run_chunk(t, config.trace_every);
+    team->run_chunk(t, config.trace_every);
+  }
+  EXPECT_EQ(one->take_trace(), team->take_trace());
+  const ChainState a = one->snapshot(0), b = team->snapshot(0);
+  EXPECT_GT(a.status.accepted, 1000u);
+  EXPECT_EQ(a.status.proposals, b.status.proposals);
+  EXPECT_EQ(a.status.accepted, b.status.accepted);
+  EXPECT_EQ(a.weights, b.weights);
+  EXPECT_EQ(a.stabilities, b.stabilities);
+  EXPECT_EQ(a.set_a, b.set_a);
+  EXPECT_EQ(a.size_b, b.size_b);
+  EXPECT_EQ(a.errors, b.errors);
+}
+
 TEST(RoundsEqualSequential, SolvedInstancesStopAtTheSameProposal) {
   // Whatever the round length, an easy instance is solved at the sequential chain's proposal.
   const Dataset d = test::storage_instance(151, 0.4, 8);

@@ -157,6 +157,24 @@ std::function<int()> add_bench_command(CLI::App& app) {
       }
       if (o->proposals_ceiling > 0) f["ratio_to_ceiling"] = r.proposals_per_second / o->proposals_ceiling;
       figures.push_back(f);
+      if (on_cpu && w.instances == 1 && backend->concurrent_instances(w.replicas) > 1 &&
+          0.6 * n >= 4096) {
+        // A lone large instance on every thread (speculative rounds), against one core.
+        say(fmt::format("rsa N={} one instance, all threads ... ", n));
+        const RsaThroughput all = measure_rsa(*backend, w);
+        say(fmt::format("{:.3g} proposals/s\n", all.proposals_per_second));
+        figures.push_back({{"figure", "cpu_rsa_proposals_per_second_one_instance_all_threads"},
+                           {"N", n},
+                           {"instances", 1},
+                           {"threads", backend->concurrent_instances(w.replicas)},
+                           {"sweeps", w.sweeps},
+                           {"value", all.proposals_per_second},
+                           {"unit", "proposals/s"},
+                           {"acceptance", all.proposals ? double(all.accepted) / all.proposals : 0.0},
+                           {"kernel", all.kernel},
+                           {"ratio_to", "the same instance on one core"},
+                           {"ratio", all.proposals_per_second / r.proposals_per_second}});
+      }
     }
 
     if (on_cpu && o->baseline) {

@@ -1,4 +1,5 @@
-// The CPU backend: a batch of chains advanced by a pool of threads, one instance per task.
+// The CPU backend: a batch of chains advanced by a pool of threads, one instance per task; a lone
+// large instance gets all the threads, in speculative rounds.
 #include <algorithm>
 #include <chrono>
 #include <atomic>
@@ -7,6 +8,7 @@
 
 #include "host/cpu/boundary_sets.hpp"
 #include "host/cpu/metropolis.hpp"
+#include "host/cpu/metropolis_rounds.hpp"
 #include "host/parallel_for.hpp"
 #include "locent/backend.hpp"
 
@@ -51,6 +53,15 @@ class CpuMetropolisEngine final : public MetropolisEngine {
   // The order changes only who runs a chain, never its trajectory.
   void run_chunk(const ThresholdTables& tables, int trace_every) override {
     const cpu::ChunkOptions options{config_.centre_check_every, trace_every};
+    if (lone_large_instance()) {
+      // One large perceptron instance: every thread works on it, a speculative round at a time
+      // (host/cpu/metropolis_rounds.cpp); the trajectory is the same as one thread's.
+      cpu::WorkerTeam team(threads_);
+      const cpu::ChainData data{&rows_[0], &columns_[0], config_.seed, instances_[0]};
+      cpu::run_metropolis_rounds(chains_[0], data, tables, options, round_steps(), true,
+                                 pending_[0], &team);
+      return;
+    }
     std::vector<std::size_t> order(chains_.size());
     for (std::size_t b = 0; b < order.size(); ++b) order[b] = b;
     std::stable_sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) {
@@ -79,9 +90,25 @@ class CpuMetropolisEngine final : public MetropolisEngine {
   }
 
   ChainState snapshot(std::size_t b) override { return chains_.at(b); }
-  std::string kernel() const override { return std::string("cpu ") + cpu::simd_path(); }
+  std::string kernel() const override {
+    return std::string("cpu ") + cpu::simd_path() +
+           (lone_large_instance() ? ", rounds of " + std::to_string(round_steps()) + " steps on " +
+                                        std::to_string(threads_) + " threads"
+                                  : std::string());
+  }
 
  private:
+  // Steps a round: at least one per thread for the counts, but every step past a round's cut is
+  // counted again, so no more than needed (2 was fastest on 2 cores at N = 100001, NOTES.md).
+  int round_steps() const { return std::clamp(threads_, 2, 8); }
+  // Below this many patterns a round is too little work to share among threads.
+  static constexpr int kTeamMinPatterns = 4096;
+
+  bool lone_large_instance() const {
+    return chains_.size() == 1 && threads_ > 1 && !chains_[0].committee() &&
+           chains_[0].patterns >= kTeamMinPatterns;
+  }
+
   AnnealConfig config_;
   int threads_;
   std::vector<BitMatrix> rows_, columns_;

@@ -1,6 +1,10 @@
 // CPU twin of kernels/metropolis_rounds.cu; the round logic itself is shared
-// (include/locent/metropolis_rounds.hpp).
+// (include/locent/metropolis_rounds.hpp). With a worker team, a round's counts (one step per
+// member at a time) and its moves (every accepted flip's patterns split over the members) run in
+// parallel: the integers are the same whoever computes them, so the trajectory does not change.
 #include "host/cpu/metropolis_rounds.hpp"
+
+#include <algorithm>
 
 #include "host/cpu/boundary_sets.hpp"
 #include "locent/error.hpp"
@@ -11,7 +15,7 @@ namespace locent::cpu {
 
 void run_metropolis_rounds(ChainState& c, const ChainData& data, const ThresholdTables& tables,
                            const ChunkOptions& options, int round_steps, bool masked,
-                           std::vector<std::vector<std::int64_t>>& trace) {
+                           std::vector<std::vector<std::int64_t>>& trace, WorkerTeam* team) {
   if (c.committee()) throw Error("speculative rounds are implemented for perceptrons only");
   if (round_steps < 1 || round_steps > kMaxRoundSteps)
     throw Error("round length must be 1.." + std::to_string(kMaxRoundSteps) + " steps");
@@ -20,12 +24,19 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
   const int slots = step_slots(y, !traced);
   const int groups = (slots + 3) / 4;
   const std::size_t pw = c.pattern_words;
+  const int members = team ? team->size() : 1;
   std::vector<std::uint32_t> random(std::size_t(round_steps) * 4 * groups);
   std::vector<RoundStep> steps(round_steps);
   std::vector<int> delta_e(std::size_t(round_steps) * y), centre_steps(round_steps);
   std::vector<RoundFlip> flips(y);
-  int hits_a[32], hits_b[32];
+  std::vector<FlipCounts> moved(std::size_t(y) * members);
   const auto bit = [](const std::uint64_t* words, int i) { return (words[i >> 6] >> (i & 63)) & 1u; };
+  const auto together = [team](const std::function<void(int)>& body) {
+    if (team)
+      team->run(body);
+    else
+      body(0);
+  };
 
   for (std::size_t s = 0; s < tables.sweeps() && !c.status.solved; ++s) {
     const std::uint64_t sweep = tables.first_sweep + s;
@@ -33,27 +44,31 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
     int step = 0, first_replica = 0;
     while (step < n) {
       // The round's steps: random words, sites, the replicas' (and centre's) weights there, and
-      // every replica's ΔE from the state at the round's start.
+      // every replica's ΔE from the state at the round's start; one step per member at a time.
       const int count = std::min(round_steps, n - step);
-      for (int j = 0; j < count; ++j) {
-        std::uint32_t* r = random.data() + std::size_t(j) * 4 * groups;
-        for (int g = 0; g < groups; ++g) {
-          const PhiloxBlock blk = philox_block(data.seed, Purpose::metropolis, data.instance,
-                                               static_cast<std::uint32_t>(sweep),
-                                               static_cast<std::uint32_t>(step + j), g);
-          for (int q = 0; q < 4; ++q) r[4 * g + q] = blk.v[q];
+      together([&](int member) {
+        int hits_a[32], hits_b[32];
+        for (int j = member; j < count; j += members) {
+          std::uint32_t* r = random.data() + std::size_t(j) * 4 * groups;
+          for (int g = 0; g < groups; ++g) {
+            const PhiloxBlock blk = philox_block(data.seed, Purpose::metropolis, data.instance,
+                                                 static_cast<std::uint32_t>(sweep),
+                                                 static_cast<std::uint32_t>(step + j), g);
+            for (int q = 0; q < 4; ++q) r[4 * g + q] = blk.v[q];
+          }
+          RoundStep& st = steps[j];
+          st.site = static_cast<int>(uniform_below(r[site_slot()], n));
+          st.replica_plus = 0;
+          for (int a = 0; a < y; ++a)
+            st.replica_plus |= std::uint32_t(bit(c.replica(a), st.site)) << a;
+          st.centre_plus = !traced && bit(c.centre.data(), st.site);
+          count_boundary_hits(data.columns->row(st.site), c.set_a.data(), c.set_b.data(), pw, y,
+                              hits_a, hits_b);
+          for (int a = 0; a < y; ++a)
+            delta_e[std::size_t(j) * y + a] = flip_delta_energy(
+                (st.replica_plus >> a) & 1u, hits_a[a], hits_b[a], c.size_a[a], c.size_b[a]);
         }
-        RoundStep& st = steps[j];
-        st.site = static_cast<int>(uniform_below(r[site_slot()], n));
-        st.replica_plus = 0;
-        for (int a = 0; a < y; ++a) st.replica_plus |= std::uint32_t(bit(c.replica(a), st.site)) << a;
-        st.centre_plus = !traced && bit(c.centre.data(), st.site);
-        count_boundary_hits(data.columns->row(st.site), c.set_a.data(), c.set_b.data(), pw, y,
-                            hits_a, hits_b);
-        for (int a = 0; a < y; ++a)
-          delta_e[std::size_t(j) * y + a] = flip_delta_energy(
-              (st.replica_plus >> a) & 1u, hits_a[a], hits_b[a], c.size_a[a], c.size_b[a]);
-      }
+      });
       const auto random_at = [&](int j, std::uint32_t slot) {
         return random[std::size_t(j) * 4 * groups + slot];
       };
@@ -71,19 +86,41 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
                            random_at, c.energy.data(), flips.data(), centre_steps.data(),
                            c.status.proposals, c.status.accepted);
       }
-      // The round's moves: at most one per replica, so their order does not matter.
+      // The round's moves: at most one per replica, so their order does not matter. Each flip's
+      // patterns are split into `members` runs of whole 64-pattern words.
+      if (out.flips > 0) {
+        const std::size_t per = (pw + members - 1) / members;
+        together([&](int member) {
+          const std::size_t w0 = std::min(pw, member * per), w1 = std::min(pw, w0 + per);
+          const int mu0 = static_cast<int>(64 * w0);
+          const int mu1 = std::min(c.patterns, static_cast<int>(64 * w1));
+          for (int f = 0; f < out.flips; ++f) {
+            const RoundFlip& m = flips[f];
+            moved[std::size_t(f) * members + member] =
+                mu1 > mu0 ? move_stabilities(
+                                c.stabilities.data() + std::size_t(m.replica) * c.patterns + mu0,
+                                mu1 - mu0, data.columns->row(steps[m.step].site) + w0,
+                                !m.was_plus, c.flip_energy, c.set_a.data() + m.replica * pw + w0,
+                                c.set_b.data() + m.replica * pw + w0)
+                          : FlipCounts{0, 0, 0};
+          }
+        });
+      }
       for (int f = 0; f < out.flips; ++f) {
         const RoundFlip& m = flips[f];
         const int i = steps[m.step].site;
         c.replica(m.replica)[i >> 6] ^= std::uint64_t{1} << (i & 63);
         c.site_sums[i] -= m.was_plus ? 2 : -2;
-        const FlipCounts moved = move_stabilities(
-            c.stabilities.data() + std::size_t(m.replica) * c.patterns, c.patterns,
-            data.columns->row(i), !m.was_plus, c.flip_energy,
-            c.set_a.data() + m.replica * pw, c.set_b.data() + m.replica * pw);
-        c.size_a[m.replica] = moved.size_a;
-        c.size_b[m.replica] = moved.size_b;
-        c.errors[m.replica] = moved.errors;
+        FlipCounts total{0, 0, 0};
+        for (int t = 0; t < members; ++t) {
+          const FlipCounts& part = moved[std::size_t(f) * members + t];
+          total.size_a += part.size_a;
+          total.size_b += part.size_b;
+          total.errors += part.errors;
+        }
+        c.size_a[m.replica] = total.size_a;
+        c.size_b[m.replica] = total.size_b;
+        c.errors[m.replica] = total.errors;
       }
       for (int f = 0; f < out.centre_flips; ++f) {
         const int i = steps[centre_steps[f]].site;

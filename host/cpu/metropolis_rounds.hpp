@@ -1,20 +1,24 @@
 // CPU twin of kernels/metropolis_rounds.cu: the perceptron chain advanced in speculative rounds
 // (include/locent/metropolis_rounds.hpp). It follows the sequential chain of
-// host/cpu/metropolis.cpp bit for bit, whatever the round length; it exists so that the round
-// logic the cluster kernel runs is tested where no GPU is, and to measure what rounds cost.
+// host/cpu/metropolis.cpp bit for bit, whatever the round length and the team. The CPU backend
+// runs a lone large instance this way on all its threads (a round's work splits into pieces of
+// microseconds); the tests run it against the sequential chain, for the logic the kernel shares.
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "host/cpu/metropolis.hpp"
+#include "host/cpu/worker_team.hpp"
 
 namespace locent::cpu {
 
 // As run_metropolis_chunk, perceptrons only, `round_steps` (1..kMaxRoundSteps) steps per round,
 // decided by decide_round_masked where a round has at most kMaxMaskedProposals proposals and
-// `masked` is set, else by decide_round (the two must agree: tests run both).
+// `masked` is set, else by decide_round (the two must agree: tests run both). With a `team`, each
+// round's counts and moves are shared among its members.
 void run_metropolis_rounds(ChainState& chain, const ChainData& data, const ThresholdTables& tables,
                            const ChunkOptions& options, int round_steps, bool masked,
-                           std::vector<std::vector<std::int64_t>>& trace);
+                           std::vector<std::vector<std::int64_t>>& trace,
+                           WorkerTeam* team = nullptr);
 
 }  // namespace locent::cpu
