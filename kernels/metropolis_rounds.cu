@@ -2,9 +2,11 @@
 // CPU twin: host/cpu/metropolis_rounds.cpp; the round logic is shared
 // (include/locent/metropolis_rounds.hpp).
 //
-// One cluster of C blocks per instance. Block r holds the 32-bit pattern words [r·S, (r+1)·S) of
-// every replica: their stabilities (32 per word) and both boundary sets, in shared memory. A
-// round of up to k steps:
+// One cluster of C blocks per instance (C = 1 for batches of instances: a cluster of one). Block
+// r holds the 32-bit pattern words [r·S, (r+1)·S) of every replica: both boundary sets in shared
+// memory, and their stabilities (32 per word) there too, except in the one-block shape for
+// instances too large for four blocks an SM, where they stay in global memory and only accepted
+// flips touch them. A round of up to k steps:
 //   1. the random words and sites of the steps not yet fetched (the next 2k from the round's
 //      start), and their column slices by cp.async into a ring of 2k slots: the columns of a
 //      round were requested one round earlier;
