@@ -1,7 +1,8 @@
 // Speculative rounds of Metropolis steps: the decisions of several consecutive steps from counts
-// taken once, exact. Shared by the CPU twin (host/cpu/metropolis_rounds.cpp) and the CUDA
-// cluster kernel (kernels/metropolis_rounds.cu), which split a large instance over several SMs
-// and so pay one cluster-wide barrier per round instead of one per step.
+// taken once, exact. Shared by the CUDA kernel (kernels/metropolis_rounds.cu: a large instance
+// over a cluster of SMs, one cluster barrier per round instead of one per step, or a batch with
+// one block per instance) and its CPU twin (host/cpu/metropolis_rounds.cpp: the same rounds,
+// shared among threads for a lone large instance).
 //
 // Why it is exact. The ΔE of proposal (step j, replica a) depends only on replica a's own state:
 // its boundary sets, their sizes and its weight at the step's site (metropolis_rules.hpp). A
@@ -14,8 +15,9 @@
 // a round touch disjoint replicas and can be applied together. The trajectory is the sequential
 // chain's, bit for bit, whatever the round length.
 //
-// With acceptance p per proposal and y replicas, a round of k steps ends early with probability
-// about y·C(k,2)·p² (about 0.4 at p = 0.05, y = 7, k = 8).
+// A round ends at the step after its first acceptance (that replica's next proposal), so with
+// acceptance p per proposal and y replicas it lasts about 1/(1 − (1 − p)^y) steps, capped at k:
+// about 3 steps at p = 0.05, y = 7; 7 at p = 0.02; k at p ≲ 0.5 %.
 #pragma once
 #include <cstdint>
 
@@ -56,6 +58,21 @@ LOCENT_HD int replica_sum(std::uint32_t replica_plus, int replicas) {
   return 2 * popcount32(replica_plus) - replicas;
 }
 
+// Whether proposal a of step j (a = y: the explicit centre's move) is accepted from the state in
+// `st`, with ΔE = de for a replica.
+template <class Random>
+LOCENT_HD bool proposal_accepted(const RoundStep& st, int j, int a, int y, bool traced, int de,
+                                 const ThresholdView& view, const Random& random) {
+  const int sum = replica_sum(st.replica_plus, y);
+  if (a == y)
+    return view.accept_centre(centre_coupling_index(st.centre_plus ? 1 : -1, sum, y),
+                              random(j, centre_slot(y)));
+  const int s = (st.replica_plus >> a) & 1u ? 1 : -1;
+  const int k = traced ? traced_coupling_index(s, sum, y)
+                       : explicit_coupling_index(s, st.centre_plus ? 1 : -1);
+  return view.accept_replica(de, k, random(j, replica_slot(a)));
+}
+
 // Decides the proposals of a round in the sequential chain's order.
 //   steps[0..count)          the round's steps (bits updated in place)
 //   first_replica            the round starts mid-step at this replica of steps[0]
@@ -81,12 +98,9 @@ LOCENT_HD RoundOutcome decide_round(RoundStep* steps, int count, int first_repli
         return out;
       }
       const bool w_plus = (st.replica_plus >> a) & 1u;
-      const int s = w_plus ? 1 : -1;
-      const int k = traced ? traced_coupling_index(s, replica_sum(st.replica_plus, y), y)
-                           : explicit_coupling_index(s, st.centre_plus ? 1 : -1);
       const int de = delta_e[j * y + a];
       ++proposals;
-      if (!view.accept_replica(de, k, random(j, replica_slot(a)))) continue;
+      if (!proposal_accepted(st, j, a, y, traced, de, view, random)) continue;
       ++accepted;
       moved |= 1u << a;
       flips[out.flips++] = RoundFlip{j, a, w_plus};
@@ -102,10 +116,8 @@ LOCENT_HD RoundOutcome decide_round(RoundStep* steps, int count, int first_repli
       }
     }
     if (!traced) {
-      const int c = st.centre_plus ? 1 : -1;
       ++proposals;
-      if (view.accept_centre(centre_coupling_index(c, replica_sum(st.replica_plus, y), y),
-                             random(j, centre_slot(y)))) {
+      if (proposal_accepted(st, j, y, y, traced, 0, view, random)) {
         ++accepted;
         centre_steps[out.centre_flips++] = j;
         for (int l = j; l < count; ++l)
@@ -134,23 +146,16 @@ inline constexpr int kMaxMaskedProposals = 64;
 
 LOCENT_HD int round_stride(int y, bool traced) { return traced ? y : y + 1; }
 
-// Proposal q's decision from the round's starting state (steps[] as the round found them).
+// Proposal q's decision from the state in steps[]: its tentative decision while steps[] is as
+// the round found it.
 template <class Random>
 LOCENT_HD bool tentative_decision(const RoundStep* steps, int q, int y, bool traced,
                                   const int* delta_e, const ThresholdView& view,
                                   const Random& random) {
   const int stride = round_stride(y, traced);
   const int j = q / stride, a = q - j * stride;
-  const RoundStep& st = steps[j];
-  const int sum = replica_sum(st.replica_plus, y);
-  if (a == y) {
-    const int c = st.centre_plus ? 1 : -1;
-    return view.accept_centre(centre_coupling_index(c, sum, y), random(j, centre_slot(y)));
-  }
-  const int s = (st.replica_plus >> a) & 1u ? 1 : -1;
-  const int k = traced ? traced_coupling_index(s, sum, y)
-                       : explicit_coupling_index(s, st.centre_plus ? 1 : -1);
-  return view.accept_replica(delta_e[j * y + a], k, random(j, replica_slot(a)));
+  return proposal_accepted(steps[j], j, a, y, traced, a < y ? delta_e[j * y + a] : 0, view,
+                           random);
 }
 
 LOCENT_HD int lowest_bit(std::uint64_t x) {
@@ -190,25 +195,14 @@ LOCENT_HD RoundOutcome decide_round_masked(RoundStep* steps, int count, int firs
     ++proposals;
     pos = q + 1;
     RoundStep& st = steps[j];
-    bool accept = true;
-    if ((dirty >> q) & 1u) {  // a flip at this site came first: decide from the current state
-      const int sum = replica_sum(st.replica_plus, y);
-      if (a == y) {
-        accept = view.accept_centre(centre_coupling_index(st.centre_plus ? 1 : -1, sum, y),
-                                    random(j, centre_slot(y)));
-      } else {
-        const int s = (st.replica_plus >> a) & 1u ? 1 : -1;
-        const int k = traced ? traced_coupling_index(s, sum, y)
-                             : explicit_coupling_index(s, st.centre_plus ? 1 : -1);
-        accept = view.accept_replica(delta_e[j * y + a], k, random(j, replica_slot(a)));
-      }
-    }
-    if (!accept) continue;
+    // A flip at this site came first: decide again, from the current state.
+    if ((dirty >> q) & 1u && !tentative_decision(steps, q, y, traced, delta_e, view, random))
+      continue;
     ++accepted;
     // Later proposals at this site see a changed S_i or W̃_i.
     for (int l = j; l < count; ++l) {
       if (steps[l].site != st.site) continue;
-      const std::uint64_t step_bits = ((stride == 64 ? ~0ull : (1ull << stride) - 1)) << (l * stride);
+      const std::uint64_t step_bits = ((1ull << stride) - 1) << (l * stride);  // stride ≤ 31
       dirty |= step_bits & ~((2ull << q) - 1);
       if (a == y)
         steps[l].centre_plus = !steps[l].centre_plus;
