@@ -58,8 +58,8 @@ class CpuMetropolisEngine final : public MetropolisEngine {
       // (host/cpu/metropolis_rounds.cpp); the trajectory is the same as one thread's.
       cpu::WorkerTeam team(threads_);
       const cpu::ChainData data{&rows_[0], &columns_[0], config_.seed, instances_[0]};
-      cpu::run_metropolis_rounds(chains_[0], data, tables, options, round_steps(), true,
-                                 pending_[0], &team);
+      cpu::run_metropolis_rounds(chains_[0], data, tables, options, round_steps(),
+                                 /*masked=*/false, pending_[0], &team);  // no lanes to fill here
       return;
     }
     std::vector<std::size_t> order(chains_.size());

@@ -11,10 +11,6 @@
 namespace locent::cpu {
 namespace {
 
-inline bool test_bit(const std::uint64_t* words, int i) {
-  return (words[i >> 6] >> (i & 63)) & 1u;
-}
-
 // After an accepted move of replica a the votes changed where sign(h_k) flipped, and with them
 // the boundary sets of every unit of a: rebuild them all, K × pattern_words words.
 void rebuild_committee_sets(ChainState& c, int a) {
@@ -53,12 +49,7 @@ void run_chunk(ChainState& c, const ChainData& data, const ThresholdTables& tabl
     const std::uint64_t sweep = tables.first_sweep + s;
     const ThresholdView view = tables.view(s);
     for (int step = 0; step < n; ++step) {
-      for (int g = 0; g < groups; ++g) {
-        const PhiloxBlock blk = philox_block(data.seed, Purpose::metropolis, data.instance,
-                                             static_cast<std::uint32_t>(sweep),
-                                             static_cast<std::uint32_t>(step), g);
-        for (int j = 0; j < 4; ++j) random[4 * g + j] = blk.v[j];
-      }
+      step_random(data, sweep, step, groups, random);
       const int i = static_cast<int>(uniform_below(random[site_slot()], n));
       // The step's unit k: its y boundary sets are adjacent (unit-major layout).
       int unit = 0, input = i;

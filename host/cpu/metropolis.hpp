@@ -6,6 +6,7 @@
 
 #include "locent/bits.hpp"
 #include "locent/chain_state.hpp"
+#include "locent/rng.hpp"
 #include "locent/threshold_table.hpp"
 
 namespace locent::cpu {
@@ -16,6 +17,19 @@ struct ChainData {
   std::uint64_t seed;
   std::uint32_t instance;
 };
+
+inline bool test_bit(const std::uint64_t* words, int i) { return (words[i >> 6] >> (i & 63)) & 1u; }
+
+// The `groups` Philox blocks of one step's random stream (metropolis_rules.hpp), 4 slots each.
+inline void step_random(const ChainData& data, std::uint64_t sweep, int step, int groups,
+                        std::uint32_t* slots) {
+  for (int g = 0; g < groups; ++g) {
+    const PhiloxBlock blk = philox_block(data.seed, Purpose::metropolis, data.instance,
+                                         static_cast<std::uint32_t>(sweep),
+                                         static_cast<std::uint32_t>(step), g);
+    for (int q = 0; q < 4; ++q) slots[4 * g + q] = blk.v[q];
+  }
+}
 
 struct ChunkOptions {
   int centre_check_every = 1;

@@ -9,7 +9,6 @@
 #include "host/cpu/boundary_sets.hpp"
 #include "locent/error.hpp"
 #include "locent/metropolis_rounds.hpp"
-#include "locent/rng.hpp"
 
 namespace locent::cpu {
 
@@ -24,19 +23,14 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
   const int slots = step_slots(y, !traced);
   const int groups = (slots + 3) / 4;
   const std::size_t pw = c.pattern_words;
-  const int members = team ? team->size() : 1;
+  WorkerTeam alone(1);
+  WorkerTeam& crew = team ? *team : alone;
+  const int members = crew.size();
   std::vector<std::uint32_t> random(std::size_t(round_steps) * 4 * groups);
   std::vector<RoundStep> steps(round_steps);
   std::vector<int> delta_e(std::size_t(round_steps) * y), centre_steps(round_steps);
   std::vector<RoundFlip> flips(y);
   std::vector<FlipCounts> moved(std::size_t(y) * members);
-  const auto bit = [](const std::uint64_t* words, int i) { return (words[i >> 6] >> (i & 63)) & 1u; };
-  const auto together = [team](const std::function<void(int)>& body) {
-    if (team)
-      team->run(body);
-    else
-      body(0);
-  };
 
   for (std::size_t s = 0; s < tables.sweeps() && !c.status.solved; ++s) {
     const std::uint64_t sweep = tables.first_sweep + s;
@@ -46,22 +40,17 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
       // The round's steps: random words, sites, the replicas' (and centre's) weights there, and
       // every replica's ΔE from the state at the round's start; one step per member at a time.
       const int count = std::min(round_steps, n - step);
-      together([&](int member) {
+      crew.run([&](int member) {
         int hits_a[32], hits_b[32];
         for (int j = member; j < count; j += members) {
           std::uint32_t* r = random.data() + std::size_t(j) * 4 * groups;
-          for (int g = 0; g < groups; ++g) {
-            const PhiloxBlock blk = philox_block(data.seed, Purpose::metropolis, data.instance,
-                                                 static_cast<std::uint32_t>(sweep),
-                                                 static_cast<std::uint32_t>(step + j), g);
-            for (int q = 0; q < 4; ++q) r[4 * g + q] = blk.v[q];
-          }
+          step_random(data, sweep, step + j, groups, r);
           RoundStep& st = steps[j];
           st.site = static_cast<int>(uniform_below(r[site_slot()], n));
           st.replica_plus = 0;
           for (int a = 0; a < y; ++a)
-            st.replica_plus |= std::uint32_t(bit(c.replica(a), st.site)) << a;
-          st.centre_plus = !traced && bit(c.centre.data(), st.site);
+            st.replica_plus |= std::uint32_t(test_bit(c.replica(a), st.site)) << a;
+          st.centre_plus = !traced && test_bit(c.centre.data(), st.site);
           count_boundary_hits(data.columns->row(st.site), c.set_a.data(), c.set_b.data(), pw, y,
                               hits_a, hits_b);
           for (int a = 0; a < y; ++a)
@@ -90,7 +79,7 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
       // patterns are split into `members` runs of whole 64-pattern words.
       if (out.flips > 0) {
         const std::size_t per = (pw + members - 1) / members;
-        together([&](int member) {
+        crew.run([&](int member) {
           const std::size_t w0 = std::min(pw, member * per), w1 = std::min(pw, w0 + per);
           const int mu0 = static_cast<int>(64 * w0);
           const int mu1 = std::min(c.patterns, static_cast<int>(64 * w1));

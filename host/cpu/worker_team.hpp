@@ -5,7 +5,6 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <thread>
 #include <vector>
 
@@ -27,16 +26,22 @@ class WorkerTeam {
   int size() const { return size_; }
 
   // body(member) on every member at once; returns when all have finished. Bodies must not throw.
-  void run(const std::function<void(int)>& body) {
+  template <class Body>
+  void run(Body& body) {
     if (size_ == 1) {
       body(0);
       return;
     }
     body_ = &body;
+    call_ = [](void* b, int member) { (*static_cast<Body*>(b))(member); };
     done_.store(0, std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_acq_rel);
     body(0);
     wait_until([this] { return done_.load(std::memory_order_acquire) == size_ - 1; });
+  }
+  template <class Body>
+  void run(Body&& body) {
+    run(body);  // an lvalue here
   }
 
  private:
@@ -52,14 +57,15 @@ class WorkerTeam {
       wait_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
       seen = generation_.load(std::memory_order_acquire);
       if (stop_.load(std::memory_order_acquire)) return;
-      (*body_)(member);
+      call_(body_, member);
       done_.fetch_add(1, std::memory_order_acq_rel);
     }
   }
 
   int size_;
   std::vector<std::thread> threads_;
-  const std::function<void(int)>* body_ = nullptr;
+  void* body_ = nullptr;                 // the caller's body, alive for the whole run()
+  void (*call_)(void*, int) = nullptr;   // calls it
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<int> done_{0};
   std::atomic<bool> stop_{false};
