@@ -1,5 +1,5 @@
-// The CUDA backend against the CPU backend on one batch: trajectory, counters and every piece of
-// chain state, bit for bit. Shared by the CUDA tests of each kernel.
+// Two chains, or the CUDA backend against the CPU backend on one batch: trajectory, counters and
+// every piece of chain state, bit for bit. Shared by the tests of each kernel and of its twin.
 #pragma once
 #include <gtest/gtest.h>
 
@@ -8,8 +8,33 @@
 #include <vector>
 
 #include "locent/backend.hpp"
+#include "locent/chain_state.hpp"
 
 namespace locent::test {
+
+// Counters, flags and every piece of state of two chains (committee arrays are empty for a
+// perceptron, so one comparison serves both).
+inline void expect_same_chain(const ChainState& want, const ChainState& got) {
+  EXPECT_EQ(want.status.proposals, got.status.proposals);
+  EXPECT_EQ(want.status.accepted, got.status.accepted);
+  EXPECT_EQ(want.status.solved, got.status.solved);
+  EXPECT_EQ(want.status.solved_by, got.status.solved_by);
+  EXPECT_EQ(want.weights, got.weights);
+  EXPECT_EQ(want.centre, got.centre);
+  EXPECT_EQ(want.site_sums, got.site_sums);
+  EXPECT_EQ(want.stabilities, got.stabilities);
+  EXPECT_EQ(want.votes, got.votes);
+  EXPECT_EQ(want.field_plus_one, got.field_plus_one);
+  EXPECT_EQ(want.field_minus_one, got.field_minus_one);
+  EXPECT_EQ(want.votes_plus_one, got.votes_plus_one);
+  EXPECT_EQ(want.votes_minus_one, got.votes_minus_one);
+  EXPECT_EQ(want.set_a, got.set_a);
+  EXPECT_EQ(want.set_b, got.set_b);
+  EXPECT_EQ(want.size_a, got.size_a);
+  EXPECT_EQ(want.size_b, got.size_b);
+  EXPECT_EQ(want.energy, got.energy);
+  EXPECT_EQ(want.errors, got.errors);
+}
 
 // Runs the batch on both backends, in uneven chunks on purpose (the trajectory must not depend
 // on how the host splits the run), and checks that trace, counters and every piece of state
@@ -40,25 +65,7 @@ inline void expect_identical_runs(const std::vector<Dataset>& data, const Anneal
     const ChainState c = cpu->snapshot(b), g = gpu->snapshot(b);
     EXPECT_EQ(c.hidden_units, data[b].model.hidden_units);
     EXPECT_GT(c.status.accepted, 0u);
-    EXPECT_EQ(c.status.proposals, g.status.proposals);
-    EXPECT_EQ(c.status.accepted, g.status.accepted);
-    EXPECT_EQ(c.status.solved, g.status.solved);
-    EXPECT_EQ(c.status.solved_by, g.status.solved_by);
-    EXPECT_EQ(c.weights, g.weights);
-    EXPECT_EQ(c.centre, g.centre);
-    EXPECT_EQ(c.site_sums, g.site_sums);
-    EXPECT_EQ(c.stabilities, g.stabilities);
-    EXPECT_EQ(c.votes, g.votes);
-    EXPECT_EQ(c.field_plus_one, g.field_plus_one);
-    EXPECT_EQ(c.field_minus_one, g.field_minus_one);
-    EXPECT_EQ(c.votes_plus_one, g.votes_plus_one);
-    EXPECT_EQ(c.votes_minus_one, g.votes_minus_one);
-    EXPECT_EQ(c.set_a, g.set_a);
-    EXPECT_EQ(c.set_b, g.set_b);
-    EXPECT_EQ(c.size_a, g.size_a);
-    EXPECT_EQ(c.size_b, g.size_b);
-    EXPECT_EQ(c.energy, g.energy);
-    EXPECT_EQ(c.errors, g.errors);
+    expect_same_chain(c, g);
     if (testing::Test::HasFailure()) return;
   }
 }

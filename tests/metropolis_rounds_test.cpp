@@ -228,20 +228,7 @@ TEST_P(RoundsEqualSequential, IdenticalTrajectoryAndState) {
   EXPECT_GT(sequential.status.accepted, 200u);
   EXPECT_EQ(bool(sequential.status.solved), p.beta >= 1.0) << "the cold cases are the solved ones";
   EXPECT_EQ(trace_sequential, trace_rounds);
-  EXPECT_EQ(sequential.status.proposals, rounds.status.proposals);
-  EXPECT_EQ(sequential.status.accepted, rounds.status.accepted);
-  EXPECT_EQ(sequential.status.solved, rounds.status.solved);
-  EXPECT_EQ(sequential.status.solved_by, rounds.status.solved_by);
-  EXPECT_EQ(sequential.weights, rounds.weights);
-  EXPECT_EQ(sequential.centre, rounds.centre);
-  EXPECT_EQ(sequential.site_sums, rounds.site_sums);
-  EXPECT_EQ(sequential.stabilities, rounds.stabilities);
-  EXPECT_EQ(sequential.set_a, rounds.set_a);
-  EXPECT_EQ(sequential.set_b, rounds.set_b);
-  EXPECT_EQ(sequential.size_a, rounds.size_a);
-  EXPECT_EQ(sequential.size_b, rounds.size_b);
-  EXPECT_EQ(sequential.energy, rounds.energy);
-  EXPECT_EQ(sequential.errors, rounds.errors);
+  test::expect_same_chain(sequential, rounds);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -308,18 +295,7 @@ TEST(RoundsEqualSequential, WorkerTeamsChangeNothing) {
                                    true, trace, &team);
       EXPECT_GT(want.status.accepted, 100u);
       EXPECT_EQ(trace, want_trace);
-      EXPECT_EQ(got.status.proposals, want.status.proposals);
-      EXPECT_EQ(got.status.accepted, want.status.accepted);
-      EXPECT_EQ(got.weights, want.weights);
-      EXPECT_EQ(got.centre, want.centre);
-      EXPECT_EQ(got.site_sums, want.site_sums);
-      EXPECT_EQ(got.stabilities, want.stabilities);
-      EXPECT_EQ(got.set_a, want.set_a);
-      EXPECT_EQ(got.set_b, want.set_b);
-      EXPECT_EQ(got.size_a, want.size_a);
-      EXPECT_EQ(got.size_b, want.size_b);
-      EXPECT_EQ(got.energy, want.energy);
-      EXPECT_EQ(got.errors, want.errors);
+      test::expect_same_chain(want, got);
     }
   }
 }
@@ -347,13 +323,7 @@ TEST(RoundsEqualSequential, CpuBackendSharesALoneLargeInstance) {
   EXPECT_EQ(one->take_trace(), team->take_trace());
   const ChainState a = one->snapshot(0), b = team->snapshot(0);
   EXPECT_GT(a.status.accepted, 1000u);
-  EXPECT_EQ(a.status.proposals, b.status.proposals);
-  EXPECT_EQ(a.status.accepted, b.status.accepted);
-  EXPECT_EQ(a.weights, b.weights);
-  EXPECT_EQ(a.stabilities, b.stabilities);
-  EXPECT_EQ(a.set_a, b.set_a);
-  EXPECT_EQ(a.size_b, b.size_b);
-  EXPECT_EQ(a.errors, b.errors);
+  test::expect_same_chain(a, b);
 }
 
 TEST(RoundsEqualSequential, SolvedInstancesStopAtTheSameProposal) {
