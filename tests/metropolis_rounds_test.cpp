@@ -303,10 +303,10 @@ TEST(RoundsEqualSequential, WorkerTeamsChangeNothing) {
 // The CPU backend gives a lone large instance all its threads, in rounds: the same chain as on
 // one thread.
 TEST(RoundsEqualSequential, CpuBackendSharesALoneLargeInstance) {
-  const Dataset d = test::storage_instance(7001, 0.6, 2);  // P = 4201
+  const Dataset d = test::storage_instance(40001, 0.6, 2);  // P = 24001
   AnnealConfig config = test::hot_config(7, Coupling::traced, EnergyKind::flips);
-  config.max_sweeps = 6;
-  config.trace_every = 2;
+  config.max_sweeps = 2;
+  config.trace_every = 1;
   EngineSetup setup;
   setup.config = config;
   setup.datasets.push_back(&d);
@@ -315,8 +315,8 @@ TEST(RoundsEqualSequential, CpuBackendSharesALoneLargeInstance) {
   EXPECT_EQ(one->kernel().find("rounds"), std::string::npos);
   EXPECT_NE(team->kernel().find("rounds"), std::string::npos) << team->kernel();
   const int hw = threshold_half_width(config, d.n_patterns());
-  for (std::uint64_t s = 0; s < 6; s += 2) {
-    const ThresholdTables t = build_thresholds(config, hw, s, 2);
+  for (std::uint64_t s = 0; s < 2; ++s) {
+    const ThresholdTables t = build_thresholds(config, hw, s, 1);
     one->run_chunk(t, config.trace_every);
     team->run_chunk(t, config.trace_every);
   }

@@ -101,8 +101,10 @@ class CpuMetropolisEngine final : public MetropolisEngine {
   // Steps a round: at least one per thread for the counts, but every step past a round's cut is
   // counted again, so no more than needed (2 was fastest on 2 cores at N = 100001, NOTES.md).
   int round_steps() const { return std::clamp(threads_, 2, 8); }
-  // Below this many patterns a round is too little work to share among threads.
-  static constexpr int kTeamMinPatterns = 4096;
+  // Below this many patterns a round is too little work to share among threads: on the 2-core
+  // development machine rounds on both cores lost at N = 20001 (5.5e6 against 9.9e6 proposals/s
+  // on one), won 1.25× at N = 40001 and 1.5× at N = 100001 (NOTES.md).
+  static constexpr int kTeamMinPatterns = 24000;
 
   bool lone_large_instance() const {
     return chains_.size() == 1 && threads_ > 1 && !chains_[0].committee() &&

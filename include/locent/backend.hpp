@@ -77,9 +77,10 @@ std::unique_ptr<Backend> make_cpu_backend(int threads);
 // Settings of the CUDA backend's Metropolis engine; the defaults suit every use.
 struct CudaOptions {
   // Perceptrons on compute capability 9.0 can run in speculative rounds
-  // (kernels/metropolis_rounds.cu): -1 automatic, 0 never (a step at a time, one block per
-  // instance), 1 rounds with one block per instance, 2, 4, 8 or 16 rounds with a thread-block
-  // cluster of that many blocks per instance. A shape asked for and not possible is an error.
+  // (kernels/metropolis_rounds.cu): -1 automatic (for now: never, until the kernel has run on
+  // hardware), 0 never (a step at a time, one block per instance), 1 rounds with one block per
+  // instance, 2, 4, 8 or 16 rounds with a thread-block cluster of that many blocks per instance.
+  // A shape asked for and not possible is an error.
   int cluster_blocks = -1;
   int round_steps = 8;  // steps per round, 1..32
   // Decide a round's proposals one per lane, then walk over the acceptances (rounds of at most
@@ -96,6 +97,7 @@ bool cuda_available();
 // A usable device with thread-block clusters (compute capability 9.0 or later).
 bool cuda_clusters_available(int device = 0);
 // automatic: CUDA when a device is usable, else CPU with a note written to *note.
-std::unique_ptr<Backend> make_backend(BackendKind kind, int threads, std::string* note);
+std::unique_ptr<Backend> make_backend(BackendKind kind, int threads, std::string* note,
+                                      const CudaOptions& cuda = {});
 
 }  // namespace locent
