@@ -25,11 +25,16 @@
 #include <vector>
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/device_util.cuh"
 #include "kernels/device_array.cuh"
 #include "locent/dense_fields.hpp"
 
 namespace locent {
 namespace {
+
+using cuda::commit_copies;
+using cuda::copy_16_bytes;
+using cuda::wait_copies;
 
 namespace wmma = nvcuda::wmma;
 using wmma::experimental::precision::b1;
@@ -106,15 +111,6 @@ __device__ __forceinline__ void mma_and_popc(int (&d)[4], const std::uint32_t (&
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
-__device__ __forceinline__ void copy_16_bytes(std::uint32_t* shared, const std::uint32_t* global) {
-  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(shared));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(address), "l"(global));
-}
-__device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int kPending>
-__device__ __forceinline__ void wait_copies() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
-}
 
 // Copies one stage (a_rows rows of a from a_row0, 128 of b from b_row0, K words [k_word,
 // k_word + 16)) into the stage's shared tiles, in pieces of 16 bytes, 4 per row.

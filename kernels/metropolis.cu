@@ -18,6 +18,7 @@
 #include <algorithm>
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/device_util.cuh"
 #include "kernels/metropolis.cuh"
 #include "locent/metropolis_rules.hpp"
 #include "locent/rng.hpp"
@@ -26,17 +27,8 @@ namespace locent::cuda {
 namespace {
 
 constexpr int kMaxWarps = 32;
-// Threshold tables up to this size are staged in shared memory for the sweep.
-constexpr std::size_t kSharedTableBytes = 24 * 1024;
 
-__device__ __forceinline__ int warp_sum(int v) {
-  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
 
-__device__ __forceinline__ bool test_bit32(const std::uint32_t* words, int i) {
-  return (words[i >> 5] >> (i & 31)) & 1u;
-}
 
 // kWide: the perceptron's few-instance shape (chunks > 1), whose block holds many warps per
 // replica. It gets its own instance of the kernel, because the four-words-in-flight update loop

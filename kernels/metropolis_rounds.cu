@@ -26,6 +26,7 @@
 #include <algorithm>
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/device_util.cuh"
 #include "kernels/metropolis_rounds.cuh"
 #include "locent/metropolis_rounds.hpp"
 #include "locent/metropolis_rules.hpp"
@@ -87,25 +88,6 @@ struct SharedLayout {
   }
 };
 
-// Device helpers exist where the kernel has a body (compute capability 9.0 and the host pass).
-#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
-// One redux.sync instruction (sm_80 and later) instead of five dependent shuffles.
-__device__ __forceinline__ int warp_sum(int v) { return __reduce_add_sync(0xffffffffu, v); }
-
-__device__ __forceinline__ bool test_bit32(const std::uint32_t* words, int i) {
-  return (words[i >> 5] >> (i & 31)) & 1u;
-}
-
-__device__ __forceinline__ void copy_4_bytes(std::uint32_t* shared, const std::uint32_t* global) {
-  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(shared));
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(address), "l"(global));
-}
-__device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int kPending>
-__device__ __forceinline__ void wait_copies() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
-}
-#endif
 
 // kWarps warps a block; the stabilities in shared memory (kSharedStabilities) or left in global
 // memory, where only accepted flips touch them (instances too large for several blocks an SM).
@@ -669,7 +651,7 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
                                               chunk.table_stride);
   // The table joins shared memory when that costs no resident blocks: a cluster's blocks hold
   // an SM each; one block per instance asks the occupancy calculator again.
-  bool room = with_table <= shape.max_shared_bytes && chunk.table_stride * 4 <= 24 * 1024;
+  bool room = with_table <= shape.max_shared_bytes && chunk.table_stride * 4 <= kSharedTableBytes;
   if (room && shape.cluster == 1) {
     int per_sm = 0;
     LOCENT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(

@@ -1,0 +1,36 @@
+// Small device helpers shared by the kernels: warp sums, bit tests, cp.async copies.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace locent::cuda {
+
+// Threshold tables up to this size are staged in shared memory for a sweep.
+inline constexpr std::size_t kSharedTableBytes = 24 * 1024;
+
+// The sum over the warp's 32 lanes: one redux.sync (sm_80 and later, every target here).
+__device__ __forceinline__ int warp_sum(int v) { return __reduce_add_sync(0xffffffffu, v); }
+
+__device__ __forceinline__ bool test_bit32(const std::uint32_t* words, int i) {
+  return (words[i >> 5] >> (i & 31)) & 1u;
+}
+
+// Asynchronous global → shared copies (cp.async, sm_80 and later), committed in groups.
+__device__ __forceinline__ void copy_4_bytes(std::uint32_t* shared, const std::uint32_t* global) {
+  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(shared));
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(address), "l"(global));
+}
+__device__ __forceinline__ void copy_16_bytes(std::uint32_t* shared, const std::uint32_t* global) {
+  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(shared));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(address), "l"(global));
+}
+__device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_group;\n" ::); }
+// Waits until at most kPending of this thread's groups are still in flight.
+template <int kPending>
+__device__ __forceinline__ void wait_copies() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
+}
+
+}  // namespace locent::cuda
