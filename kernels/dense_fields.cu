@@ -209,6 +209,8 @@ __global__ void __launch_bounds__(64 * kWarpRows, kWarpRows == 2 ? 3 : 1) dense_
   }
   wait_copies<0>();
 
+  // Two separate epilogues: merged into one loop with the store as the only difference, the
+  // kernels spilled at the 168 registers that three blocks an SM allow.
   if constexpr (kStaged) {
     static_assert(kWarpRows == 2, "the staged tiles fill the 2 x 2-warp block's shared memory");
     static_assert(4 * 64 * kStagedStride * sizeof(Field) <= mma_shared_bytes(2), "staged tiles");
