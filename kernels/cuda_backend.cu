@@ -250,6 +250,9 @@ class CudaMetropolisEngine final : public MetropolisEngine {
   // per instance.
   void choose_rounds(int device, const CudaOptions& options) {
     const int asked = options.cluster_blocks;
+    if (asked < -1 || asked > 16 || (asked > 0 && (asked & (asked - 1)) != 0))
+      throw Error("cluster_blocks must be -1 (automatic), 0 (never), 1, 2, 4, 8 or 16, not " +
+                  std::to_string(asked));
     if (asked == 0 || (asked < 0 && !cuda::kRoundsByDefault)) return;
     const auto shape = [&](int cluster) {
       return cuda::metropolis_rounds_shape(device, b_, cluster, options.round_steps,

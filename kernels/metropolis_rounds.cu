@@ -574,7 +574,8 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
   if (round_steps < 1 || round_steps > kMaxRoundSteps)
     throw Error("round length must be 1.." + std::to_string(kMaxRoundSteps) + " steps");
   if (cluster < 0 || cluster > kMaxCluster || (cluster & (cluster - 1)) != 0)
-    throw Error("blocks per instance must be 1, 2, 4, 8 or 16 (0: automatic)");
+    throw Error("blocks per instance must be 1, 2, 4, 8 or 16, or 0 for the largest cluster "
+                "that fits");
   int major = 0, sms = 0, optin = 0;
   LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
   if (major < 9) return none;
