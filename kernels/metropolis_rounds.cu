@@ -6,18 +6,20 @@
 // r holds the 32-bit pattern words [r·S, (r+1)·S) of every replica: both boundary sets in shared
 // memory, and their stabilities (32 per word) there too, except in the one-block shape for
 // instances too large for four blocks an SM, where they stay in global memory and only accepted
-// flips touch them. A round of up to k steps:
-//   1. the random words and sites of the steps not yet fetched (the next 2k from the round's
-//      start), and their column slices by cp.async into a ring of 2k slots: the columns of a
-//      round were requested one round earlier;
-//   2. every (step, replica) pair counts |A ∩ col| and |B ∩ col| over the block's slice (and the
+// flips touch them. A round of up to k steps, in the numbered phases of the kernel's body:
+//   1. the random words and sites of the steps not yet fetched (up to 2k from the round's start);
+//      meanwhile the last warp reads the weights at the round's sites;
+//   2. the column slices of those steps by cp.async into a ring of 2k slots (this round's were
+//      requested by an earlier round);
+//   3. every (step, replica) item counts |A ∩ col| and |B ∩ col| over the block's slice (and the
 //      slice's set sizes), packed two 16-bit counts to a word;
-//   3. each block pushes its records into every block's shared memory (16-byte stores through
-//      distributed shared memory), then the one cluster barrier of the round;
-//   4. every block sums the C records and decides the round, identically (decide_round_masked:
-//      tentative decisions one per lane, then a walk over the acceptances), keeping its own copy
-//      of the weights so that no block reads what another writes;
-//   5. the accepted replicas (at most one flip each per round) move their slice.
+//   4. each block pushes its record into every block's shared memory (16-byte stores through
+//      distributed shared memory), then the round's one cluster barrier;
+//   5. every block sums the C records into each item's ΔE;
+//   6. every block decides the round, identically (decide_round_masked: tentative decisions one
+//      per lane of warp 0, then a walk over the acceptances), on its own copy of the weights so
+//      that no block reads what another writes;
+//   7. the accepted replicas (at most one flip each per round) move their slice.
 // The end of a sweep (centre errors, trace record) splits the patterns over the blocks and
 // gathers the partial sums the same way. Block 0 keeps the batch's own weights, site sums,
 // counters and trace; the other blocks' copies are discarded at the end of the launch.
