@@ -100,10 +100,14 @@ bench() {  # bench LABEL LIMIT ARGS...
 }
 if want cluster; then
 # One instance at N = 100001 on a cluster of 16 blocks (8 would not hold the slices in shared
-# memory), rounds of 2 to 32 steps.
-for k in 8 2 4 16 32; do
-  bench "cluster16-k$k" 60 --backend cuda --N 100001 --instances 1 --no-baseline \
+# memory): rounds adapted to the acceptance (at most 16 or 32 steps), then fixed at 2 to 16.
+for k in 16 32; do
+  bench "cluster16-upto$k" 60 --backend cuda --N 100001 --instances 1 --no-baseline \
     --dense-size 0 --fbp-N 0 --cluster 16 --round-steps "$k"
+done
+for k in 2 4 8 16; do
+  bench "cluster16-k$k" 60 --backend cuda --N 100001 --instances 1 --no-baseline \
+    --dense-size 0 --fbp-N 0 --cluster 16 --round-steps "$k" --fixed-rounds
 done
 # Many instances in rounds, one block each, against the step-at-a-time kernel's batched figures.
 bench rounds-batched 120 --backend cuda --N 1001 10001 --no-baseline --dense-size 0 --fbp-N 0 \

@@ -160,7 +160,8 @@ class CudaMetropolisEngine final : public MetropolisEngine {
                                   : std::string("one block per instance")) +
              " of " + std::to_string(rounds_.warps) + " warps, stabilities in " +
              (rounds_.shared_stabilities ? "shared" : "global") + " memory, " +
-             std::to_string(rounds_.round_steps) + " steps per round, " +
+             (rounds_.adaptive_rounds ? "rounds of up to " : "rounds of ") +
+             std::to_string(rounds_.round_steps) + " steps, " +
              (rounds_.parallel_decisions ? "parallel" : "sequential") + " decisions";
     return "block per instance, " + std::to_string(shape_.warps) + " warps" +
            (shape_.chunks > 1 ? ", " + std::to_string(shape_.chunks) + " per replica" : "");
@@ -256,7 +257,7 @@ class CudaMetropolisEngine final : public MetropolisEngine {
     if (asked == 0 || (asked < 0 && !cuda::kRoundsByDefault)) return;
     const auto shape = [&](int cluster) {
       return cuda::metropolis_rounds_shape(device, b_, cluster, options.round_steps,
-                                           options.parallel_decisions,
+                                           options.adaptive_rounds, options.parallel_decisions,
                                            options.round_stabilities_in_global);
     };
     if (asked > 0) {

@@ -45,8 +45,8 @@ constexpr int kBatchWarps = 4;     // one block per instance, four blocks an SM
 constexpr int kMaxSliceWords = 2047;  // 32·S local counts fit in 16 bits
 
 struct RoundsArgs {
-  int cluster, slice_words, round_steps;
-  bool parallel_decisions, table_in_shared;
+  int cluster, slice_words, round_steps;  // round_steps: the most (the ring holds twice that)
+  bool adaptive, parallel_decisions, table_in_shared;
   std::uint32_t* rank_words;
   std::size_t rank_stride;
 };
@@ -101,6 +101,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ int ctrl_flips, ctrl_next_step, ctrl_next_replica, ctrl_solved_by;
   __shared__ int stop;
+  __shared__ int round_k;  // the steps of this sweep's rounds (≤ k)
   cg::cluster_group cluster = cg::this_cluster();
 
   const int C = ra.cluster, S = ra.slice_words, k = ra.round_steps, ring = 2 * k;
@@ -183,19 +184,31 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
   const std::uint64_t n64 = static_cast<std::uint64_t>(n);
   std::uint64_t loaded = 0;  // steps (from the launch's first) whose words and columns are requested
   int buffer = 0;
+  // Thread 0's counters at the start of the previous sweep (the chain's start at first).
+  std::uint64_t proposals_before = 0, accepted_before = 0;
   for (int s = 0; s < ch.sweeps && !stop; ++s) {
     const std::uint64_t sweep = ch.first_sweep + s;
     const std::uint32_t* table = ch.tables + s * ch.table_stride;
     if (ra.table_in_shared) {
       for (std::size_t e = tid; e < ch.table_stride; e += threads) shared_table[e] = table[e];
       table = shared_table;
-      __syncthreads();
     }
+    // The sweep's round length, from the last sweep's acceptance (the same in every block: the
+    // same counters, the same arithmetic). Any length gives the same trajectory: the ring's
+    // 2k slots stay ahead of every round of at most k steps.
+    if (tid == 0) {
+      round_k = ra.adaptive ? adaptive_round_steps(accepted - accepted_before,
+                                                   proposals - proposals_before, y, k)
+                            : k;
+      proposals_before = proposals;
+      accepted_before = accepted;
+    }
+    __syncthreads();
     const ThresholdView view{table, ch.half_width, ch.coupling_states};
 
     int step = 0, first_replica = 0;
     while (step < n) {
-      const int count = min(k, n - step);
+      const int count = min(round_k, n - step);
       const std::uint64_t g = std::uint64_t(s) * n64 + step;  // the round's first step
       const int g_slot = static_cast<int>(g % ring);           // its slot in the ring
 
@@ -569,8 +582,8 @@ cudaLaunchConfig_t launch_config(const MetropolisBatch& batch, int cluster, int 
 }  // namespace
 
 RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, int cluster,
-                                    int round_steps, bool parallel_decisions,
-                                    bool global_stabilities) {
+                                    int round_steps, bool adaptive_rounds,
+                                    bool parallel_decisions, bool global_stabilities) {
   RoundsShape none;
   if (batch.hidden_units > 1) return none;
   if (round_steps < 1 || round_steps > kMaxRoundSteps)
@@ -619,6 +632,7 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
     shape.cluster = c;
     shape.slice_words = slice;
     shape.round_steps = round_steps;
+    shape.adaptive_rounds = adaptive_rounds;
     shape.parallel_decisions = parallel_decisions;
     shape.shared_stabilities = shared_stabilities;
     shape.warps = warps;
@@ -646,8 +660,14 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
 void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChunk& chunk,
                               const RoundsShape& shape, std::uint32_t* rank_words,
                               cudaStream_t stream) {
-  RoundsArgs args{shape.cluster,   shape.slice_words, shape.round_steps, shape.parallel_decisions,
-                  false,           rank_words,        shape.rank_stride};
+  RoundsArgs args{shape.cluster,
+                  shape.slice_words,
+                  shape.round_steps,
+                  shape.adaptive_rounds,
+                  shape.parallel_decisions,
+                  false,
+                  rank_words,
+                  shape.rank_stride};
   std::size_t bytes = shape.base_shared_bytes;
   const std::size_t with_table = shared_bytes(batch, shape.cluster, shape.slice_words,
                                               shape.round_steps, shape.shared_stabilities,

@@ -20,7 +20,8 @@ inline constexpr bool kRoundsByDefault = false;
 struct RoundsShape {
   int cluster = 0;          // blocks per instance (1: no cluster); 0: the kernel does not apply
   int slice_words = 0;      // 32-bit pattern words of each replica per block
-  int round_steps = 0;
+  int round_steps = 0;                // the most steps a round (the ring holds twice that)
+  bool adaptive_rounds = true;        // each sweep's rounds as long as the last's acceptance says
   bool parallel_decisions = true;     // decide_round_masked where a round allows it
   bool shared_stabilities = true;     // else left in global memory (one block per instance)
   int warps = 0;
@@ -37,8 +38,8 @@ struct RoundsShape {
 // memory, or always there with `global_stabilities`); 2, 4, 8 or 16 a cluster of that many
 // 16-warp blocks; 0 the largest cluster that fits (at most the SMs per instance).
 RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, int cluster,
-                                    int round_steps, bool parallel_decisions,
-                                    bool global_stabilities = false);
+                                    int round_steps, bool adaptive_rounds,
+                                    bool parallel_decisions, bool global_stabilities = false);
 
 // Launches one chunk; `rank_words` holds instances × cluster × shape.rank_stride words.
 void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChunk& chunk,

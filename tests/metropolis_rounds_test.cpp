@@ -176,6 +176,24 @@ TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
   EXPECT_GT(rounds_complete, 2000);
 }
 
+// The adaptive round length: the most with no history, twice the expected round length
+// 1/(1 − (1 − p)^y) otherwise, within [2, k_max], longer as the acceptance falls.
+TEST(DecideRound, AdaptiveRoundLengthFollowsTheAcceptance) {
+  EXPECT_EQ(adaptive_round_steps(0, 0, 7, 16), 16);
+  EXPECT_EQ(adaptive_round_steps(0, 1000, 7, 16), 16);      // nothing accepted
+  EXPECT_EQ(adaptive_round_steps(500, 1000, 7, 16), 2);     // half accepted
+  EXPECT_EQ(adaptive_round_steps(50, 1000, 7, 16), 6);      // 5 %: rounds of ≈ 3.4 steps
+  EXPECT_EQ(adaptive_round_steps(10, 1000, 7, 32), 29);     // 1 %: ≈ 14.7
+  EXPECT_EQ(adaptive_round_steps(50, 1000, 7, 1), 1);       // never above k_max
+  int last = 2;
+  for (int accepted = 1000; accepted >= 0; accepted -= 10) {
+    const int k = adaptive_round_steps(accepted, 1000, 5, 32);
+    EXPECT_GE(k, last);
+    EXPECT_LE(k, 32);
+    last = k;
+  }
+}
+
 struct Case {
   int n;
   double alpha;
@@ -384,6 +402,7 @@ struct ClusterCase {
   int cluster, round_steps, instances;
   bool parallel_decisions = true;
   bool global_stabilities = false;  // one block per instance: stabilities left in global memory
+  bool adaptive = true;             // rounds as long as the last sweep's acceptance says
 };
 
 void PrintTo(const ClusterCase& c, std::ostream* os) {
@@ -397,7 +416,8 @@ std::string cluster_case_name(const testing::TestParamInfo<ClusterCase>& info) {
          (c.coupling == Coupling::traced ? "_traced" : "_explicit") +
          (c.energy == EnergyKind::flips ? "_flips" : "_errors") + "_C" + std::to_string(c.cluster) +
          "_k" + std::to_string(c.round_steps) + "_B" + std::to_string(c.instances) +
-         (c.parallel_decisions ? "" : "_sequential") + (c.global_stabilities ? "_global" : "");
+         (c.parallel_decisions ? "" : "_sequential") + (c.global_stabilities ? "_global" : "") +
+         (c.adaptive ? "" : "_fixed");
 }
 
 class ClusterRoundsEqualCpu : public testing::TestWithParam<ClusterCase> {
@@ -422,6 +442,7 @@ TEST_P(ClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
   options.round_steps = p.round_steps;
   options.parallel_decisions = p.parallel_decisions;
   options.round_stabilities_in_global = p.global_stabilities;
+  options.adaptive_rounds = p.adaptive;
   test::expect_identical_runs(data, config, options, "rounds");
 }
 
@@ -447,7 +468,10 @@ INSTANTIATE_TEST_SUITE_P(
                     ClusterCase{65, 1.1, 5, Coupling::explicit_, EnergyKind::errors, 1, 8, 300},
                     ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 1, 8, 3, true, true},
                     ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 1, 16, 3},
-                    ClusterCase{301, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 1, 5, 2, false, true}),
+                    ClusterCase{301, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 1, 5, 2, false, true},
+                    // Every round its full length.
+                    ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 8, 8, 1, true, false, false},
+                    ClusterCase{1001, 0.6, 7, Coupling::explicit_, EnergyKind::errors, 1, 32, 4, true, false, false}),
     cluster_case_name);
 
 // Solved through solve_batch, the cluster kernel stops at the CPU's proposal, with its weights.

@@ -34,6 +34,7 @@ struct BenchOptions {
   int round_steps = CudaOptions{}.round_steps;
   std::string round_decisions = "parallel";
   bool round_global = false;
+  bool fixed_rounds = false;
   std::vector<int> fbp_sizes;  // empty: 10001 on the CPU, 10001 and 100001 on a GPU; {0}: skip
   bool quiet = false;
 };
@@ -85,7 +86,12 @@ std::function<int()> add_bench_command(CLI::App& app) {
   cmd->add_flag("--round-global-stabilities", o->round_global,
                 "With --cluster 1: stabilities in global memory even where shared memory would "
                 "hold them");
-  cmd->add_option("--round-steps", o->round_steps, "Steps per speculative round with --cluster")
+  cmd->add_flag("--fixed-rounds", o->fixed_rounds,
+                "With --cluster: every round --round-steps long, instead of adapting each "
+                "sweep's rounds to the last sweep's acceptance (at most --round-steps)");
+  cmd->add_option("--round-steps", o->round_steps,
+                  "Steps per speculative round with --cluster: the most, or all of them with "
+                  "--fixed-rounds")
       ->check(CLI::Range(1, 32))
       ->capture_default_str();
   cmd->add_option("--round-decisions", o->round_decisions,
@@ -108,6 +114,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
     CudaOptions cuda;
     cuda.cluster_blocks = o->cluster == "auto" ? -1 : o->cluster == "off" ? 0 : std::stoi(o->cluster);
     cuda.round_steps = o->round_steps;
+    cuda.adaptive_rounds = !o->fixed_rounds;
     cuda.parallel_decisions = o->round_decisions == "parallel";
     cuda.round_stabilities_in_global = o->round_global;
     std::string note;

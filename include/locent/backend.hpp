@@ -82,7 +82,10 @@ struct CudaOptions {
   // instance, 2, 4, 8 or 16 rounds with a thread-block cluster of that many blocks per instance.
   // A shape asked for and not possible is an error.
   int cluster_blocks = -1;
-  int round_steps = 8;  // steps per round, 1..32
+  int round_steps = 16;  // steps per round, 1..32: the most, with adaptive_rounds
+  // Each sweep's rounds as long as the previous sweep's acceptance makes them worth (twice the
+  // expected length, adaptive_round_steps); else always round_steps.
+  bool adaptive_rounds = true;
   // Decide a round's proposals one per lane, then walk over the acceptances (rounds of at most
   // 64 proposals), or strictly one after the other: the same trajectory, at different speeds.
   bool parallel_decisions = true;

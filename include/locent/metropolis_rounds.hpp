@@ -54,6 +54,20 @@ struct RoundOutcome {
   int solved_by = -1;
 };
 
+// How many steps a round is worth counting after `accepted` of `proposals` were accepted: twice
+// the expected round length 1/(1 − (1 − p)^y), between 2 and k_max (k_max with no history).
+// The trajectory does not depend on it, only the work wasted on steps past a round's end and
+// the rounds' fixed costs do.
+LOCENT_HD int adaptive_round_steps(std::uint64_t accepted, std::uint64_t proposals, int y,
+                                   int k_max) {
+  if (proposals == 0 || k_max <= 2) return k_max;
+  const double p = double(accepted) / double(proposals);
+  double stay = 1;  // (1 − p)^y
+  for (int a = 0; a < y; ++a) stay *= 1 - p;
+  const double want = 2 / (1 - stay + 1e-12);
+  return want >= k_max ? k_max : want <= 2 ? 2 : int(want);
+}
+
 LOCENT_HD int replica_sum(std::uint32_t replica_plus, int replicas) {
   return 2 * popcount32(replica_plus) - replicas;
 }
