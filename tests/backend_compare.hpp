@@ -36,6 +36,24 @@ inline void expect_same_chain(const ChainState& want, const ChainState& got) {
   EXPECT_EQ(want.errors, got.errors);
 }
 
+// The same batch solved by solve_batch on the CPU and on the CUDA backend: every instance solved,
+// at the same proposal, by the same replica (or the centre), with the same weights.
+inline void expect_same_solutions(const std::vector<Dataset>& data, const AnnealConfig& config,
+                                  const CudaOptions& options = {}) {
+  auto cpu = make_cpu_backend(2);
+  auto gpu = make_cuda_backend(0, options);
+  const BatchResult rc = solve_batch(data, config, *cpu), rg = solve_batch(data, config, *gpu);
+  for (std::size_t b = 0; b < data.size(); ++b) {
+    SCOPED_TRACE("instance " + std::to_string(b));
+    EXPECT_TRUE(rc.instances[b].solved);
+    EXPECT_EQ(rc.instances[b].solved, rg.instances[b].solved);
+    EXPECT_EQ(rc.instances[b].solved_by, rg.instances[b].solved_by);
+    EXPECT_EQ(rc.instances[b].proposals, rg.instances[b].proposals);
+    EXPECT_EQ(rc.instances[b].replica_weights, rg.instances[b].replica_weights);
+    EXPECT_EQ(rc.instances[b].centre_errors, rg.instances[b].centre_errors);
+  }
+}
+
 // Runs the batch on both backends, in uneven chunks on purpose (the trajectory must not depend
 // on how the host splits the run), and checks that trace, counters and every piece of state
 // agree. Committee arrays are empty for a perceptron, so one comparison serves both. With

@@ -143,17 +143,7 @@ TEST(CudaSolve, CommitteeSameProposalsToSolutionAsCpu) {
     AnnealConfig config = committee_defaults();
     config.max_sweeps = 3000;
     config.seed = 9;
-    auto cpu = make_cpu_backend(2);
-    auto gpu = make_cuda_backend(0);
-    const BatchResult rc = solve_batch(data, config, *cpu), rg = solve_batch(data, config, *gpu);
-    for (std::size_t b = 0; b < data.size(); ++b) {
-      EXPECT_TRUE(rc.instances[b].solved);
-      EXPECT_EQ(rc.instances[b].solved, rg.instances[b].solved);
-      EXPECT_EQ(rc.instances[b].solved_by, rg.instances[b].solved_by);
-      EXPECT_EQ(rc.instances[b].proposals, rg.instances[b].proposals);
-      EXPECT_EQ(rc.instances[b].replica_weights, rg.instances[b].replica_weights);
-      EXPECT_EQ(rc.instances[b].centre_errors, rg.instances[b].centre_errors);
-    }
+    test::expect_same_solutions(data, config);
   }
 }
 
@@ -165,16 +155,7 @@ TEST(CudaSolve, SameProposalsToSolutionAsCpu) {
   AnnealConfig config;
   config.max_sweeps = 2000;
   config.seed = 9;
-  auto cpu = make_cpu_backend(2);
-  auto gpu = make_cuda_backend(0);
-  const BatchResult rc = solve_batch(data, config, *cpu), rg = solve_batch(data, config, *gpu);
-  for (std::size_t b = 0; b < data.size(); ++b) {
-    EXPECT_TRUE(rc.instances[b].solved);
-    EXPECT_EQ(rc.instances[b].solved, rg.instances[b].solved);
-    EXPECT_EQ(rc.instances[b].solved_by, rg.instances[b].solved_by);
-    EXPECT_EQ(rc.instances[b].proposals, rg.instances[b].proposals);
-    EXPECT_EQ(rc.instances[b].replica_weights, rg.instances[b].replica_weights);
-  }
+  test::expect_same_solutions(data, config);
 }
 
 TEST(CudaBackend, RefusesWhatDoesNotFitWithAClearError) {

@@ -484,16 +484,7 @@ TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
   config.seed = 12;
   CudaOptions options;
   options.cluster_blocks = 4;
-  auto cpu = make_cpu_backend(2);
-  auto gpu = make_cuda_backend(0, options);
-  const BatchResult rc = solve_batch(data, config, *cpu), rg = solve_batch(data, config, *gpu);
-  for (std::size_t b = 0; b < data.size(); ++b) {
-    EXPECT_TRUE(rc.instances[b].solved);
-    EXPECT_EQ(rc.instances[b].solved, rg.instances[b].solved);
-    EXPECT_EQ(rc.instances[b].solved_by, rg.instances[b].solved_by);
-    EXPECT_EQ(rc.instances[b].proposals, rg.instances[b].proposals);
-    EXPECT_EQ(rc.instances[b].replica_weights, rg.instances[b].replica_weights);
-  }
+  test::expect_same_solutions(data, config, options);
 }
 
 // Asking for a cluster where none is possible is a clear error, not a silent fallback.
