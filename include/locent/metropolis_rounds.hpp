@@ -87,6 +87,20 @@ LOCENT_HD bool proposal_accepted(const RoundStep& st, int j, int a, int y, bool 
   return view.accept_replica(de, k, random(j, replica_slot(a)));
 }
 
+// Records replica a's accepted flip at step j (ΔE = de); true when its energy reached zero, which
+// solves the chain and ends the round after this flip.
+LOCENT_HD bool record_replica_flip(RoundOutcome& out, RoundFlip* flips, std::int64_t* energy,
+                                   int j, int a, bool was_plus, int de) {
+  flips[out.flips++] = RoundFlip{j, a, was_plus};
+  energy[a] += de;
+  if (energy[a] != 0) return false;
+  out.solved = true;
+  out.solved_by = a;
+  out.next_step = j;
+  out.next_replica = a + 1;
+  return true;
+}
+
 // Decides the proposals of a round in the sequential chain's order.
 //   steps[0..count)          the round's steps (bits updated in place)
 //   first_replica            the round starts mid-step at this replica of steps[0]
@@ -117,17 +131,9 @@ LOCENT_HD RoundOutcome decide_round(RoundStep* steps, int count, int first_repli
       if (!proposal_accepted(st, j, a, y, traced, de, view, random)) continue;
       ++accepted;
       moved |= 1u << a;
-      flips[out.flips++] = RoundFlip{j, a, w_plus};
       for (int l = j; l < count; ++l)
         if (steps[l].site == st.site) steps[l].replica_plus ^= 1u << a;
-      energy[a] += de;
-      if (energy[a] == 0) {
-        out.solved = true;
-        out.solved_by = a;
-        out.next_step = j;
-        out.next_replica = a + 1;
-        return out;
-      }
+      if (record_replica_flip(out, flips, energy, j, a, w_plus, de)) return out;
     }
     if (!traced) {
       ++proposals;
@@ -227,16 +233,10 @@ LOCENT_HD RoundOutcome decide_round_masked(RoundStep* steps, int count, int firs
       centre_steps[out.centre_flips++] = j;
       continue;
     }
-    flips[out.flips++] = RoundFlip{j, a, !((st.replica_plus >> a) & 1u)};
     if (q + stride < total) stale |= 1ull << (q + stride);
-    energy[a] += delta_e[j * y + a];
-    if (energy[a] == 0) {
-      out.solved = true;
-      out.solved_by = a;
-      out.next_step = j;
-      out.next_replica = a + 1;
+    if (record_replica_flip(out, flips, energy, j, a, !((st.replica_plus >> a) & 1u),
+                            delta_e[j * y + a]))
       return out;
-    }
   }
   proposals += static_cast<std::uint64_t>(total - pos);
   out.next_step = count;
