@@ -8,7 +8,7 @@
 #   cmake --build build-device -j2 --target locent locent_tests
 # then, on the GPU machine:  bench/device-check.sh build-device [PARTS]   (writes under $OUT if set)
 # PARTS is a comma-separated subset of tests,cluster,sanitize,solves,bench,wmma,host-cpu,fbp,suite
-# (default: all); sanitize runs two small rounds-kernel tests under compute-sanitizer; cluster runs the rounds kernel's tests, its N = 100001 figures on a cluster and its batched
+# (default: all) and profile (Nsight Compute on the dense kernels, only when named); sanitize runs two small rounds-kernel tests under compute-sanitizer; cluster runs the rounds kernel's tests, its N = 100001 figures on a cluster and its batched
 # figures with one block per instance; fbp runs
 # the focusing-BP reference cases and the perceptron capacity scan (bench/fbp_reference.sh) on the
 # GPU.
@@ -24,7 +24,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm 
 start=$SECONDS
 rows=()
 
-cuda_tests='*Cuda*:*TensorCores*'      # every CUDA test but the rounds kernel's
+cuda_tests='*Cuda*:*TensorCores*:*ManyTiles*'  # every CUDA test but the rounds kernel's
 gpu_tests="$cuda_tests:*Cluster*"    # all of them (the suite step leaves them out)
 gtests() {  # gtests LABEL LIMIT FILTER: one test run with its own time limit, a table row
   local label=$1 limit=$2 filter=$3
@@ -119,11 +119,31 @@ if want bench; then
 read -r -a bench_extra <<<"${BENCH_EXTRA:-}"
 bench batched 150 --backend cuda --N 1001 10001 --no-baseline --mac-ceiling 5.0e15 "${bench_extra[@]}"
 bench single 60 --backend cuda --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster off
+bench wgmma 30 --backend cuda --N 0 --dense-kernel wgmma --fbp-N 0 --mac-ceiling 5.0e15
 bench mma256 30 --backend cuda --N 0 --dense-kernel mma256 --fbp-N 0 --mac-ceiling 5.0e15
 bench mma-staged 30 --backend cuda --N 0 --dense-kernel mma-staged --fbp-N 0 --mac-ceiling 5.0e15
 want wmma && bench wmma 30 --backend cuda --N 0 --dense-kernel wmma --fbp-N 0 --mac-ceiling 5.0e15
 want host-cpu && bench host-cpu 60 --backend cpu --N 1001 --sweeps-scale 0.3 --dense-size 0 --fbp-N 0
 echo "bench: ${SECONDS}s"
+fi
+
+# The dense kernels under Nsight Compute where the machine has it: tensor-pipe, L2 and shared-memory
+# throughput and the warps' stall reasons, one launch of each kernel (not part of the default run).
+if want profile; then
+  ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+  if [[ -x $ncu ]]; then
+    for kernel in mma mma-staged wgmma; do
+      timeout 120 "$ncu" --kernel-name regex:dense_fields --launch-skip 1 --launch-count 1 \
+        --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+        --section WarpStateStats --section Occupancy \
+        "$build/locent" bench --backend cuda --N 0 --dense-kernel "$kernel" --fbp-N 0 \
+        >"$out/profile-$kernel.txt" 2>&1
+      rows+=("profile $kernel|rc=$?|$(grep -E 'Compute \(SM\) Throughput|Memory Throughput|L2 Cache Throughput' "$out/profile-$kernel.txt" | awk '{ printf "%s %s; ", $1, $NF }')")
+    done
+  else
+    rows+=("profile|skipped|no ncu")
+  fi
+  echo "profile: ${SECONDS}s"
 fi
 
 if want fbp; then

@@ -13,6 +13,8 @@ std::unique_ptr<Backend> make_cuda_backend(int, const CudaOptions&) {
               ExitCode::no_device);
 }
 
+bool dense_kernel_available(DenseKernel) { return false; }
+
 std::unique_ptr<DenseFieldsGpu> make_dense_fields_gpu(const BitMatrix&, const BitMatrix&, DenseKernel) {
   throw Error("this build of locent has no CUDA backend (built with LOCENT_CUDA=OFF)",
               ExitCode::no_device);

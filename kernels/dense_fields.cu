@@ -17,6 +17,9 @@
 //    over each row's four lanes, one atomic per row and warp.
 //  * mma_staged: mma with the fields staged through shared memory and written as 16-byte row
 //    vectors (see the kernel's epilogue).
+//  * wgmma (compute capability 9.0): Hopper's warpgroup instruction, operands read by the tensor
+//    cores from swizzled shared memory, 128 × 256 tiles, a persistent grid
+//    (dense_fields_wgmma.cu).
 //  * wmma: the first version, WMMA 8×8×128 fragments loaded straight from global memory; kept as
 //    the reference that the new kernel was measured against (bench/RESULTS.md).
 #include <mma.h>
@@ -25,6 +28,7 @@
 #include <vector>
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/dense_fields_wgmma.cuh"
 #include "kernels/device_util.cuh"
 #include "kernels/device_array.cuh"
 #include "locent/dense_fields.hpp"
@@ -338,10 +342,16 @@ class CudaDenseFields final : public DenseFieldsGpu {
     LOCENT_CUDA_CHECK(cudaGetDevice(&device));
     LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
     if (major < 8) throw Error("the 1-bit tensor-core path needs compute capability 8.0 or newer", ExitCode::no_device);
-    const bool mma = kernel_ != DenseKernel::wmma;
+    const bool wgmma = kernel_ == DenseKernel::wgmma;
+    if (wgmma && !cuda::dense_wgmma_supported(device))
+      throw Error("the wgmma dense kernel needs compute capability 9.0 (H100, H200); the mma "
+                  "kernel runs on 8.0 and newer",
+                  ExitCode::no_device);
+    const bool mma = kernel_ != DenseKernel::wmma && !wgmma;
     warp_rows_ = kernel_ == DenseKernel::mma_256 ? 4 : 2;
-    const int k_step = mma ? kStageBits : kKBits;
-    const int row_tile = mma ? 64 * warp_rows_ : kBlockTile, col_tile = mma ? kMmaTile : kBlockTile;
+    const int k_step = wgmma ? cuda::kWgmmaStageBits : mma ? kStageBits : kKBits;
+    const int row_tile = wgmma ? cuda::kWgmmaTileRows : mma ? 64 * warp_rows_ : kBlockTile;
+    const int col_tile = wgmma ? cuda::kWgmmaTileCols : mma ? kMmaTile : kBlockTile;
     k_bits_ = int((weights.cols() + k_step - 1) / k_step * k_step);
     const std::size_t rows_padded = (rows_ + row_tile - 1) / row_tile * row_tile;
     const std::size_t cols_padded = (cols_ + col_tile - 1) / col_tile * col_tile;
@@ -359,7 +369,7 @@ class CudaDenseFields final : public DenseFieldsGpu {
     a_ones_ = device_copy(a_ones);
     b_ones_ = device_copy(b_ones);
     const std::size_t outputs = std::max<std::size_t>(1, std::size_t(rows_) * cols_);
-    narrow_ = mma && n_ < 32768;
+    narrow_ = (mma || wgmma) && n_ < 32768;
     if (narrow_)
       narrow_fields_ = cuda::DeviceArray<std::int16_t>(outputs);
     else
@@ -381,7 +391,11 @@ class CudaDenseFields final : public DenseFieldsGpu {
 
   void evaluate() override {
     LOCENT_CUDA_CHECK(cudaMemset(errors_.get(), 0, std::max(1, rows_) * 4));
-    if (kernel_ != DenseKernel::wmma) {
+    if (kernel_ == DenseKernel::wgmma) {
+      cuda::launch_dense_fields_wgmma(a_.get(), b_.get(), a_ones_.get(), b_ones_.get(), rows_, cols_,
+                                      n_, k_bits_, narrow_ ? narrow_fields_.get() : nullptr,
+                                      narrow_ ? nullptr : fields_.get(), errors_.get());
+    } else if (kernel_ != DenseKernel::wmma) {
       if (warp_rows_ == 4)
         launch_mma<4>();
       else if (kernel_ == DenseKernel::mma_staged)
@@ -436,6 +450,10 @@ class CudaDenseFields final : public DenseFieldsGpu {
   std::string kernel_name() const override {
     if (kernel_ == DenseKernel::wmma)
       return "1-bit tensor cores, wmma 8x8x128 b1 and+popc from global memory, int32 fields";
+    if (kernel_ == DenseKernel::wgmma)
+      return std::string("1-bit tensor cores, wgmma m64n256k256 and+popc from swizzled shared "
+                         "memory, 128 x 256 tiles, persistent grid, ") +
+             (narrow_ ? "int16 fields, staged epilogue" : "int32 fields");
     return "1-bit tensor cores, mma.sync m16n8k256 and+popc, " + std::to_string(64 * warp_rows_) +
            " x 128 block tiles, shared-memory pipeline, " + (narrow_ ? "int16" : "int32") +
            " fields" + (kernel_ == DenseKernel::mma_staged ? ", staged epilogue" : "");
@@ -453,6 +471,16 @@ class CudaDenseFields final : public DenseFieldsGpu {
 };
 
 }  // namespace
+
+bool dense_kernel_available(DenseKernel kernel) {
+  int count = 0, device = 0, major = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) return false;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess)
+    return false;
+  if (kernel == DenseKernel::wgmma) return cuda::dense_wgmma_supported(device);
+  return major >= 8;
+}
 
 std::unique_ptr<DenseFieldsGpu> make_dense_fields_gpu(const BitMatrix& weights,
                                                       const BitMatrix& patterns, DenseKernel kernel) {

@@ -74,6 +74,7 @@ expect 2 "needs|requires" -- solve --patterns "$tmp/p.npy"
 expect 2 "--cluster" -- bench --cluster 3 --backend cpu
 expect 2 "--round-steps" -- bench --round-steps 0 --backend cpu
 expect 2 "--round-decisions" -- bench --round-decisions fast --backend cpu
+expect 2 "--dense-kernel" -- bench --dense-kernel tensor --backend cpu
 if ! "$locent" solve --N 101 --backend cuda --max-sweeps 1 -q >/dev/null 2>"$tmp/err"; then
   # No GPU here (or a CPU-only build): one clear message and exit code 4.
   expect 4 "CUDA" -- solve --N 101 --backend cuda --max-sweeps 1

@@ -1,11 +1,13 @@
 // Dense field and error evaluation: the CPU twin against a naive ±1 loop, and the 1-bit
-// tensor-core kernels against the CPU twin (skip without a GPU), on shapes that are not multiples
-// of the tiles (64 or 128 rows/columns, 128 or 512 bits).
+// tensor-core kernels against the CPU twin (skip without a GPU; the wgmma kernel only on compute
+// capability 9.0), on shapes that are not multiples of the tiles (64, 128 or 256 rows/columns,
+// 128, 512 or 1024 bits).
 #include "locent/dense_fields.hpp"
 
 #include <gtest/gtest.h>
 
 #include <random>
+#include <string>
 
 #include "locent/backend.hpp"
 #include "locent/error.hpp"
@@ -19,6 +21,17 @@ BitMatrix random_matrix(std::size_t rows, std::size_t cols, std::uint64_t seed) 
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t c = 0; c < cols; ++c) m.set(r, c, (rng() & 1) ? 1 : -1);
   return m;
+}
+
+// Where two R × P field matrices differ, for a diagnosis in one run: the count and the first.
+std::string differences(const DenseFields& gpu, const DenseFields& cpu, std::size_t patterns) {
+  std::size_t count = 0, first = 0;
+  for (std::size_t i = 0; i < cpu.fields.size() && i < gpu.fields.size(); ++i)
+    if (gpu.fields[i] != cpu.fields[i] && count++ == 0) first = i;
+  if (count == 0) return "";
+  return std::to_string(count) + " fields differ, the first at replica " +
+         std::to_string(first / patterns) + ", pattern " + std::to_string(first % patterns) +
+         ": " + std::to_string(gpu.fields[first]) + " instead of " + std::to_string(cpu.fields[first]);
 }
 
 struct Shape {
@@ -48,14 +61,16 @@ TEST_P(DenseFieldsShapes, TensorCoresMatchCpu) {
   const Shape s = GetParam();
   const BitMatrix w = random_matrix(s.replicas, s.inputs, 3), x = random_matrix(s.patterns, s.inputs, 4);
   const DenseFields c = dense_fields_cpu(w, x, 2);
-  for (const DenseKernel kernel :
-       {DenseKernel::mma, DenseKernel::mma_256, DenseKernel::mma_staged, DenseKernel::wmma}) {
+  for (const DenseKernel kernel : {DenseKernel::mma, DenseKernel::mma_256, DenseKernel::mma_staged,
+                                   DenseKernel::wgmma, DenseKernel::wmma}) {
+    if (!dense_kernel_available(kernel)) continue;  // wgmma: compute capability 9.0 only
     auto gpu = make_dense_fields_gpu(w, x, kernel);
     SCOPED_TRACE(gpu->kernel_name());
     gpu->evaluate();
     gpu->evaluate();  // twice: errors are reset per evaluation
     const DenseFields g = gpu->download();
-    EXPECT_EQ(g.fields, c.fields);
+    ASSERT_EQ(g.fields.size(), c.fields.size());
+    EXPECT_EQ(differences(g, c, s.patterns), "");
     EXPECT_EQ(g.errors, c.errors);
   }
 }
@@ -69,6 +84,28 @@ INSTANTIATE_TEST_SUITE_P(Shapes, DenseFieldsShapes,
                                          // whole 16-byte vectors per row (P a multiple of 8)
                                          // and partial tiles; int32 fields (N ≥ 2^15)
                                          Shape{200, 1024, 777}, Shape{5, 136, 32801}));
+
+// More output tiles than a GPU has multiprocessors (132 on an H100): the persistent wgmma kernel
+// then takes several tiles a block, staging one tile's fields while the next one's start.
+// Columns a multiple of 8 (16-byte row vectors) and not.
+TEST(DenseFields, ManyTilesMatchCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no usable CUDA device";
+  for (const Shape s : {Shape{1000, 10240, 2100}, Shape{700, 9001, 1100}}) {
+    const BitMatrix w = random_matrix(s.replicas, s.inputs, 5), x = random_matrix(s.patterns, s.inputs, 6);
+    const DenseFields c = dense_fields_cpu(w, x, 0);
+    for (const DenseKernel kernel : {DenseKernel::mma, DenseKernel::wgmma}) {
+      if (!dense_kernel_available(kernel)) continue;
+      auto gpu = make_dense_fields_gpu(w, x, kernel);
+      SCOPED_TRACE(gpu->kernel_name() + ", " + std::to_string(s.replicas) + " x " +
+                   std::to_string(s.patterns));
+      gpu->evaluate();
+      const DenseFields g = gpu->download();
+      ASSERT_EQ(g.fields.size(), c.fields.size());
+      EXPECT_EQ(differences(g, c, s.patterns), "");
+      EXPECT_EQ(g.errors, c.errors);
+    }
+  }
+}
 
 TEST(DenseFields, RejectsMismatchedShapes) {
   EXPECT_THROW(dense_fields_cpu(random_matrix(2, 10, 1), random_matrix(3, 11, 2)), Error);

@@ -72,9 +72,10 @@ std::function<int()> add_bench_command(CLI::App& app) {
   cmd->add_option("--dense-kernel", o->dense_kernel,
                   "GPU kernel of the dense figure: mma (mma.sync m16n8k256, shared-memory "
                   "pipeline, 128 x 128 tiles), mma256 (256 x 128 tiles), mma-staged (mma with "
-                  "16-byte stores of the fields through shared memory) or wmma (the first "
-                  "kernel, kept for comparison)")
-      ->check(CLI::IsMember({"mma", "mma256", "mma-staged", "wmma"}))
+                  "16-byte stores of the fields through shared memory), wgmma (Hopper's "
+                  "warpgroup instruction, 128 x 256 tiles, compute capability 9.0) or wmma (the "
+                  "first kernel, kept for comparison)")
+      ->check(CLI::IsMember({"mma", "mma256", "mma-staged", "wgmma", "wmma"}))
       ->capture_default_str();
   cmd->add_option("--cluster", o->cluster,
                   "GPU rSA on perceptrons in speculative rounds (compute capability 9.0): "
@@ -230,6 +231,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
         const DenseKernel kernel = o->dense_kernel == "wmma"         ? DenseKernel::wmma
                                    : o->dense_kernel == "mma256"     ? DenseKernel::mma_256
                                    : o->dense_kernel == "mma-staged" ? DenseKernel::mma_staged
+                                   : o->dense_kernel == "wgmma"      ? DenseKernel::wgmma
                                                                      : DenseKernel::mma;
         gpu = make_dense_fields_gpu(w, x, kernel);
         gpu->evaluate();  // warm-up

@@ -1,0 +1,323 @@
+// The wgmma dense-fields kernel (dense_fields_wgmma.cuh): fields = W·ξ for every replica and
+// pattern on Hopper's warpgroup tensor-core instruction, b1 AND+POPC, with
+// a·b = N − 2(|a| + |b|) + 4·popc(a AND b) as in dense_fields.cu.
+//
+// Layout. A block of two warpgroups (256 threads) computes a 128 × 256 output tile: each
+// warpgroup a 64 × 256 strip with one wgmma m64n256k256 per 256 bits of K, its 16384 accumulators
+// in 128 registers a thread. Both operands are read by the tensor cores straight from shared
+// memory through matrix descriptors (no fragment loads by the threads, unlike mma.sync): K-major
+// rows of 128 bytes (1024 bits, one pipeline stage), stored with the 128-byte swizzle (16-byte
+// chunk c of row r at chunk c XOR r mod 8, tiles 1024-byte aligned), which the descriptor names,
+// so that the tensor cores read without bank conflicts. The four 256-bit steps of a stage start
+// 32 bytes apart within the swizzled rows. Only the popcount of a AND b matters, so any bit order
+// within K serves, as long as both operands share it.
+//
+// Pipeline. A persistent grid (one block an SM) walks its tiles' K stages as one sequence: stage
+// it + 2 is copied (cp.async, 12 pieces of 16 bytes a thread) while the tensor cores work on
+// stage it and finish it − 1, three buffers of 48 KB. Per stage: wait for the copies, make them
+// visible to the tensor cores (fence.proxy.async: cp.async writes through the generic proxy,
+// wgmma reads through the async one), barrier, issue four wgmma, wait for the previous stage's,
+// barrier, refill its buffer. At a tile's last stage the accumulators become fields: with int16
+// fields (N < 2^15) they go to a staging tile in shared memory, copied out as 16-byte row vectors
+// (a warp writes 512 contiguous bytes) while the next tile's first wgmma run, the column term and
+// the error count added on the way; one atomic per row. With int32 fields (N ≥ 2^15) they are
+// stored directly from the accumulators.
+#include "kernels/dense_fields_wgmma.cuh"
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstddef>
+
+#include "kernels/cuda_check.cuh"
+#include "kernels/device_util.cuh"
+
+namespace locent::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kStages = 3;
+constexpr int kRowBytes = kWgmmaStageBits / 8;                          // 128
+constexpr int kTileABytes = kWgmmaTileRows * kRowBytes;                 // 16 KB
+constexpr int kStageBytes = (kWgmmaTileRows + kWgmmaTileCols) * kRowBytes;  // 48 KB
+constexpr int kPiecesPerThread = kStageBytes / 16 / kThreads;           // 12
+constexpr int kAccumulators = kWgmmaTileCols / 2;                       // 64·256 / 128 threads
+// Staged int16 fields: rows of 256 + 8 fields (132 words), so that the fragment-order 4-byte
+// writes (rows g, words 4j + t) fall in 32 different banks.
+constexpr int kStagedStride = kWgmmaTileCols + 8;
+constexpr std::size_t kStagedBytes = std::size_t(kWgmmaTileRows) * kStagedStride * 2;
+constexpr std::size_t kAlignSlack = 1024;  // the dynamic base is aligned up to 1024 bytes
+
+constexpr std::size_t shared_bytes(bool narrow) {
+  return kAlignSlack + std::size_t(kStages) * kStageBytes + (narrow ? kStagedBytes : 0);
+}
+
+static_assert(kStageBytes % (16 * kThreads) == 0, "whole pieces per thread");
+static_assert(kTileABytes % 1024 == 0 && kStageBytes % 1024 == 0, "swizzled tiles 1024-aligned");
+
+// A shared-memory matrix descriptor: K-major, 128-byte swizzle, 8-row groups 1024 bytes apart
+// (the stride field; the leading-dimension field is unused by this mode and set to 16 bytes).
+__device__ __forceinline__ std::uint64_t smem_descriptor(const void* p) {
+  const auto address = static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
+  return std::uint64_t((address & 0x3FFFF) >> 4) | (std::uint64_t(16 >> 4) << 16) |
+         (std::uint64_t(1024 >> 4) << 32) | (std::uint64_t(1) << 62);
+}
+
+// Keeps the compiler from moving accumulator registers across the asynchronous wgmma.
+__device__ __forceinline__ void fence_accumulators(int (&d)[kAccumulators]) {
+#pragma unroll
+  for (int i = 0; i < kAccumulators; ++i) asm volatile("" : "+r"(d[i])::"memory");
+}
+
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() {
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+}
+template <int kPending>
+__device__ __forceinline__ void wgmma_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kPending) : "memory");
+}
+
+// d = popc(A AND B) + (accumulate ? d : 0) over 256 bits of K: A 64 rows, B 256 rows, both
+// described in shared memory. Starting a tile with accumulate = 0, rather than zeroing d, keeps
+// the accumulators defined by wgmma alone: a plain write would make the compiler wait for every
+// wgmma in flight (its warning C7517).
+__device__ __forceinline__ void wgmma_and_popc(int (&d)[kAccumulators], std::uint64_t a,
+                                               std::uint64_t b, int accumulate) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n256k256.s32.b1.b1.and.popc "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, "
+      "%128, %129, p;\n}\n"
+      :         "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3]), "+r"(d[4]), "+r"(d[5]), "+r"(d[6]), "+r"(d[7]),
+        "+r"(d[8]), "+r"(d[9]), "+r"(d[10]), "+r"(d[11]), "+r"(d[12]), "+r"(d[13]), "+r"(d[14]), "+r"(d[15]),
+        "+r"(d[16]), "+r"(d[17]), "+r"(d[18]), "+r"(d[19]), "+r"(d[20]), "+r"(d[21]), "+r"(d[22]), "+r"(d[23]),
+        "+r"(d[24]), "+r"(d[25]), "+r"(d[26]), "+r"(d[27]), "+r"(d[28]), "+r"(d[29]), "+r"(d[30]), "+r"(d[31]),
+        "+r"(d[32]), "+r"(d[33]), "+r"(d[34]), "+r"(d[35]), "+r"(d[36]), "+r"(d[37]), "+r"(d[38]), "+r"(d[39]),
+        "+r"(d[40]), "+r"(d[41]), "+r"(d[42]), "+r"(d[43]), "+r"(d[44]), "+r"(d[45]), "+r"(d[46]), "+r"(d[47]),
+        "+r"(d[48]), "+r"(d[49]), "+r"(d[50]), "+r"(d[51]), "+r"(d[52]), "+r"(d[53]), "+r"(d[54]), "+r"(d[55]),
+        "+r"(d[56]), "+r"(d[57]), "+r"(d[58]), "+r"(d[59]), "+r"(d[60]), "+r"(d[61]), "+r"(d[62]), "+r"(d[63]),
+        "+r"(d[64]), "+r"(d[65]), "+r"(d[66]), "+r"(d[67]), "+r"(d[68]), "+r"(d[69]), "+r"(d[70]), "+r"(d[71]),
+        "+r"(d[72]), "+r"(d[73]), "+r"(d[74]), "+r"(d[75]), "+r"(d[76]), "+r"(d[77]), "+r"(d[78]), "+r"(d[79]),
+        "+r"(d[80]), "+r"(d[81]), "+r"(d[82]), "+r"(d[83]), "+r"(d[84]), "+r"(d[85]), "+r"(d[86]), "+r"(d[87]),
+        "+r"(d[88]), "+r"(d[89]), "+r"(d[90]), "+r"(d[91]), "+r"(d[92]), "+r"(d[93]), "+r"(d[94]), "+r"(d[95]),
+        "+r"(d[96]), "+r"(d[97]), "+r"(d[98]), "+r"(d[99]), "+r"(d[100]), "+r"(d[101]), "+r"(d[102]), "+r"(d[103]),
+        "+r"(d[104]), "+r"(d[105]), "+r"(d[106]), "+r"(d[107]), "+r"(d[108]), "+r"(d[109]), "+r"(d[110]), "+r"(d[111]),
+        "+r"(d[112]), "+r"(d[113]), "+r"(d[114]), "+r"(d[115]), "+r"(d[116]), "+r"(d[117]), "+r"(d[118]), "+r"(d[119]),
+        "+r"(d[120]), "+r"(d[121]), "+r"(d[122]), "+r"(d[123]), "+r"(d[124]), "+r"(d[125]), "+r"(d[126]), "+r"(d[127])
+      : "l"(a), "l"(b), "r"(accumulate));
+#endif
+}
+
+// Accumulator d[4j + 2h + e] of a thread holds row 16·(warp mod 4) + g + 8h of its warpgroup's
+// strip, column 8j + 2t + e (g = lane / 4, t = lane mod 4).
+template <bool kNarrow>
+__global__ void __launch_bounds__(kThreads, 1)
+    dense_fields_wgmma_kernel(const std::uint32_t* __restrict__ a,
+                              const std::uint32_t* __restrict__ b, const int* __restrict__ a_ones,
+                              const int* __restrict__ b_ones, int rows, int cols, int n,
+                              int k_words, int col_tiles, int tiles, void* fields_out,
+                              std::int32_t* errors) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  extern __shared__ unsigned char raw_smem[];
+  unsigned char* smem = reinterpret_cast<unsigned char*>(
+      (reinterpret_cast<std::uintptr_t>(raw_smem) + kAlignSlack - 1) & ~std::uintptr_t(kAlignSlack - 1));
+  auto* staged = reinterpret_cast<std::int16_t*>(smem + kStages * kStageBytes);
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  const int g = lane >> 2, t = lane & 3;
+  const int strip_row = 64 * (warp >> 2) + 16 * (warp & 3) + g;  // this thread's first tile row
+  const int stages_per_tile = k_words / 32;
+  const int my_tiles = (tiles - int(blockIdx.x) + int(gridDim.x) - 1) / int(gridDim.x);
+  const int iterations = my_tiles * stages_per_tile;
+  const auto tile_of = [&](int it) { return int(blockIdx.x) + (it / stages_per_tile) * int(gridDim.x); };
+
+  const auto load = [&](int it) {
+    if (it < iterations) {
+      const int tile = tile_of(it);
+      const std::size_t row0 = std::size_t(tile / col_tiles) * kWgmmaTileRows;
+      const std::size_t col0 = std::size_t(tile % col_tiles) * kWgmmaTileCols;
+      const std::size_t k_word = std::size_t(it % stages_per_tile) * 32;
+      unsigned char* stage = smem + (it % kStages) * kStageBytes;
+#pragma unroll
+      for (int i = 0; i < kPiecesPerThread; ++i) {
+        const int piece = tid + i * kThreads;
+        const int row = piece >> 3, chunk = piece & 7;  // rows 0..127: a, 128..383: b
+        const std::uint32_t* from =
+            row < kWgmmaTileRows ? a + (row0 + row) * k_words + k_word + 4 * chunk
+                                 : b + (col0 + row - kWgmmaTileRows) * k_words + k_word + 4 * chunk;
+        copy_16_bytes(reinterpret_cast<std::uint32_t*>(stage + row * kRowBytes + 16 * (chunk ^ (row & 7))),
+                      from);
+      }
+    }
+    commit_copies();  // an empty group past the end keeps the wait counts uniform
+  };
+
+  // Copies a staged tile out as int16 fields, 16 bytes a thread, a warp per 512-byte row: the
+  // column term −2|b| is added here (the staged values are mod 2^16, the fields fit in int16, so
+  // the sum is exact), and the row's negative fields counted, one atomic per row.
+  const auto copy_out = [&](int tile) {
+    auto* fields = static_cast<std::int16_t*>(fields_out);
+    const int row0 = (tile / col_tiles) * kWgmmaTileRows, col0 = (tile % col_tiles) * kWgmmaTileCols;
+    const bool aligned = cols % 8 == 0;
+    constexpr int kVectorsPerRow = kWgmmaTileCols / 8;  // 32: one warp a row
+    for (int v = tid; v < kWgmmaTileRows * kVectorsPerRow; v += kThreads) {
+      const int local_row = v / kVectorsPerRow, local_col = 8 * (v % kVectorsPerRow);
+      const int row = row0 + local_row, col = col0 + local_col;
+      const uint4 raw = *reinterpret_cast<const uint4*>(staged + local_row * kStagedStride + local_col);
+      const int4 ones_lo = *reinterpret_cast<const int4*>(b_ones + col);  // b_ones is padded
+      const int4 ones_hi = *reinterpret_cast<const int4*>(b_ones + col + 4);
+      const std::uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
+      const int ones[8] = {ones_lo.x, ones_lo.y, ones_lo.z, ones_lo.w,
+                           ones_hi.x, ones_hi.y, ones_hi.z, ones_hi.w};
+      std::int16_t out[8];
+      int wrong = 0;
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        const auto partial = std::uint16_t(words[e / 2] >> (16 * (e % 2)));
+        out[e] = std::int16_t(std::uint16_t(partial - 2 * ones[e]));
+        wrong += row < rows && col + e < cols && out[e] < 0;
+      }
+      const int row_wrong = warp_sum(wrong);
+      if (lane == 0 && row_wrong) atomicAdd(&errors[row], row_wrong);
+      if (row >= rows || col >= cols) continue;
+      std::int16_t* to = fields + std::size_t(row) * cols + col;
+      if (aligned && col + 8 <= cols) {
+        std::uint32_t packed[4];
+#pragma unroll
+        for (int w = 0; w < 4; ++w)
+          packed[w] = std::uint32_t(std::uint16_t(out[2 * w])) |
+                      std::uint32_t(std::uint16_t(out[2 * w + 1])) << 16;
+        *reinterpret_cast<uint4*>(to) = make_uint4(packed[0], packed[1], packed[2], packed[3]);
+      } else {
+        for (int e = 0; e < 8 && col + e < cols; ++e) to[e] = out[e];
+      }
+    }
+  };
+
+  // A finished tile's accumulators: with int16 fields, N − 2|a| + 4·popc into the staging tile
+  // (mod 2^16, for copy_out to finish); with int32 fields, the fields themselves, stored, and the
+  // errors counted here.
+  const auto finish_tile = [&](int tile, int (&d)[kAccumulators]) {
+    const int row0 = (tile / col_tiles) * kWgmmaTileRows, col0 = (tile % col_tiles) * kWgmmaTileCols;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int local_row = strip_row + 8 * h, row = row0 + local_row;
+      const int row_part = n - 2 * a_ones[row];  // a_ones is padded
+      if constexpr (kNarrow) {
+#pragma unroll
+        for (int j = 0; j < kWgmmaTileCols / 8; ++j)
+          *reinterpret_cast<std::uint32_t*>(staged + local_row * kStagedStride + 8 * j + 2 * t) =
+              std::uint32_t(std::uint16_t(row_part + 4 * d[4 * j + 2 * h])) |
+              std::uint32_t(std::uint16_t(row_part + 4 * d[4 * j + 2 * h + 1])) << 16;
+      } else {
+        auto* fields = static_cast<std::int32_t*>(fields_out);
+        const bool row_ok = row < rows;
+        int wrong = 0;
+#pragma unroll
+        for (int j = 0; j < kWgmmaTileCols / 8; ++j) {
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            const int col = col0 + 8 * j + 2 * t + e;
+            const int field = row_part - 2 * b_ones[col] + 4 * d[4 * j + 2 * h + e];
+            if (row_ok && col < cols) {
+              fields[std::size_t(row) * cols + col] = field;
+              wrong += field < 0;
+            }
+          }
+        }
+        wrong += __shfl_xor_sync(0xffffffffu, wrong, 1);
+        wrong += __shfl_xor_sync(0xffffffffu, wrong, 2);
+        if (t == 0 && wrong) atomicAdd(&errors[row], wrong);
+      }
+    }
+  };
+
+  int d[kAccumulators];
+#pragma unroll
+  for (int i = 0; i < kAccumulators; ++i) d[i] = 0;
+  load(0);
+  load(1);
+  int staged_tile = -1;  // a tile whose fields wait in the staging tile
+  for (int it = 0; it < iterations; ++it) {
+    wait_copies<1>();  // this thread's pieces of stage it are in (it + 1 may not be)
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+    __syncthreads();   // everyone's pieces of stage it are visible to the tensor cores
+    const int k_stage = it % stages_per_tile;
+    const unsigned char* stage = smem + (it % kStages) * kStageBytes;
+    const std::uint64_t da = smem_descriptor(stage + (warp >> 2) * 64 * kRowBytes);
+    const std::uint64_t db = smem_descriptor(stage + kTileABytes);
+    fence_accumulators(d);
+    wgmma_fence();
+#pragma unroll
+    for (int step = 0; step < kWgmmaStageBits / 256; ++step)  // +32 bytes: the field counts 16
+      wgmma_and_popc(d, da + 2 * step, db + 2 * step, k_stage != 0 || step != 0);
+    wgmma_commit();
+    fence_accumulators(d);
+    wgmma_wait<1>();   // stage it − 1 is done in this warpgroup
+    fence_accumulators(d);
+    __syncthreads();   // ... and in the other: its buffer takes stage it + 2
+    load(it + 2);
+    if (kNarrow && k_stage == 0 && staged_tile >= 0) {  // overlaps this tile's first wgmma
+      copy_out(staged_tile);
+      staged_tile = -1;
+    }
+    if (k_stage == stages_per_tile - 1) {
+      wgmma_wait<0>();
+      fence_accumulators(d);
+      if (kNarrow && stages_per_tile == 1) __syncthreads();  // the copy-out above has read
+      finish_tile(tile_of(it), d);
+      if (kNarrow) staged_tile = tile_of(it);
+    }
+  }
+  wgmma_wait<0>();  // nothing is in flight here, but the compiler cannot tell (C7517)
+  if (kNarrow && staged_tile >= 0) {
+    __syncthreads();
+    copy_out(staged_tile);
+  }
+  wait_copies<0>();
+#else
+  __trap();  // built without sm_90a code
+#endif
+}
+
+}  // namespace
+
+bool dense_wgmma_supported(int device) {
+  int major = 0, minor = 0;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess)
+    return false;
+  return major == 9 && minor == 0;
+}
+
+void launch_dense_fields_wgmma(const std::uint32_t* a, const std::uint32_t* b, const int* a_ones,
+                               const int* b_ones, int rows, int cols, int n, int k_bits,
+                               std::int16_t* fields16, std::int32_t* fields32,
+                               std::int32_t* errors) {
+  int device = 0, sms = 0;
+  LOCENT_CUDA_CHECK(cudaGetDevice(&device));
+  LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  const int row_tiles = (rows + kWgmmaTileRows - 1) / kWgmmaTileRows;
+  const int col_tiles = (cols + kWgmmaTileCols - 1) / kWgmmaTileCols;
+  const int tiles = row_tiles * col_tiles;
+  if (tiles == 0) return;
+  const int grid = std::min(tiles, sms);
+  const int k_words = k_bits / 32;
+  const bool narrow = fields16 != nullptr;
+  const std::size_t bytes = shared_bytes(narrow);
+  if (narrow) {
+    LOCENT_CUDA_CHECK(cudaFuncSetAttribute(dense_fields_wgmma_kernel<true>,
+                                           cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
+    dense_fields_wgmma_kernel<true><<<grid, kThreads, bytes>>>(
+        a, b, a_ones, b_ones, rows, cols, n, k_words, col_tiles, tiles, fields16, errors);
+  } else {
+    LOCENT_CUDA_CHECK(cudaFuncSetAttribute(dense_fields_wgmma_kernel<false>,
+                                           cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
+    dense_fields_wgmma_kernel<false><<<grid, kThreads, bytes>>>(
+        a, b, a_ones, b_ones, rows, cols, n, k_words, col_tiles, tiles, fields32, errors);
+  }
+  LOCENT_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace locent::cuda
