@@ -482,6 +482,14 @@ bool dense_kernel_available(DenseKernel kernel) {
   return major >= 8;
 }
 
+namespace {
+DenseKernel resolve(DenseKernel kernel) {
+  if (kernel != DenseKernel::automatic) return kernel;
+  return cuda::kWgmmaByDefault && dense_kernel_available(DenseKernel::wgmma) ? DenseKernel::wgmma
+                                                                             : DenseKernel::mma;
+}
+}  // namespace
+
 std::unique_ptr<DenseFieldsGpu> make_dense_fields_gpu(const BitMatrix& weights,
                                                       const BitMatrix& patterns, DenseKernel kernel) {
   if (weights.cols() != patterns.cols())
@@ -490,7 +498,7 @@ std::unique_ptr<DenseFieldsGpu> make_dense_fields_gpu(const BitMatrix& weights,
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0)
     throw Error("no usable CUDA device", ExitCode::no_device);
-  return std::make_unique<CudaDenseFields>(weights, patterns, kernel);
+  return std::make_unique<CudaDenseFields>(weights, patterns, resolve(kernel));
 }
 
 }  // namespace locent

@@ -7,6 +7,10 @@
 
 namespace locent::cuda {
 
+// Whether DenseKernel::automatic picks this kernel on compute capability 9.0: not until it has
+// run on hardware (tests/dense_fields_test.cpp and `locent bench --dense-kernel wgmma` decide).
+inline constexpr bool kWgmmaByDefault = false;
+
 inline constexpr int kWgmmaTileRows = 128;    // two warpgroups of 64 rows
 inline constexpr int kWgmmaTileCols = 256;    // wgmma n = 256
 inline constexpr int kWgmmaStageBits = 1024;  // K per pipeline stage: one 128-byte swizzle row

@@ -29,7 +29,7 @@ struct BenchOptions {
   double proposals_ceiling = 0;
   int dense_size = -1;  // -1: 8192 on a GPU, 2048 on the CPU; 0: skip
   double mac_ceiling = 0;
-  std::string dense_kernel = "mma";
+  std::string dense_kernel = "auto";
   std::string cluster = "auto";
   int round_steps = CudaOptions{}.round_steps;
   std::string round_decisions = "parallel";
@@ -70,12 +70,13 @@ std::function<int()> add_bench_command(CLI::App& app) {
                   "The device's binary multiply-adds per second (ceilings.md: 5.0e15 on an H100's "
                   "1-bit tensor cores) to report the dense figure against");
   cmd->add_option("--dense-kernel", o->dense_kernel,
-                  "GPU kernel of the dense figure: mma (mma.sync m16n8k256, shared-memory "
+                  "GPU kernel of the dense figure: auto (the fastest measured one the device "
+                  "runs, mma for now), mma (mma.sync m16n8k256, shared-memory "
                   "pipeline, 128 x 128 tiles), mma256 (256 x 128 tiles), mma-staged (mma with "
                   "16-byte stores of the fields through shared memory), wgmma (Hopper's "
                   "warpgroup instruction, 128 x 256 tiles, compute capability 9.0) or wmma (the "
                   "first kernel, kept for comparison)")
-      ->check(CLI::IsMember({"mma", "mma256", "mma-staged", "wgmma", "wmma"}))
+      ->check(CLI::IsMember({"auto", "mma", "mma256", "mma-staged", "wgmma", "wmma"}))
       ->capture_default_str();
   cmd->add_option("--cluster", o->cluster,
                   "GPU rSA on perceptrons in speculative rounds (compute capability 9.0): "
@@ -232,7 +233,8 @@ std::function<int()> add_bench_command(CLI::App& app) {
                                    : o->dense_kernel == "mma256"     ? DenseKernel::mma_256
                                    : o->dense_kernel == "mma-staged" ? DenseKernel::mma_staged
                                    : o->dense_kernel == "wgmma"      ? DenseKernel::wgmma
-                                                                     : DenseKernel::mma;
+                                   : o->dense_kernel == "mma"        ? DenseKernel::mma
+                                                                     : DenseKernel::automatic;
         gpu = make_dense_fields_gpu(w, x, kernel);
         gpu->evaluate();  // warm-up
       }

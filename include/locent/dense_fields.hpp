@@ -31,12 +31,14 @@ class DenseFieldsGpu {
   virtual std::string kernel_name() const = 0;
 };
 
+// automatic: the fastest kernel measured on hardware that the device runs (mma until wgmma has
+// run; see kWgmmaByDefault in kernels/dense_fields_wgmma.cuh);
 // mma: mma.sync m16n8k256 with a shared-memory pipeline, 128 × 128 block tiles (the default);
 // mma_256: the same with 256 × 128 tiles; mma_staged: mma with the fields written as 16-byte
 // row vectors through shared memory (not yet measured); wgmma: Hopper's warpgroup instruction,
 // 128 × 256 tiles, compute capability 9.0 only (not yet measured); wmma: the first kernel, WMMA
 // fragments from global memory, kept as the measured reference.
-enum class DenseKernel { mma, mma_256, mma_staged, wgmma, wmma };
+enum class DenseKernel { automatic, mma, mma_256, mma_staged, wgmma, wmma };
 
 // Whether this build and the current CUDA device can run `kernel` (false without a device).
 bool dense_kernel_available(DenseKernel kernel);
@@ -44,6 +46,6 @@ bool dense_kernel_available(DenseKernel kernel);
 // Throws Error(no_device) without CUDA, Error(out_of_memory) when it does not fit.
 std::unique_ptr<DenseFieldsGpu> make_dense_fields_gpu(const BitMatrix& weights,
                                                       const BitMatrix& patterns,
-                                                      DenseKernel kernel = DenseKernel::mma);
+                                                      DenseKernel kernel = DenseKernel::automatic);
 
 }  // namespace locent
