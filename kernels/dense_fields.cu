@@ -352,7 +352,8 @@ class CudaDenseFields final : public DenseFieldsGpu {
     const int k_step = wgmma ? cuda::kWgmmaStageBits : mma ? kStageBits : kKBits;
     const int row_tile = wgmma ? cuda::kWgmmaTileRows : mma ? 64 * warp_rows_ : kBlockTile;
     const int col_tile = wgmma ? cuda::kWgmmaTileCols : mma ? kMmaTile : kBlockTile;
-    k_bits_ = int((weights.cols() + k_step - 1) / k_step * k_step);
+    // At least one stage, so that N = 0 still writes its (zero) fields.
+    k_bits_ = int((std::max<std::size_t>(1, weights.cols()) + k_step - 1) / k_step * k_step);
     const std::size_t rows_padded = (rows_ + row_tile - 1) / row_tile * row_tile;
     const std::size_t cols_padded = (cols_ + col_tile - 1) / col_tile * col_tile;
     const double bytes = (double(rows_padded) + double(cols_padded)) * k_bits_ / 8 +

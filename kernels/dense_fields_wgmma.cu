@@ -121,8 +121,9 @@ __global__ void __launch_bounds__(kThreads, 1)
                               std::int32_t* errors) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ unsigned char raw_smem[];
-  unsigned char* smem = reinterpret_cast<unsigned char*>(
-      (reinterpret_cast<std::uintptr_t>(raw_smem) + kAlignSlack - 1) & ~std::uintptr_t(kAlignSlack - 1));
+  // The swizzle is a function of the shared-memory address: align that, not the generic pointer.
+  const auto raw_address = static_cast<std::uint32_t>(__cvta_generic_to_shared(raw_smem));
+  unsigned char* smem = raw_smem + ((kAlignSlack - raw_address % kAlignSlack) % kAlignSlack);
   auto* staged = reinterpret_cast<std::int16_t*>(smem + kStages * kStageBytes);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int g = lane >> 2, t = lane & 3;

@@ -76,7 +76,7 @@ TEST_P(DenseFieldsShapes, TensorCoresMatchCpu) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, DenseFieldsShapes,
-                         testing::Values(Shape{1, 1, 1}, Shape{7, 33, 65}, Shape{64, 64, 128},
+                         testing::Values(Shape{1, 1, 1}, Shape{3, 5, 0}, Shape{7, 33, 65}, Shape{64, 64, 128},
                                          Shape{65, 129, 127}, Shape{100, 300, 1001},
                                          Shape{13, 70, 257},
                                          // several 128-tiles and more K stages than the ring
