@@ -123,6 +123,7 @@ read -r -a bench_extra <<<"${BENCH_EXTRA:-}"
 bench batched 150 --backend cuda --N 1001 10001 --no-baseline --mac-ceiling 5.0e15 "${bench_extra[@]}"
 bench single 60 --backend cuda --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster off
 bench wgmma 30 --backend cuda --N 0 --dense-kernel wgmma --fbp-N 0 --mac-ceiling 5.0e15
+bench wgmma-cluster 30 --backend cuda --N 0 --dense-kernel wgmma-cluster --fbp-N 0 --mac-ceiling 5.0e15
 bench mma256 30 --backend cuda --N 0 --dense-kernel mma256 --fbp-N 0 --mac-ceiling 5.0e15
 bench mma-staged 30 --backend cuda --N 0 --dense-kernel mma-staged --fbp-N 0 --mac-ceiling 5.0e15
 want wmma && bench wmma 30 --backend cuda --N 0 --dense-kernel wmma --fbp-N 0 --mac-ceiling 5.0e15
@@ -135,7 +136,7 @@ fi
 if want profile; then
   ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
   if [[ -x $ncu ]]; then
-    for kernel in mma mma-staged wgmma; do
+    for kernel in mma mma-staged wgmma wgmma-cluster; do
       timeout 120 "$ncu" --kernel-name regex:dense_fields --launch-skip 1 --launch-count 1 \
         --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
         --section WarpStateStats --section Occupancy \

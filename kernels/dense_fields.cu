@@ -19,7 +19,8 @@
 //    vectors (see the kernel's epilogue).
 //  * wgmma (compute capability 9.0): Hopper's warpgroup instruction, operands read by the tensor
 //    cores from swizzled shared memory, 128 × 256 tiles, a persistent grid
-//    (dense_fields_wgmma.cu).
+//    (dense_fields_wgmma.cu); wgmma_cluster: the same on clusters of two blocks that share the B
+//    tile through TMA multicast.
 //  * wmma: the first version, WMMA 8×8×128 fragments loaded straight from global memory; kept as
 //    the reference that the new kernel was measured against (bench/RESULTS.md).
 #include <mma.h>
@@ -342,7 +343,8 @@ class CudaDenseFields final : public DenseFieldsGpu {
     LOCENT_CUDA_CHECK(cudaGetDevice(&device));
     LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
     if (major < 8) throw Error("the 1-bit tensor-core path needs compute capability 8.0 or newer", ExitCode::no_device);
-    const bool wgmma = kernel_ == DenseKernel::wgmma;
+    const bool cluster = kernel_ == DenseKernel::wgmma_cluster;
+    const bool wgmma = kernel_ == DenseKernel::wgmma || cluster;
     if (wgmma && !cuda::dense_wgmma_supported(device))
       throw Error("the wgmma dense kernel needs compute capability 9.0 (H100, H200); the mma "
                   "kernel runs on 8.0 and newer",
@@ -350,7 +352,10 @@ class CudaDenseFields final : public DenseFieldsGpu {
     const bool mma = kernel_ != DenseKernel::wmma && !wgmma;
     warp_rows_ = kernel_ == DenseKernel::mma_256 ? 4 : 2;
     const int k_step = wgmma ? cuda::kWgmmaStageBits : mma ? kStageBits : kKBits;
-    const int row_tile = wgmma ? cuda::kWgmmaTileRows : mma ? 64 * warp_rows_ : kBlockTile;
+    const int row_tile = cluster ? 2 * cuda::kWgmmaTileRows  // a cluster's pair of row tiles
+                         : wgmma ? cuda::kWgmmaTileRows
+                         : mma   ? 64 * warp_rows_
+                                 : kBlockTile;
     const int col_tile = wgmma ? cuda::kWgmmaTileCols : mma ? kMmaTile : kBlockTile;
     // At least one stage, so that N = 0 still writes its (zero) fields.
     k_bits_ = int((std::max<std::size_t>(1, weights.cols()) + k_step - 1) / k_step * k_step);
@@ -392,7 +397,11 @@ class CudaDenseFields final : public DenseFieldsGpu {
 
   void evaluate() override {
     LOCENT_CUDA_CHECK(cudaMemset(errors_.get(), 0, std::max(1, rows_) * 4));
-    if (kernel_ == DenseKernel::wgmma) {
+    if (kernel_ == DenseKernel::wgmma_cluster) {
+      cuda::launch_dense_fields_wgmma_cluster(
+          a_.get(), b_.get(), a_ones_.get(), b_ones_.get(), rows_, cols_, n_, k_bits_,
+          narrow_ ? narrow_fields_.get() : nullptr, narrow_ ? nullptr : fields_.get(), errors_.get());
+    } else if (kernel_ == DenseKernel::wgmma) {
       cuda::launch_dense_fields_wgmma(a_.get(), b_.get(), a_ones_.get(), b_ones_.get(), rows_, cols_,
                                       n_, k_bits_, narrow_ ? narrow_fields_.get() : nullptr,
                                       narrow_ ? nullptr : fields_.get(), errors_.get());
@@ -455,6 +464,11 @@ class CudaDenseFields final : public DenseFieldsGpu {
       return std::string("1-bit tensor cores, wgmma m64n256k256 and+popc from swizzled shared "
                          "memory, 128 x 256 tiles, persistent grid, ") +
              (narrow_ ? "int16 fields, staged epilogue" : "int32 fields");
+    if (kernel_ == DenseKernel::wgmma_cluster)
+      return std::string("1-bit tensor cores, wgmma m64n256k256 and+popc, 128 x 256 tiles on "
+                         "clusters of 2 sharing B by TMA multicast, producer warpgroup, "
+                         "persistent grid, ") +
+             (narrow_ ? "int16 fields, staged epilogue" : "int32 fields");
     return "1-bit tensor cores, mma.sync m16n8k256 and+popc, " + std::to_string(64 * warp_rows_) +
            " x 128 block tiles, shared-memory pipeline, " + (narrow_ ? "int16" : "int32") +
            " fields" + (kernel_ == DenseKernel::mma_staged ? ", staged epilogue" : "");
@@ -480,6 +494,12 @@ bool dense_kernel_available(DenseKernel kernel) {
       cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess)
     return false;
   if (kernel == DenseKernel::wgmma) return cuda::dense_wgmma_supported(device);
+  if (kernel == DenseKernel::wgmma_cluster) {
+    int clusters = 0;
+    return cuda::dense_wgmma_supported(device) &&
+           cudaDeviceGetAttribute(&clusters, cudaDevAttrClusterLaunch, device) == cudaSuccess &&
+           clusters != 0;
+  }
   return major >= 8;
 }
 

@@ -24,10 +24,12 @@
 // stored directly from the accumulators.
 #include "kernels/dense_fields_wgmma.cuh"
 
+#include <cuda.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cstddef>
+#include <string>
 
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_util.cuh"
@@ -110,101 +112,28 @@ __device__ __forceinline__ void wgmma_and_popc(int (&d)[kAccumulators], std::uin
 #endif
 }
 
-// Accumulator d[4j + 2h + e] of a thread holds row 16·(warp mod 4) + g + 8h of its warpgroup's
-// strip, column 8j + 2t + e (g = lane / 4, t = lane mod 4).
+// The end of a tile, shared by both kernels: 256 threads (two warpgroups) turn their accumulators
+// into fields and errors. Accumulator d[4j + 2h + e] of a thread holds row
+// 16·(warp mod 4) + g + 8h of its warpgroup's strip, column 8j + 2t + e (g = lane / 4,
+// t = lane mod 4), the wgmma fragment layout.
 template <bool kNarrow>
-__global__ void __launch_bounds__(kThreads, 1)
-    dense_fields_wgmma_kernel(const std::uint32_t* __restrict__ a,
-                              const std::uint32_t* __restrict__ b, const int* __restrict__ a_ones,
-                              const int* __restrict__ b_ones, int rows, int cols, int n,
-                              int k_words, int col_tiles, int tiles, void* fields_out,
-                              std::int32_t* errors) {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  extern __shared__ unsigned char raw_smem[];
-  // The swizzle is a function of the shared-memory address: align that, not the generic pointer.
-  const auto raw_address = static_cast<std::uint32_t>(__cvta_generic_to_shared(raw_smem));
-  unsigned char* smem = raw_smem + ((kAlignSlack - raw_address % kAlignSlack) % kAlignSlack);
-  auto* staged = reinterpret_cast<std::int16_t*>(smem + kStages * kStageBytes);
-  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-  const int g = lane >> 2, t = lane & 3;
-  const int strip_row = 64 * (warp >> 2) + 16 * (warp & 3) + g;  // this thread's first tile row
-  const int stages_per_tile = k_words / 32;
-  const int my_tiles = (tiles - int(blockIdx.x) + int(gridDim.x) - 1) / int(gridDim.x);
-  const int iterations = my_tiles * stages_per_tile;
-  const auto tile_of = [&](int it) { return int(blockIdx.x) + (it / stages_per_tile) * int(gridDim.x); };
-
-  const auto load = [&](int it) {
-    if (it < iterations) {
-      const int tile = tile_of(it);
-      const std::size_t row0 = std::size_t(tile / col_tiles) * kWgmmaTileRows;
-      const std::size_t col0 = std::size_t(tile % col_tiles) * kWgmmaTileCols;
-      const std::size_t k_word = std::size_t(it % stages_per_tile) * 32;
-      unsigned char* stage = smem + (it % kStages) * kStageBytes;
-#pragma unroll
-      for (int i = 0; i < kPiecesPerThread; ++i) {
-        const int piece = tid + i * kThreads;
-        const int row = piece >> 3, chunk = piece & 7;  // rows 0..127: a, 128..383: b
-        const std::uint32_t* from =
-            row < kWgmmaTileRows ? a + (row0 + row) * k_words + k_word + 4 * chunk
-                                 : b + (col0 + row - kWgmmaTileRows) * k_words + k_word + 4 * chunk;
-        copy_16_bytes(reinterpret_cast<std::uint32_t*>(stage + row * kRowBytes + 16 * (chunk ^ (row & 7))),
-                      from);
-      }
-    }
-    commit_copies();  // an empty group past the end keeps the wait counts uniform
-  };
-
-  // Copies a staged tile out as int16 fields, 16 bytes a thread, a warp per 512-byte row: the
-  // column term −2|b| is added here (the staged values are mod 2^16, the fields fit in int16, so
-  // the sum is exact), and the row's negative fields counted, one atomic per row.
-  const auto copy_out = [&](int tile) {
-    auto* fields = static_cast<std::int16_t*>(fields_out);
-    const int row0 = (tile / col_tiles) * kWgmmaTileRows, col0 = (tile % col_tiles) * kWgmmaTileCols;
-    const bool aligned = cols % 8 == 0;
-    constexpr int kVectorsPerRow = kWgmmaTileCols / 8;  // 32: one warp a row
-    for (int v = tid; v < kWgmmaTileRows * kVectorsPerRow; v += kThreads) {
-      const int local_row = v / kVectorsPerRow, local_col = 8 * (v % kVectorsPerRow);
-      const int row = row0 + local_row, col = col0 + local_col;
-      const uint4 raw = *reinterpret_cast<const uint4*>(staged + local_row * kStagedStride + local_col);
-      const int4 ones_lo = *reinterpret_cast<const int4*>(b_ones + col);  // b_ones is padded
-      const int4 ones_hi = *reinterpret_cast<const int4*>(b_ones + col + 4);
-      const std::uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
-      const int ones[8] = {ones_lo.x, ones_lo.y, ones_lo.z, ones_lo.w,
-                           ones_hi.x, ones_hi.y, ones_hi.z, ones_hi.w};
-      std::int16_t out[8];
-      int wrong = 0;
-#pragma unroll
-      for (int e = 0; e < 8; ++e) {
-        const auto partial = std::uint16_t(words[e / 2] >> (16 * (e % 2)));
-        out[e] = std::int16_t(std::uint16_t(partial - 2 * ones[e]));
-        wrong += row < rows && col + e < cols && out[e] < 0;
-      }
-      const int row_wrong = warp_sum(wrong);
-      if (lane == 0 && row_wrong) atomicAdd(&errors[row], row_wrong);
-      if (row >= rows || col >= cols) continue;
-      std::int16_t* to = fields + std::size_t(row) * cols + col;
-      if (aligned && col + 8 <= cols) {
-        std::uint32_t packed[4];
-#pragma unroll
-        for (int w = 0; w < 4; ++w)
-          packed[w] = std::uint32_t(std::uint16_t(out[2 * w])) |
-                      std::uint32_t(std::uint16_t(out[2 * w + 1])) << 16;
-        *reinterpret_cast<uint4*>(to) = make_uint4(packed[0], packed[1], packed[2], packed[3]);
-      } else {
-        for (int e = 0; e < 8 && col + e < cols; ++e) to[e] = out[e];
-      }
-    }
-  };
+struct TileEpilogue {
+  const int* a_ones;  // padded, like b_ones
+  const int* b_ones;
+  int rows, cols, n;
+  void* fields_out;   // int16 (kNarrow) or int32 fields
+  std::int32_t* errors;
+  std::int16_t* staged;
 
   // A finished tile's accumulators: with int16 fields, N − 2|a| + 4·popc into the staging tile
-  // (mod 2^16, for copy_out to finish); with int32 fields, the fields themselves, stored, and the
-  // errors counted here.
-  const auto finish_tile = [&](int tile, int (&d)[kAccumulators]) {
-    const int row0 = (tile / col_tiles) * kWgmmaTileRows, col0 = (tile % col_tiles) * kWgmmaTileCols;
+  // (mod 2^16, for copy_out to finish); with int32 fields, the fields themselves, stored, and
+  // the errors counted here.
+  __device__ __forceinline__ void finish(int row0, int col0, const int (&d)[kAccumulators],
+                                         int strip_row, int t) const {
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const int local_row = strip_row + 8 * h, row = row0 + local_row;
-      const int row_part = n - 2 * a_ones[row];  // a_ones is padded
+      const int row_part = n - 2 * a_ones[row];
       if constexpr (kNarrow) {
 #pragma unroll
         for (int j = 0; j < kWgmmaTileCols / 8; ++j)
@@ -232,6 +161,94 @@ __global__ void __launch_bounds__(kThreads, 1)
         if (t == 0 && wrong) atomicAdd(&errors[row], wrong);
       }
     }
+  }
+
+  // Copies a staged tile out as int16 fields, 16 bytes a thread, a warp per 512-byte row: the
+  // column term −2|b| is added here (the staged values are mod 2^16, the fields fit in int16, so
+  // the sum is exact), and the row's negative fields counted, one atomic per row. `tid`: 0..255.
+  __device__ __forceinline__ void copy_out(int row0, int col0, int tid) const {
+    auto* fields = static_cast<std::int16_t*>(fields_out);
+    const bool aligned = cols % 8 == 0;
+    constexpr int kVectorsPerRow = kWgmmaTileCols / 8;  // 32: one warp a row
+    for (int v = tid; v < kWgmmaTileRows * kVectorsPerRow; v += kThreads) {
+      const int local_row = v / kVectorsPerRow, local_col = 8 * (v % kVectorsPerRow);
+      const int row = row0 + local_row, col = col0 + local_col;
+      const uint4 raw = *reinterpret_cast<const uint4*>(staged + local_row * kStagedStride + local_col);
+      const int4 ones_lo = *reinterpret_cast<const int4*>(b_ones + col);
+      const int4 ones_hi = *reinterpret_cast<const int4*>(b_ones + col + 4);
+      const std::uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
+      const int ones[8] = {ones_lo.x, ones_lo.y, ones_lo.z, ones_lo.w,
+                           ones_hi.x, ones_hi.y, ones_hi.z, ones_hi.w};
+      std::int16_t out[8];
+      int wrong = 0;
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        const auto partial = std::uint16_t(words[e / 2] >> (16 * (e % 2)));
+        out[e] = std::int16_t(std::uint16_t(partial - 2 * ones[e]));
+        wrong += row < rows && col + e < cols && out[e] < 0;
+      }
+      const int row_wrong = warp_sum(wrong);
+      if ((tid & 31) == 0 && row_wrong) atomicAdd(&errors[row], row_wrong);
+      if (row >= rows || col >= cols) continue;
+      std::int16_t* to = fields + std::size_t(row) * cols + col;
+      if (aligned && col + 8 <= cols) {
+        std::uint32_t packed[4];
+#pragma unroll
+        for (int w = 0; w < 4; ++w)
+          packed[w] = std::uint32_t(std::uint16_t(out[2 * w])) |
+                      std::uint32_t(std::uint16_t(out[2 * w + 1])) << 16;
+        *reinterpret_cast<uint4*>(to) = make_uint4(packed[0], packed[1], packed[2], packed[3]);
+      } else {
+        for (int e = 0; e < 8 && col + e < cols; ++e) to[e] = out[e];
+      }
+    }
+  }
+};
+
+// Tiles taken in turn by a persistent grid, stages copied by cp.async (see the top of the file).
+template <bool kNarrow>
+__global__ void __launch_bounds__(kThreads, 1)
+    dense_fields_wgmma_kernel(const std::uint32_t* __restrict__ a,
+                              const std::uint32_t* __restrict__ b, const int* __restrict__ a_ones,
+                              const int* __restrict__ b_ones, int rows, int cols, int n,
+                              int k_words, int col_tiles, int tiles, void* fields_out,
+                              std::int32_t* errors) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  extern __shared__ unsigned char raw_smem[];
+  // The swizzle is a function of the shared-memory address: align that, not the generic pointer.
+  const auto raw_address = static_cast<std::uint32_t>(__cvta_generic_to_shared(raw_smem));
+  unsigned char* smem = raw_smem + ((kAlignSlack - raw_address % kAlignSlack) % kAlignSlack);
+  auto* staged = reinterpret_cast<std::int16_t*>(smem + kStages * kStageBytes);
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  const int g = lane >> 2, t = lane & 3;
+  const int strip_row = 64 * (warp >> 2) + 16 * (warp & 3) + g;  // this thread's first tile row
+  const int stages_per_tile = k_words / 32;
+  const int my_tiles = (tiles - int(blockIdx.x) + int(gridDim.x) - 1) / int(gridDim.x);
+  const int iterations = my_tiles * stages_per_tile;
+  const auto tile_of = [&](int it) { return int(blockIdx.x) + (it / stages_per_tile) * int(gridDim.x); };
+  const auto row0_of = [&](int tile) { return (tile / col_tiles) * kWgmmaTileRows; };
+  const auto col0_of = [&](int tile) { return (tile % col_tiles) * kWgmmaTileCols; };
+  const TileEpilogue<kNarrow> epilogue{a_ones, b_ones, rows, cols, n, fields_out, errors, staged};
+
+  const auto load = [&](int it) {
+    if (it < iterations) {
+      const int tile = tile_of(it);
+      const std::size_t row0 = std::size_t(tile / col_tiles) * kWgmmaTileRows;
+      const std::size_t col0 = std::size_t(tile % col_tiles) * kWgmmaTileCols;
+      const std::size_t k_word = std::size_t(it % stages_per_tile) * 32;
+      unsigned char* stage = smem + (it % kStages) * kStageBytes;
+#pragma unroll
+      for (int i = 0; i < kPiecesPerThread; ++i) {
+        const int piece = tid + i * kThreads;
+        const int row = piece >> 3, chunk = piece & 7;  // rows 0..127: a, 128..383: b
+        const std::uint32_t* from =
+            row < kWgmmaTileRows ? a + (row0 + row) * k_words + k_word + 4 * chunk
+                                 : b + (col0 + row - kWgmmaTileRows) * k_words + k_word + 4 * chunk;
+        copy_16_bytes(reinterpret_cast<std::uint32_t*>(stage + row * kRowBytes + 16 * (chunk ^ (row & 7))),
+                      from);
+      }
+    }
+    commit_copies();  // an empty group past the end keeps the wait counts uniform
   };
 
   int d[kAccumulators];
@@ -260,23 +277,202 @@ __global__ void __launch_bounds__(kThreads, 1)
     __syncthreads();   // ... and in the other: its buffer takes stage it + 2
     load(it + 2);
     if (kNarrow && k_stage == 0 && staged_tile >= 0) {  // overlaps this tile's first wgmma
-      copy_out(staged_tile);
+      epilogue.copy_out(row0_of(staged_tile), col0_of(staged_tile), tid);
       staged_tile = -1;
     }
     if (k_stage == stages_per_tile - 1) {
       wgmma_wait<0>();
       fence_accumulators(d);
       if (kNarrow && stages_per_tile == 1) __syncthreads();  // the copy-out above has read
-      finish_tile(tile_of(it), d);
+      epilogue.finish(row0_of(tile_of(it)), col0_of(tile_of(it)), d, strip_row, t);
       if (kNarrow) staged_tile = tile_of(it);
     }
   }
   wgmma_wait<0>();  // nothing is in flight here, but the compiler cannot tell (C7517)
   if (kNarrow && staged_tile >= 0) {
     __syncthreads();
-    copy_out(staged_tile);
+    epilogue.copy_out(row0_of(staged_tile), col0_of(staged_tile), tid);
   }
   wait_copies<0>();
+#else
+  __trap();  // built without sm_90a code
+#endif
+}
+
+// ---- Clusters of two: the B tile shared through TMA multicast ----
+//
+// Two blocks of a cluster take the two row tiles of a pair, with the same column tile: each
+// copies its own A tile and half of the B tile with the tensor memory accelerator (TMA, which
+// writes the 128-byte swizzle itself), the B half multicast into both blocks, so each block reads
+// 32 KB a stage from L2 instead of 48. One producer thread issues the copies; the two consumer
+// warpgroups wait on a "full" mbarrier per stage (its expected bytes: 16 KB of A and both 16 KB
+// halves of B) and release the stage on an "empty" mbarrier in both blocks of the cluster (the
+// peer's multicast writes into this block's buffer too): one arrival per warpgroup and block,
+// four in all. A producer warpgroup rather than a warp, for setmaxnreg (below). No block barrier in the main loop; the consumers sync among themselves (named
+// barrier 1) only around the staging tile.
+
+// Two consumer warpgroups and a producer warpgroup. Registers are allocated per quarter of the SM,
+// so 12 warps get at most 168 a thread at launch; the producer gives most of its back
+// (setmaxnreg) for the consumers' 128 accumulators: 2 × 232 + 40 per quarter's three warps.
+constexpr int kClusterThreads = kThreads + 128;
+constexpr int kProducerRegisters = 40, kConsumerRegisters = 232;
+constexpr int kTmaBox = 128;                      // rows (and bytes of K) per TMA copy
+
+__device__ __forceinline__ std::uint32_t shared_address(const void* p) {
+  return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
+}
+__device__ __forceinline__ void mbarrier_init(std::uint64_t* bar, int count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(shared_address(bar)), "r"(count)
+               : "memory");
+}
+__device__ __forceinline__ void mbarrier_wait(std::uint64_t* bar, int parity) {
+  asm volatile(
+      "{\n.reg .pred done;\nwait:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+      "@!done bra wait;\n}\n" ::"r"(shared_address(bar)),
+      "r"(parity)
+      : "memory");
+}
+__device__ __forceinline__ void mbarrier_expect_bytes(std::uint64_t* bar, int bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(shared_address(bar)),
+               "r"(bytes)
+               : "memory");
+}
+// Arrives on the barrier at the same place in block `rank` of the cluster.
+__device__ __forceinline__ void mbarrier_arrive_in(std::uint64_t* bar, int rank) {
+  asm volatile(
+      "{\n.reg .b32 remote;\nmapa.shared::cluster.u32 remote, %0, %1;\n"
+      "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [remote];\n}\n" ::"r"(shared_address(bar)),
+      "r"(rank)
+      : "memory");
+}
+// A box of the tensor map (x: byte along K, y: row) into this block's shared memory.
+__device__ __forceinline__ void tma_load(void* dst, const CUtensorMap* map, int x, int y,
+                                         std::uint64_t* bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
+      " [%0], [%1, {%2, %3}], [%4];\n" ::"r"(shared_address(dst)),
+      "l"(reinterpret_cast<std::uint64_t>(map)), "r"(x), "r"(y), "r"(shared_address(bar))
+      : "memory");
+}
+// The same box into the same place of every block in `mask`, completing on each one's barrier.
+__device__ __forceinline__ void tma_load_multicast(void* dst, const CUtensorMap* map, int x, int y,
+                                                   std::uint64_t* bar, std::uint16_t mask) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster"
+      " [%0], [%1, {%2, %3}], [%4], %5;\n" ::"r"(shared_address(dst)),
+      "l"(reinterpret_cast<std::uint64_t>(map)), "r"(x), "r"(y), "r"(shared_address(bar)), "h"(mask)
+      : "memory");
+}
+__device__ __forceinline__ void cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::
+                   : "memory");
+}
+__device__ __forceinline__ void consumers_sync() {  // the two consumer warpgroups only
+  asm volatile("bar.sync 1, %0;\n" ::"n"(kThreads) : "memory");
+}
+__device__ __forceinline__ int cluster_rank() {
+  int rank;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(rank));
+  return rank;
+}
+
+template <bool kNarrow>
+__global__ void __launch_bounds__(kClusterThreads, 1)
+    dense_fields_wgmma_cluster_kernel(const __grid_constant__ CUtensorMap a_map,
+                                      const __grid_constant__ CUtensorMap b_map,
+                                      const int* __restrict__ a_ones, const int* __restrict__ b_ones,
+                                      int rows, int cols, int n, int k_words, int col_tiles,
+                                      int items, void* fields_out, std::int32_t* errors) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  __shared__ alignas(8) std::uint64_t full[kStages], empty[kStages];
+  extern __shared__ unsigned char raw_smem[];
+  const auto raw_address = shared_address(raw_smem);
+  unsigned char* smem = raw_smem + ((kAlignSlack - raw_address % kAlignSlack) % kAlignSlack);
+  auto* staged = reinterpret_cast<std::int16_t*>(smem + kStages * kStageBytes);
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  const int rank = cluster_rank();  // the cluster is (2, 1, 1): blocks 2c and 2c + 1
+  const int cluster = int(blockIdx.x) / 2, clusters = int(gridDim.x) / 2;
+  const int stages_per_tile = k_words / 32;
+  const int my_items = (items - cluster + clusters - 1) / clusters;
+  const int iterations = my_items * stages_per_tile;  // the same in both blocks
+  const auto item_of = [&](int it) { return cluster + (it / stages_per_tile) * clusters; };
+  // Item = (pair of row tiles, column tile); this block takes row tile 2·pair + rank.
+  const auto row0_of = [&](int item) { return (2 * (item / col_tiles) + rank) * kWgmmaTileRows; };
+  const auto col0_of = [&](int item) { return (item % col_tiles) * kWgmmaTileCols; };
+
+  if (tid == 0) {
+    for (int s = 0; s < kStages; ++s) {
+      mbarrier_init(&full[s], 1);
+      mbarrier_init(&empty[s], 4);  // 2 warpgroups × 2 blocks
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  cluster_sync();  // both blocks' barriers are ready before any multicast or remote arrival
+
+  if (warp >= kThreads / 32) {  // the producer warpgroup: one lane issues the copies
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegisters));
+    if (tid == kThreads) {
+      for (int it = 0; it < iterations; ++it) {
+        const int s = it % kStages;
+        mbarrier_wait(&empty[s], ((it / kStages) & 1) ^ 1);  // a fresh barrier passes parity 1
+        mbarrier_expect_bytes(&full[s], kStageBytes);
+        const int item = item_of(it), x = (it % stages_per_tile) * kRowBytes;
+        unsigned char* stage = smem + s * kStageBytes;
+        tma_load(stage, &a_map, x, row0_of(item), &full[s]);
+        tma_load_multicast(stage + kTileABytes + rank * kTmaBox * kRowBytes, &b_map, x,
+                           col0_of(item) + rank * kTmaBox, &full[s], 0x3);
+      }
+    }
+    __syncwarp();
+  } else {  // the consumers: warpgroup warp / 4 computes rows 64·(warp / 4) .. + 63 of the tile
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegisters));
+    const int g = lane >> 2, t = lane & 3;
+    const int strip_row = 64 * (warp >> 2) + 16 * (warp & 3) + g;
+    const TileEpilogue<kNarrow> epilogue{a_ones, b_ones, rows, cols, n, fields_out, errors, staged};
+    int d[kAccumulators];
+#pragma unroll
+    for (int i = 0; i < kAccumulators; ++i) d[i] = 0;
+    int staged_item = -1;  // an item whose fields wait in the staging tile
+    for (int it = 0; it < iterations; ++it) {
+      const int s = it % kStages, k_stage = it % stages_per_tile;
+      mbarrier_wait(&full[s], (it / kStages) & 1);
+      const unsigned char* stage = smem + s * kStageBytes;
+      const std::uint64_t da = smem_descriptor(stage + (warp >> 2) * 64 * kRowBytes);
+      const std::uint64_t db = smem_descriptor(stage + kTileABytes);
+      fence_accumulators(d);
+      wgmma_fence();
+#pragma unroll
+      for (int step = 0; step < kWgmmaStageBits / 256; ++step)
+        wgmma_and_popc(d, da + 2 * step, db + 2 * step, k_stage != 0 || step != 0);
+      wgmma_commit();
+      fence_accumulators(d);
+      wgmma_wait<1>();  // stage it − 1 is done in this warpgroup: release it in both blocks
+      fence_accumulators(d);
+      if (it > 0 && tid % 128 == 0) {
+        mbarrier_arrive_in(&empty[(it - 1) % kStages], 0);
+        mbarrier_arrive_in(&empty[(it - 1) % kStages], 1);
+      }
+      if (kNarrow && k_stage == 0 && staged_item >= 0) {  // overlaps this tile's first wgmma
+        consumers_sync();  // the staging tile is complete
+        epilogue.copy_out(row0_of(staged_item), col0_of(staged_item), tid);
+        staged_item = -1;
+      }
+      if (k_stage == stages_per_tile - 1) {
+        wgmma_wait<0>();
+        fence_accumulators(d);
+        if (kNarrow) consumers_sync();  // every copy-out of the staging tile is done
+        epilogue.finish(row0_of(item_of(it)), col0_of(item_of(it)), d, strip_row, t);
+        if (kNarrow) staged_item = item_of(it);
+      }
+    }
+    wgmma_wait<0>();  // nothing is in flight here, but the compiler cannot tell (C7517)
+    if (kNarrow && staged_item >= 0) {
+      consumers_sync();
+      epilogue.copy_out(row0_of(staged_item), col0_of(staged_item), tid);
+    }
+  }
+  cluster_sync();  // neither block leaves while the other may still arrive on its barriers
 #else
   __trap();  // built without sm_90a code
 #endif
@@ -318,6 +514,96 @@ void launch_dense_fields_wgmma(const std::uint32_t* a, const std::uint32_t* b, c
     dense_fields_wgmma_kernel<false><<<grid, kThreads, bytes>>>(
         a, b, a_ones, b_ones, rows, cols, n, k_words, col_tiles, tiles, fields32, errors);
   }
+  LOCENT_CUDA_CHECK(cudaGetLastError());
+}
+
+namespace {
+
+using EncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*,
+                                 const cuuint64_t*, const cuuint64_t*, const cuuint32_t*,
+                                 const cuuint32_t*, CUtensorMapInterleave, CUtensorMapSwizzle,
+                                 CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+// cuTensorMapEncodeTiled from the driver, through the runtime (no link against libcuda).
+EncodeTiled encode_tiled() {
+  static const EncodeTiled function = [] {
+    void* p = nullptr;
+    cudaDriverEntryPointQueryResult found{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault,
+                                         &found) != cudaSuccess ||
+        found != cudaDriverEntryPointSuccess)
+      return EncodeTiled(nullptr);
+    return reinterpret_cast<EncodeTiled>(p);
+  }();
+  return function;
+}
+
+// Rows of k_bits bits as a 2-D tensor of bytes (K innermost), copied in 128 × 128-byte boxes
+// with the 128-byte swizzle.
+CUtensorMap tensor_map(const std::uint32_t* base, std::size_t rows, int k_bits) {
+  const EncodeTiled encode = encode_tiled();
+  if (encode == nullptr) throw Error("the CUDA driver offers no cuTensorMapEncodeTiled", ExitCode::no_device);
+  CUtensorMap map{};
+  const cuuint64_t dims[2] = {cuuint64_t(k_bits / 8), cuuint64_t(rows)};
+  const cuuint64_t strides[1] = {cuuint64_t(k_bits / 8)};
+  const cuuint32_t box[2] = {cuuint32_t(kRowBytes), cuuint32_t(kTmaBox)};
+  const cuuint32_t element_strides[2] = {1, 1};
+  const CUresult result =
+      encode(&map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, const_cast<std::uint32_t*>(base), dims,
+             strides, box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+             CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+             CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (result != CUDA_SUCCESS)
+    throw Error("cuTensorMapEncodeTiled failed (" + std::to_string(int(result)) + ")");
+  return map;
+}
+
+template <bool kNarrow>
+void launch_cluster(const CUtensorMap& a_map, const CUtensorMap& b_map, const int* a_ones,
+                    const int* b_ones, int rows, int cols, int n, int k_words, int col_tiles,
+                    int items, void* fields, std::int32_t* errors) {
+  const auto kernel = dense_fields_wgmma_cluster_kernel<kNarrow>;
+  const std::size_t bytes = shared_bytes(kNarrow);
+  LOCENT_CUDA_CHECK(
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
+  cudaLaunchAttribute attribute{};
+  attribute.id = cudaLaunchAttributeClusterDimension;
+  attribute.val.clusterDim.x = 2;
+  attribute.val.clusterDim.y = 1;
+  attribute.val.clusterDim.z = 1;
+  cudaLaunchConfig_t config{};
+  config.blockDim = dim3(kClusterThreads);
+  config.dynamicSmemBytes = bytes;
+  config.attrs = &attribute;
+  config.numAttrs = 1;
+  // A persistent grid: as many clusters as can be resident at once (or as there are items).
+  config.gridDim = dim3(2 * items);
+  int resident = 0;
+  LOCENT_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&resident, kernel, &config));
+  if (resident < 1) throw Error("no cluster of two dense-field blocks fits this GPU", ExitCode::no_device);
+  config.gridDim = dim3(2 * std::min(items, resident));
+  LOCENT_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, a_map, b_map, a_ones, b_ones, rows, cols,
+                                       n, k_words, col_tiles, items, fields, errors));
+}
+
+}  // namespace
+
+void launch_dense_fields_wgmma_cluster(const std::uint32_t* a, const std::uint32_t* b,
+                                       const int* a_ones, const int* b_ones, int rows, int cols,
+                                       int n, int k_bits, std::int16_t* fields16,
+                                       std::int32_t* fields32, std::int32_t* errors) {
+  const int pairs = (rows + 2 * kWgmmaTileRows - 1) / (2 * kWgmmaTileRows);
+  const int col_tiles = (cols + kWgmmaTileCols - 1) / kWgmmaTileCols;
+  const int items = pairs * col_tiles;
+  if (items == 0) return;
+  const CUtensorMap a_map = tensor_map(a, std::size_t(pairs) * 2 * kWgmmaTileRows, k_bits);
+  const CUtensorMap b_map = tensor_map(b, std::size_t(col_tiles) * kWgmmaTileCols, k_bits);
+  if (fields16 != nullptr)
+    launch_cluster<true>(a_map, b_map, a_ones, b_ones, rows, cols, n, k_bits / 32, col_tiles,
+                         items, fields16, errors);
+  else
+    launch_cluster<false>(a_map, b_map, a_ones, b_ones, rows, cols, n, k_bits / 32, col_tiles,
+                          items, fields32, errors);
   LOCENT_CUDA_CHECK(cudaGetLastError());
 }
 

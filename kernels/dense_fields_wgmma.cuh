@@ -28,4 +28,12 @@ void launch_dense_fields_wgmma(const std::uint32_t* a, const std::uint32_t* b, c
                                std::int16_t* fields16, std::int32_t* fields32,
                                std::int32_t* errors);
 
+// The same on clusters of two blocks that share each B tile through TMA multicast (half the B
+// traffic from L2), with a producer warp and mbarriers instead of block barriers. `a` must be
+// padded to a multiple of 2 · kWgmmaTileRows rows.
+void launch_dense_fields_wgmma_cluster(const std::uint32_t* a, const std::uint32_t* b,
+                                       const int* a_ones, const int* b_ones, int rows, int cols,
+                                       int n, int k_bits, std::int16_t* fields16,
+                                       std::int32_t* fields32, std::int32_t* errors);
+
 }  // namespace locent::cuda

@@ -61,8 +61,9 @@ TEST_P(DenseFieldsShapes, TensorCoresMatchCpu) {
   const Shape s = GetParam();
   const BitMatrix w = random_matrix(s.replicas, s.inputs, 3), x = random_matrix(s.patterns, s.inputs, 4);
   const DenseFields c = dense_fields_cpu(w, x, 2);
-  for (const DenseKernel kernel : {DenseKernel::mma, DenseKernel::mma_256, DenseKernel::mma_staged,
-                                   DenseKernel::wgmma, DenseKernel::wmma}) {
+  for (const DenseKernel kernel :
+       {DenseKernel::mma, DenseKernel::mma_256, DenseKernel::mma_staged, DenseKernel::wgmma,
+        DenseKernel::wgmma_cluster, DenseKernel::wmma}) {
     if (!dense_kernel_available(kernel)) continue;  // wgmma: compute capability 9.0 only
     auto gpu = make_dense_fields_gpu(w, x, kernel);
     SCOPED_TRACE(gpu->kernel_name());
@@ -85,15 +86,16 @@ INSTANTIATE_TEST_SUITE_P(Shapes, DenseFieldsShapes,
                                          // and partial tiles; int32 fields (N ≥ 2^15)
                                          Shape{200, 1024, 777}, Shape{5, 136, 32801}));
 
-// More output tiles than a GPU has multiprocessors (132 on an H100): the persistent wgmma kernel
-// then takes several tiles a block, staging one tile's fields while the next one's start.
+// More output tiles than a GPU has multiprocessors (132 on an H100): the persistent wgmma kernels
+// then take several tiles a block, staging one tile's fields while the next one's start.
 // Columns a multiple of 8 (16-byte row vectors) and not.
 TEST(DenseFields, ManyTilesMatchCpu) {
   if (!cuda_available()) GTEST_SKIP() << "no usable CUDA device";
   for (const Shape s : {Shape{1000, 10240, 2100}, Shape{700, 9001, 1100}}) {
     const BitMatrix w = random_matrix(s.replicas, s.inputs, 5), x = random_matrix(s.patterns, s.inputs, 6);
     const DenseFields c = dense_fields_cpu(w, x, 0);
-    for (const DenseKernel kernel : {DenseKernel::mma, DenseKernel::wgmma}) {
+    for (const DenseKernel kernel :
+         {DenseKernel::mma, DenseKernel::wgmma, DenseKernel::wgmma_cluster}) {
       if (!dense_kernel_available(kernel)) continue;
       auto gpu = make_dense_fields_gpu(w, x, kernel);
       SCOPED_TRACE(gpu->kernel_name() + ", " + std::to_string(s.replicas) + " x " +

@@ -74,9 +74,10 @@ std::function<int()> add_bench_command(CLI::App& app) {
                   "runs, mma for now), mma (mma.sync m16n8k256, shared-memory "
                   "pipeline, 128 x 128 tiles), mma256 (256 x 128 tiles), mma-staged (mma with "
                   "16-byte stores of the fields through shared memory), wgmma (Hopper's "
-                  "warpgroup instruction, 128 x 256 tiles, compute capability 9.0) or wmma (the "
-                  "first kernel, kept for comparison)")
-      ->check(CLI::IsMember({"auto", "mma", "mma256", "mma-staged", "wgmma", "wmma"}))
+                  "warpgroup instruction, 128 x 256 tiles, compute capability 9.0), "
+                  "wgmma-cluster (wgmma on clusters of two sharing the pattern tile by TMA "
+                  "multicast) or wmma (the first kernel, kept for comparison)")
+      ->check(CLI::IsMember({"auto", "mma", "mma256", "mma-staged", "wgmma", "wgmma-cluster", "wmma"}))
       ->capture_default_str();
   cmd->add_option("--cluster", o->cluster,
                   "GPU rSA on perceptrons in speculative rounds (compute capability 9.0): "
@@ -233,6 +234,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
                                    : o->dense_kernel == "mma256"     ? DenseKernel::mma_256
                                    : o->dense_kernel == "mma-staged" ? DenseKernel::mma_staged
                                    : o->dense_kernel == "wgmma"      ? DenseKernel::wgmma
+                                   : o->dense_kernel == "wgmma-cluster" ? DenseKernel::wgmma_cluster
                                    : o->dense_kernel == "mma"        ? DenseKernel::mma
                                                                      : DenseKernel::automatic;
         gpu = make_dense_fields_gpu(w, x, kernel);

@@ -36,9 +36,10 @@ class DenseFieldsGpu {
 // mma: mma.sync m16n8k256 with a shared-memory pipeline, 128 × 128 block tiles (the default);
 // mma_256: the same with 256 × 128 tiles; mma_staged: mma with the fields written as 16-byte
 // row vectors through shared memory (not yet measured); wgmma: Hopper's warpgroup instruction,
-// 128 × 256 tiles, compute capability 9.0 only (not yet measured); wmma: the first kernel, WMMA
-// fragments from global memory, kept as the measured reference.
-enum class DenseKernel { automatic, mma, mma_256, mma_staged, wgmma, wmma };
+// 128 × 256 tiles, compute capability 9.0 only (not yet measured); wgmma_cluster: wgmma on
+// clusters of two blocks sharing the pattern tile by TMA multicast (not yet measured); wmma: the
+// first kernel, WMMA fragments from global memory, kept as the measured reference.
+enum class DenseKernel { automatic, mma, mma_256, mma_staged, wgmma, wgmma_cluster, wmma };
 
 // Whether this build and the current CUDA device can run `kernel` (false without a device).
 bool dense_kernel_available(DenseKernel kernel);
