@@ -112,6 +112,29 @@ __device__ __forceinline__ void wgmma_and_popc(int (&d)[kAccumulators], std::uin
 #endif
 }
 
+// One stage on a warpgroup's strip: its four wgmma issued (the first of a tile overwriting the
+// accumulators), then a wait for the previous stage's, whose buffer may be refilled after.
+__device__ __forceinline__ void mma_stage(int (&d)[kAccumulators], const unsigned char* stage,
+                                          int warpgroup, bool first_of_tile) {
+  const std::uint64_t da = smem_descriptor(stage + warpgroup * 64 * kRowBytes);
+  const std::uint64_t db = smem_descriptor(stage + kTileABytes);
+  fence_accumulators(d);
+  wgmma_fence();
+#pragma unroll
+  for (int step = 0; step < kWgmmaStageBits / 256; ++step)  // +32 bytes: the field counts 16
+    wgmma_and_popc(d, da + 2 * step, db + 2 * step, !first_of_tile || step != 0);
+  wgmma_commit();
+  fence_accumulators(d);
+  wgmma_wait<1>();
+  fence_accumulators(d);
+}
+
+// Every wgmma of this warpgroup done: the accumulators may be read.
+__device__ __forceinline__ void drain(int (&d)[kAccumulators]) {
+  wgmma_wait<0>();
+  fence_accumulators(d);
+}
+
 // The end of a tile, shared by both kernels: 256 threads (two warpgroups) turn their accumulators
 // into fields and errors. Accumulator d[4j + 2h + e] of a thread holds row
 // 16·(warp mod 4) + g + 8h of its warpgroup's strip, column 8j + 2t + e (g = lane / 4,
@@ -262,18 +285,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
     __syncthreads();   // everyone's pieces of stage it are visible to the tensor cores
     const int k_stage = it % stages_per_tile;
-    const unsigned char* stage = smem + (it % kStages) * kStageBytes;
-    const std::uint64_t da = smem_descriptor(stage + (warp >> 2) * 64 * kRowBytes);
-    const std::uint64_t db = smem_descriptor(stage + kTileABytes);
-    fence_accumulators(d);
-    wgmma_fence();
-#pragma unroll
-    for (int step = 0; step < kWgmmaStageBits / 256; ++step)  // +32 bytes: the field counts 16
-      wgmma_and_popc(d, da + 2 * step, db + 2 * step, k_stage != 0 || step != 0);
-    wgmma_commit();
-    fence_accumulators(d);
-    wgmma_wait<1>();   // stage it − 1 is done in this warpgroup
-    fence_accumulators(d);
+    mma_stage(d, smem + (it % kStages) * kStageBytes, warp >> 2, k_stage == 0);
+    // Stage it − 1 is done in this warpgroup ...
     __syncthreads();   // ... and in the other: its buffer takes stage it + 2
     load(it + 2);
     if (kNarrow && k_stage == 0 && staged_tile >= 0) {  // overlaps this tile's first wgmma
@@ -281,8 +294,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       staged_tile = -1;
     }
     if (k_stage == stages_per_tile - 1) {
-      wgmma_wait<0>();
-      fence_accumulators(d);
+      drain(d);
       if (kNarrow && stages_per_tile == 1) __syncthreads();  // the copy-out above has read
       epilogue.finish(row0_of(tile_of(it)), col0_of(tile_of(it)), d, strip_row, t);
       if (kNarrow) staged_tile = tile_of(it);
@@ -437,18 +449,8 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
     for (int it = 0; it < iterations; ++it) {
       const int s = it % kStages, k_stage = it % stages_per_tile;
       mbarrier_wait(&full[s], (it / kStages) & 1);
-      const unsigned char* stage = smem + s * kStageBytes;
-      const std::uint64_t da = smem_descriptor(stage + (warp >> 2) * 64 * kRowBytes);
-      const std::uint64_t db = smem_descriptor(stage + kTileABytes);
-      fence_accumulators(d);
-      wgmma_fence();
-#pragma unroll
-      for (int step = 0; step < kWgmmaStageBits / 256; ++step)
-        wgmma_and_popc(d, da + 2 * step, db + 2 * step, k_stage != 0 || step != 0);
-      wgmma_commit();
-      fence_accumulators(d);
-      wgmma_wait<1>();  // stage it − 1 is done in this warpgroup: release it in both blocks
-      fence_accumulators(d);
+      mma_stage(d, smem + s * kStageBytes, warp >> 2, k_stage == 0);
+      // Stage it − 1 is done in this warpgroup: release it in both blocks.
       if (it > 0 && tid % 128 == 0) {
         mbarrier_arrive_in(&empty[(it - 1) % kStages], 0);
         mbarrier_arrive_in(&empty[(it - 1) % kStages], 1);
@@ -459,8 +461,7 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
         staged_item = -1;
       }
       if (k_stage == stages_per_tile - 1) {
-        wgmma_wait<0>();
-        fence_accumulators(d);
+        drain(d);
         if (kNarrow) consumers_sync();  // every copy-out of the staging tile is done
         epilogue.finish(row0_of(item_of(it)), col0_of(item_of(it)), d, strip_row, t);
         if (kNarrow) staged_item = item_of(it);
