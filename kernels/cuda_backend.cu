@@ -246,9 +246,9 @@ class CudaMetropolisEngine final : public MetropolisEngine {
   }
 
  private:
-  // The rounds kernel: asked for, or automatic (off until it has been measured on hardware:
-  // cuda::kRoundsByDefault): a cluster per instance for a few large instances, else one block
-  // per instance.
+  // The rounds kernel: asked for, or automatic (cuda::kRoundsByDefault): a cluster per instance
+  // for a few large instances, else one block per instance; the step kernel where neither fits
+  // (committees, compute capability below 9.0, more instances than resident blocks).
   void choose_rounds(int device, const CudaOptions& options) {
     const int asked = options.cluster_blocks;
     if (asked < -1 || asked > 16 || (asked > 0 && (asked & (asked - 1)) != 0))

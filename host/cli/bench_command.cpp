@@ -82,8 +82,8 @@ std::function<int()> add_bench_command(CLI::App& app) {
   cmd->add_option("--cluster", o->cluster,
                   "GPU rSA on perceptrons in speculative rounds (compute capability 9.0): "
                   "blocks per instance, 1 or a thread-block cluster of 2, 4, 8 or 16; off: "
-                  "a step at a time; auto: for now off, until the rounds kernel has run on "
-                  "hardware")
+                  "a step at a time; auto: a cluster for a few large instances, one block "
+                  "each for batches, a step at a time where neither fits")
       ->check(CLI::IsMember({"auto", "off", "1", "2", "4", "8", "16"}))
       ->capture_default_str();
   cmd->add_flag("--round-global-stabilities", o->round_global,
