@@ -8,7 +8,7 @@
 #   cmake --build build-device -j2 --target locent locent_tests
 # then, on the GPU machine:  bench/device-check.sh build-device [PARTS]   (writes under $OUT if set)
 # PARTS is a comma-separated subset of tests,cluster,sanitize,solves,bench,wmma,host-cpu,fbp,suite
-# (default: all) and profile (Nsight Compute on the dense kernels, only when named); sanitize runs two small rounds-kernel tests under compute-sanitizer; cluster runs the rounds kernel's tests, its N = 100001 figures on a cluster and its batched
+# (default: all) and profile (Nsight Compute on the rounds and wgmma kernels, only when named); sanitize runs two small rounds-kernel tests under compute-sanitizer; cluster runs the rounds kernel's tests, its N = 100001 figures on a cluster and its batched
 # figures with one block per instance; fbp runs
 # the focusing-BP reference cases and the perceptron capacity scan (bench/fbp_reference.sh) on the
 # GPU.
@@ -131,19 +131,49 @@ want host-cpu && bench host-cpu 60 --backend cpu --N 1001 --sweeps-scale 0.3 --d
 echo "bench: ${SECONDS}s"
 fi
 
-# The dense kernels under Nsight Compute where the machine has it: tensor-pipe, L2 and shared-memory
-# throughput and the warps' stall reasons, one launch of each kernel (not part of the default run).
+# Nsight Compute where the machine has it (not part of the default run): one launch each of the
+# dense wgmma kernels and of the rounds kernel (one N = 100001 instance on a cluster of 16, and
+# batched N = 10001 with one block per instance): throughput against the ceilings, the warps'
+# stall reasons, and the source lines where the stall samples fall (hot-spots-LABEL.txt).
+profile() {  # profile LABEL KERNEL_REGEX LIMIT LOCENT_BENCH_ARGS...
+  local label=$1 regex=$2 limit=$3
+  shift 3
+  timeout "$limit" "$ncu" --clock-control none --kernel-name "regex:$regex" --launch-skip 1 \
+    --launch-count 1 --import-source yes --section SpeedOfLight --section MemoryWorkloadAnalysis \
+    --section WarpStateStats --section Occupancy --section LaunchStats --section SourceCounters \
+    -o "$out/profile-$label" -f "$build/locent" bench --backend cuda --fbp-N 0 --no-baseline "$@" \
+    >"$out/profile-$label.log" 2>&1
+  local rc=$?
+  "$ncu" -i "$out/profile-$label.ncu-rep" --page details >"$out/profile-$label.txt" 2>&1
+  "$ncu" -i "$out/profile-$label.ncu-rep" --page source --csv --print-source cuda \
+    >"$out/source-$label.csv" 2>/dev/null
+  python3 - "$out/source-$label.csv" >"$out/hot-spots-$label.txt" 2>&1 <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], errors="replace")))
+head = next((i for i, r in enumerate(rows) if any("Sampling" in c for c in r)), None)
+if head is None:
+    sys.exit("no sampling columns in the source page")
+names = rows[head]
+col = next(i for i, c in enumerate(names) if "Warp Stall Sampling (All" in c)
+src = next((i for i, c in enumerate(names) if c.strip() in ("Source", "Source Code")), len(names) - 1)
+line = next((i for i, c in enumerate(names) if c.strip() in ("#", "Line", "# Line")), 0)
+def num(x):
+    try: return float(x.replace(",", ""))
+    except ValueError: return 0.0
+body = [r for r in rows[head + 1:] if len(r) > max(col, src, line)]
+total = sum(num(r[col]) for r in body) or 1
+for r in sorted(body, key=lambda r: -num(r[col]))[:30]:
+    print(f"{100 * num(r[col]) / total:5.1f}%  line {r[line]:>5}  {r[src].strip()[:110]}")
+PY
+  rows+=("profile $label|rc=$rc|$(grep -E 'Compute \(SM\) Throughput|Memory Throughput|L2 Cache Throughput|Duration' "$out/profile-$label.txt" | awk '{ printf "%s %s %s; ", $1, $(NF-1), $NF }')")
+}
 if want profile; then
   ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
   if [[ -x $ncu ]]; then
-    for kernel in mma mma-staged wgmma wgmma-cluster; do
-      timeout 120 "$ncu" --kernel-name regex:dense_fields --launch-skip 1 --launch-count 1 \
-        --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
-        --section WarpStateStats --section Occupancy \
-        "$build/locent" bench --backend cuda --N 0 --dense-kernel "$kernel" --fbp-N 0 \
-        >"$out/profile-$kernel.txt" 2>&1
-      rows+=("profile $kernel|rc=$?|$(grep -E 'Compute \(SM\) Throughput|Memory Throughput|L2 Cache Throughput' "$out/profile-$kernel.txt" | awk '{ printf "%s %s; ", $1, $NF }')")
-    done
+    profile rounds-n100001 metropolis_rounds 150 --N 100001 --instances 1 --dense-size 0 --cluster 16
+    profile rounds-n10001 metropolis_rounds 120 --N 10001 --dense-size 0 --cluster 1
+    profile wgmma-cluster dense_fields 90 --N 0 --dense-kernel wgmma-cluster
+    profile wgmma dense_fields 90 --N 0 --dense-kernel wgmma
   else
     rows+=("profile|skipped|no ncu")
   fi

@@ -14,14 +14,14 @@
 //
 // Pipeline. A persistent grid (one block an SM) walks its tiles' K stages as one sequence: stage
 // it + 2 is copied (cp.async, 12 pieces of 16 bytes a thread) while the tensor cores work on
-// stage it and finish it − 1, three buffers of 48 KB. Per stage: wait for the copies, make them
+// stage it and finish it − 1, four buffers of 48 KB. Per stage: wait for the copies, make them
 // visible to the tensor cores (fence.proxy.async: cp.async writes through the generic proxy,
-// wgmma reads through the async one), barrier, issue four wgmma, wait for the previous stage's,
-// barrier, refill its buffer. At a tile's last stage the accumulators become fields: with int16
-// fields (N < 2^15) they go to a staging tile in shared memory, copied out as 16-byte row vectors
-// (a warp writes 512 contiguous bytes) while the next tile's first wgmma run, the column term and
-// the error count added on the way; one atomic per row. With int32 fields (N ≥ 2^15) they are
-// stored directly from the accumulators.
+// wgmma reads through the async one), barrier (after which stage it − 2's buffer is free in
+// every warpgroup: refill it), issue four wgmma, wait for the previous stage's. At a tile's last
+// stage the accumulators become fields, straight from the registers (TileEpilogue): with int16
+// fields (N < 2^15) a shuffle within each group of four lanes turns the fragment's pairs into
+// 16-byte row vectors, so that a warp's stores fill whole sectors; with int32 fields they are
+// stored as they are. Errors: summed over each row's four lanes, one atomic per row.
 #include "kernels/dense_fields_wgmma.cuh"
 
 #include <cuda.h>
@@ -38,21 +38,14 @@ namespace locent::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int kStages = 3;
+constexpr int kStages = 4;
 constexpr int kRowBytes = kWgmmaStageBits / 8;                          // 128
 constexpr int kTileABytes = kWgmmaTileRows * kRowBytes;                 // 16 KB
 constexpr int kStageBytes = (kWgmmaTileRows + kWgmmaTileCols) * kRowBytes;  // 48 KB
 constexpr int kPiecesPerThread = kStageBytes / 16 / kThreads;           // 12
 constexpr int kAccumulators = kWgmmaTileCols / 2;                       // 64·256 / 128 threads
-// Staged int16 fields: rows of 256 + 8 fields (132 words), so that the fragment-order 4-byte
-// writes (rows g, words 4j + t) fall in 32 different banks.
-constexpr int kStagedStride = kWgmmaTileCols + 8;
-constexpr std::size_t kStagedBytes = std::size_t(kWgmmaTileRows) * kStagedStride * 2;
 constexpr std::size_t kAlignSlack = 1024;  // the dynamic base is aligned up to 1024 bytes
-
-constexpr std::size_t shared_bytes(bool narrow) {
-  return kAlignSlack + std::size_t(kStages) * kStageBytes + (narrow ? kStagedBytes : 0);
-}
+constexpr std::size_t kSharedBytes = kAlignSlack + std::size_t(kStages) * kStageBytes;  // 193 KB
 
 static_assert(kStageBytes % (16 * kThreads) == 0, "whole pieces per thread");
 static_assert(kTileABytes % 1024 == 0 && kStageBytes % 1024 == 0, "swizzled tiles 1024-aligned");
@@ -135,9 +128,15 @@ __device__ __forceinline__ void drain(int (&d)[kAccumulators]) {
   fence_accumulators(d);
 }
 
+// The value of 4 words picked by a run-time index, without indexing a register array (which
+// would put it in local memory).
+__device__ __forceinline__ std::uint32_t pick(const std::uint32_t (&w)[4], int i) {
+  return i == 0 ? w[0] : i == 1 ? w[1] : i == 2 ? w[2] : w[3];
+}
+
 // The end of a tile, shared by both kernels: 256 threads (two warpgroups) turn their accumulators
-// into fields and errors. Accumulator d[4j + 2h + e] of a thread holds row
-// 16·(warp mod 4) + g + 8h of its warpgroup's strip, column 8j + 2t + e (g = lane / 4,
+// into fields and errors, straight from the registers. Accumulator d[4j + 2h + e] of a thread
+// holds row 16·(warp mod 4) + g + 8h of its warpgroup's strip, column 8j + 2t + e (g = lane / 4,
 // t = lane mod 4), the wgmma fragment layout.
 template <bool kNarrow>
 struct TileEpilogue {
@@ -146,84 +145,95 @@ struct TileEpilogue {
   int rows, cols, n;
   void* fields_out;   // int16 (kNarrow) or int32 fields
   std::int32_t* errors;
-  std::int16_t* staged;
 
-  // A finished tile's accumulators: with int16 fields, N − 2|a| + 4·popc into the staging tile
-  // (mod 2^16, for copy_out to finish); with int32 fields, the fields themselves, stored, and
-  // the errors counted here.
   __device__ __forceinline__ void finish(int row0, int col0, const int (&d)[kAccumulators],
-                                         int strip_row, int t) const {
+                                         int strip_row, int lane) const {
+    const int t = lane & 3;
+    int row[2], row_part[2], wrong[2] = {0, 0};
+    bool row_ok[2];
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      const int local_row = strip_row + 8 * h, row = row0 + local_row;
-      const int row_part = n - 2 * a_ones[row];
-      if constexpr (kNarrow) {
+      row[h] = row0 + strip_row + 8 * h;
+      row_ok[h] = row[h] < rows;
+      row_part[h] = n - 2 * a_ones[row[h]];
+    }
+    if constexpr (kNarrow) {
+      // Columns 32m .. 32m + 31 of a row sit in the row's four lanes, two of every eight each;
+      // lane t gathers the eight of j = 4m + t from its three neighbours (a 4 × 4 transpose in
+      // four shuffles), adds their column terms −2|b| and stores them as one 16-byte vector.
+      // Before the column term the values are kept mod 2^16: the fields fit in int16, so the
+      // sum is exact.
+      auto* fields = static_cast<std::int16_t*>(fields_out);
+      const bool aligned = cols % 8 == 0;
 #pragma unroll
-        for (int j = 0; j < kWgmmaTileCols / 8; ++j)
-          *reinterpret_cast<std::uint32_t*>(staged + local_row * kStagedStride + 8 * j + 2 * t) =
-              std::uint32_t(std::uint16_t(row_part + 4 * d[4 * j + 2 * h])) |
-              std::uint32_t(std::uint16_t(row_part + 4 * d[4 * j + 2 * h + 1])) << 16;
-      } else {
-        auto* fields = static_cast<std::int32_t*>(fields_out);
-        const bool row_ok = row < rows;
-        int wrong = 0;
+      for (int m = 0; m < kWgmmaTileCols / 32; ++m) {
+        const int col = col0 + 8 * (4 * m + t);  // this lane's eight columns after the transpose
+        const int4 ones_lo = *reinterpret_cast<const int4*>(b_ones + col);  // b_ones is padded
+        const int4 ones_hi = *reinterpret_cast<const int4*>(b_ones + col + 4);
+        const int ones[8] = {ones_lo.x, ones_lo.y, ones_lo.z, ones_lo.w,
+                             ones_hi.x, ones_hi.y, ones_hi.z, ones_hi.w};
 #pragma unroll
-        for (int j = 0; j < kWgmmaTileCols / 8; ++j) {
+        for (int h = 0; h < 2; ++h) {
+          std::uint32_t pair[4];  // N − 2|a| + 4·popc at (8j + 2t, + 1) of j = 4m + jj, mod 2^16
+#pragma unroll
+          for (int jj = 0; jj < 4; ++jj) {
+            const int j = 4 * m + jj;
+            pair[jj] = std::uint32_t(std::uint16_t(row_part[h] + 4 * d[4 * j + 2 * h])) |
+                       std::uint32_t(std::uint16_t(row_part[h] + 4 * d[4 * j + 2 * h + 1])) << 16;
+          }
+          // Round k: send the pair of j = 4m + (t + k) mod 4 to that lane, receive from lane
+          // (t − k) mod 4 its pair of j = 4m + t, columns 8j + 2·((t − k) mod 4), + 1.
+          std::uint32_t got[4];
+#pragma unroll
+          for (int k = 0; k < 4; ++k)
+            got[k] = __shfl_sync(0xffffffffu, pick(pair, (t + k) & 3), (lane & ~3) | ((t - k) & 3));
+          const std::uint32_t partial[4] = {pick(got, t & 3), pick(got, (t - 1) & 3),
+                                            pick(got, (t - 2) & 3), pick(got, (t - 3) & 3)};
+          std::uint32_t vector[4];
+#pragma unroll
+          for (int w = 0; w < 4; ++w) {
+            const auto f0 = std::int16_t(std::uint16_t(partial[w]) - 2 * ones[2 * w]);
+            const auto f1 = std::int16_t(std::uint16_t(partial[w] >> 16) - 2 * ones[2 * w + 1]);
+            wrong[h] += (row_ok[h] && col + 2 * w < cols && f0 < 0) +
+                        (row_ok[h] && col + 2 * w + 1 < cols && f1 < 0);
+            vector[w] = std::uint32_t(std::uint16_t(f0)) | std::uint32_t(std::uint16_t(f1)) << 16;
+          }
+          if (!row_ok[h] || col >= cols) continue;
+          std::int16_t* to = fields + std::size_t(row[h]) * cols + col;
+          if (aligned && col + 8 <= cols) {
+            *reinterpret_cast<uint4*>(to) = make_uint4(vector[0], vector[1], vector[2], vector[3]);
+          } else {
+#pragma unroll
+            for (int e = 0; e < 8; ++e)
+              if (col + e < cols) to[e] = std::int16_t(vector[e / 2] >> (16 * (e % 2)));
+          }
+        }
+        // Keeps the compiler from hoisting every m's loads ahead (128 more registers live).
+        asm volatile("" ::: "memory");
+      }
+    } else {
+      auto* fields = static_cast<std::int32_t*>(fields_out);
+#pragma unroll
+      for (int j = 0; j < kWgmmaTileCols / 8; ++j) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h)
 #pragma unroll
           for (int e = 0; e < 2; ++e) {
             const int col = col0 + 8 * j + 2 * t + e;
-            const int field = row_part - 2 * b_ones[col] + 4 * d[4 * j + 2 * h + e];
-            if (row_ok && col < cols) {
-              fields[std::size_t(row) * cols + col] = field;
-              wrong += field < 0;
+            const int field = row_part[h] - 2 * b_ones[col] + 4 * d[4 * j + 2 * h + e];
+            if (row_ok[h] && col < cols) {
+              fields[std::size_t(row[h]) * cols + col] = field;
+              wrong[h] += field < 0;
             }
           }
-        }
-        wrong += __shfl_xor_sync(0xffffffffu, wrong, 1);
-        wrong += __shfl_xor_sync(0xffffffffu, wrong, 2);
-        if (t == 0 && wrong) atomicAdd(&errors[row], wrong);
+        if (j % 8 == 7) asm volatile("" ::: "memory");  // as above: bounded hoisting
       }
     }
-  }
-
-  // Copies a staged tile out as int16 fields, 16 bytes a thread, a warp per 512-byte row: the
-  // column term −2|b| is added here (the staged values are mod 2^16, the fields fit in int16, so
-  // the sum is exact), and the row's negative fields counted, one atomic per row. `tid`: 0..255.
-  __device__ __forceinline__ void copy_out(int row0, int col0, int tid) const {
-    auto* fields = static_cast<std::int16_t*>(fields_out);
-    const bool aligned = cols % 8 == 0;
-    constexpr int kVectorsPerRow = kWgmmaTileCols / 8;  // 32: one warp a row
-    for (int v = tid; v < kWgmmaTileRows * kVectorsPerRow; v += kThreads) {
-      const int local_row = v / kVectorsPerRow, local_col = 8 * (v % kVectorsPerRow);
-      const int row = row0 + local_row, col = col0 + local_col;
-      const uint4 raw = *reinterpret_cast<const uint4*>(staged + local_row * kStagedStride + local_col);
-      const int4 ones_lo = *reinterpret_cast<const int4*>(b_ones + col);
-      const int4 ones_hi = *reinterpret_cast<const int4*>(b_ones + col + 4);
-      const std::uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
-      const int ones[8] = {ones_lo.x, ones_lo.y, ones_lo.z, ones_lo.w,
-                           ones_hi.x, ones_hi.y, ones_hi.z, ones_hi.w};
-      std::int16_t out[8];
-      int wrong = 0;
 #pragma unroll
-      for (int e = 0; e < 8; ++e) {
-        const auto partial = std::uint16_t(words[e / 2] >> (16 * (e % 2)));
-        out[e] = std::int16_t(std::uint16_t(partial - 2 * ones[e]));
-        wrong += row < rows && col + e < cols && out[e] < 0;
-      }
-      const int row_wrong = warp_sum(wrong);
-      if ((tid & 31) == 0 && row_wrong) atomicAdd(&errors[row], row_wrong);
-      if (row >= rows || col >= cols) continue;
-      std::int16_t* to = fields + std::size_t(row) * cols + col;
-      if (aligned && col + 8 <= cols) {
-        std::uint32_t packed[4];
-#pragma unroll
-        for (int w = 0; w < 4; ++w)
-          packed[w] = std::uint32_t(std::uint16_t(out[2 * w])) |
-                      std::uint32_t(std::uint16_t(out[2 * w + 1])) << 16;
-        *reinterpret_cast<uint4*>(to) = make_uint4(packed[0], packed[1], packed[2], packed[3]);
-      } else {
-        for (int e = 0; e < 8 && col + e < cols; ++e) to[e] = out[e];
-      }
+    for (int h = 0; h < 2; ++h) {
+      wrong[h] += __shfl_xor_sync(0xffffffffu, wrong[h], 1);
+      wrong[h] += __shfl_xor_sync(0xffffffffu, wrong[h], 2);
+      if (t == 0 && wrong[h]) atomicAdd(&errors[row[h]], wrong[h]);
     }
   }
 };
@@ -241,17 +251,15 @@ __global__ void __launch_bounds__(kThreads, 1)
   // The swizzle is a function of the shared-memory address: align that, not the generic pointer.
   const auto raw_address = static_cast<std::uint32_t>(__cvta_generic_to_shared(raw_smem));
   unsigned char* smem = raw_smem + ((kAlignSlack - raw_address % kAlignSlack) % kAlignSlack);
-  auto* staged = reinterpret_cast<std::int16_t*>(smem + kStages * kStageBytes);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-  const int g = lane >> 2, t = lane & 3;
-  const int strip_row = 64 * (warp >> 2) + 16 * (warp & 3) + g;  // this thread's first tile row
+  const int strip_row = 64 * (warp >> 2) + 16 * (warp & 3) + (lane >> 2);  // first tile row
   const int stages_per_tile = k_words / 32;
   const int my_tiles = (tiles - int(blockIdx.x) + int(gridDim.x) - 1) / int(gridDim.x);
   const int iterations = my_tiles * stages_per_tile;
   const auto tile_of = [&](int it) { return int(blockIdx.x) + (it / stages_per_tile) * int(gridDim.x); };
   const auto row0_of = [&](int tile) { return (tile / col_tiles) * kWgmmaTileRows; };
   const auto col0_of = [&](int tile) { return (tile % col_tiles) * kWgmmaTileCols; };
-  const TileEpilogue<kNarrow> epilogue{a_ones, b_ones, rows, cols, n, fields_out, errors, staged};
+  const TileEpilogue<kNarrow> epilogue{a_ones, b_ones, rows, cols, n, fields_out, errors};
 
   const auto load = [&](int it) {
     if (it < iterations) {
@@ -279,32 +287,21 @@ __global__ void __launch_bounds__(kThreads, 1)
   for (int i = 0; i < kAccumulators; ++i) d[i] = 0;
   load(0);
   load(1);
-  int staged_tile = -1;  // a tile whose fields wait in the staging tile
   for (int it = 0; it < iterations; ++it) {
     wait_copies<1>();  // this thread's pieces of stage it are in (it + 1 may not be)
     asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-    __syncthreads();   // everyone's pieces of stage it are visible to the tensor cores
+    // Everyone's pieces of stage it are visible to the tensor cores, and every warpgroup has
+    // waited for stage it − 2's wgmma (in iteration it − 1): its buffer takes stage it + 2.
+    __syncthreads();
+    load(it + 2);
     const int k_stage = it % stages_per_tile;
     mma_stage(d, smem + (it % kStages) * kStageBytes, warp >> 2, k_stage == 0);
-    // Stage it − 1 is done in this warpgroup ...
-    __syncthreads();   // ... and in the other: its buffer takes stage it + 2
-    load(it + 2);
-    if (kNarrow && k_stage == 0 && staged_tile >= 0) {  // overlaps this tile's first wgmma
-      epilogue.copy_out(row0_of(staged_tile), col0_of(staged_tile), tid);
-      staged_tile = -1;
-    }
     if (k_stage == stages_per_tile - 1) {
       drain(d);
-      if (kNarrow && stages_per_tile == 1) __syncthreads();  // the copy-out above has read
-      epilogue.finish(row0_of(tile_of(it)), col0_of(tile_of(it)), d, strip_row, t);
-      if (kNarrow) staged_tile = tile_of(it);
+      epilogue.finish(row0_of(tile_of(it)), col0_of(tile_of(it)), d, strip_row, lane);
     }
   }
   wgmma_wait<0>();  // nothing is in flight here, but the compiler cannot tell (C7517)
-  if (kNarrow && staged_tile >= 0) {
-    __syncthreads();
-    epilogue.copy_out(row0_of(staged_tile), col0_of(staged_tile), tid);
-  }
   wait_copies<0>();
 #else
   __trap();  // built without sm_90a code
@@ -380,9 +377,6 @@ __device__ __forceinline__ void cluster_sync() {
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::
                    : "memory");
 }
-__device__ __forceinline__ void consumers_sync() {  // the two consumer warpgroups only
-  asm volatile("bar.sync 1, %0;\n" ::"n"(kThreads) : "memory");
-}
 __device__ __forceinline__ int cluster_rank() {
   int rank;
   asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(rank));
@@ -401,7 +395,6 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
   extern __shared__ unsigned char raw_smem[];
   const auto raw_address = shared_address(raw_smem);
   unsigned char* smem = raw_smem + ((kAlignSlack - raw_address % kAlignSlack) % kAlignSlack);
-  auto* staged = reinterpret_cast<std::int16_t*>(smem + kStages * kStageBytes);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int rank = cluster_rank();  // the cluster is (2, 1, 1): blocks 2c and 2c + 1
   const int cluster = int(blockIdx.x) / 2, clusters = int(gridDim.x) / 2;
@@ -439,13 +432,11 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
     __syncwarp();
   } else {  // the consumers: warpgroup warp / 4 computes rows 64·(warp / 4) .. + 63 of the tile
     asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegisters));
-    const int g = lane >> 2, t = lane & 3;
-    const int strip_row = 64 * (warp >> 2) + 16 * (warp & 3) + g;
-    const TileEpilogue<kNarrow> epilogue{a_ones, b_ones, rows, cols, n, fields_out, errors, staged};
+    const int strip_row = 64 * (warp >> 2) + 16 * (warp & 3) + (lane >> 2);
+    const TileEpilogue<kNarrow> epilogue{a_ones, b_ones, rows, cols, n, fields_out, errors};
     int d[kAccumulators];
 #pragma unroll
     for (int i = 0; i < kAccumulators; ++i) d[i] = 0;
-    int staged_item = -1;  // an item whose fields wait in the staging tile
     for (int it = 0; it < iterations; ++it) {
       const int s = it % kStages, k_stage = it % stages_per_tile;
       mbarrier_wait(&full[s], (it / kStages) & 1);
@@ -455,23 +446,12 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
         mbarrier_arrive_in(&empty[(it - 1) % kStages], 0);
         mbarrier_arrive_in(&empty[(it - 1) % kStages], 1);
       }
-      if (kNarrow && k_stage == 0 && staged_item >= 0) {  // overlaps this tile's first wgmma
-        consumers_sync();  // the staging tile is complete
-        epilogue.copy_out(row0_of(staged_item), col0_of(staged_item), tid);
-        staged_item = -1;
-      }
       if (k_stage == stages_per_tile - 1) {
         drain(d);
-        if (kNarrow) consumers_sync();  // every copy-out of the staging tile is done
-        epilogue.finish(row0_of(item_of(it)), col0_of(item_of(it)), d, strip_row, t);
-        if (kNarrow) staged_item = item_of(it);
+        epilogue.finish(row0_of(item_of(it)), col0_of(item_of(it)), d, strip_row, lane);
       }
     }
     wgmma_wait<0>();  // nothing is in flight here, but the compiler cannot tell (C7517)
-    if (kNarrow && staged_item >= 0) {
-      consumers_sync();
-      epilogue.copy_out(row0_of(staged_item), col0_of(staged_item), tid);
-    }
   }
   cluster_sync();  // neither block leaves while the other may still arrive on its barriers
 #else
@@ -503,7 +483,7 @@ void launch_dense_fields_wgmma(const std::uint32_t* a, const std::uint32_t* b, c
   const int grid = std::min(tiles, sms);
   const int k_words = k_bits / 32;
   const bool narrow = fields16 != nullptr;
-  const std::size_t bytes = shared_bytes(narrow);
+  const std::size_t bytes = kSharedBytes;
   if (narrow) {
     LOCENT_CUDA_CHECK(cudaFuncSetAttribute(dense_fields_wgmma_kernel<true>,
                                            cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
@@ -564,7 +544,7 @@ void launch_cluster(const CUtensorMap& a_map, const CUtensorMap& b_map, const in
                     const int* b_ones, int rows, int cols, int n, int k_words, int col_tiles,
                     int items, void* fields, std::int32_t* errors) {
   const auto kernel = dense_fields_wgmma_cluster_kernel<kNarrow>;
-  const std::size_t bytes = shared_bytes(kNarrow);
+  const std::size_t bytes = kSharedBytes;
   LOCENT_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
   cudaLaunchAttribute attribute{};
