@@ -29,6 +29,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdlib>
 #include <string>
 
 #include "kernels/cuda_check.cuh"
@@ -245,7 +246,7 @@ __global__ void __launch_bounds__(kThreads, 1)
                               const std::uint32_t* __restrict__ b, const int* __restrict__ a_ones,
                               const int* __restrict__ b_ones, int rows, int cols, int n,
                               int k_words, int col_tiles, int tiles, void* fields_out,
-                              std::int32_t* errors) {
+                              std::int32_t* errors, int probe) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ unsigned char raw_smem[];
   // The swizzle is a function of the shared-memory address: align that, not the generic pointer.
@@ -261,8 +262,11 @@ __global__ void __launch_bounds__(kThreads, 1)
   const auto col0_of = [&](int tile) { return (tile % col_tiles) * kWgmmaTileCols; };
   const TileEpilogue<kNarrow> epilogue{a_ones, b_ones, rows, cols, n, fields_out, errors};
 
+  // Diagnostics (LOCENT_WGMMA_PROBE, wrong results by design): 1 leaves the copies out (the
+  // tensor cores' rate on whatever the buffers hold), 2 the fields (the epilogue's cost).
+  const bool copies = probe != 1, fields = probe != 2;
   const auto load = [&](int it) {
-    if (it < iterations) {
+    if (copies && it < iterations) {
       const int tile = tile_of(it);
       const std::size_t row0 = std::size_t(tile / col_tiles) * kWgmmaTileRows;
       const std::size_t col0 = std::size_t(tile % col_tiles) * kWgmmaTileCols;
@@ -298,7 +302,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     mma_stage(d, smem + (it % kStages) * kStageBytes, warp >> 2, k_stage == 0);
     if (k_stage == stages_per_tile - 1) {
       drain(d);
-      epilogue.finish(row0_of(tile_of(it)), col0_of(tile_of(it)), d, strip_row, lane);
+      if (fields) epilogue.finish(row0_of(tile_of(it)), col0_of(tile_of(it)), d, strip_row, lane);
     }
   }
   wgmma_wait<0>();  // nothing is in flight here, but the compiler cannot tell (C7517)
@@ -484,16 +488,20 @@ void launch_dense_fields_wgmma(const std::uint32_t* a, const std::uint32_t* b, c
   const int k_words = k_bits / 32;
   const bool narrow = fields16 != nullptr;
   const std::size_t bytes = kSharedBytes;
+  static const int probe = [] {
+    const char* v = std::getenv("LOCENT_WGMMA_PROBE");
+    return v == nullptr ? 0 : std::string(v) == "no-copies" ? 1 : std::string(v) == "no-fields" ? 2 : 0;
+  }();
   if (narrow) {
     LOCENT_CUDA_CHECK(cudaFuncSetAttribute(dense_fields_wgmma_kernel<true>,
                                            cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
     dense_fields_wgmma_kernel<true><<<grid, kThreads, bytes>>>(
-        a, b, a_ones, b_ones, rows, cols, n, k_words, col_tiles, tiles, fields16, errors);
+        a, b, a_ones, b_ones, rows, cols, n, k_words, col_tiles, tiles, fields16, errors, probe);
   } else {
     LOCENT_CUDA_CHECK(cudaFuncSetAttribute(dense_fields_wgmma_kernel<false>,
                                            cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
     dense_fields_wgmma_kernel<false><<<grid, kThreads, bytes>>>(
-        a, b, a_ones, b_ones, rows, cols, n, k_words, col_tiles, tiles, fields32, errors);
+        a, b, a_ones, b_ones, rows, cols, n, k_words, col_tiles, tiles, fields32, errors, probe);
   }
   LOCENT_CUDA_CHECK(cudaGetLastError());
 }

@@ -26,6 +26,8 @@
 #include <cooperative_groups.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_util.cuh"
@@ -49,7 +51,12 @@ struct RoundsArgs {
   bool adaptive, parallel_decisions, table_in_shared;
   std::uint32_t* rank_words;
   std::size_t rank_stride;
+  // Diagnostics (LOCENT_ROUNDS_PROFILE): thread 0 of the first instance's block 0 adds up the
+  // cycles of each phase (as seen past the barrier that ends it) and counts the rounds.
+  unsigned long long* phase_cycles;  // kPhaseSlots entries, or null
 };
+constexpr int kPhases = 8;                // 1–7 of a round, 8: the end of a sweep
+constexpr int kPhaseSlots = kPhases + 1;  // and the number of rounds
 
 // Words of one block's record: k·y packed hit counts, then y packed set sizes, padded to 16 bytes.
 __host__ __device__ inline int record_words(int k, int y) { return ((k + 1) * y + 3) / 4 * 4; }
@@ -180,6 +187,18 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
   std::uint64_t proposals = status->proposals, accepted = status->accepted;  // thread 0's
   int solved_by = -1;
   cluster.sync();  // every block of the cluster exists before any touches another's memory
+  // Totals in shared memory, not registers: the kernel is at its register limit.
+  __shared__ unsigned long long phase_cycles[kPhaseSlots];
+  const bool timed = ra.phase_cycles != nullptr && b == 0 && rank == 0 && tid == 0;
+  if (timed)
+    for (int q = 0; q < kPhaseSlots; ++q) phase_cycles[q] = 0;
+  long long phase_start = clock64();
+  const auto phase_done = [&](int phase) {
+    if (!timed) return;
+    const long long now = clock64();
+    phase_cycles[phase] += static_cast<unsigned long long>(now - phase_start);
+    phase_start = now;
+  };
 
   const std::uint64_t n64 = static_cast<std::uint64_t>(n);
   std::uint64_t loaded = 0;  // steps (from the launch's first) whose words and columns are requested
@@ -236,6 +255,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
         if (group == 0) sites[slot] = static_cast<int>(uniform_below(blk.v[site_slot()], n));
       }
       __syncthreads();
+      phase_done(0);
       // 2. Their column slices, one cp.async group per round: the slices of this round's steps
       // were requested by an earlier round (all but the newest group complete), except at the
       // first round of the launch.
@@ -253,6 +273,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       if (first_round)
         for (int j = tid; j < count; j += threads) read_step(j);
       __syncthreads();
+      phase_done(1);
 
       // 3. This block's counts: (step, replica) items over the warps.
       for (int item = warp; item < count * y; item += warps) {
@@ -286,6 +307,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
         }
       }
       __syncthreads();
+      phase_done(2);
       // 4. The record to every block of the cluster, then the round's barrier.
       {
         const int vectors = rec / 4;
@@ -298,6 +320,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
         }
       }
       cluster.sync();
+      phase_done(3);
 
       // 5. Totals and ΔE of every (step, replica).
       {
@@ -318,6 +341,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       }
       buffer ^= 1;
       __syncthreads();
+      phase_done(4);
 
       // 6. The decisions, in the chain's order; every block takes the same ones. Warp 0 takes
       // every proposal's tentative decision at once (one or two per lane), thread 0 walks from
@@ -364,6 +388,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
         }
       }
       __syncthreads();
+      phase_done(5);
 
       // 7. The accepted replicas' slices move: stabilities by ±2, sets rebuilt word by word.
       // Each flip has its own replica, so the (flip, word) items are independent: a warp takes
@@ -408,6 +433,8 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       }
       if (stop) solved_by = ctrl_solved_by;
       __syncthreads();
+      phase_done(6);
+      if (timed) ++phase_cycles[kPhases];
       if (stop) break;
       step += ctrl_next_step;
       first_replica = ctrl_next_replica;
@@ -418,6 +445,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
     const std::uint64_t done = sweep + 1;
     const bool check = done % ch.centre_check_every == 0;
     const bool record = ch.trace_every > 0 && done % ch.trace_every == 0;
+    phase_done(7);
     if (!check && !record) continue;
     for (int w = tid; w < nw; w += threads) {
       std::uint32_t word;
@@ -497,7 +525,10 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       }
     }
     __syncthreads();
+    phase_done(7);
   }
+  if (timed)
+    for (int q = 0; q < kPhaseSlots; ++q) ra.phase_cycles[q] = phase_cycles[q];
 
   // End of the launch: the slices go back, block 0 gathers the set sizes and errors.
   wait_copies<0>();
@@ -660,6 +691,11 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
 void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChunk& chunk,
                               const RoundsShape& shape, std::uint32_t* rank_words,
                               cudaStream_t stream) {
+  // LOCENT_ROUNDS_PROFILE=1: the first instance's cycles per phase, on stderr after each launch.
+  static const bool profile = std::getenv("LOCENT_ROUNDS_PROFILE") != nullptr;
+  static unsigned long long* phase_cycles = nullptr;
+  if (profile && phase_cycles == nullptr)
+    LOCENT_CUDA_CHECK(cudaMalloc(&phase_cycles, kPhaseSlots * sizeof(unsigned long long)));
   RoundsArgs args{shape.cluster,
                   shape.slice_words,
                   shape.round_steps,
@@ -667,7 +703,8 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
                   shape.parallel_decisions,
                   false,
                   rank_words,
-                  shape.rank_stride};
+                  shape.rank_stride,
+                  profile ? phase_cycles : nullptr};
   std::size_t bytes = shape.base_shared_bytes;
   const std::size_t with_table = shared_bytes(batch, shape.cluster, shape.slice_words,
                                               shape.round_steps, shape.shared_stabilities,
@@ -690,6 +727,15 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
   config.stream = stream;
   LOCENT_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel_for(shape.warps, shape.shared_stabilities),
                                        batch, chunk, args));
+  if (profile) {
+    unsigned long long host[kPhaseSlots] = {};
+    LOCENT_CUDA_CHECK(cudaMemcpyAsync(host, phase_cycles, sizeof(host), cudaMemcpyDeviceToHost, stream));
+    LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
+    const double rounds = host[kPhases] > 0 ? double(host[kPhases]) : 1.0;
+    std::fprintf(stderr, "rounds profile: %llu rounds; cycles a round by phase:", host[kPhases]);
+    for (int q = 0; q < kPhases; ++q) std::fprintf(stderr, " %d:%.0f", q + 1, double(host[q]) / rounds);
+    std::fprintf(stderr, "\n");
+  }
 }
 
 }  // namespace locent::cuda
