@@ -18,7 +18,8 @@
 // visible to the tensor cores (fence.proxy.async: cp.async writes through the generic proxy,
 // wgmma reads through the async one), barrier (after which stage it − 2's buffer is free in
 // every warpgroup: refill it), issue four wgmma, wait for the previous stage's. At a tile's last
-// stage the accumulators become fields, straight from the registers (TileEpilogue): with int16
+// stage the accumulators become fields, straight from the registers (TileEpilogue), with the
+// tile's column terms |b|, copied into the last stage's buffer with its operands: with int16
 // fields (N < 2^15) a shuffle within each group of four lanes turns the fragment's pairs into
 // 16-byte row vectors, so that a warp's stores fill whole sectors; with int32 fields they are
 // stored as they are. Errors: summed over each row's four lanes, one atomic per row.
@@ -42,13 +43,18 @@ constexpr int kThreads = 256;
 constexpr int kStages = 4;
 constexpr int kRowBytes = kWgmmaStageBits / 8;                          // 128
 constexpr int kTileABytes = kWgmmaTileRows * kRowBytes;                 // 16 KB
-constexpr int kStageBytes = (kWgmmaTileRows + kWgmmaTileCols) * kRowBytes;  // 48 KB
-constexpr int kPiecesPerThread = kStageBytes / 16 / kThreads;           // 12
+constexpr int kOperandBytes = (kWgmmaTileRows + kWgmmaTileCols) * kRowBytes;  // 48 KB
+// A stage's buffer: the operands, then the column terms |b| of the tile (filled only for a
+// tile's last stage, for the epilogue), padded to keep the next stage 1024-aligned.
+constexpr int kOnesBytes = kWgmmaTileCols * 4;                          // 1 KB
+constexpr int kStageBytes = kOperandBytes + kOnesBytes;                 // 49 KB
+constexpr int kPiecesPerThread = kOperandBytes / 16 / kThreads;         // 12
 constexpr int kAccumulators = kWgmmaTileCols / 2;                       // 64·256 / 128 threads
 constexpr std::size_t kAlignSlack = 1024;  // the dynamic base is aligned up to 1024 bytes
-constexpr std::size_t kSharedBytes = kAlignSlack + std::size_t(kStages) * kStageBytes;  // 193 KB
+constexpr std::size_t kSharedBytes = kAlignSlack + std::size_t(kStages) * kStageBytes;  // 197 KB
 
-static_assert(kStageBytes % (16 * kThreads) == 0, "whole pieces per thread");
+static_assert(kOperandBytes % (16 * kThreads) == 0, "whole pieces per thread");
+static_assert(kOnesBytes / 16 <= kThreads, "one 16-byte piece of column terms a thread");
 static_assert(kTileABytes % 1024 == 0 && kStageBytes % 1024 == 0, "swizzled tiles 1024-aligned");
 
 // A shared-memory matrix descriptor: K-major, 128-byte swizzle, 8-row groups 1024 bytes apart
@@ -141,14 +147,14 @@ __device__ __forceinline__ std::uint32_t pick(const std::uint32_t (&w)[4], int i
 // t = lane mod 4), the wgmma fragment layout.
 template <bool kNarrow>
 struct TileEpilogue {
-  const int* a_ones;  // padded, like b_ones
-  const int* b_ones;
+  const int* a_ones;  // padded to the tiles
   int rows, cols, n;
   void* fields_out;   // int16 (kNarrow) or int32 fields
   std::int32_t* errors;
 
+  // ones: the tile's 256 column terms |b| (shared memory, copied with its last stage).
   __device__ __forceinline__ void finish(int row0, int col0, const int (&d)[kAccumulators],
-                                         int strip_row, int lane) const {
+                                         int strip_row, int lane, const int* ones_tile) const {
     const int t = lane & 3;
     int row[2], row_part[2], wrong[2] = {0, 0};
     bool row_ok[2];
@@ -169,8 +175,8 @@ struct TileEpilogue {
 #pragma unroll
       for (int m = 0; m < kWgmmaTileCols / 32; ++m) {
         const int col = col0 + 8 * (4 * m + t);  // this lane's eight columns after the transpose
-        const int4 ones_lo = *reinterpret_cast<const int4*>(b_ones + col);  // b_ones is padded
-        const int4 ones_hi = *reinterpret_cast<const int4*>(b_ones + col + 4);
+        const int4 ones_lo = *reinterpret_cast<const int4*>(ones_tile + (col - col0));
+        const int4 ones_hi = *reinterpret_cast<const int4*>(ones_tile + (col - col0) + 4);
         const int ones[8] = {ones_lo.x, ones_lo.y, ones_lo.z, ones_lo.w,
                              ones_hi.x, ones_hi.y, ones_hi.z, ones_hi.w};
 #pragma unroll
@@ -209,7 +215,7 @@ struct TileEpilogue {
               if (col + e < cols) to[e] = std::int16_t(vector[e / 2] >> (16 * (e % 2)));
           }
         }
-        // Keeps the compiler from hoisting every m's loads ahead (128 more registers live).
+        // Keeps the compiler from hoisting every m's loads ahead (64 more registers live).
         asm volatile("" ::: "memory");
       }
     } else {
@@ -221,7 +227,7 @@ struct TileEpilogue {
 #pragma unroll
           for (int e = 0; e < 2; ++e) {
             const int col = col0 + 8 * j + 2 * t + e;
-            const int field = row_part[h] - 2 * b_ones[col] + 4 * d[4 * j + 2 * h + e];
+            const int field = row_part[h] - 2 * ones_tile[col - col0] + 4 * d[4 * j + 2 * h + e];
             if (row_ok[h] && col < cols) {
               fields[std::size_t(row[h]) * cols + col] = field;
               wrong[h] += field < 0;
@@ -260,7 +266,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const auto tile_of = [&](int it) { return int(blockIdx.x) + (it / stages_per_tile) * int(gridDim.x); };
   const auto row0_of = [&](int tile) { return (tile / col_tiles) * kWgmmaTileRows; };
   const auto col0_of = [&](int tile) { return (tile % col_tiles) * kWgmmaTileCols; };
-  const TileEpilogue<kNarrow> epilogue{a_ones, b_ones, rows, cols, n, fields_out, errors};
+  const TileEpilogue<kNarrow> epilogue{a_ones, rows, cols, n, fields_out, errors};
 
   // Diagnostics (LOCENT_WGMMA_PROBE, wrong results by design): 1 leaves the copies out (the
   // tensor cores' rate on whatever the buffers hold), 2 the fields (the epilogue's cost).
@@ -270,8 +276,12 @@ __global__ void __launch_bounds__(kThreads, 1)
       const int tile = tile_of(it);
       const std::size_t row0 = std::size_t(tile / col_tiles) * kWgmmaTileRows;
       const std::size_t col0 = std::size_t(tile % col_tiles) * kWgmmaTileCols;
-      const std::size_t k_word = std::size_t(it % stages_per_tile) * 32;
+      const int k_stage = it % stages_per_tile;
+      const std::size_t k_word = std::size_t(k_stage) * 32;
       unsigned char* stage = smem + (it % kStages) * kStageBytes;
+      if (k_stage == stages_per_tile - 1 && tid < kOnesBytes / 16)  // the epilogue's column terms
+        copy_16_bytes(reinterpret_cast<std::uint32_t*>(stage + kOperandBytes + 16 * tid),
+                      reinterpret_cast<const std::uint32_t*>(b_ones + col0) + 4 * tid);
 #pragma unroll
       for (int i = 0; i < kPiecesPerThread; ++i) {
         const int piece = tid + i * kThreads;
@@ -302,7 +312,9 @@ __global__ void __launch_bounds__(kThreads, 1)
     mma_stage(d, smem + (it % kStages) * kStageBytes, warp >> 2, k_stage == 0);
     if (k_stage == stages_per_tile - 1) {
       drain(d);
-      if (fields) epilogue.finish(row0_of(tile_of(it)), col0_of(tile_of(it)), d, strip_row, lane);
+      if (fields)
+        epilogue.finish(row0_of(tile_of(it)), col0_of(tile_of(it)), d, strip_row, lane,
+                        reinterpret_cast<const int*>(smem + (it % kStages) * kStageBytes + kOperandBytes));
     }
   }
   wgmma_wait<0>();  // nothing is in flight here, but the compiler cannot tell (C7517)
@@ -377,6 +389,15 @@ __device__ __forceinline__ void tma_load_multicast(void* dst, const CUtensorMap*
       "l"(reinterpret_cast<std::uint64_t>(map)), "r"(x), "r"(y), "r"(shared_address(bar)), "h"(mask)
       : "memory");
 }
+// `bytes` (a multiple of 16) from global memory into this block's shared memory, completing on
+// `bar` (a plain bulk copy: no tensor map).
+__device__ __forceinline__ void bulk_load(void* dst, const void* src, int bytes, std::uint64_t* bar) {
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(
+          shared_address(dst)),
+      "l"(src), "r"(bytes), "r"(shared_address(bar))
+      : "memory");
+}
 __device__ __forceinline__ void cluster_sync() {
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::
                    : "memory");
@@ -425,9 +446,12 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
       for (int it = 0; it < iterations; ++it) {
         const int s = it % kStages;
         mbarrier_wait(&empty[s], ((it / kStages) & 1) ^ 1);  // a fresh barrier passes parity 1
-        mbarrier_expect_bytes(&full[s], kStageBytes);
+        const bool last = it % stages_per_tile == stages_per_tile - 1;
+        mbarrier_expect_bytes(&full[s], kOperandBytes + (last ? kOnesBytes : 0));
         const int item = item_of(it), x = (it % stages_per_tile) * kRowBytes;
         unsigned char* stage = smem + s * kStageBytes;
+        if (last)  // the tile's column terms, for the epilogue
+          bulk_load(stage + kOperandBytes, b_ones + col0_of(item), kOnesBytes, &full[s]);
         tma_load(stage, &a_map, x, row0_of(item), &full[s]);
         tma_load_multicast(stage + kTileABytes + rank * kTmaBox * kRowBytes, &b_map, x,
                            col0_of(item) + rank * kTmaBox, &full[s], 0x3);
@@ -437,7 +461,7 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
   } else {  // the consumers: warpgroup warp / 4 computes rows 64·(warp / 4) .. + 63 of the tile
     asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegisters));
     const int strip_row = 64 * (warp >> 2) + 16 * (warp & 3) + (lane >> 2);
-    const TileEpilogue<kNarrow> epilogue{a_ones, b_ones, rows, cols, n, fields_out, errors};
+    const TileEpilogue<kNarrow> epilogue{a_ones, rows, cols, n, fields_out, errors};
     int d[kAccumulators];
 #pragma unroll
     for (int i = 0; i < kAccumulators; ++i) d[i] = 0;
@@ -452,7 +476,8 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
       }
       if (k_stage == stages_per_tile - 1) {
         drain(d);
-        epilogue.finish(row0_of(item_of(it)), col0_of(item_of(it)), d, strip_row, lane);
+        epilogue.finish(row0_of(item_of(it)), col0_of(item_of(it)), d, strip_row, lane,
+                        reinterpret_cast<const int*>(smem + s * kStageBytes + kOperandBytes));
       }
     }
     wgmma_wait<0>();  // nothing is in flight here, but the compiler cannot tell (C7517)
