@@ -330,11 +330,12 @@ __global__ void __launch_bounds__(kThreads, 1)
 // copies its own A tile and half of the B tile with the tensor memory accelerator (TMA, which
 // writes the 128-byte swizzle itself), the B half multicast into both blocks, so each block reads
 // 32 KB a stage from L2 instead of 48. One producer thread issues the copies; the two consumer
-// warpgroups wait on a "full" mbarrier per stage (its expected bytes: 16 KB of A and both 16 KB
-// halves of B) and release the stage on an "empty" mbarrier in both blocks of the cluster (the
-// peer's multicast writes into this block's buffer too): one arrival per warpgroup and block,
-// four in all. A producer warpgroup rather than a warp, for setmaxnreg (below). No block barrier in the main loop; the consumers sync among themselves (named
-// barrier 1) only around the staging tile.
+// warpgroups wait on a "full" mbarrier per stage (its expected bytes: 16 KB of A, both 16 KB
+// halves of B, and at a tile's last stage the 1 KB of column terms, a plain bulk copy) and
+// release the stage on an "empty" mbarrier in both blocks of the cluster (the peer's multicast
+// writes into this block's buffer too): one arrival per warpgroup and block, four in all. A
+// producer warpgroup rather than a warp, for setmaxnreg (below). No block barrier in the main
+// loop.
 
 // Two consumer warpgroups and a producer warpgroup. Registers are allocated per quarter of the SM,
 // so 12 warps get at most 168 a thread at launch; the producer gives most of its back
