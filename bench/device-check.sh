@@ -8,7 +8,9 @@
 #   cmake --build build-device -j2 --target locent locent_tests
 # then, on the GPU machine:  bench/device-check.sh build-device [PARTS]   (writes under $OUT if set)
 # PARTS is a comma-separated subset of tests,cluster,sanitize,solves,bench,wmma,host-cpu,fbp,suite
-# (default: all) and profile (Nsight Compute on the rounds and wgmma kernels, only when named); sanitize runs two small rounds-kernel tests under compute-sanitizer; cluster runs the rounds kernel's tests, its N = 100001 figures on a cluster and its batched
+# (default: all), probes (phase counters of the rounds kernel, the wgmma kernel without its
+# copies or fields) and profile (Nsight Compute on the rounds and wgmma kernels; the rounds kernel
+# did not survive its replay on an H200), these two only when named; sanitize runs two small rounds-kernel tests under compute-sanitizer; cluster runs the rounds kernel's tests, its N = 100001 figures on a cluster and its batched
 # figures with one block per instance; fbp runs
 # the focusing-BP reference cases and the perceptron capacity scan (bench/fbp_reference.sh) on the
 # GPU.
@@ -129,6 +131,24 @@ bench mma-staged 30 --backend cuda --N 0 --dense-kernel mma-staged --fbp-N 0 --m
 want wmma && bench wmma 30 --backend cuda --N 0 --dense-kernel wmma --fbp-N 0 --mac-ceiling 5.0e15
 want host-cpu && bench host-cpu 60 --backend cpu --N 1001 --sweeps-scale 0.3 --dense-size 0 --fbp-N 0
 echo "bench: ${SECONDS}s"
+fi
+
+# Where the time goes without a profiler (part `probes`): the rounds kernel's phase counters
+# (LOCENT_ROUNDS_PROFILE) for one N = 100001 instance and batched N = 10001, and the wgmma kernel
+# with its copies or its fields left out (LOCENT_WGMMA_PROBE; wrong results by design).
+if want probes; then
+  for what in "100001 --instances 1 --cluster 16" "10001 --cluster 1"; do
+    read -r -a args <<<"$what"
+    LOCENT_ROUNDS_PROFILE=1 timeout 60 "$build/locent" bench --backend cuda --N "${args[@]}" \
+      --no-baseline --dense-size 0 --fbp-N 0 >"$out/probe-rounds.json" 2>"$out/probe-rounds.txt"
+    rows+=("phases N=${args[0]}|rc=$?|$(grep 'rounds profile' "$out/probe-rounds.txt" | tail -1 | cut -d';' -f2)")
+  done
+  for probe in none no-copies no-fields; do
+    LOCENT_WGMMA_PROBE=$probe timeout 40 "$build/locent" bench --backend cuda --N 0 \
+      --dense-kernel wgmma --fbp-N 0 >"$out/probe-wgmma-$probe.json" 2>/dev/null
+    rows+=("wgmma probe $probe|rc=$?|$(python3 bench/summarize_bench.py "$out/probe-wgmma-$probe.json" 2>&1)")
+  done
+  echo "probes: ${SECONDS}s"
 fi
 
 # Nsight Compute where the machine has it (not part of the default run): one launch each of the
