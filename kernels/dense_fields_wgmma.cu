@@ -14,7 +14,7 @@
 //
 // Pipeline. A persistent grid (one block an SM) walks its tiles' K stages as one sequence: stage
 // it + 2 is copied (cp.async, 12 pieces of 16 bytes a thread) while the tensor cores work on
-// stage it and finish it − 1, four buffers of 48 KB. Per stage: wait for the copies, make them
+// stage it and finish it − 1, four buffers of 49 KB. Per stage: wait for the copies, make them
 // visible to the tensor cores (fence.proxy.async: cp.async writes through the generic proxy,
 // wgmma reads through the async one), barrier (after which stage it − 2's buffer is free in
 // every warpgroup: refill it), issue four wgmma, wait for the previous stage's. At a tile's last
