@@ -415,7 +415,8 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
                                       const __grid_constant__ CUtensorMap b_map,
                                       const int* __restrict__ a_ones, const int* __restrict__ b_ones,
                                       int rows, int cols, int n, int k_words, int col_tiles,
-                                      int items, void* fields_out, std::int32_t* errors) {
+                                      int items, void* fields_out, std::int32_t* errors,
+                                      int probe) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   __shared__ alignas(8) std::uint64_t full[kStages], empty[kStages];
   extern __shared__ unsigned char raw_smem[];
@@ -477,8 +478,9 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
       }
       if (k_stage == stages_per_tile - 1) {
         drain(d);
-        epilogue.finish(row0_of(item_of(it)), col0_of(item_of(it)), d, strip_row, lane,
-                        reinterpret_cast<const int*>(smem + s * kStageBytes + kOperandBytes));
+        if (probe != 2)  // LOCENT_WGMMA_PROBE=no-fields
+          epilogue.finish(row0_of(item_of(it)), col0_of(item_of(it)), d, strip_row, lane,
+                          reinterpret_cast<const int*>(smem + s * kStageBytes + kOperandBytes));
       }
     }
     wgmma_wait<0>();  // nothing is in flight here, but the compiler cannot tell (C7517)
@@ -487,6 +489,15 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
 #else
   __trap();  // built without sm_90a code
 #endif
+}
+
+// LOCENT_WGMMA_PROBE: 0 (unset), 1 no-copies (the cp.async kernel only), 2 no-fields.
+int wgmma_probe() {
+  static const int probe = [] {
+    const char* v = std::getenv("LOCENT_WGMMA_PROBE");
+    return v == nullptr ? 0 : std::string(v) == "no-copies" ? 1 : std::string(v) == "no-fields" ? 2 : 0;
+  }();
+  return probe;
 }
 
 }  // namespace
@@ -514,10 +525,7 @@ void launch_dense_fields_wgmma(const std::uint32_t* a, const std::uint32_t* b, c
   const int k_words = k_bits / 32;
   const bool narrow = fields16 != nullptr;
   const std::size_t bytes = kSharedBytes;
-  static const int probe = [] {
-    const char* v = std::getenv("LOCENT_WGMMA_PROBE");
-    return v == nullptr ? 0 : std::string(v) == "no-copies" ? 1 : std::string(v) == "no-fields" ? 2 : 0;
-  }();
+  const int probe = wgmma_probe();
   if (narrow) {
     LOCENT_CUDA_CHECK(cudaFuncSetAttribute(dense_fields_wgmma_kernel<true>,
                                            cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
@@ -598,7 +606,7 @@ void launch_cluster(const CUtensorMap& a_map, const CUtensorMap& b_map, const in
   if (resident < 1) throw Error("no cluster of two dense-field blocks fits this GPU", ExitCode::no_device);
   config.gridDim = dim3(2 * std::min(items, resident));
   LOCENT_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, a_map, b_map, a_ones, b_ones, rows, cols,
-                                       n, k_words, col_tiles, items, fields, errors));
+                                       n, k_words, col_tiles, items, fields, errors, wgmma_probe()));
 }
 
 }  // namespace
