@@ -26,8 +26,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm 
 start=$SECONDS
 rows=()
 
-cuda_tests='*Cuda*:*TensorCores*:*ManyTiles*'  # every CUDA test but the rounds kernel's
-gpu_tests="$cuda_tests:*Cluster*"    # all of them (the suite step leaves them out)
+gpu_tests='*Cuda*:*TensorCores*:*ManyTiles*:*Cluster*'  # every GPU test (the suite step leaves them out)
 gtests() {  # gtests LABEL LIMIT FILTER: one test run with its own time limit, a table row
   local label=$1 limit=$2 filter=$3
   timeout "$limit" "$build/tests/locent_tests" --gtest_filter="$filter" --gtest_brief=1 >"$out/$label.log" 2>&1
