@@ -142,7 +142,7 @@ if want probes; then
       --no-baseline --dense-size 0 --fbp-N 0 >"$out/probe-rounds.json" 2>"$out/probe-rounds.txt"
     rows+=("phases N=${args[0]}|rc=$?|$(grep 'rounds profile' "$out/probe-rounds.txt" | tail -1 | cut -d';' -f2)")
   done
-  for what in wgmma:none wgmma:no-copies wgmma:no-fields wgmma-cluster:none wgmma-cluster:no-fields; do
+  for what in wgmma:none wgmma:no-copies wgmma:no-fields wgmma-cluster:none wgmma-cluster:no-stores wgmma-cluster:no-fields; do
     kernel=${what%:*} probe=${what#*:}
     LOCENT_WGMMA_PROBE=$probe timeout 40 "$build/locent" bench --backend cuda --N 0 \
       --dense-kernel "$kernel" --fbp-N 0 >"$out/probe-$kernel-$probe.json" 2>/dev/null

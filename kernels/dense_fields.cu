@@ -3,8 +3,8 @@
 //
 // A (R × N weights) times B (N × P, the pattern rows as its columns) with the b1 AND+POPC
 // tensor-core operation (AND is native on sm_80/sm_90, XOR is emulated on sm_90), and
-// a·b = N − 2(|a| + |b|) + 4·popc(a AND b). Two kernels:
-//  * mma (default): mma.sync m16n8k256 from shared memory. A block computes a 128 × 128 output
+// a·b = N − 2(|a| + |b|) + 4·popc(a AND b). The kernels:
+//  * mma (the default below compute capability 9.0): mma.sync m16n8k256 from shared memory. A block computes a 128 × 128 output
 //    tile with 2 × 2 warps of 64 × 64 (4 × 8 fragments), or 256 × 128 with 4 × 2 warps
 //    (mma_256: half the L2 traffic per multiply-add, but one block per SM instead of three; it
 //    measured 9 % slower). __launch_bounds__(128, 3) holds the 2 × 2-warp kernel to 168
@@ -19,8 +19,9 @@
 //    vectors (see the kernel's epilogue).
 //  * wgmma (compute capability 9.0): Hopper's warpgroup instruction, operands read by the tensor
 //    cores from swizzled shared memory, 128 × 256 tiles, a persistent grid
-//    (dense_fields_wgmma.cu); wgmma_cluster: the same on clusters of two blocks that share the B
-//    tile through TMA multicast.
+//    (dense_fields_wgmma.cu); wgmma_cluster (the default on 9.0): the same on clusters of two
+//    blocks that share the B tile through TMA multicast, with the fields written by their own
+//    warps while the tensor cores go on with the next tile.
 //  * wmma: the first version, WMMA 8×8×128 fragments loaded straight from global memory; kept as
 //    the reference that the new kernel was measured against (bench/RESULTS.md).
 #include <mma.h>
@@ -506,8 +507,11 @@ bool dense_kernel_available(DenseKernel kernel) {
 namespace {
 DenseKernel resolve(DenseKernel kernel) {
   if (kernel != DenseKernel::automatic) return kernel;
-  return cuda::kWgmmaByDefault && dense_kernel_available(DenseKernel::wgmma) ? DenseKernel::wgmma
-                                                                             : DenseKernel::mma;
+  // The fastest measured first (bench/RESULTS.md): wgmma on clusters, wgmma, then mma.
+  if (cuda::kWgmmaByDefault && dense_kernel_available(DenseKernel::wgmma_cluster))
+    return DenseKernel::wgmma_cluster;
+  if (cuda::kWgmmaByDefault && dense_kernel_available(DenseKernel::wgmma)) return DenseKernel::wgmma;
+  return DenseKernel::mma;
 }
 }  // namespace
 

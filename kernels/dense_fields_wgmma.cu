@@ -324,25 +324,45 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-// ---- Clusters of two: the B tile shared through TMA multicast ----
+// ---- Clusters of two: the B tile shared through TMA multicast, the fields written behind ----
 //
 // Two blocks of a cluster take the two row tiles of a pair, with the same column tile: each
 // copies its own A tile and half of the B tile with the tensor memory accelerator (TMA, which
 // writes the 128-byte swizzle itself), the B half multicast into both blocks, so each block reads
 // 32 KB a stage from L2 instead of 48. One producer thread issues the copies; the two consumer
-// warpgroups wait on a "full" mbarrier per stage (its expected bytes: 16 KB of A, both 16 KB
-// halves of B, and at a tile's last stage the 1 KB of column terms, a plain bulk copy) and
-// release the stage on an "empty" mbarrier in both blocks of the cluster (the peer's multicast
-// writes into this block's buffer too): one arrival per warpgroup and block, four in all. A
-// producer warpgroup rather than a warp, for setmaxnreg (below). No block barrier in the main
-// loop.
+// warpgroups wait on a "full" mbarrier per stage and release the stage on an "empty" mbarrier in
+// both blocks of the cluster (the peer's multicast writes into this block's buffer too): one
+// arrival per warpgroup and block, four in all. No block barrier in the main loop.
+//
+// The fields are written behind the tensor cores. In the kernel above the tensor cores stand idle
+// while the two warpgroups turn a tile's accumulators into fields (about as long as the tile's
+// products: leaving the fields out doubled the rate). Here the consumers only park the tile in
+// shared memory, popc(a AND b) for each entry as 16 bits (stmatrix, the fragment layout's own
+// store; 16-byte chunks swizzled by row so that neither side meets a bank conflict) and go on with
+// the next tile, while three writer warps of the producer warpgroup add N − 2|a| − 2|b| and
+// multiply, count the errors and store whole 512-byte rows to global memory. Two named barriers hand
+// the staging tile over (full) and back (empty). int16 fields only (N < 2^15); with int32 fields
+// the launch falls back to the kernel above.
 
-// Two consumer warpgroups and a producer warpgroup. Registers are allocated per quarter of the SM,
-// so 12 warps get at most 168 a thread at launch; the producer gives most of its back
-// (setmaxnreg) for the consumers' 128 accumulators: 2 × 232 + 40 per quarter's three warps.
+// Two consumer warpgroups and a producer warpgroup (one copying thread, three writer warps).
+// Registers are allocated per quarter of the SM, so 12 warps get at most 168 a thread at launch;
+// setmaxnreg then moves them within each quarter's three warps: 2 × 216 (128 accumulators) + 72.
+// An increase waits until decreases have freed enough, so the sum must stay 3 × 168 (more hangs).
 constexpr int kClusterThreads = kThreads + 128;
-constexpr int kProducerRegisters = 40, kConsumerRegisters = 232;
+constexpr int kLaunchRegisters = 168;  // 65536 / 384, rounded down to a multiple of 8
+constexpr int kProducerRegisters = 72, kConsumerRegisters = 216;
 constexpr int kTmaBox = 128;                      // rows (and bytes of K) per TMA copy
+constexpr int kClusterStages = 3;                 // 3 × 48 KB of operands, with the staging tile
+constexpr int kStagingRowBytes = kWgmmaTileCols * 2;                       // 512: int16 fields
+constexpr int kStagingBytes = kWgmmaTileRows * kStagingRowBytes;           // 64 KB
+constexpr std::size_t kClusterSharedBytes =
+    kAlignSlack + std::size_t(kClusterStages) * kOperandBytes + kStagingBytes;  // 209 KB
+constexpr int kWriterWarps = 3;                   // warps 9..11; warp 8 holds the copying thread
+constexpr int kStagingFull = 1, kStagingEmpty = 2;  // named barriers (0 is __syncthreads)
+constexpr int kStagingThreads = kThreads + 32 * kWriterWarps;  // 352 at each named barrier
+static_assert(2 * kConsumerRegisters + kProducerRegisters <= 3 * kLaunchRegisters,
+              "setmaxnreg moves registers, it does not add any");
+static_assert(kOperandBytes % 1024 == 0, "swizzled stages 1024-aligned");
 
 __device__ __forceinline__ std::uint32_t shared_address(const void* p) {
   return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
@@ -390,15 +410,6 @@ __device__ __forceinline__ void tma_load_multicast(void* dst, const CUtensorMap*
       "l"(reinterpret_cast<std::uint64_t>(map)), "r"(x), "r"(y), "r"(shared_address(bar)), "h"(mask)
       : "memory");
 }
-// `bytes` (a multiple of 16) from global memory into this block's shared memory, completing on
-// `bar` (a plain bulk copy: no tensor map).
-__device__ __forceinline__ void bulk_load(void* dst, const void* src, int bytes, std::uint64_t* bar) {
-  asm volatile(
-      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(
-          shared_address(dst)),
-      "l"(src), "r"(bytes), "r"(shared_address(bar))
-      : "memory");
-}
 __device__ __forceinline__ void cluster_sync() {
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::
                    : "memory");
@@ -409,19 +420,54 @@ __device__ __forceinline__ int cluster_rank() {
   return rank;
 }
 
-template <bool kNarrow>
+// Named barrier `id` among `threads` threads (whole warps): sync waits for all of them, arrive
+// only counts this warp in. Both order this thread's earlier shared-memory accesses before the
+// waiting threads' later ones.
+__device__ __forceinline__ void named_barrier_sync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+__device__ __forceinline__ void named_barrier_arrive(int id, int threads) {
+  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+// Four 8 × 8 matrices of 16-bit values from the fragment layout (register i of lane l: row l / 4,
+// columns 2·(l mod 4), + 1 of matrix i) to shared memory, row r of matrix i at the address given
+// by lane 8i + r.
+__device__ __forceinline__ void stmatrix_x4(void* row, std::uint32_t r0, std::uint32_t r1,
+                                            std::uint32_t r2, std::uint32_t r3) {
+  asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(
+                   shared_address(row)),
+               "r"(r0), "r"(r1), "r"(r2), "r"(r3)
+               : "memory");
+}
+// Byte offset of 16-byte chunk `chunk` (columns 8·chunk .. + 7) of staging row `row`: chunks
+// swizzled by the row's low three bits, so that the eight rows of a stmatrix matrix, and the 32
+// chunks of a row read by a writer warp, fall in distinct banks.
+__device__ __forceinline__ int staging_offset(int row, int chunk) {
+  return row * kStagingRowBytes + 16 * (chunk ^ (row & 7));
+}
+
+// Two 16-bit halves: a in the low one, b in the high one (each mod 2^16).
+__device__ __forceinline__ std::uint32_t pack_halves(int a, int b) { return __byte_perm(a, b, 0x5410); }
+// The halves added separately, mod 2^16 each (no carry between them).
+__device__ __forceinline__ std::uint32_t add_halves(std::uint32_t a, std::uint32_t b) {
+  std::uint32_t d;
+  asm("add.u16x2 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(b));
+  return d;
+}
+
 __global__ void __launch_bounds__(kClusterThreads, 1)
     dense_fields_wgmma_cluster_kernel(const __grid_constant__ CUtensorMap a_map,
                                       const __grid_constant__ CUtensorMap b_map,
                                       const int* __restrict__ a_ones, const int* __restrict__ b_ones,
                                       int rows, int cols, int n, int k_words, int col_tiles,
-                                      int items, void* fields_out, std::int32_t* errors,
-                                      int probe) {
+                                      int items, std::int16_t* __restrict__ fields,
+                                      std::int32_t* __restrict__ errors, int probe) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  __shared__ alignas(8) std::uint64_t full[kStages], empty[kStages];
+  __shared__ alignas(8) std::uint64_t full[kClusterStages], empty[kClusterStages];
   extern __shared__ unsigned char raw_smem[];
   const auto raw_address = shared_address(raw_smem);
   unsigned char* smem = raw_smem + ((kAlignSlack - raw_address % kAlignSlack) % kAlignSlack);
+  unsigned char* staging = smem + kClusterStages * kOperandBytes;
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int rank = cluster_rank();  // the cluster is (2, 1, 1): blocks 2c and 2c + 1
   const int cluster = int(blockIdx.x) / 2, clusters = int(gridDim.x) / 2;
@@ -432,9 +478,12 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
   // Item = (pair of row tiles, column tile); this block takes row tile 2·pair + rank.
   const auto row0_of = [&](int item) { return (2 * (item / col_tiles) + rank) * kWgmmaTileRows; };
   const auto col0_of = [&](int item) { return (item % col_tiles) * kWgmmaTileCols; };
+  // LOCENT_WGMMA_PROBE: no-fields leaves the fields out, no-stores only their global stores,
+  // plain-stores stores them without the streaming hint (which keeps the operands in L2).
+  const bool write_fields = probe != 2, store = probe != 3, streaming = probe != 4;
 
   if (tid == 0) {
-    for (int s = 0; s < kStages; ++s) {
+    for (int s = 0; s < kClusterStages; ++s) {
       mbarrier_init(&full[s], 1);
       mbarrier_init(&empty[s], 4);  // 2 warpgroups × 2 blocks
     }
@@ -442,45 +491,133 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
   }
   cluster_sync();  // both blocks' barriers are ready before any multicast or remote arrival
 
-  if (warp >= kThreads / 32) {  // the producer warpgroup: one lane issues the copies
+  if (warp >= kThreads / 32) {  // the producer warpgroup
     asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegisters));
-    if (tid == kThreads) {
+    if (tid == kThreads) {  // the copying thread
       for (int it = 0; it < iterations; ++it) {
-        const int s = it % kStages;
-        mbarrier_wait(&empty[s], ((it / kStages) & 1) ^ 1);  // a fresh barrier passes parity 1
-        const bool last = it % stages_per_tile == stages_per_tile - 1;
-        mbarrier_expect_bytes(&full[s], kOperandBytes + (last ? kOnesBytes : 0));
+        const int s = it % kClusterStages;
+        mbarrier_wait(&empty[s], ((it / kClusterStages) & 1) ^ 1);  // a fresh barrier passes parity 1
+        mbarrier_expect_bytes(&full[s], kOperandBytes);
         const int item = item_of(it), x = (it % stages_per_tile) * kRowBytes;
-        unsigned char* stage = smem + s * kStageBytes;
-        if (last)  // the tile's column terms, for the epilogue
-          bulk_load(stage + kOperandBytes, b_ones + col0_of(item), kOnesBytes, &full[s]);
+        unsigned char* stage = smem + s * kOperandBytes;
         tma_load(stage, &a_map, x, row0_of(item), &full[s]);
         tma_load_multicast(stage + kTileABytes + rank * kTmaBox * kRowBytes, &b_map, x,
                            col0_of(item) + rank * kTmaBox, &full[s], 0x3);
+      }
+    } else if (warp > kThreads / 32 && write_fields) {
+      // The writers: warp w takes rows w + 3k of each staged tile, a lane 8 columns (one 16-byte
+      // chunk) of a row, so that a row is one 512-byte store of the warp; four rows at a time,
+      // independent, for the latency (one writer warp a scheduler at most). The arithmetic runs
+      // on two 16-bit halves a word: the fields fit in int16, so mod 2^16 is exact, and the sign
+      // bits count the errors.
+      constexpr int kUnroll = 4;
+      const int first_row = warp - kThreads / 32 - 1;
+      for (int i = 0; i < my_items; ++i) {
+        const int item = cluster + i * clusters;
+        const int row0 = row0_of(item), col = col0_of(item) + 8 * lane;
+        const int4 ones_lo = *reinterpret_cast<const int4*>(b_ones + col);  // padded to the tiles
+        const int4 ones_hi = *reinterpret_cast<const int4*>(b_ones + col + 4);
+        const std::uint32_t column_part[4] = {  // −2|b| of this lane's columns
+            pack_halves(-2 * ones_lo.x, -2 * ones_lo.y), pack_halves(-2 * ones_lo.z, -2 * ones_lo.w),
+            pack_halves(-2 * ones_hi.x, -2 * ones_hi.y), pack_halves(-2 * ones_hi.z, -2 * ones_hi.w)};
+        // N − 2|a| of this warp's rows k = lane and lane + 32 (passed round by shuffles).
+        const int row_part_lo = n - 2 * a_ones[row0 + min(first_row + kWriterWarps * lane, kWgmmaTileRows - 1)];
+        const int row_part_hi =
+            n - 2 * a_ones[row0 + min(first_row + kWriterWarps * (lane + 32), kWgmmaTileRows - 1)];
+        const int valid = col >= cols ? 0 : min(8, cols - col);  // this lane's columns in range
+        const bool whole = valid == 8 && cols % 8 == 0;          // a 16-byte aligned vector
+        std::uint32_t sign_bits[4];                               // of the columns in range
+#pragma unroll
+        for (int w = 0; w < 4; ++w)
+          sign_bits[w] = (2 * w < valid ? 0x8000u : 0u) | (2 * w + 1 < valid ? 0x80000000u : 0u);
+        const int rows_here = min(kWgmmaTileRows, rows - row0);  // the tile's rows in range
+        const int my_rows = rows_here > first_row ? (rows_here - first_row + kWriterWarps - 1) / kWriterWarps : 0;
+        std::int16_t* const first = fields + std::size_t(row0 + first_row) * cols + col;
+        const std::size_t row_step = std::size_t(kWriterWarps) * cols;
+        named_barrier_sync(kStagingFull, kStagingThreads);
+        for (int k0 = 0; k0 < my_rows; k0 += kUnroll) {
+          uint4 staged[kUnroll];
+#pragma unroll
+          for (int u = 0; u < kUnroll; ++u) {  // rows past the tile: any staged row, not stored
+            const int row = min(first_row + kWriterWarps * (k0 + u), kWgmmaTileRows - 1);
+            staged[u] = *reinterpret_cast<const uint4*>(staging + staging_offset(row, lane));
+          }
+          int wrong[kUnroll];
+#pragma unroll
+          for (int u = 0; u < kUnroll; ++u) {
+            const int k = k0 + u;
+            const int row_part = __shfl_sync(0xffffffffu, k < 32 ? row_part_lo : row_part_hi, k & 31);
+            const std::uint32_t row_halves = __byte_perm(row_part, 0, 0x1010);
+            const std::uint32_t in[4] = {staged[u].x, staged[u].y, staged[u].z, staged[u].w};
+            std::uint32_t out[4];
+            wrong[u] = 0;
+#pragma unroll
+            for (int w = 0; w < 4; ++w) {  // 4·popc + (N − 2|a|) + (−2|b|), each half
+              out[w] = add_halves(add_halves(in[w] << 2 & 0xFFFCFFFCu, row_halves), column_part[w]);
+              wrong[u] += __popc(out[w] & sign_bits[w]);
+            }
+            if (k >= my_rows || !store) continue;
+            std::int16_t* to = first + std::size_t(k) * row_step;
+            if (whole && streaming) {  // evict first: the fields are not read again here
+              __stcs(reinterpret_cast<uint4*>(to), make_uint4(out[0], out[1], out[2], out[3]));
+            } else if (whole) {
+              *reinterpret_cast<uint4*>(to) = make_uint4(out[0], out[1], out[2], out[3]);
+            } else {
+#pragma unroll
+              for (int e = 0; e < 8; ++e)
+                if (e < valid) to[e] = std::int16_t(out[e / 2] >> (16 * (e % 2)));
+            }
+          }
+#pragma unroll
+          for (int u = 0; u < kUnroll; ++u) {
+            const int k = k0 + u;
+            const int row_wrong = __reduce_add_sync(0xffffffffu, wrong[u]);
+            if (lane == 0 && k < my_rows && row_wrong)
+              atomicAdd(&errors[row0 + first_row + kWriterWarps * k], row_wrong);
+          }
+        }
+        if (i + 1 < my_items) named_barrier_arrive(kStagingEmpty, kStagingThreads);
       }
     }
     __syncwarp();
   } else {  // the consumers: warpgroup warp / 4 computes rows 64·(warp / 4) .. + 63 of the tile
     asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegisters));
-    const int strip_row = 64 * (warp >> 2) + 16 * (warp & 3) + (lane >> 2);
-    const TileEpilogue<kNarrow> epilogue{a_ones, rows, cols, n, fields_out, errors};
+    // Accumulator d[4j + 2h + e]: row 16·(warp mod 4) + lane / 4 + 8h of the warpgroup's strip,
+    // column 8j + 2·(lane mod 4) + e. The staging row whose address this lane gives to stmatrix:
+    // matrix lane / 8 = (column block j + lane / 16, half h = lane / 8 mod 2), its row lane mod 8.
+    const int matrix_row = 64 * (warp >> 2) + 16 * (warp & 3) + 8 * ((lane >> 3) & 1) + (lane & 7);
     int d[kAccumulators];
 #pragma unroll
     for (int i = 0; i < kAccumulators; ++i) d[i] = 0;
     for (int it = 0; it < iterations; ++it) {
-      const int s = it % kStages, k_stage = it % stages_per_tile;
-      mbarrier_wait(&full[s], (it / kStages) & 1);
-      mma_stage(d, smem + s * kStageBytes, warp >> 2, k_stage == 0);
-      // Stage it − 1 is done in this warpgroup: release it in both blocks.
-      if (it > 0 && tid % 128 == 0) {
-        mbarrier_arrive_in(&empty[(it - 1) % kStages], 0);
-        mbarrier_arrive_in(&empty[(it - 1) % kStages], 1);
-      }
+      const int s = it % kClusterStages, k_stage = it % stages_per_tile;
+      mbarrier_wait(&full[s], (it / kClusterStages) & 1);
+      mma_stage(d, smem + s * kOperandBytes, warp >> 2, k_stage == 0);
+      // Stage it − 1 is done in this warpgroup: release it in both blocks (a tile's last stage
+      // was released at once, before the tile's fields).
+      const auto release = [&](int stage) {
+        if (tid % 128 == 0) {
+          mbarrier_arrive_in(&empty[stage % kClusterStages], 0);
+          mbarrier_arrive_in(&empty[stage % kClusterStages], 1);
+        }
+      };
+      if (k_stage != 0) release(it - 1);
       if (k_stage == stages_per_tile - 1) {
         drain(d);
-        if (probe != 2)  // LOCENT_WGMMA_PROBE=no-fields
-          epilogue.finish(row0_of(item_of(it)), col0_of(item_of(it)), d, strip_row, lane,
-                          reinterpret_cast<const int*>(smem + s * kStageBytes + kOperandBytes));
+        release(it);  // the next tile's copies get the whole ring while the fields are parked
+        if (write_fields) {
+          // The writers are done with the previous tile's staging.
+          if (it + 1 > stages_per_tile) named_barrier_sync(kStagingEmpty, kStagingThreads);
+          // The pair of counts (columns 8j + 2t, + 1) of row half h as two 16-bit halves.
+          const auto pair = [&](int j, int h) {
+            return __byte_perm(d[4 * j + 2 * h], d[4 * j + 2 * h + 1], 0x5410);
+          };
+#pragma unroll
+          for (int jj = 0; jj < kWgmmaTileCols / 16; ++jj)  // column blocks 2jj and 2jj + 1
+            stmatrix_x4(staging + staging_offset(matrix_row, 2 * jj + (lane >> 4)), pair(2 * jj, 0),
+                        pair(2 * jj, 1), pair(2 * jj + 1, 0), pair(2 * jj + 1, 1));
+          named_barrier_arrive(kStagingFull, kStagingThreads);
+        }
       }
     }
     wgmma_wait<0>();  // nothing is in flight here, but the compiler cannot tell (C7517)
@@ -491,11 +628,14 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
 #endif
 }
 
-// LOCENT_WGMMA_PROBE: 0 (unset), 1 no-copies (the cp.async kernel only), 2 no-fields.
+// LOCENT_WGMMA_PROBE: 0 (unset), 1 no-copies (the cp.async kernel only), 2 no-fields, and for
+// the cluster kernel 3 no-stores, 4 plain-stores.
 int wgmma_probe() {
   static const int probe = [] {
     const char* v = std::getenv("LOCENT_WGMMA_PROBE");
-    return v == nullptr ? 0 : std::string(v) == "no-copies" ? 1 : std::string(v) == "no-fields" ? 2 : 0;
+    const std::string name = v == nullptr ? "" : v;
+    return name == "no-copies" ? 1 : name == "no-fields" ? 2 : name == "no-stores" ? 3
+         : name == "plain-stores" ? 4 : 0;
   }();
   return probe;
 }
@@ -581,12 +721,11 @@ CUtensorMap tensor_map(const std::uint32_t* base, std::size_t rows, int k_bits) 
   return map;
 }
 
-template <bool kNarrow>
 void launch_cluster(const CUtensorMap& a_map, const CUtensorMap& b_map, const int* a_ones,
                     const int* b_ones, int rows, int cols, int n, int k_words, int col_tiles,
-                    int items, void* fields, std::int32_t* errors) {
-  const auto kernel = dense_fields_wgmma_cluster_kernel<kNarrow>;
-  const std::size_t bytes = kSharedBytes;
+                    int items, std::int16_t* fields, std::int32_t* errors) {
+  const auto kernel = dense_fields_wgmma_cluster_kernel;
+  const std::size_t bytes = kClusterSharedBytes;
   LOCENT_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
   cudaLaunchAttribute attribute{};
@@ -615,18 +754,18 @@ void launch_dense_fields_wgmma_cluster(const std::uint32_t* a, const std::uint32
                                        const int* a_ones, const int* b_ones, int rows, int cols,
                                        int n, int k_bits, std::int16_t* fields16,
                                        std::int32_t* fields32, std::int32_t* errors) {
+  if (fields16 == nullptr) {  // int32 fields (N ≥ 2^15): the staging tile holds 16 bits
+    launch_dense_fields_wgmma(a, b, a_ones, b_ones, rows, cols, n, k_bits, nullptr, fields32, errors);
+    return;
+  }
   const int pairs = (rows + 2 * kWgmmaTileRows - 1) / (2 * kWgmmaTileRows);
   const int col_tiles = (cols + kWgmmaTileCols - 1) / kWgmmaTileCols;
   const int items = pairs * col_tiles;
   if (items == 0) return;
   const CUtensorMap a_map = tensor_map(a, std::size_t(pairs) * 2 * kWgmmaTileRows, k_bits);
   const CUtensorMap b_map = tensor_map(b, std::size_t(col_tiles) * kWgmmaTileCols, k_bits);
-  if (fields16 != nullptr)
-    launch_cluster<true>(a_map, b_map, a_ones, b_ones, rows, cols, n, k_bits / 32, col_tiles,
-                         items, fields16, errors);
-  else
-    launch_cluster<false>(a_map, b_map, a_ones, b_ones, rows, cols, n, k_bits / 32, col_tiles,
-                          items, fields32, errors);
+  launch_cluster(a_map, b_map, a_ones, b_ones, rows, cols, n, k_bits / 32, col_tiles, items,
+                 fields16, errors);
   LOCENT_CUDA_CHECK(cudaGetLastError());
 }
 

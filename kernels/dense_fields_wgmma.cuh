@@ -7,9 +7,10 @@
 
 namespace locent::cuda {
 
-// Whether DenseKernel::automatic picks this kernel on compute capability 9.0: not until it has
-// run on hardware (tests/dense_fields_test.cpp and `locent bench --dense-kernel wgmma` decide).
-inline constexpr bool kWgmmaByDefault = false;
+// Whether DenseKernel::automatic picks these kernels on compute capability 9.0 (the cluster one
+// where the device launches clusters): measured correct and fastest on an H200
+// (tests/dense_fields_test.cpp, `locent bench --dense-kernel wgmma-cluster`, bench/RESULTS.md).
+inline constexpr bool kWgmmaByDefault = true;
 
 inline constexpr int kWgmmaTileRows = 128;    // two warpgroups of 64 rows
 inline constexpr int kWgmmaTileCols = 256;    // wgmma n = 256
@@ -29,8 +30,9 @@ void launch_dense_fields_wgmma(const std::uint32_t* a, const std::uint32_t* b, c
                                std::int32_t* errors);
 
 // The same on clusters of two blocks that share each B tile through TMA multicast (half the B
-// traffic from L2), with a producer warp and mbarriers instead of block barriers. `a` must be
-// padded to a multiple of 2 · kWgmmaTileRows rows.
+// traffic from L2), with a producer warp and mbarriers instead of block barriers, and the fields
+// written by other warps while the tensor cores go on with the next tile. `a` must be padded to a
+// multiple of 2 · kWgmmaTileRows rows. With int32 fields (fields16 null) it runs the kernel above.
 void launch_dense_fields_wgmma_cluster(const std::uint32_t* a, const std::uint32_t* b,
                                        const int* a_ones, const int* b_ones, int rows, int cols,
                                        int n, int k_bits, std::int16_t* fields16,

@@ -31,14 +31,15 @@ class DenseFieldsGpu {
   virtual std::string kernel_name() const = 0;
 };
 
-// automatic: the fastest kernel measured on hardware that the device runs (mma until wgmma has
-// run; see kWgmmaByDefault in kernels/dense_fields_wgmma.cuh);
-// mma: mma.sync m16n8k256 with a shared-memory pipeline, 128 × 128 block tiles (the default);
-// mma_256: the same with 256 × 128 tiles; mma_staged: mma with the fields written as 16-byte
-// row vectors through shared memory (not yet measured); wgmma: Hopper's warpgroup instruction,
-// 128 × 256 tiles, compute capability 9.0 only (not yet measured); wgmma_cluster: wgmma on
-// clusters of two blocks sharing the pattern tile by TMA multicast (not yet measured); wmma: the
-// first kernel, WMMA fragments from global memory, kept as the measured reference.
+// automatic: the fastest kernel measured on hardware that the device runs (wgmma_cluster on
+// compute capability 9.0, else mma; see kWgmmaByDefault in kernels/dense_fields_wgmma.cuh);
+// mma: mma.sync m16n8k256 with a shared-memory pipeline, 128 × 128 block tiles (compute
+// capability 8.0 and newer); mma_256: the same with 256 × 128 tiles; mma_staged: mma with the
+// fields written as 16-byte row vectors through shared memory; wgmma: Hopper's warpgroup
+// instruction, 128 × 256 tiles, compute capability 9.0 only; wgmma_cluster: wgmma on clusters of
+// two blocks sharing the pattern tile by TMA multicast, the fields written by separate warps
+// while the tensor cores go on; wmma: the first kernel, WMMA fragments from global memory, kept
+// as the measured reference.
 enum class DenseKernel { automatic, mma, mma_256, mma_staged, wgmma, wgmma_cluster, wmma };
 
 // Whether this build and the current CUDA device can run `kernel` (false without a device).
