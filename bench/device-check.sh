@@ -40,7 +40,7 @@ gtests() {  # gtests LABEL LIMIT FILTER: one test run with its own time limit, a
 want tests && gtests dense-tests 90 '*TensorCores*:*ManyTiles*'
 want tests && gtests gpu-tests 150 "*Cuda*-*Cluster*"
 # The cluster kernel apart: new, and the one most likely to hang if it is wrong.
-want cluster && gtests cluster-tests 90 '*Cluster*'
+want cluster && gtests cluster-tests 180 '*Cluster*'
 # Its races and barriers under compute-sanitizer, on two small cases (a cluster, one block each).
 if want sanitize; then
   sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
@@ -123,6 +123,14 @@ if want bench; then
 read -r -a bench_extra <<<"${BENCH_EXTRA:-}"
 bench batched 150 --backend cuda --N 1001 10001 --no-baseline --mac-ceiling 5.0e15 "${bench_extra[@]}"
 bench single 60 --backend cuda --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster off
+# The rounds kernels, default and lean (LOCENT_ROUNDS_LEAN=1, not yet the default): one N = 100001
+# instance on a cluster of 16, then the batched shapes.
+for lean in 0 1; do
+  LOCENT_ROUNDS_LEAN=$lean bench "rounds-n100001-lean$lean" 60 --backend cuda --N 100001 --instances 1 \
+    --no-baseline --dense-size 0 --fbp-N 0 --cluster 16
+  LOCENT_ROUNDS_LEAN=$lean bench "rounds-batched-lean$lean" 90 --backend cuda --N 1001 10001 \
+    --no-baseline --dense-size 0 --fbp-N 0 --cluster 1
+done
 bench wgmma 30 --backend cuda --N 0 --dense-kernel wgmma --fbp-N 0 --mac-ceiling 5.0e15
 bench wgmma-cluster 30 --backend cuda --N 0 --dense-kernel wgmma-cluster --fbp-N 0 --mac-ceiling 5.0e15
 bench mma256 30 --backend cuda --N 0 --dense-kernel mma256 --fbp-N 0 --mac-ceiling 5.0e15
@@ -136,11 +144,16 @@ fi
 # (LOCENT_ROUNDS_PROFILE) for one N = 100001 instance and batched N = 10001, and the wgmma kernel
 # with its copies or its fields left out (LOCENT_WGMMA_PROBE; wrong results by design).
 if want probes; then
-  for what in "100001 --instances 1 --cluster 16" "10001 --cluster 1"; do
+  # LOCENT_ROUNDS_PROFILE=2 also runs the counts and the sums a second time each round, timed
+  # apart ("3again", "5again"): a second run far faster than the first says the first waits on
+  # cold code or data, not on its work.
+  for what in "100001 --instances 1 --cluster 16" "10001 --cluster 1" "1001 --cluster 1"; do
     read -r -a args <<<"$what"
-    LOCENT_ROUNDS_PROFILE=1 timeout 60 "$build/locent" bench --backend cuda --N "${args[@]}" \
-      --no-baseline --dense-size 0 --fbp-N 0 >"$out/probe-rounds.json" 2>"$out/probe-rounds.txt"
-    rows+=("phases N=${args[0]}|rc=$?|$(grep 'rounds profile' "$out/probe-rounds.txt" | tail -1 | cut -d';' -f2)")
+    for lean in 0 1; do
+      LOCENT_ROUNDS_LEAN=$lean LOCENT_ROUNDS_PROFILE=2 timeout 60 "$build/locent" bench --backend cuda \
+        --N "${args[@]}" --no-baseline --dense-size 0 --fbp-N 0 >"$out/probe-rounds.json" 2>"$out/probe-rounds.txt"
+      rows+=("phases N=${args[0]} lean=$lean|rc=$?|$(grep 'rounds profile' "$out/probe-rounds.txt" | tail -1 | cut -d';' -f2)")
+    done
   done
   for what in wgmma:none wgmma:no-copies wgmma:no-fields wgmma-cluster:none wgmma-cluster:no-stores wgmma-cluster:no-fields; do
     kernel=${what%:*} probe=${what#*:}

@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_util.cuh"
@@ -49,6 +50,9 @@ constexpr int kMaxSliceWords = 2047;  // 32·S local counts fit in 16 bits
 struct RoundsArgs {
   int cluster, slice_words, round_steps;  // round_steps: the most (the ring holds twice that)
   bool adaptive, parallel_decisions, table_in_shared;
+  // Diagnostics: the counts and the sums (phases 3 and 5) run a second time each round and are
+  // timed apart (LOCENT_ROUNDS_PROFILE=2): the second run finds its code and data warm.
+  bool repeat_phases;
   std::uint32_t* rank_words;
   std::size_t rank_stride;
   // Diagnostics (LOCENT_ROUNDS_PROFILE): thread 0 of the first instance's block 0 adds up the
@@ -56,7 +60,9 @@ struct RoundsArgs {
   unsigned long long* phase_cycles;  // kPhaseSlots entries, or null
 };
 constexpr int kPhases = 8;                // 1–7 of a round, 8: the end of a sweep
-constexpr int kPhaseSlots = kPhases + 1;  // and the number of rounds
+constexpr int kRounds = kPhases;          // the slot counting the rounds
+constexpr int kRepeatCounts = kPhases + 1, kRepeatSums = kPhases + 2;  // phases 3 and 5 again
+constexpr int kPhaseSlots = kPhases + 3;
 
 // Words of one block's record: k·y packed hit counts, then y packed set sizes, padded to 16 bytes.
 __host__ __device__ inline int record_words(int k, int y) { return ((k + 1) * y + 3) / 4 * 4; }
@@ -101,7 +107,13 @@ struct SharedLayout {
 // kWarps warps a block; the stabilities in shared memory (kSharedStabilities) or left in global
 // memory, where only accepted flips touch them (instances too large for several blocks an SM).
 // 512 threads an SM at most, so that each thread may have 128 registers.
-template <int kWarps, bool kSharedStabilities>
+// kLean (LOCENT_ROUNDS_LEAN=1, not yet run on hardware, so not the default): the counts four
+// items a warp at a time with the slice's set sizes as y more items (one warp reduction per four
+// items instead of one per item, no run-time division), rounds of up to 128 proposals decided in
+// parallel (four tentative decisions a lane), the accepted flips' site-sum updates as reductions
+// that thread 0 does not wait for, and less code in the round's loop (no run-time modulo of the
+// ring, loops not unrolled where they run once). The same trajectory, bit for bit.
+template <int kWarps, bool kSharedStabilities, bool kLean>
 __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
     metropolis_rounds_kernel(MetropolisBatch bt, MetropolisChunk ch, RoundsArgs ra) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -202,6 +214,10 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
 
   const std::uint64_t n64 = static_cast<std::uint64_t>(n);
   std::uint64_t loaded = 0;  // steps (from the launch's first) whose words and columns are requested
+  // The lean kernels keep the ring slots and sweep positions up to date instead of dividing
+  // 64-bit step numbers: the round's first step's slot (g mod 2k), and `loaded` as its slot, its
+  // sweep (from the launch's first) and its position in that sweep.
+  int lean_g_slot = 0, loaded_slot = 0, loaded_position = 0, loaded_sweep = 0;
   int buffer = 0;
   // Thread 0's counters at the start of the previous sweep (the chain's start at first).
   std::uint64_t proposals_before = 0, accepted_before = 0;
@@ -229,28 +245,60 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
     while (step < n) {
       const int count = min(round_k, n - step);
       const std::uint64_t g = std::uint64_t(s) * n64 + step;  // the round's first step
-      const int g_slot = static_cast<int>(g % ring);           // its slot in the ring
+      const int g_slot = kLean ? lean_g_slot : static_cast<int>(g % ring);  // its slot in the ring
 
       // 1. Random words and sites of the steps [loaded, g + 2k); meanwhile, except in a launch's
       // first round (whose sites are drawn here), the last warp reads the weights at the
       // round's sites, so that this global-memory latency overlaps the Philox rounds.
       const bool first_round = loaded == 0;
       const int fresh = static_cast<int>(g + ring - loaded);
+      // Step j's slot in the ring (j < 2k: one subtraction instead of a run-time modulo).
+      const auto slot_of = [&](int j) {
+        if constexpr (kLean) {
+          const int slot = g_slot + j;
+          return slot >= ring ? slot - ring : slot;
+        } else {
+          return (g_slot + j) % ring;
+        }
+      };
       const auto read_step = [&](int j) {
-        const int i = sites[(g_slot + j) % ring];
+        const int i = sites[slot_of(j)];
         std::uint32_t plus = 0;
-        for (int a = 0; a < y; ++a) plus |= std::uint32_t(test_bit32(weights + a * nw, i)) << a;
+        if constexpr (kLean) {
+#pragma unroll 1
+          for (int a = 0; a < y; ++a) plus |= std::uint32_t(test_bit32(weights + a * nw, i)) << a;
+        } else {
+          for (int a = 0; a < y; ++a) plus |= std::uint32_t(test_bit32(weights + a * nw, i)) << a;
+        }
         steps[j] = RoundStep{i, plus, !traced && test_bit32(centre, i)};
       };
       if (!first_round && warp == warps - 1)
         for (int j = lane; j < count; j += 32) read_step(j);
       for (int e = tid; e < fresh * groups; e += threads) {
-        const std::uint64_t gg = loaded + e / groups;
-        const int group = e % groups, slot = static_cast<int>(gg % ring);
-        const std::uint64_t gs = ch.first_sweep + gg / n64;
+        std::uint64_t gs;  // step loaded + e / groups: its sweep and position, its ring slot
+        std::uint32_t position;
+        int group, slot;
+        if constexpr (kLean) {
+          const int ahead = e / groups;  // < 2k
+          group = e - ahead * groups;
+          slot = loaded_slot + ahead;
+          if (slot >= ring) slot -= ring;
+          int at = loaded_position + ahead, sweeps_on = loaded_sweep;
+          while (at >= n) {  // more than once only when 2k > N
+            at -= n;
+            ++sweeps_on;
+          }
+          gs = ch.first_sweep + sweeps_on;
+          position = static_cast<std::uint32_t>(at);
+        } else {
+          const std::uint64_t gg = loaded + e / groups;
+          group = e % groups;
+          slot = static_cast<int>(gg % ring);
+          gs = ch.first_sweep + gg / n64;
+          position = static_cast<std::uint32_t>(gg % n64);
+        }
         const PhiloxBlock blk = philox_block(ch.seed, Purpose::metropolis, instance,
-                                             static_cast<std::uint32_t>(gs),
-                                             static_cast<std::uint32_t>(gg % n64), group);
+                                             static_cast<std::uint32_t>(gs), position, group);
         for (int q = 0; q < 4; ++q) random[slot * slot_stride + 4 * group + q] = blk.v[q];
         if (group == 0) sites[slot] = static_cast<int>(uniform_below(blk.v[site_slot()], n));
       }
@@ -260,8 +308,14 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       // were requested by an earlier round (all but the newest group complete), except at the
       // first round of the launch.
       for (int e = tid; e < fresh * words; e += threads) {
-        const std::uint64_t gg = loaded + e / words;
-        const int slot = static_cast<int>(gg % ring), w = e % words;
+        const int ahead = e / words, w = e - ahead * words;
+        int slot;
+        if constexpr (kLean) {
+          slot = loaded_slot + ahead;
+          if (slot >= ring) slot -= ring;
+        } else {
+          slot = static_cast<int>((loaded + ahead) % ring);
+        }
         copy_4_bytes(cols + slot * S + w, columns + std::size_t(sites[slot]) * pw + w_lo + w);
       }
       commit_copies();
@@ -270,44 +324,107 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       else
         wait_copies<1>();
       loaded = g + ring;
+      if constexpr (kLean) {  // g + 2k: the same slot as g, 2k steps further in the sweeps
+        loaded_slot = g_slot;
+        loaded_position = step + ring;
+        loaded_sweep = s;
+        while (loaded_position >= n) {
+          loaded_position -= n;
+          ++loaded_sweep;
+        }
+      }
       if (first_round)
         for (int j = tid; j < count; j += threads) read_step(j);
       __syncthreads();
       phase_done(1);
 
       // 3. This block's counts: (step, replica) items over the warps.
-      for (int item = warp; item < count * y; item += warps) {
-        const int j = item / y, a = item - j * y;
-        const std::uint32_t* col = cols + ((g_slot + j) % ring) * S;
-        const std::uint32_t* set_a = sa + a * S;
-        const std::uint32_t* set_b = sb + a * S;
-        int ha = 0, hb = 0, za = 0, zb = 0;
-        if (j == 0) {  // the same for the whole warp: the slice's set sizes as well
-          for (int w = lane; w < words; w += 32) {
-            const std::uint32_t x = col[w], wa = set_a[w], wb = set_b[w];
-            ha += __popc(wa & x);
-            hb += __popc(wb & x);
-            za += __popc(wa);
-            zb += __popc(wb);
+      const auto count_phase = [&]() {
+        if constexpr (kLean) {
+          // Items j·y + a for j < count, then y items (j = count) for the set sizes, which
+          // count against an all-ones column; four items a warp at a time, j = item / y by a
+          // multiply (exact for y ≤ 32 and items < 2048).
+          constexpr int kItems = 4;
+          const int items = (count + 1) * y, inverse_y = (65536 + y - 1) / y;
+          for (int base = warp; base < items; base += kItems * warps) {
+            const std::uint32_t* col[kItems];
+            const std::uint32_t* set_a[kItems];
+            const std::uint32_t* set_b[kItems];
+            std::uint32_t all[kItems];  // ~0: a set-size item
+            int ha[kItems], hb[kItems], at[kItems];
+#pragma unroll
+            for (int u = 0; u < kItems; ++u) {
+              const int item = min(base + u * warps, items - 1);  // past the end: redone, not kept
+              const int j = (item * inverse_y) >> 16, a = item - j * y;
+              int slot = g_slot + j;
+              if (slot >= ring) slot -= ring;
+              col[u] = cols + (j < count ? slot : g_slot) * S;
+              all[u] = j < count ? 0u : ~0u;
+              set_a[u] = sa + a * S;
+              set_b[u] = sb + a * S;
+              at[u] = j < count ? item : k * y + a;
+              ha[u] = hb[u] = 0;
+            }
+            for (int w = lane; w < words; w += 32) {
+#pragma unroll
+              for (int u = 0; u < kItems; ++u) {
+                const std::uint32_t x = col[u][w] | all[u];
+                ha[u] += __popc(set_a[u][w] & x);
+                hb[u] += __popc(set_b[u][w] & x);
+              }
+            }
+#pragma unroll
+            for (int u = 0; u < kItems; ++u) {
+              ha[u] = warp_sum(ha[u]);
+              hb[u] = warp_sum(hb[u]);
+            }
+            if (lane == 0)
+#pragma unroll
+              for (int u = 0; u < kItems; ++u)
+                if (base + u * warps < items) stage[at[u]] = std::uint32_t(ha[u]) | std::uint32_t(hb[u]) << 16;
           }
-          za = warp_sum(za);
-          zb = warp_sum(zb);
         } else {
-          for (int w = lane; w < words; w += 32) {
-            const std::uint32_t x = col[w];
-            ha += __popc(set_a[w] & x);
-            hb += __popc(set_b[w] & x);
+          for (int item = warp; item < count * y; item += warps) {
+            const int j = item / y, a = item - j * y;
+            const std::uint32_t* col = cols + ((g_slot + j) % ring) * S;
+            const std::uint32_t* set_a = sa + a * S;
+            const std::uint32_t* set_b = sb + a * S;
+            int ha = 0, hb = 0, za = 0, zb = 0;
+            if (j == 0) {  // the same for the whole warp: the slice's set sizes as well
+              for (int w = lane; w < words; w += 32) {
+                const std::uint32_t x = col[w], wa = set_a[w], wb = set_b[w];
+                ha += __popc(wa & x);
+                hb += __popc(wb & x);
+                za += __popc(wa);
+                zb += __popc(wb);
+              }
+              za = warp_sum(za);
+              zb = warp_sum(zb);
+            } else {
+              for (int w = lane; w < words; w += 32) {
+                const std::uint32_t x = col[w];
+                ha += __popc(set_a[w] & x);
+                hb += __popc(set_b[w] & x);
+              }
+            }
+            ha = warp_sum(ha);
+            hb = warp_sum(hb);
+            if (lane == 0) {
+              stage[j * y + a] = std::uint32_t(ha) | std::uint32_t(hb) << 16;
+              if (j == 0) stage[k * y + a] = std::uint32_t(za) | std::uint32_t(zb) << 16;
+            }
           }
         }
-        ha = warp_sum(ha);
-        hb = warp_sum(hb);
-        if (lane == 0) {
-          stage[j * y + a] = std::uint32_t(ha) | std::uint32_t(hb) << 16;
-          if (j == 0) stage[k * y + a] = std::uint32_t(za) | std::uint32_t(zb) << 16;
-        }
+      };
+      // One copy of the code for both passes (LOCENT_ROUNDS_PROFILE=2 times a second one apart).
+      for (int pass = 0; pass < (ra.repeat_phases ? 2 : 1); ++pass) {
+        const long long before = clock64();
+        count_phase();
+        __syncthreads();
+        if (pass == 0) phase_done(2);
+        if (pass == 1 && timed) phase_cycles[kRepeatCounts] += static_cast<unsigned long long>(clock64() - before);
       }
-      __syncthreads();
-      phase_done(2);
+      phase_start = ra.repeat_phases ? clock64() : phase_start;
       // 4. The record to every block of the cluster, then the round's barrier.
       {
         const int vectors = rec / 4;
@@ -323,7 +440,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       phase_done(3);
 
       // 5. Totals and ΔE of every (step, replica).
-      {
+      const auto sum_phase = [&]() {
         const std::uint32_t* records = exchange + std::size_t(buffer) * C * rec;
         for (int e = tid; e < count * y; e += threads) {
           const int j = e / y, a = e - j * y;
@@ -338,29 +455,36 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
           }
           delta[e] = flip_delta_energy((steps[j].replica_plus >> a) & 1u, ha, hb, za, zb);
         }
+      };
+      for (int pass = 0; pass < (ra.repeat_phases ? 2 : 1); ++pass) {  // as for the counts
+        const long long before = clock64();
+        sum_phase();
+        __syncthreads();
+        if (pass == 0) phase_done(4);
+        if (pass == 1 && timed) phase_cycles[kRepeatSums] += static_cast<unsigned long long>(clock64() - before);
       }
+      phase_start = ra.repeat_phases ? clock64() : phase_start;
       buffer ^= 1;
-      __syncthreads();
-      phase_done(4);
 
       // 6. The decisions, in the chain's order; every block takes the same ones. Warp 0 takes
       // every proposal's tentative decision at once (one or two per lane), thread 0 walks from
       // acceptance to acceptance (decide_round_masked); rounds of more than 64 proposals, or
       // with parallel decisions off, are decided one proposal after the other.
       const auto random_at = [&](int j, std::uint32_t slot) {
-        return random[((g_slot + j) % ring) * slot_stride + slot];
+        return random[slot_of(j) * slot_stride + slot];
       };
       const int total = count * round_stride(y, traced);
-      const bool masked = ra.parallel_decisions && total <= kMaxMaskedProposals;
-      std::uint64_t tentative = 0;
+      constexpr int kMasked = kLean ? kMaxMaskedProposals : 64;  // proposals decided in parallel
+      const bool masked = ra.parallel_decisions && total <= kMasked;
+      ProposalBits tentative = 0;
       if (warp == 0 && masked) {
-        bool low = false, high = false;
-        if (lane >= first_replica && lane < total)
-          low = tentative_decision(steps, lane, y, traced, delta, view, random_at);
-        if (lane + 32 < total)
-          high = tentative_decision(steps, lane + 32, y, traced, delta, view, random_at);
-        tentative = __ballot_sync(0xffffffffu, low) |
-                    std::uint64_t(__ballot_sync(0xffffffffu, high)) << 32;
+#pragma unroll 1
+        for (int m = 0; m < kMasked / 32; ++m) {
+          const int q = lane + 32 * m;  // first_replica < y ≤ 32
+          const bool accept = q >= first_replica && q < total &&
+                              tentative_decision(steps, q, y, traced, delta, view, random_at);
+          tentative |= ProposalBits(__ballot_sync(0xffffffffu, accept)) << (32 * m);
+        }
       }
       if (tid == 0) {
         const RoundOutcome out =
@@ -372,8 +496,16 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
         for (int f = 0; f < out.flips; ++f) {
           const RoundFlip& m = flip_list[f];
           const int i = steps[m.step].site;
+          // The weight word was read at the round's start (in L1); the site sums are read by
+          // nobody before the launch ends, so the lean kernels make theirs a reduction that
+          // thread 0 does not wait for (a plain update loads the word from L2 first).
           weights[m.replica * nw + (i >> 5)] ^= 1u << (i & 31);
-          if (rank == 0) site_sums[i] -= m.was_plus ? 2 : -2;
+          if (rank == 0) {
+            if constexpr (kLean)
+              atomicAdd(&site_sums[i], m.was_plus ? -2 : 2);
+            else
+              site_sums[i] -= m.was_plus ? 2 : -2;
+          }
         }
         for (int f = 0; f < out.centre_flips; ++f) {
           const int i = steps[centre_steps[f]].site;
@@ -405,7 +537,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
           live[u] = item < moves * words;
           const int f = live[u] ? item / words : 0, w = live[u] ? item - f * words : 0;
           const RoundFlip m = flip_list[f];
-          const std::uint32_t x = cols[((g_slot + m.step) % ring) * S + w];
+          const std::uint32_t x = cols[slot_of(m.step) * S + w];
           drops[u] = ((m.was_plus ? x : ~x) >> lane) & 1u;
           live[u] = live[u] && mu_lo + 32 * w + lane < p;  // a pattern here (or a pad)
           replica[u] = m.replica;
@@ -434,10 +566,14 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       if (stop) solved_by = ctrl_solved_by;
       __syncthreads();
       phase_done(6);
-      if (timed) ++phase_cycles[kPhases];
+      if (timed) ++phase_cycles[kRounds];
       if (stop) break;
       step += ctrl_next_step;
       first_replica = ctrl_next_replica;
+      if constexpr (kLean) {  // the next round starts ctrl_next_step (≤ k < 2k) steps on
+        lean_g_slot += ctrl_next_step;
+        if (lean_g_slot >= ring) lean_g_slot -= ring;
+      }
     }
     if (stop) break;
 
@@ -589,10 +725,20 @@ std::size_t shared_bytes(const MetropolisBatch& batch, int cluster, int slice, i
 
 using RoundsKernel = void (*)(MetropolisBatch, MetropolisChunk, RoundsArgs);
 
+template <bool kLean>
 RoundsKernel kernel_for(int warps, bool shared_stabilities) {
-  if (warps == kClusterWarps) return metropolis_rounds_kernel<kClusterWarps, true>;
-  return shared_stabilities ? metropolis_rounds_kernel<kBatchWarps, true>
-                            : metropolis_rounds_kernel<kBatchWarps, false>;
+  if (warps == kClusterWarps) return metropolis_rounds_kernel<kClusterWarps, true, kLean>;
+  return shared_stabilities ? metropolis_rounds_kernel<kBatchWarps, true, kLean>
+                            : metropolis_rounds_kernel<kBatchWarps, false, kLean>;
+}
+RoundsKernel kernel_for(int warps, bool shared_stabilities, bool lean) {
+  return lean ? kernel_for<true>(warps, shared_stabilities) : kernel_for<false>(warps, shared_stabilities);
+}
+
+// LOCENT_ROUNDS_LEAN=1: the kLean kernels (read at every launch, so that a test can switch it).
+bool lean_rounds() {
+  const char* v = std::getenv("LOCENT_ROUNDS_LEAN");
+  return v != nullptr && std::string(v) == "1";
 }
 
 cudaLaunchConfig_t launch_config(const MetropolisBatch& batch, int cluster, int warps,
@@ -631,7 +777,7 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
 
   // Tries one kernel instance and size; fills `shape` when every instance gets resident blocks.
   const auto fits = [&](int c, int warps, bool shared_stabilities, RoundsShape& shape) {
-    const RoundsKernel kernel = kernel_for(warps, shared_stabilities);
+    const RoundsKernel kernel = kernel_for(warps, shared_stabilities, lean_rounds());
     // Built for sm_90 (a PTX-only build for an older target would run its empty body); its
     // static shared memory counts against the opt-in limit.
     cudaFuncAttributes attributes{};
@@ -642,11 +788,16 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
     if (slice > kMaxSliceWords) return false;
     const std::size_t bytes = shared_bytes(batch, c, slice, round_steps, shared_stabilities, 0);
     if (bytes > std::size_t(limit)) return false;
-    LOCENT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, limit));
+    for (const bool lean : {false, true}) {  // either may be launched (LOCENT_ROUNDS_LEAN)
+      const RoundsKernel variant = kernel_for(warps, shared_stabilities, lean);
+      LOCENT_CUDA_CHECK(
+          cudaFuncSetAttribute(variant, cudaFuncAttributeMaxDynamicSharedMemorySize, limit));
+      if (c > 1)
+        LOCENT_CUDA_CHECK(
+            cudaFuncSetAttribute(variant, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
+    }
     int resident = 0;
     if (c > 1) {
-      LOCENT_CUDA_CHECK(
-          cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
       cudaLaunchAttribute attribute{};
       const cudaLaunchConfig_t config = launch_config(batch, c, warps, bytes, &attribute);
       if (cudaOccupancyMaxActiveClusters(&resident, kernel, &config) != cudaSuccess) {
@@ -691,8 +842,13 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
 void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChunk& chunk,
                               const RoundsShape& shape, std::uint32_t* rank_words,
                               cudaStream_t stream) {
-  // LOCENT_ROUNDS_PROFILE=1: the first instance's cycles per phase, on stderr after each launch.
-  static const bool profile = std::getenv("LOCENT_ROUNDS_PROFILE") != nullptr;
+  // LOCENT_ROUNDS_PROFILE=1: the first instance's cycles per phase, on stderr after each launch;
+  // =2: phases 3 and 5 also run a second time each round, timed apart (the trajectory is the
+  // same; the rate is not a figure then).
+  static const char* const profile_value = std::getenv("LOCENT_ROUNDS_PROFILE");
+  static const bool profile = profile_value != nullptr;
+  static const bool repeat = profile && std::string(profile_value) == "2";
+  const bool lean = lean_rounds();
   static unsigned long long* phase_cycles = nullptr;
   if (profile && phase_cycles == nullptr)
     LOCENT_CUDA_CHECK(cudaMalloc(&phase_cycles, kPhaseSlots * sizeof(unsigned long long)));
@@ -702,6 +858,7 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
                   shape.adaptive_rounds,
                   shape.parallel_decisions,
                   false,
+                  repeat,
                   rank_words,
                   shape.rank_stride,
                   profile ? phase_cycles : nullptr};
@@ -715,7 +872,8 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
   if (room && shape.cluster == 1) {
     int per_sm = 0;
     LOCENT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-        &per_sm, kernel_for(shape.warps, shape.shared_stabilities), 32 * shape.warps, with_table));
+        &per_sm, kernel_for(shape.warps, shape.shared_stabilities, lean), 32 * shape.warps,
+        with_table));
     room = per_sm * shape.sms >= batch.instances;
   }
   if (room) {
@@ -725,15 +883,20 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
   cudaLaunchAttribute attribute{};
   cudaLaunchConfig_t config = launch_config(batch, shape.cluster, shape.warps, bytes, &attribute);
   config.stream = stream;
-  LOCENT_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel_for(shape.warps, shape.shared_stabilities),
+  LOCENT_CUDA_CHECK(cudaLaunchKernelEx(&config,
+                                       kernel_for(shape.warps, shape.shared_stabilities, lean),
                                        batch, chunk, args));
   if (profile) {
     unsigned long long host[kPhaseSlots] = {};
     LOCENT_CUDA_CHECK(cudaMemcpyAsync(host, phase_cycles, sizeof(host), cudaMemcpyDeviceToHost, stream));
     LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
-    const double rounds = host[kPhases] > 0 ? double(host[kPhases]) : 1.0;
-    std::fprintf(stderr, "rounds profile: %llu rounds; cycles a round by phase:", host[kPhases]);
+    const double rounds = host[kRounds] > 0 ? double(host[kRounds]) : 1.0;
+    std::fprintf(stderr, "rounds profile%s: %llu rounds; cycles a round by phase:", lean ? " (lean)" : "",
+                 host[kRounds]);
     for (int q = 0; q < kPhases; ++q) std::fprintf(stderr, " %d:%.0f", q + 1, double(host[q]) / rounds);
+    if (repeat)
+      std::fprintf(stderr, " 3again:%.0f 5again:%.0f", double(host[kRepeatCounts]) / rounds,
+                   double(host[kRepeatSums]) / rounds);
     std::fprintf(stderr, "\n");
   }
 }

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "locent/error.hpp"
 #include "locent/metropolis_rounds.hpp"
 #include "locent/backend.hpp"
@@ -95,7 +97,7 @@ TEST(DecideRound, ExplicitCentreMovesAreTakenAndSeenLater) {
 
 // The masked walk against the sequential decisions on random rounds: few distinct sites (so
 // that flips land on sites later steps visit), random ΔE, tables and words, energies that can
-// reach zero, rounds starting mid-step, both couplings, up to 64 proposals.
+// reach zero, rounds starting mid-step, both couplings, up to kMaxMaskedProposals (128).
 TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
   std::uint64_t state = 12345;
   const auto next = [&state]() {
@@ -132,12 +134,12 @@ TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
 
     std::vector<RoundStep> steps_m = steps;
     std::vector<std::int64_t> energy_m = energy;
-    std::uint64_t tentative = 0;
+    ProposalBits tentative = 0;
     for (int q = first; q < count * stride; ++q)
       if (tentative_decision(steps.data(), q, y, traced, de.data(), view, random))
-        tentative |= 1ull << q;
+        tentative |= proposal_bit(q);
     RoundFlip flips[8], flips_m[8];
-    int centre[64], centre_m[64];
+    int centre[kMaxMaskedProposals], centre_m[kMaxMaskedProposals];
     std::uint64_t p = 0, a = 0, p_m = 0, a_m = 0;
     const RoundOutcome s = decide_round(steps.data(), count, first, y, traced, de.data(), view,
                                         random, energy.data(), flips, centre, p, a);
@@ -427,8 +429,7 @@ class ClusterRoundsEqualCpu : public testing::TestWithParam<ClusterCase> {
   }
 };
 
-TEST_P(ClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
-  const ClusterCase& p = GetParam();
+void expect_rounds_equal_cpu(const ClusterCase& p) {
   std::vector<Dataset> data;
   for (int b = 0; b < p.instances; ++b) data.push_back(test::storage_instance(p.n, p.alpha, 31, b));
   AnnealConfig config = test::hot_config(p.replicas, p.coupling, p.energy);
@@ -446,33 +447,54 @@ TEST_P(ClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
   test::expect_identical_runs(data, config, options, "rounds");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Cuda, ClusterRoundsEqualCpu,
-    testing::Values(ClusterCase{201, 0.6, 7, Coupling::traced, EnergyKind::flips, 2, 8, 1},
-                    ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 4, 1, 1},
-                    // 20 pattern words over 16 blocks: six blocks hold nothing.
-                    ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::errors, 16, 8, 1},
-                    ClusterCase{301, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 8, 5, 2},
-                    ClusterCase{255, 0.9, 3, Coupling::explicit_, EnergyKind::flips, 2, 32, 3},
-                    ClusterCase{501, 0.7, 1, Coupling::traced, EnergyKind::flips, 2, 16, 1},
-                    ClusterCase{4001, 0.6, 7, Coupling::traced, EnergyKind::flips, 8, 32, 3},
-                    ClusterCase{2001, 0.6, 9, Coupling::traced, EnergyKind::flips, 16, 8, 2},
-                    // Exactly 64 proposals a round (the masked walk's limit), and the sequential
-                    // decisions.
-                    ClusterCase{1001, 0.6, 7, Coupling::explicit_, EnergyKind::flips, 4, 8, 2},
-                    ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 4, 8, 1, false},
-                    ClusterCase{301, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 2, 5, 1, false},
-                    // One block per instance (a cluster of one), many instances, both places
-                    // for the stabilities.
-                    ClusterCase{67, 0.9, 3, Coupling::traced, EnergyKind::flips, 1, 8, 300},
-                    ClusterCase{65, 1.1, 5, Coupling::explicit_, EnergyKind::errors, 1, 8, 300},
-                    ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 1, 8, 3, true, true},
-                    ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 1, 16, 3},
-                    ClusterCase{301, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 1, 5, 2, false, true},
-                    // Every round its full length.
-                    ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 8, 8, 1, true, false, false},
-                    ClusterCase{1001, 0.6, 7, Coupling::explicit_, EnergyKind::errors, 1, 32, 4, true, false, false}),
-    cluster_case_name);
+TEST_P(ClusterRoundsEqualCpu, IdenticalTrajectoryAndState) { expect_rounds_equal_cpu(GetParam()); }
+
+std::vector<ClusterCase> cluster_cases() {
+  return {ClusterCase{201, 0.6, 7, Coupling::traced, EnergyKind::flips, 2, 8, 1},
+          ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 4, 1, 1},
+          // 20 pattern words over 16 blocks: six blocks hold nothing.
+          ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::errors, 16, 8, 1},
+          ClusterCase{301, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 8, 5, 2},
+          ClusterCase{255, 0.9, 3, Coupling::explicit_, EnergyKind::flips, 2, 32, 3},
+          ClusterCase{501, 0.7, 1, Coupling::traced, EnergyKind::flips, 2, 16, 1},
+          ClusterCase{4001, 0.6, 7, Coupling::traced, EnergyKind::flips, 8, 32, 3},
+          ClusterCase{2001, 0.6, 9, Coupling::traced, EnergyKind::flips, 16, 8, 2},
+          // Exactly 64 proposals a round (the parallel decisions' limit in the default
+          // kernels), and the sequential decisions.
+          ClusterCase{1001, 0.6, 7, Coupling::explicit_, EnergyKind::flips, 4, 8, 2},
+          ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 4, 8, 1, false},
+          ClusterCase{301, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 2, 5, 1, false},
+          // One block per instance (a cluster of one), many instances, both places
+          // for the stabilities.
+          ClusterCase{67, 0.9, 3, Coupling::traced, EnergyKind::flips, 1, 8, 300},
+          ClusterCase{65, 1.1, 5, Coupling::explicit_, EnergyKind::errors, 1, 8, 300},
+          ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 1, 8, 3, true, true},
+          ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 1, 16, 3},
+          ClusterCase{301, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 1, 5, 2, false, true},
+          // Every round its full length.
+          ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 8, 8, 1, true, false, false},
+          ClusterCase{1001, 0.6, 7, Coupling::explicit_, EnergyKind::errors, 1, 32, 4, true, false, false},
+          // 128 proposals a round: the lean kernels' widest parallel decisions.
+          ClusterCase{1001, 0.6, 7, Coupling::explicit_, EnergyKind::flips, 4, 16, 2}};
+}
+
+INSTANTIATE_TEST_SUITE_P(Cuda, ClusterRoundsEqualCpu, testing::ValuesIn(cluster_cases()),
+                         cluster_case_name);
+
+// The same cases on the lean kernels (LOCENT_ROUNDS_LEAN=1, kernels/metropolis_rounds.cu).
+class LeanClusterRoundsEqualCpu : public ClusterRoundsEqualCpu {
+ protected:
+  void SetUp() override {
+    ClusterRoundsEqualCpu::SetUp();
+    setenv("LOCENT_ROUNDS_LEAN", "1", 1);
+  }
+  void TearDown() override { unsetenv("LOCENT_ROUNDS_LEAN"); }
+};
+
+TEST_P(LeanClusterRoundsEqualCpu, IdenticalTrajectoryAndState) { expect_rounds_equal_cpu(GetParam()); }
+
+INSTANTIATE_TEST_SUITE_P(CudaLean, LeanClusterRoundsEqualCpu, testing::ValuesIn(cluster_cases()),
+                         cluster_case_name);
 
 // Solved through solve_batch, the cluster kernel stops at the CPU's proposal, with its weights.
 TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {

@@ -63,10 +63,10 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
       };
       RoundOutcome out;
       if (masked && count * round_stride(y, traced) <= kMaxMaskedProposals) {
-        std::uint64_t tentative = 0;
+        ProposalBits tentative = 0;
         for (int q = first_replica; q < count * round_stride(y, traced); ++q)
           if (tentative_decision(steps.data(), q, y, traced, delta_e.data(), view, random_at))
-            tentative |= std::uint64_t{1} << q;
+            tentative |= proposal_bit(q);
         out = decide_round_masked(steps.data(), count, first_replica, y, traced, delta_e.data(),
                                   view, random_at, tentative, c.energy.data(), flips.data(),
                                   centre_steps.data(), c.status.proposals, c.status.accepted);

@@ -162,7 +162,10 @@ LOCENT_HD RoundOutcome decide_round(RoundStep* steps, int count, int first_repli
 // touched (decided again from the current state) and the next proposal of a replica that moved
 // (the round ends there). Everything in between is a rejection. Same outcome as decide_round.
 
-inline constexpr int kMaxMaskedProposals = 64;
+inline constexpr int kMaxMaskedProposals = 128;
+
+// One bit a proposal of a round (q = j·stride + a), up to kMaxMaskedProposals of them.
+using ProposalBits = unsigned __int128;
 
 LOCENT_HD int round_stride(int y, bool traced) { return traced ? y : y + 1; }
 
@@ -185,6 +188,12 @@ LOCENT_HD int lowest_bit(std::uint64_t x) {
   return __builtin_ctzll(x);
 #endif
 }
+LOCENT_HD int lowest_bit(ProposalBits x) {
+  const auto low = static_cast<std::uint64_t>(x);
+  return low != 0 ? lowest_bit(low) : 64 + lowest_bit(static_cast<std::uint64_t>(x >> 64));
+}
+// Bit q alone (q < kMaxMaskedProposals).
+LOCENT_HD ProposalBits proposal_bit(int q) { return ProposalBits{1} << q; }
 
 // As decide_round, for count · stride ≤ kMaxMaskedProposals, given bit q of `tentative` set
 // where tentative_decision(q) accepts (from steps[] before any change).
@@ -192,22 +201,22 @@ template <class Random>
 LOCENT_HD RoundOutcome decide_round_masked(RoundStep* steps, int count, int first_replica, int y,
                                            bool traced, const int* delta_e,
                                            const ThresholdView& view, const Random& random,
-                                           std::uint64_t tentative, std::int64_t* energy,
+                                           ProposalBits tentative, std::int64_t* energy,
                                            RoundFlip* flips, int* centre_steps,
                                            std::uint64_t& proposals, std::uint64_t& accepted) {
   RoundOutcome out;
   const int stride = round_stride(y, traced), total = count * stride;
-  const std::uint64_t all = total == 64 ? ~0ull : (1ull << total) - 1;
-  std::uint64_t dirty = 0, stale = 0;
+  const ProposalBits none = 0, all = total == kMaxMaskedProposals ? ~none : proposal_bit(total) - 1;
+  ProposalBits dirty = 0, stale = 0;
   int pos = first_replica;
   for (;;) {
-    const std::uint64_t ahead = pos >= 64 ? 0 : all & (~0ull << pos);
-    const std::uint64_t next = (tentative | dirty | stale) & ahead;
+    const ProposalBits ahead = pos >= kMaxMaskedProposals ? none : all & (~none << pos);
+    const ProposalBits next = (tentative | dirty | stale) & ahead;
     if (next == 0) break;
     const int q = lowest_bit(next);
     const int j = q / stride, a = q - j * stride;
     proposals += static_cast<std::uint64_t>(q - pos);  // rejections, all of them
-    if ((stale >> q) & 1u) {
+    if (static_cast<bool>((stale >> q) & 1u)) {
       out.next_step = j;
       out.next_replica = a;
       return out;
@@ -216,14 +225,15 @@ LOCENT_HD RoundOutcome decide_round_masked(RoundStep* steps, int count, int firs
     pos = q + 1;
     RoundStep& st = steps[j];
     // A flip at this site came first: decide again, from the current state.
-    if ((dirty >> q) & 1u && !tentative_decision(steps, q, y, traced, delta_e, view, random))
+    if (static_cast<bool>((dirty >> q) & 1u) &&
+        !tentative_decision(steps, q, y, traced, delta_e, view, random))
       continue;
     ++accepted;
     // Later proposals at this site see a changed S_i or W̃_i.
     for (int l = j; l < count; ++l) {
       if (steps[l].site != st.site) continue;
-      const std::uint64_t step_bits = ((1ull << stride) - 1) << (l * stride);  // stride ≤ 31
-      dirty |= step_bits & ~((2ull << q) - 1);
+      const ProposalBits step_bits = (proposal_bit(stride) - 1) << (l * stride);  // stride ≤ 31
+      dirty |= step_bits & ~(q + 1 < kMaxMaskedProposals ? proposal_bit(q + 1) - 1 : ~none);
       if (a == y)
         steps[l].centre_plus = !steps[l].centre_plus;
       else
@@ -233,7 +243,7 @@ LOCENT_HD RoundOutcome decide_round_masked(RoundStep* steps, int count, int firs
       centre_steps[out.centre_flips++] = j;
       continue;
     }
-    if (q + stride < total) stale |= 1ull << (q + stride);
+    if (q + stride < total) stale |= proposal_bit(q + stride);
     if (record_replica_flip(out, flips, energy, j, a, !((st.replica_plus >> a) & 1u),
                             delta_e[j * y + a]))
       return out;
