@@ -133,6 +133,9 @@ for lean in 0 1; do
 done
 bench wgmma 30 --backend cuda --N 0 --dense-kernel wgmma --fbp-N 0 --mac-ceiling 5.0e15
 bench wgmma-cluster 30 --backend cuda --N 0 --dense-kernel wgmma-cluster --fbp-N 0 --mac-ceiling 5.0e15
+# Its variant with the row terms added by the consumers (not yet the default).
+LOCENT_WGMMA_ROWS=consumers bench wgmma-cluster-rows 30 --backend cuda --N 0 \
+  --dense-kernel wgmma-cluster --fbp-N 0 --mac-ceiling 5.0e15
 bench mma256 30 --backend cuda --N 0 --dense-kernel mma256 --fbp-N 0 --mac-ceiling 5.0e15
 bench mma-staged 30 --backend cuda --N 0 --dense-kernel mma-staged --fbp-N 0 --mac-ceiling 5.0e15
 want wmma && bench wmma 30 --backend cuda --N 0 --dense-kernel wmma --fbp-N 0 --mac-ceiling 5.0e15
@@ -155,10 +158,12 @@ if want probes; then
       rows+=("phases N=${args[0]} lean=$lean|rc=$?|$(grep 'rounds profile' "$out/probe-rounds.txt" | tail -1 | cut -d';' -f2)")
     done
   done
-  for what in wgmma:none wgmma:no-copies wgmma:no-fields wgmma-cluster:none wgmma-cluster:no-stores wgmma-cluster:no-fields; do
-    kernel=${what%:*} probe=${what#*:}
-    LOCENT_WGMMA_PROBE=$probe timeout 40 "$build/locent" bench --backend cuda --N 0 \
-      --dense-kernel "$kernel" --fbp-N 0 >"$out/probe-$kernel-$probe.json" 2>/dev/null
+  for what in wgmma:none wgmma:no-copies wgmma:no-fields wgmma-cluster:none wgmma-cluster:no-stores \
+    wgmma-cluster:no-fields wgmma-cluster-rows:none wgmma-cluster-rows:no-stores; do
+    kernel=${what%:*} probe=${what#*:} rows_variant=
+    [[ $kernel == *-rows ]] && rows_variant=consumers
+    LOCENT_WGMMA_ROWS=$rows_variant LOCENT_WGMMA_PROBE=$probe timeout 40 "$build/locent" bench --backend cuda \
+      --N 0 --dense-kernel "${kernel%-rows}" --fbp-N 0 >"$out/probe-$kernel-$probe.json" 2>/dev/null
     rows+=("$kernel probe $probe|rc=$?|$(python3 bench/summarize_bench.py "$out/probe-$kernel-$probe.json" 2>&1)")
   done
   echo "probes: ${SECONDS}s"

@@ -455,6 +455,10 @@ __device__ __forceinline__ std::uint32_t add_halves(std::uint32_t a, std::uint32
   return d;
 }
 
+// kRowsInConsumers (LOCENT_WGMMA_ROWS=consumers, not yet run on hardware): the consumers park
+// N − 2|a| + 4·popc instead of popc (two multiply-adds an entry while the tensor cores idle), so
+// that the writers, which bound the kernel, only add −2|b|: a third of their instructions.
+template <bool kRowsInConsumers>
 __global__ void __launch_bounds__(kClusterThreads, 1)
     dense_fields_wgmma_cluster_kernel(const __grid_constant__ CUtensorMap a_map,
                                       const __grid_constant__ CUtensorMap b_map,
@@ -520,10 +524,13 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
         const std::uint32_t column_part[4] = {  // −2|b| of this lane's columns
             pack_halves(-2 * ones_lo.x, -2 * ones_lo.y), pack_halves(-2 * ones_lo.z, -2 * ones_lo.w),
             pack_halves(-2 * ones_hi.x, -2 * ones_hi.y), pack_halves(-2 * ones_hi.z, -2 * ones_hi.w)};
-        // N − 2|a| of this warp's rows k = lane and lane + 32 (passed round by shuffles).
-        const int row_part_lo = n - 2 * a_ones[row0 + min(first_row + kWriterWarps * lane, kWgmmaTileRows - 1)];
-        const int row_part_hi =
-            n - 2 * a_ones[row0 + min(first_row + kWriterWarps * (lane + 32), kWgmmaTileRows - 1)];
+        // N − 2|a| of this warp's rows k = lane and lane + 32 (passed round by shuffles), unless
+        // the consumers added it.
+        int row_part_lo = 0, row_part_hi = 0;
+        if constexpr (!kRowsInConsumers) {
+          row_part_lo = n - 2 * a_ones[row0 + min(first_row + kWriterWarps * lane, kWgmmaTileRows - 1)];
+          row_part_hi = n - 2 * a_ones[row0 + min(first_row + kWriterWarps * (lane + 32), kWgmmaTileRows - 1)];
+        }
         const int valid = col >= cols ? 0 : min(8, cols - col);  // this lane's columns in range
         const bool whole = valid == 8 && cols % 8 == 0;          // a 16-byte aligned vector
         std::uint32_t sign_bits[4];                               // of the columns in range
@@ -546,15 +553,23 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
 #pragma unroll
           for (int u = 0; u < kUnroll; ++u) {
             const int k = k0 + u;
-            const int row_part = __shfl_sync(0xffffffffu, k < 32 ? row_part_lo : row_part_hi, k & 31);
-            const std::uint32_t row_halves = __byte_perm(row_part, 0, 0x1010);
             const std::uint32_t in[4] = {staged[u].x, staged[u].y, staged[u].z, staged[u].w};
             std::uint32_t out[4];
             wrong[u] = 0;
+            if constexpr (kRowsInConsumers) {
 #pragma unroll
-            for (int w = 0; w < 4; ++w) {  // 4·popc + (N − 2|a|) + (−2|b|), each half
-              out[w] = add_halves(add_halves(in[w] << 2 & 0xFFFCFFFCu, row_halves), column_part[w]);
-              wrong[u] += __popc(out[w] & sign_bits[w]);
+              for (int w = 0; w < 4; ++w) {  // (N − 2|a| + 4·popc) + (−2|b|), each half
+                out[w] = add_halves(in[w], column_part[w]);
+                wrong[u] += __popc(out[w] & sign_bits[w]);
+              }
+            } else {
+              const int row_part = __shfl_sync(0xffffffffu, k < 32 ? row_part_lo : row_part_hi, k & 31);
+              const std::uint32_t row_halves = __byte_perm(row_part, 0, 0x1010);
+#pragma unroll
+              for (int w = 0; w < 4; ++w) {  // 4·popc + (N − 2|a|) + (−2|b|), each half
+                out[w] = add_halves(add_halves(in[w] << 2 & 0xFFFCFFFCu, row_halves), column_part[w]);
+                wrong[u] += __popc(out[w] & sign_bits[w]);
+              }
             }
             if (k >= my_rows || !store) continue;
             std::int16_t* to = first + std::size_t(k) * row_step;
@@ -586,11 +601,18 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
     // column 8j + 2·(lane mod 4) + e. The staging row whose address this lane gives to stmatrix:
     // matrix lane / 8 = (column block j + lane / 16, half h = lane / 8 mod 2), its row lane mod 8.
     const int matrix_row = 64 * (warp >> 2) + 16 * (warp & 3) + 8 * ((lane >> 3) & 1) + (lane & 7);
+    const int strip_row = 64 * (warp >> 2) + 16 * (warp & 3) + (lane >> 2);  // this lane's rows: + 8h
     int d[kAccumulators];
 #pragma unroll
     for (int i = 0; i < kAccumulators; ++i) d[i] = 0;
+    int row_part[2] = {0, 0};  // N − 2|a| of this lane's two rows (kRowsInConsumers)
     for (int it = 0; it < iterations; ++it) {
       const int s = it % kClusterStages, k_stage = it % stages_per_tile;
+      if (kRowsInConsumers && k_stage == 0) {  // loaded now, used at the tile's end
+        const int row0 = row0_of(item_of(it));
+        row_part[0] = n - 2 * a_ones[row0 + strip_row];  // padded to the pairs of tiles
+        row_part[1] = n - 2 * a_ones[row0 + strip_row + 8];
+      }
       mbarrier_wait(&full[s], (it / kClusterStages) & 1);
       mma_stage(d, smem + s * kOperandBytes, warp >> 2, k_stage == 0);
       // Stage it − 1 is done in this warpgroup: release it in both blocks (a tile's last stage
@@ -608,9 +630,13 @@ __global__ void __launch_bounds__(kClusterThreads, 1)
         if (write_fields) {
           // The writers are done with the previous tile's staging.
           if (it + 1 > stages_per_tile) named_barrier_sync(kStagingEmpty, kStagingThreads);
-          // The pair of counts (columns 8j + 2t, + 1) of row half h as two 16-bit halves.
+          // The pair of counts (columns 8j + 2t, + 1) of row half h as two 16-bit halves (with
+          // the row term, kRowsInConsumers).
           const auto pair = [&](int j, int h) {
-            return __byte_perm(d[4 * j + 2 * h], d[4 * j + 2 * h + 1], 0x5410);
+            if constexpr (kRowsInConsumers)
+              return pack_halves(row_part[h] + 4 * d[4 * j + 2 * h], row_part[h] + 4 * d[4 * j + 2 * h + 1]);
+            else
+              return __byte_perm(d[4 * j + 2 * h], d[4 * j + 2 * h + 1], 0x5410);
           };
 #pragma unroll
           for (int jj = 0; jj < kWgmmaTileCols / 16; ++jj)  // column blocks 2jj and 2jj + 1
@@ -724,7 +750,11 @@ CUtensorMap tensor_map(const std::uint32_t* base, std::size_t rows, int k_bits) 
 void launch_cluster(const CUtensorMap& a_map, const CUtensorMap& b_map, const int* a_ones,
                     const int* b_ones, int rows, int cols, int n, int k_words, int col_tiles,
                     int items, std::int16_t* fields, std::int32_t* errors) {
-  const auto kernel = dense_fields_wgmma_cluster_kernel;
+  // LOCENT_WGMMA_ROWS=consumers: the variant above (read at every launch, for the tests).
+  const char* rows_env = std::getenv("LOCENT_WGMMA_ROWS");
+  const bool rows_in_consumers = rows_env != nullptr && std::string(rows_env) == "consumers";
+  const auto kernel = rows_in_consumers ? dense_fields_wgmma_cluster_kernel<true>
+                                        : dense_fields_wgmma_cluster_kernel<false>;
   const std::size_t bytes = kClusterSharedBytes;
   LOCENT_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <random>
 #include <string>
 
@@ -56,6 +57,18 @@ TEST_P(DenseFieldsShapes, CpuMatchesNaiveLoop) {
   }
 }
 
+// LOCENT_WGMMA_ROWS=consumers for the lifetime of the object when `on` (the cluster kernel reads
+// it at every launch).
+struct RowsVariant {
+  bool on;
+  explicit RowsVariant(bool on_) : on(on_) {
+    if (on) setenv("LOCENT_WGMMA_ROWS", "consumers", 1);
+  }
+  ~RowsVariant() {
+    if (on) unsetenv("LOCENT_WGMMA_ROWS");
+  }
+};
+
 TEST_P(DenseFieldsShapes, TensorCoresMatchCpu) {
   if (!cuda_available()) GTEST_SKIP() << "no usable CUDA device";
   const Shape s = GetParam();
@@ -65,14 +78,18 @@ TEST_P(DenseFieldsShapes, TensorCoresMatchCpu) {
        {DenseKernel::mma, DenseKernel::mma_256, DenseKernel::mma_staged, DenseKernel::wgmma,
         DenseKernel::wgmma_cluster, DenseKernel::wmma}) {
     if (!dense_kernel_available(kernel)) continue;  // wgmma: compute capability 9.0 only
-    auto gpu = make_dense_fields_gpu(w, x, kernel);
-    SCOPED_TRACE(gpu->kernel_name());
-    gpu->evaluate();
-    gpu->evaluate();  // twice: errors are reset per evaluation
-    const DenseFields g = gpu->download();
-    ASSERT_EQ(g.fields.size(), c.fields.size());
-    EXPECT_EQ(differences(g, c, s.patterns), "");
-    EXPECT_EQ(g.errors, c.errors);
+    for (const bool variant : {false, true}) {  // the cluster kernel's LOCENT_WGMMA_ROWS variant
+      if (variant && kernel != DenseKernel::wgmma_cluster) continue;
+      const RowsVariant scope(variant);
+      auto gpu = make_dense_fields_gpu(w, x, kernel);
+      SCOPED_TRACE(gpu->kernel_name() + (variant ? " (rows in consumers)" : ""));
+      gpu->evaluate();
+      gpu->evaluate();  // twice: errors are reset per evaluation
+      const DenseFields g = gpu->download();
+      ASSERT_EQ(g.fields.size(), c.fields.size());
+      EXPECT_EQ(differences(g, c, s.patterns), "");
+      EXPECT_EQ(g.errors, c.errors);
+    }
   }
 }
 
@@ -97,14 +114,18 @@ TEST(DenseFields, ManyTilesMatchCpu) {
     for (const DenseKernel kernel :
          {DenseKernel::mma, DenseKernel::wgmma, DenseKernel::wgmma_cluster}) {
       if (!dense_kernel_available(kernel)) continue;
-      auto gpu = make_dense_fields_gpu(w, x, kernel);
-      SCOPED_TRACE(gpu->kernel_name() + ", " + std::to_string(s.replicas) + " x " +
-                   std::to_string(s.patterns));
-      gpu->evaluate();
-      const DenseFields g = gpu->download();
-      ASSERT_EQ(g.fields.size(), c.fields.size());
-      EXPECT_EQ(differences(g, c, s.patterns), "");
-      EXPECT_EQ(g.errors, c.errors);
+      for (const bool variant : {false, true}) {
+        if (variant && kernel != DenseKernel::wgmma_cluster) continue;
+        const RowsVariant scope(variant);
+        auto gpu = make_dense_fields_gpu(w, x, kernel);
+        SCOPED_TRACE(gpu->kernel_name() + (variant ? " (rows in consumers), " : ", ") +
+                     std::to_string(s.replicas) + " x " + std::to_string(s.patterns));
+        gpu->evaluate();
+        const DenseFields g = gpu->download();
+        ASSERT_EQ(g.fields.size(), c.fields.size());
+        EXPECT_EQ(differences(g, c, s.patterns), "");
+        EXPECT_EQ(g.errors, c.errors);
+      }
     }
   }
 }
