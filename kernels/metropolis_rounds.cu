@@ -211,6 +211,19 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
     phase_cycles[phase] += static_cast<unsigned long long>(now - phase_start);
     phase_start = now;
   };
+  // A phase's body and its block barrier, then its time; with LOCENT_ROUNDS_PROFILE=2 the body
+  // runs again (the same code, not a second copy) and that run is timed apart in `repeat_slot`.
+  const auto run_phase = [&](const auto& body, int phase, int repeat_slot) {
+    for (int pass = 0; pass < (ra.repeat_phases ? 2 : 1); ++pass) {
+      const long long before = clock64();
+      body();
+      __syncthreads();
+      if (pass == 0) phase_done(phase);
+      if (pass == 1 && timed)
+        phase_cycles[repeat_slot] += static_cast<unsigned long long>(clock64() - before);
+    }
+    if (ra.repeat_phases) phase_start = clock64();
+  };
 
   const std::uint64_t n64 = static_cast<std::uint64_t>(n);
   std::uint64_t loaded = 0;  // steps (from the launch's first) whose words and columns are requested
@@ -416,15 +429,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
           }
         }
       };
-      // One copy of the code for both passes (LOCENT_ROUNDS_PROFILE=2 times a second one apart).
-      for (int pass = 0; pass < (ra.repeat_phases ? 2 : 1); ++pass) {
-        const long long before = clock64();
-        count_phase();
-        __syncthreads();
-        if (pass == 0) phase_done(2);
-        if (pass == 1 && timed) phase_cycles[kRepeatCounts] += static_cast<unsigned long long>(clock64() - before);
-      }
-      phase_start = ra.repeat_phases ? clock64() : phase_start;
+      run_phase(count_phase, 2, kRepeatCounts);
       // 4. The record to every block of the cluster, then the round's barrier.
       {
         const int vectors = rec / 4;
@@ -456,20 +461,14 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
           delta[e] = flip_delta_energy((steps[j].replica_plus >> a) & 1u, ha, hb, za, zb);
         }
       };
-      for (int pass = 0; pass < (ra.repeat_phases ? 2 : 1); ++pass) {  // as for the counts
-        const long long before = clock64();
-        sum_phase();
-        __syncthreads();
-        if (pass == 0) phase_done(4);
-        if (pass == 1 && timed) phase_cycles[kRepeatSums] += static_cast<unsigned long long>(clock64() - before);
-      }
-      phase_start = ra.repeat_phases ? clock64() : phase_start;
+      run_phase(sum_phase, 4, kRepeatSums);
       buffer ^= 1;
 
       // 6. The decisions, in the chain's order; every block takes the same ones. Warp 0 takes
-      // every proposal's tentative decision at once (one or two per lane), thread 0 walks from
-      // acceptance to acceptance (decide_round_masked); rounds of more than 64 proposals, or
-      // with parallel decisions off, are decided one proposal after the other.
+      // every proposal's tentative decision at once (up to two a lane, four in the lean
+      // kernels), thread 0 walks from acceptance to acceptance (decide_round_masked); rounds of
+      // more than 64 proposals (128 lean), or with parallel decisions off, are decided one
+      // proposal after the other.
       const auto random_at = [&](int j, std::uint32_t slot) {
         return random[slot_of(j) * slot_stride + slot];
       };
