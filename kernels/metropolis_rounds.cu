@@ -110,9 +110,10 @@ struct SharedLayout {
 // kLean (LOCENT_ROUNDS_LEAN=1, not yet run on hardware, so not the default): the counts four
 // items a warp at a time with the slice's set sizes as y more items (one warp reduction per four
 // items instead of one per item, no run-time division), rounds of up to 128 proposals decided in
-// parallel (four tentative decisions a lane), the accepted flips' site-sum updates as reductions
-// that thread 0 does not wait for, and less code in the round's loop (no run-time modulo of the
-// ring, loops not unrolled where they run once). The same trajectory, bit for bit.
+// parallel (four tentative decisions a lane), the moves one flip at a time (no division per
+// word), the accepted flips' site-sum updates as reductions that thread 0 does not wait for, and
+// less code in the round's loop (no run-time modulo of the ring or 64-bit division of step
+// numbers, loops not unrolled where they run once). The same trajectory, bit for bit.
 template <int kWarps, bool kSharedStabilities, bool kLean>
 __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
     metropolis_rounds_kernel(MetropolisBatch bt, MetropolisChunk ch, RoundsArgs ra) {
@@ -527,38 +528,68 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       // other items' loads alone).
       const int moves = ctrl_flips;
       constexpr int kUnroll = 4;
-      for (int base = warp; base < moves * words; base += kUnroll * warps) {
-        int e[kUnroll], before[kUnroll], replica[kUnroll], word[kUnroll];
-        bool drops[kUnroll], live[kUnroll];
-#pragma unroll
-        for (int u = 0; u < kUnroll; ++u) {
-          const int item = base + u * warps;  // the same for the whole warp
-          live[u] = item < moves * words;
-          const int f = live[u] ? item / words : 0, w = live[u] ? item - f * words : 0;
-          const RoundFlip m = flip_list[f];
-          const std::uint32_t x = cols[slot_of(m.step) * S + w];
-          drops[u] = ((m.was_plus ? x : ~x) >> lane) & 1u;
-          live[u] = live[u] && mu_lo + 32 * w + lane < p;  // a pattern here (or a pad)
-          replica[u] = m.replica;
-          word[u] = w;
-          e[u] = m.replica * st_stride + 32 * w + lane;
-          before[u] = live[u] ? st[e[u]] : 0;
+      // A move's word: stability by ±2 where the column drops (or raises) it, then the sets.
+      const auto move_word = [&](int replica, int w, int before, bool drops, bool live) {
+        bool in_a = false, in_b = false;
+        if (live) {
+          const int d = before + (drops ? -2 : 2);
+          st[replica * st_stride + 32 * w + lane] = d;
+          in_a = in_set_a(d, flips);
+          in_b = in_set_b(d, flips);
         }
+        const std::uint32_t ba = __ballot_sync(0xffffffffu, in_a);
+        const std::uint32_t bb = __ballot_sync(0xffffffffu, in_b);
+        if (lane == 0) {
+          sa[replica * S + w] = ba;
+          sb[replica * S + w] = bb;
+        }
+      };
+      if constexpr (kLean) {
+        // One flip after the other (rarely more than one a round), four words a warp at a time:
+        // no division per item.
+        for (int f = 0; f < moves; ++f) {
+          const RoundFlip m = flip_list[f];  // the same for every thread
+          const std::uint32_t* col = cols + slot_of(m.step) * S;
+          const std::int32_t* st_replica = st + m.replica * st_stride;
+          for (int base = warp; base < words; base += kUnroll * warps) {
+            int before[kUnroll];
+            bool drops[kUnroll], live[kUnroll];
 #pragma unroll
-        for (int u = 0; u < kUnroll; ++u) {
-          if (base + u * warps >= moves * words) break;  // the same for the whole warp
-          bool in_a = false, in_b = false;
-          if (live[u]) {
-            const int d = before[u] + (drops[u] ? -2 : 2);
-            st[e[u]] = d;
-            in_a = in_set_a(d, flips);
-            in_b = in_set_b(d, flips);
+            for (int u = 0; u < kUnroll; ++u) {
+              const int w = base + u * warps;  // the same for the whole warp
+              const std::uint32_t x = w < words ? col[w] : 0u;
+              drops[u] = ((m.was_plus ? x : ~x) >> lane) & 1u;
+              live[u] = w < words && mu_lo + 32 * w + lane < p;  // a pattern here (or a pad)
+              before[u] = live[u] ? st_replica[32 * w + lane] : 0;
+            }
+#pragma unroll
+            for (int u = 0; u < kUnroll; ++u) {
+              if (base + u * warps >= words) break;  // the same for the whole warp
+              move_word(m.replica, base + u * warps, before[u], drops[u], live[u]);
+            }
           }
-          const std::uint32_t ba = __ballot_sync(0xffffffffu, in_a);
-          const std::uint32_t bb = __ballot_sync(0xffffffffu, in_b);
-          if (lane == 0) {
-            sa[replica[u] * S + word[u]] = ba;
-            sb[replica[u] * S + word[u]] = bb;
+        }
+      } else {
+        for (int base = warp; base < moves * words; base += kUnroll * warps) {
+          int before[kUnroll], replica[kUnroll], word[kUnroll];
+          bool drops[kUnroll], live[kUnroll];
+#pragma unroll
+          for (int u = 0; u < kUnroll; ++u) {
+            const int item = base + u * warps;  // the same for the whole warp
+            live[u] = item < moves * words;
+            const int f = live[u] ? item / words : 0, w = live[u] ? item - f * words : 0;
+            const RoundFlip m = flip_list[f];
+            const std::uint32_t x = cols[slot_of(m.step) * S + w];
+            drops[u] = ((m.was_plus ? x : ~x) >> lane) & 1u;
+            live[u] = live[u] && mu_lo + 32 * w + lane < p;  // a pattern here (or a pad)
+            replica[u] = m.replica;
+            word[u] = w;
+            before[u] = live[u] ? st[m.replica * st_stride + 32 * w + lane] : 0;
+          }
+#pragma unroll
+          for (int u = 0; u < kUnroll; ++u) {
+            if (base + u * warps >= moves * words) break;  // the same for the whole warp
+            move_word(replica[u], word[u], before[u], drops[u], live[u]);
           }
         }
       }
