@@ -20,6 +20,8 @@
 //      per lane of warp 0, then a walk over the acceptances), on its own copy of the weights so
 //      that no block reads what another writes;
 //   7. the accepted replicas (at most one flip each per round) move their slice.
+// The lean kernels (kLean below) do phases 1 and 2 inside phase 4, between their arrival at the
+// cluster barrier and their wait, for the rounds after a launch's first.
 // The end of a sweep (centre errors, trace record) splits the patterns over the blocks and
 // gathers the partial sums the same way. Block 0 keeps the batch's own weights, site sums,
 // counters and trace; the other blocks' copies are discarded at the end of the launch.
@@ -29,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
 
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_util.cuh"
@@ -110,8 +113,9 @@ struct SharedLayout {
 // kLean (LOCENT_ROUNDS_LEAN=1, not yet run on hardware, so not the default): the counts four
 // items a warp at a time with the slice's set sizes as y more items (one warp reduction per four
 // items instead of one per item, no run-time division), rounds of up to 128 proposals decided in
-// parallel (four tentative decisions a lane), the moves one flip at a time (no division per
-// word), the accepted flips' site-sum updates as reductions that thread 0 does not wait for, and
+// parallel (four tentative decisions a lane), the ring's next steps (random words, sites,
+// column copies) drawn while the round's cluster barrier is pending, the moves one flip at a
+// time (no division per word), the accepted flips' site-sum updates as reductions that thread 0 does not wait for, and
 // less code in the round's loop (no run-time modulo of the ring or 64-bit division of step
 // numbers, loops not unrolled where they run once). The same trajectory, bit for bit.
 template <int kWarps, bool kSharedStabilities, bool kLean>
@@ -286,66 +290,83 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
         }
         steps[j] = RoundStep{i, plus, !traced && test_bit32(centre, i)};
       };
+      // The ring's fresh steps [loaded, g + 2k): their random words and sites (draw_fresh),
+      // then, after a block barrier, their column slices as one cp.async group (copy_fresh).
+      // Their slots are those of the steps before g, which no phase of this round reads.
+      const auto draw_fresh = [&]() {
+        for (int e = tid; e < fresh * groups; e += threads) {
+          std::uint64_t gs;  // step loaded + e / groups: its sweep and position, its ring slot
+          std::uint32_t position;
+          int group, slot;
+          if constexpr (kLean) {
+            const int ahead = e / groups;  // < 2k
+            group = e - ahead * groups;
+            slot = loaded_slot + ahead;
+            if (slot >= ring) slot -= ring;
+            int at = loaded_position + ahead, sweeps_on = loaded_sweep;
+            while (at >= n) {  // more than once only when 2k > N
+              at -= n;
+              ++sweeps_on;
+            }
+            gs = ch.first_sweep + sweeps_on;
+            position = static_cast<std::uint32_t>(at);
+          } else {
+            const std::uint64_t gg = loaded + e / groups;
+            group = e % groups;
+            slot = static_cast<int>(gg % ring);
+            gs = ch.first_sweep + gg / n64;
+            position = static_cast<std::uint32_t>(gg % n64);
+          }
+          const PhiloxBlock blk = philox_block(ch.seed, Purpose::metropolis, instance,
+                                               static_cast<std::uint32_t>(gs), position, group);
+          for (int q = 0; q < 4; ++q) random[slot * slot_stride + 4 * group + q] = blk.v[q];
+          if (group == 0) sites[slot] = static_cast<int>(uniform_below(blk.v[site_slot()], n));
+        }
+      };
+      const auto copy_fresh = [&]() {
+        for (int e = tid; e < fresh * words; e += threads) {
+          const int ahead = e / words, w = e - ahead * words;
+          int slot;
+          if constexpr (kLean) {
+            slot = loaded_slot + ahead;
+            if (slot >= ring) slot -= ring;
+          } else {
+            slot = static_cast<int>((loaded + ahead) % ring);
+          }
+          copy_4_bytes(cols + slot * S + w, columns + std::size_t(sites[slot]) * pw + w_lo + w);
+        }
+        commit_copies();
+        loaded = g + ring;
+        if constexpr (kLean) {  // g + 2k: the same slot as g, 2k steps further in the sweeps
+          loaded_slot = g_slot;
+          loaded_position = step + ring;
+          loaded_sweep = s;
+          while (loaded_position >= n) {
+            loaded_position -= n;
+            ++loaded_sweep;
+          }
+        }
+      };
+      // The lean kernels fill the ring while the round's cluster barrier is pending (phase 4),
+      // except in a launch's first round, whose own steps come from this fill.
+      const bool fill_here = !kLean || first_round;
       if (!first_round && warp == warps - 1)
         for (int j = lane; j < count; j += 32) read_step(j);
-      for (int e = tid; e < fresh * groups; e += threads) {
-        std::uint64_t gs;  // step loaded + e / groups: its sweep and position, its ring slot
-        std::uint32_t position;
-        int group, slot;
-        if constexpr (kLean) {
-          const int ahead = e / groups;  // < 2k
-          group = e - ahead * groups;
-          slot = loaded_slot + ahead;
-          if (slot >= ring) slot -= ring;
-          int at = loaded_position + ahead, sweeps_on = loaded_sweep;
-          while (at >= n) {  // more than once only when 2k > N
-            at -= n;
-            ++sweeps_on;
-          }
-          gs = ch.first_sweep + sweeps_on;
-          position = static_cast<std::uint32_t>(at);
-        } else {
-          const std::uint64_t gg = loaded + e / groups;
-          group = e % groups;
-          slot = static_cast<int>(gg % ring);
-          gs = ch.first_sweep + gg / n64;
-          position = static_cast<std::uint32_t>(gg % n64);
-        }
-        const PhiloxBlock blk = philox_block(ch.seed, Purpose::metropolis, instance,
-                                             static_cast<std::uint32_t>(gs), position, group);
-        for (int q = 0; q < 4; ++q) random[slot * slot_stride + 4 * group + q] = blk.v[q];
-        if (group == 0) sites[slot] = static_cast<int>(uniform_below(blk.v[site_slot()], n));
-      }
+      if (fill_here) draw_fresh();
       __syncthreads();
       phase_done(0);
       // 2. Their column slices, one cp.async group per round: the slices of this round's steps
-      // were requested by an earlier round (all but the newest group complete), except at the
-      // first round of the launch.
-      for (int e = tid; e < fresh * words; e += threads) {
-        const int ahead = e / words, w = e - ahead * words;
-        int slot;
-        if constexpr (kLean) {
-          slot = loaded_slot + ahead;
-          if (slot >= ring) slot -= ring;
-        } else {
-          slot = static_cast<int>((loaded + ahead) % ring);
-        }
-        copy_4_bytes(cols + slot * S + w, columns + std::size_t(sites[slot]) * pw + w_lo + w);
-      }
-      commit_copies();
-      if (first_round)
+      // were requested by an earlier round (all but the newest group complete; in the lean
+      // kernels the newest group, requested during the last round's phase 4, is waited for),
+      // except at the first round of the launch.
+      if (fill_here) {
+        copy_fresh();
+        if (first_round)
+          wait_copies<0>();
+        else
+          wait_copies<1>();
+      } else {
         wait_copies<0>();
-      else
-        wait_copies<1>();
-      loaded = g + ring;
-      if constexpr (kLean) {  // g + 2k: the same slot as g, 2k steps further in the sweeps
-        loaded_slot = g_slot;
-        loaded_position = step + ring;
-        loaded_sweep = s;
-        while (loaded_position >= n) {
-          loaded_position -= n;
-          ++loaded_sweep;
-        }
       }
       if (first_round)
         for (int j = tid; j < count; j += threads) read_step(j);
@@ -442,7 +463,15 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
           to[v] = from[v];
         }
       }
-      cluster.sync();
+      if (kLean && !first_round) {  // the ring's fill in the barrier's shadow (sync() split)
+        auto arrived = cluster.barrier_arrive();
+        draw_fresh();
+        __syncthreads();
+        copy_fresh();
+        cluster.barrier_wait(std::move(arrived));
+      } else {
+        cluster.sync();
+      }
       phase_done(3);
 
       // 5. Totals and ΔE of every (step, replica).
