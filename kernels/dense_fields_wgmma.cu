@@ -755,6 +755,14 @@ void launch_cluster(const CUtensorMap& a_map, const CUtensorMap& b_map, const in
   const bool rows_in_consumers = rows_env != nullptr && std::string(rows_env) == "consumers";
   const auto kernel = rows_in_consumers ? dense_fields_wgmma_cluster_kernel<true>
                                         : dense_fields_wgmma_cluster_kernel<false>;
+  // setmaxnreg only moves the registers allocated at launch: with fewer than kLaunchRegisters
+  // the consumers' increase would wait for ever, so refuse instead of hanging.
+  cudaFuncAttributes attributes{};
+  LOCENT_CUDA_CHECK(cudaFuncGetAttributes(&attributes, kernel));
+  if (attributes.numRegs < kLaunchRegisters)
+    throw Error("the wgmma cluster kernel was built with " + std::to_string(attributes.numRegs) +
+                " registers a thread, fewer than " + std::to_string(kLaunchRegisters) +
+                "; its register split would hang");
   const std::size_t bytes = kClusterSharedBytes;
   LOCENT_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));

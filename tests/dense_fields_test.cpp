@@ -101,7 +101,9 @@ INSTANTIATE_TEST_SUITE_P(Shapes, DenseFieldsShapes,
                                          Shape{300, 1100, 1500}, Shape{129, 257, 4100},
                                          // whole 16-byte vectors per row (P a multiple of 8)
                                          // and partial tiles; int32 fields (N ≥ 2^15)
-                                         Shape{200, 1024, 777}, Shape{5, 136, 32801}));
+                                         Shape{200, 1024, 777}, Shape{5, 136, 32801},
+                                         // the largest N with int16 fields: 4·popc wraps mod 2^16
+                                         Shape{20, 40, 32767}));
 
 // More output tiles than a GPU has multiprocessors (132 on an H100): the persistent wgmma kernels
 // then take several tiles a block, staging one tile's fields while the next one's start.
