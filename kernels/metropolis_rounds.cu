@@ -380,6 +380,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
           // count against an all-ones column; four items a warp at a time, j = item / y by a
           // multiply (exact for y ≤ 32 and items < 2048).
           constexpr int kItems = 4;
+          static_assert((kMaxRoundSteps + 1) * 32 < 2048, "j = item / y by a multiply needs items < 2048");
           const int items = (count + 1) * y, inverse_y = (65536 + y - 1) / y;
           for (int base = warp; base < items; base += kItems * warps) {
             const std::uint32_t* col[kItems];
@@ -509,7 +510,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       if (warp == 0 && masked) {
 #pragma unroll 1
         for (int m = 0; m < kMasked / 32; ++m) {
-          const int q = lane + 32 * m;  // first_replica < y ≤ 32
+          const int q = lane + 32 * m;  // first_replica < y ≤ 30 < 32
           const bool accept = q >= first_replica && q < total &&
                               tentative_decision(steps, q, y, traced, delta, view, random_at);
           tentative |= ProposalBits(__ballot_sync(0xffffffffu, accept)) << (32 * m);

@@ -106,7 +106,7 @@ TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
   };
   int rounds_with_flips = 0, rounds_stopped = 0, rounds_solved = 0, rounds_complete = 0;
   for (int trial = 0; trial < 20000; ++trial) {
-    const int y = 1 + next() % 8;
+    const int y = 1 + next() % 30;  // every replica count the engine takes
     const bool traced = next() % 2;
     const int stride = round_stride(y, traced);
     const int most = kMaxMaskedProposals / stride;  // full rounds half the time
@@ -138,7 +138,7 @@ TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
     for (int q = first; q < count * stride; ++q)
       if (tentative_decision(steps.data(), q, y, traced, de.data(), view, random))
         tentative |= proposal_bit(q);
-    RoundFlip flips[8], flips_m[8];
+    RoundFlip flips[32], flips_m[32];
     int centre[kMaxMaskedProposals], centre_m[kMaxMaskedProposals];
     std::uint64_t p = 0, a = 0, p_m = 0, a_m = 0;
     const RoundOutcome s = decide_round(steps.data(), count, first, y, traced, de.data(), view,

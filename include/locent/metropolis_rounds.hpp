@@ -232,7 +232,7 @@ LOCENT_HD RoundOutcome decide_round_masked(RoundStep* steps, int count, int firs
     // Later proposals at this site see a changed S_i or W̃_i.
     for (int l = j; l < count; ++l) {
       if (steps[l].site != st.site) continue;
-      const ProposalBits step_bits = (proposal_bit(stride) - 1) << (l * stride);  // stride ≤ 31
+      const ProposalBits step_bits = (proposal_bit(stride) - 1) << (l * stride);  // stride ≤ 31 (y ≤ 30)
       dirty |= step_bits & ~(q + 1 < kMaxMaskedProposals ? proposal_bit(q + 1) - 1 : ~none);
       if (a == y)
         steps[l].centre_plus = !steps[l].centre_plus;
