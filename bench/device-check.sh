@@ -8,12 +8,23 @@
 #   cmake --build build-device -j2 --target locent locent_tests
 # then, on the GPU machine:  bench/device-check.sh build-device [PARTS]   (writes under $OUT if set)
 # PARTS is a comma-separated subset of tests,cluster,sanitize,solves,bench,wmma,host-cpu,fbp,suite
-# (default: all), probes (phase counters of the rounds kernel, the wgmma kernel without its
-# copies or fields) and profile (Nsight Compute on the rounds and wgmma kernels; the rounds kernel
-# did not survive its replay on an H200), these two only when named; sanitize runs two small rounds-kernel tests under compute-sanitizer; cluster runs the rounds kernel's tests, its N = 100001 figures on a cluster and its batched
-# figures with one block per instance; fbp runs
-# the focusing-BP reference cases and the perceptron capacity scan (bench/fbp_reference.sh) on the
-# GPU.
+# (default: all), plus probes and profile, which run only when named:
+#   tests     the dense-field tests in their own process, then every other CUDA test but the
+#             rounds kernel's;
+#   cluster   the rounds kernel's tests (default and lean variants), its N = 100001 figures on a
+#             cluster and its batched figures with one block per instance;
+#   sanitize  two small rounds-kernel tests under compute-sanitizer (racecheck, synccheck);
+#   solves    short solves and a resumed sweep on both backends;
+#   bench     `locent bench`: batched rSA and dense fields, one N = 100001 instance, each dense
+#             kernel and variant, the rounds kernels default and lean (LOCENT_ROUNDS_LEAN=1);
+#   fbp       the focusing-BP reference cases and the perceptron capacity scan
+#             (bench/fbp_reference.sh) on the GPU;
+#   suite     the rest of the test suite with the time left;
+#   probes    the rounds kernels' phase counters, each phase 3 and 5 also timed a second time
+#             (LOCENT_ROUNDS_PROFILE=2), and the dense kernels with parts left out
+#             (LOCENT_WGMMA_PROBE);
+#   profile   Nsight Compute on the rounds and wgmma kernels (the rounds kernel has not survived
+#             its replay on an H200).
 # Every step has its own time limit, so that one hang cannot eat the machine's lease.
 set -uo pipefail
 build=${1:-build-device}
