@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "kernels/cuda_check.cuh"
@@ -506,14 +507,15 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       const int total = count * round_stride(y, traced);
       constexpr int kMasked = kLean ? kMaxMaskedProposals : 64;  // proposals decided in parallel
       const bool masked = ra.parallel_decisions && total <= kMasked;
-      ProposalBits tentative = 0;
+      using Bits = std::conditional_t<kLean, ProposalBits, std::uint64_t>;  // kMasked bits
+      Bits tentative = 0;
       if (warp == 0 && masked) {
 #pragma unroll 1
         for (int m = 0; m < kMasked / 32; ++m) {
           const int q = lane + 32 * m;  // first_replica < y ≤ 30 < 32
           const bool accept = q >= first_replica && q < total &&
                               tentative_decision(steps, q, y, traced, delta, view, random_at);
-          tentative |= ProposalBits(__ballot_sync(0xffffffffu, accept)) << (32 * m);
+          tentative |= Bits(__ballot_sync(0xffffffffu, accept)) << (32 * m);
         }
       }
       if (tid == 0) {

@@ -104,7 +104,7 @@ TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     return static_cast<std::uint32_t>(state >> 32);
   };
-  int rounds_with_flips = 0, rounds_stopped = 0, rounds_solved = 0, rounds_complete = 0;
+  int rounds_with_flips = 0, rounds_stopped = 0, rounds_solved = 0, rounds_complete = 0, rounds_64 = 0;
   for (int trial = 0; trial < 20000; ++trial) {
     const int y = 1 + next() % 30;  // every replica count the engine takes
     const bool traced = next() % 2;
@@ -132,39 +132,54 @@ TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
     std::vector<std::int64_t> energy(y);
     for (auto& e : energy) e = 1 + next() % 6;
 
-    std::vector<RoundStep> steps_m = steps;
-    std::vector<std::int64_t> energy_m = energy;
+    const std::vector<RoundStep> steps_before = steps;
+    const std::vector<std::int64_t> energy_before = energy;
     ProposalBits tentative = 0;
     for (int q = first; q < count * stride; ++q)
       if (tentative_decision(steps.data(), q, y, traced, de.data(), view, random))
         tentative |= proposal_bit(q);
-    RoundFlip flips[32], flips_m[32];
-    int centre[kMaxMaskedProposals], centre_m[kMaxMaskedProposals];
-    std::uint64_t p = 0, a = 0, p_m = 0, a_m = 0;
+    RoundFlip flips[32];
+    int centre[kMaxMaskedProposals];
+    std::uint64_t p = 0, a = 0;
     const RoundOutcome s = decide_round(steps.data(), count, first, y, traced, de.data(), view,
                                         random, energy.data(), flips, centre, p, a);
-    const RoundOutcome m =
-        decide_round_masked(steps_m.data(), count, first, y, traced, de.data(), view, random,
-                            tentative, energy_m.data(), flips_m, centre_m, p_m, a_m);
     SCOPED_TRACE("trial " + std::to_string(trial));
-    ASSERT_EQ(s.flips, m.flips);
-    ASSERT_EQ(s.centre_flips, m.centre_flips);
-    ASSERT_EQ(s.next_step, m.next_step);
-    ASSERT_EQ(s.next_replica, m.next_replica);
-    ASSERT_EQ(s.solved, m.solved);
-    ASSERT_EQ(s.solved_by, m.solved_by);
-    ASSERT_EQ(p, p_m);
-    ASSERT_EQ(a, a_m);
-    ASSERT_EQ(energy, energy_m);
-    for (int f = 0; f < s.flips; ++f) {
-      ASSERT_EQ(flips[f].step, flips_m[f].step);
-      ASSERT_EQ(flips[f].replica, flips_m[f].replica);
-      ASSERT_EQ(flips[f].was_plus, flips_m[f].was_plus);
-    }
-    for (int f = 0; f < s.centre_flips; ++f) ASSERT_EQ(centre[f], centre_m[f]);
-    for (int j = 0; j < count; ++j) {
-      ASSERT_EQ(steps[j].replica_plus, steps_m[j].replica_plus);
-      ASSERT_EQ(steps[j].centre_plus, steps_m[j].centre_plus);
+    // The masked walk with a mask of type Bits, against the sequential decisions.
+    const auto check_masked = [&](auto bits) {
+      std::vector<RoundStep> steps_m = steps_before;
+      std::vector<std::int64_t> energy_m = energy_before;
+      RoundFlip flips_m[32];
+      int centre_m[kMaxMaskedProposals];
+      std::uint64_t p_m = 0, a_m = 0;
+      const RoundOutcome m =
+          decide_round_masked(steps_m.data(), count, first, y, traced, de.data(), view, random,
+                              bits, energy_m.data(), flips_m, centre_m, p_m, a_m);
+      ASSERT_EQ(s.flips, m.flips);
+      ASSERT_EQ(s.centre_flips, m.centre_flips);
+      ASSERT_EQ(s.next_step, m.next_step);
+      ASSERT_EQ(s.next_replica, m.next_replica);
+      ASSERT_EQ(s.solved, m.solved);
+      ASSERT_EQ(s.solved_by, m.solved_by);
+      ASSERT_EQ(p, p_m);
+      ASSERT_EQ(a, a_m);
+      ASSERT_EQ(energy, energy_m);
+      for (int f = 0; f < s.flips; ++f) {
+        ASSERT_EQ(flips[f].step, flips_m[f].step);
+        ASSERT_EQ(flips[f].replica, flips_m[f].replica);
+        ASSERT_EQ(flips[f].was_plus, flips_m[f].was_plus);
+      }
+      for (int f = 0; f < s.centre_flips; ++f) ASSERT_EQ(centre[f], centre_m[f]);
+      for (int j = 0; j < count; ++j) {
+        ASSERT_EQ(steps[j].replica_plus, steps_m[j].replica_plus);
+        ASSERT_EQ(steps[j].centre_plus, steps_m[j].centre_plus);
+      }
+    };
+    check_masked(tentative);
+    if (HasFatalFailure()) return;
+    if (count * stride <= 64) {  // the 64-bit mask as well
+      check_masked(static_cast<std::uint64_t>(tentative));
+      if (HasFatalFailure()) return;
+      ++rounds_64;
     }
     rounds_with_flips += s.flips > 0;
     rounds_stopped += !s.solved && s.next_step < count;
@@ -176,6 +191,7 @@ TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
   EXPECT_GT(rounds_stopped, 1000);
   EXPECT_GT(rounds_solved, 1000);
   EXPECT_GT(rounds_complete, 2000);
+  EXPECT_GT(rounds_64, 3000);
 }
 
 // The adaptive round length: the most with no history, twice the expected round length

@@ -62,14 +62,20 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
         return random[std::size_t(j) * 4 * groups + slot];
       };
       RoundOutcome out;
-      if (masked && count * round_stride(y, traced) <= kMaxMaskedProposals) {
-        ProposalBits tentative = 0;
-        for (int q = first_replica; q < count * round_stride(y, traced); ++q)
+      const int total = count * round_stride(y, traced);
+      const auto decide_masked = [&](auto none) {  // with a mask of none's type
+        decltype(none) tentative = 0;
+        for (int q = first_replica; q < total; ++q)
           if (tentative_decision(steps.data(), q, y, traced, delta_e.data(), view, random_at))
-            tentative |= proposal_bit(q);
-        out = decide_round_masked(steps.data(), count, first_replica, y, traced, delta_e.data(),
-                                  view, random_at, tentative, c.energy.data(), flips.data(),
-                                  centre_steps.data(), c.status.proposals, c.status.accepted);
+            tentative |= proposal_bit<decltype(none)>(q);
+        return decide_round_masked(steps.data(), count, first_replica, y, traced, delta_e.data(),
+                                   view, random_at, tentative, c.energy.data(), flips.data(),
+                                   centre_steps.data(), c.status.proposals, c.status.accepted);
+      };
+      if (masked && total <= 64) {
+        out = decide_masked(std::uint64_t{0});
+      } else if (masked && total <= kMaxMaskedProposals) {
+        out = decide_masked(ProposalBits{0});
       } else {
         out = decide_round(steps.data(), count, first_replica, y, traced, delta_e.data(), view,
                            random_at, c.energy.data(), flips.data(), centre_steps.data(),

@@ -164,7 +164,8 @@ LOCENT_HD RoundOutcome decide_round(RoundStep* steps, int count, int first_repli
 
 inline constexpr int kMaxMaskedProposals = 128;
 
-// One bit a proposal of a round (q = j·stride + a), up to kMaxMaskedProposals of them.
+// One bit a proposal of a round (q = j·stride + a): up to 64 proposals in a std::uint64_t, up to
+// kMaxMaskedProposals in ProposalBits (twice the instructions a step of the walk).
 using ProposalBits = unsigned __int128;
 
 LOCENT_HD int round_stride(int y, bool traced) { return traced ? y : y + 1; }
@@ -192,26 +193,30 @@ LOCENT_HD int lowest_bit(ProposalBits x) {
   const auto low = static_cast<std::uint64_t>(x);
   return low != 0 ? lowest_bit(low) : 64 + lowest_bit(static_cast<std::uint64_t>(x >> 64));
 }
-// Bit q alone (q < kMaxMaskedProposals).
-LOCENT_HD ProposalBits proposal_bit(int q) { return ProposalBits{1} << q; }
+// Bit q alone (q below the mask's width).
+template <class Bits = ProposalBits>
+LOCENT_HD Bits proposal_bit(int q) {
+  return Bits{1} << q;
+}
 
-// As decide_round, for count · stride ≤ kMaxMaskedProposals, given bit q of `tentative` set
-// where tentative_decision(q) accepts (from steps[] before any change).
-template <class Random>
+// As decide_round, for count · stride ≤ the width of Bits (std::uint64_t or ProposalBits), given
+// bit q of `tentative` set where tentative_decision(q) accepts (from steps[] before any change).
+template <class Bits, class Random>
 LOCENT_HD RoundOutcome decide_round_masked(RoundStep* steps, int count, int first_replica, int y,
                                            bool traced, const int* delta_e,
                                            const ThresholdView& view, const Random& random,
-                                           ProposalBits tentative, std::int64_t* energy,
+                                           Bits tentative, std::int64_t* energy,
                                            RoundFlip* flips, int* centre_steps,
                                            std::uint64_t& proposals, std::uint64_t& accepted) {
+  constexpr int kWidth = int(sizeof(Bits) * 8);
   RoundOutcome out;
   const int stride = round_stride(y, traced), total = count * stride;
-  const ProposalBits none = 0, all = total == kMaxMaskedProposals ? ~none : proposal_bit(total) - 1;
-  ProposalBits dirty = 0, stale = 0;
+  const Bits none = 0, all = total == kWidth ? ~none : proposal_bit<Bits>(total) - 1;
+  Bits dirty = 0, stale = 0;
   int pos = first_replica;
   for (;;) {
-    const ProposalBits ahead = pos >= kMaxMaskedProposals ? none : all & (~none << pos);
-    const ProposalBits next = (tentative | dirty | stale) & ahead;
+    const Bits ahead = pos >= kWidth ? none : all & (~none << pos);
+    const Bits next = (tentative | dirty | stale) & ahead;
     if (next == 0) break;
     const int q = lowest_bit(next);
     const int j = q / stride, a = q - j * stride;
@@ -232,8 +237,8 @@ LOCENT_HD RoundOutcome decide_round_masked(RoundStep* steps, int count, int firs
     // Later proposals at this site see a changed S_i or W̃_i.
     for (int l = j; l < count; ++l) {
       if (steps[l].site != st.site) continue;
-      const ProposalBits step_bits = (proposal_bit(stride) - 1) << (l * stride);  // stride ≤ 31 (y ≤ 30)
-      dirty |= step_bits & ~(q + 1 < kMaxMaskedProposals ? proposal_bit(q + 1) - 1 : ~none);
+      const Bits step_bits = (proposal_bit<Bits>(stride) - 1) << (l * stride);  // stride ≤ 31 (y ≤ 30)
+      dirty |= step_bits & ~(q + 1 < kWidth ? proposal_bit<Bits>(q + 1) - 1 : ~none);
       if (a == y)
         steps[l].centre_plus = !steps[l].centre_plus;
       else
@@ -243,7 +248,7 @@ LOCENT_HD RoundOutcome decide_round_masked(RoundStep* steps, int count, int firs
       centre_steps[out.centre_flips++] = j;
       continue;
     }
-    if (q + stride < total) stale |= proposal_bit(q + stride);
+    if (q + stride < total) stale |= proposal_bit<Bits>(q + stride);
     if (record_replica_flip(out, flips, energy, j, a, !((st.replica_plus >> a) & 1u),
                             delta_e[j * y + a]))
       return out;
