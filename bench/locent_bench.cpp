@@ -9,6 +9,7 @@
 #include "bench/plain_loop.hpp"
 #include "host/cpu/boundary_sets.hpp"
 #include "locent/backend.hpp"
+#include "locent/dense_fields.hpp"
 #include "locent/rng.hpp"
 #include "locent/throughput.hpp"
 
@@ -106,6 +107,46 @@ void BM_CudaRsaEngine(benchmark::State& state) {
   state.counters["proposals/s"] = benchmark::Counter(proposals, benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_CudaRsaEngine)->Arg(1001)->Arg(10001)->Arg(100001)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+BitMatrix random_signs(std::size_t rows, std::size_t cols, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  BitMatrix m(rows, cols);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < cols; ++c) m.set(r, c, (rng() & 1) ? 1 : -1);
+  return m;
+}
+
+// Dense fields and errors, R = P = N = n: n³ binary multiply-adds an evaluation.
+void BM_DenseFieldsCpu(benchmark::State& state) {
+  const std::size_t n = state.range(0);
+  const BitMatrix w = random_signs(n, n, 1), x = random_signs(n, n, 2);
+  for (auto _ : state) benchmark::DoNotOptimize(dense_fields_cpu(w, x, 0));
+  state.counters["binary MAC/s"] =
+      benchmark::Counter(double(n) * n * n * state.iterations(), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_DenseFieldsCpu)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The same on the tensor cores, by kernel (DenseKernel's order: automatic, mma, mma_256,
+// mma_staged, wgmma, wgmma_cluster, wmma).
+void BM_CudaDenseFields(benchmark::State& state) {
+  const auto kernel = static_cast<DenseKernel>(state.range(1));
+  if (!dense_kernel_available(kernel == DenseKernel::automatic ? DenseKernel::mma : kernel)) {
+    state.SkipWithError("no CUDA device that runs this kernel");
+    return;
+  }
+  const std::size_t n = state.range(0);
+  const BitMatrix w = random_signs(n, n, 1), x = random_signs(n, n, 2);
+  auto gpu = make_dense_fields_gpu(w, x, kernel);
+  gpu->evaluate();  // warm-up
+  for (auto _ : state) gpu->evaluate();
+  state.counters["binary MAC/s"] =
+      benchmark::Counter(double(n) * n * n * state.iterations(), benchmark::Counter::kIsRate);
+  state.SetLabel(gpu->kernel_name());
+}
+BENCHMARK(BM_CudaDenseFields)
+    ->ArgsProduct({{8192}, {0, 1, 2, 3, 4, 5, 6}})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace locent
