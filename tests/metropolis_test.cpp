@@ -104,6 +104,54 @@ TEST(FlipDeltaEnergy, MatchesRecomputedDifference) {
   }
 }
 
+// The second order: a replica's ΔE at site l after its own flip at site j, from counts of the
+// four sets taken before that flip, equals the energy difference recomputed from scratch after
+// both flips (l = j included: the weight there has flipped back and forth).
+TEST(FlipDeltaEnergy, AfterAnEarlierFlipMatchesRecomputedDifference) {
+  for (EnergyKind energy : {EnergyKind::flips, EnergyKind::errors}) {
+    const Dataset d = test::storage_instance(41, 1.2, 6);
+    const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
+    AnnealConfig config = test::hot_config(2, Coupling::traced, energy);
+    const bool flips = energy == EnergyKind::flips;
+    const ChainState chain = initial_chain(config, rows, 4);
+    const int p = chain.patterns;
+    int checked_nonzero = 0;
+    for (int a = 0; a < chain.replicas; ++a) {
+      const std::int32_t* st = chain.stabilities.data() + std::size_t(a) * p;
+      const auto bit = [&](int i, int mu) { return (cols.row(i)[mu / 64] >> (mu % 64)) & 1u; };
+      const auto in_set = [&](int s, int mu) {
+        return s == kSetC ? in_set_c(st[mu], flips) : s == kSetA ? in_set_a(st[mu], flips)
+             : s == kSetB ? in_set_b(st[mu], flips) : in_set_d(st[mu], flips);
+      };
+      for (int j = 0; j < chain.inputs; ++j)
+        for (int l = 0; l < chain.inputs; ++l) {
+          SetCounts x[4] = {};
+          for (int s = 0; s < 4; ++s)
+            for (int mu = 0; mu < p; ++mu) {
+              if (!in_set(s, mu)) continue;
+              x[s].size += 1;
+              x[s].with_j += bit(j, mu);
+              x[s].with_l += bit(l, mu);
+              x[s].with_both += bit(j, mu) & bit(l, mu);
+            }
+          const bool j_was_plus = (chain.replica(a)[j / 64] >> (j % 64)) & 1u;
+          ChainState once = chain;
+          once.replica(a)[j / 64] ^= std::uint64_t{1} << (j % 64);
+          once.recompute(rows);
+          const bool l_plus = (once.replica(a)[l / 64] >> (l % 64)) & 1u;
+          ChainState twice = once;
+          twice.replica(a)[l / 64] ^= std::uint64_t{1} << (l % 64);
+          twice.recompute(rows);
+          const int predicted = delta_energy_after_flip(j_was_plus, l_plus, x);
+          ASSERT_EQ(predicted, twice.energy[a] - once.energy[a])
+              << (flips ? "flips" : "errors") << " replica " << a << " sites " << j << ", " << l;
+          checked_nonzero += predicted != 0;
+        }
+    }
+    EXPECT_GT(checked_nonzero, 100);  // not a vacuous check
+  }
+}
+
 // A trajectory depends only on the seed: the same run in one chunk or in many is identical.
 TEST(MetropolisChunks, TrajectoryIndependentOfChunking) {
   const Dataset d = test::storage_instance(101, 0.6, 3);
