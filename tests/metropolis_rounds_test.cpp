@@ -238,8 +238,9 @@ std::string case_name(const testing::TestParamInfo<Case>& info) {
 
 class RoundsEqualSequential : public testing::TestWithParam<Case> {};
 
-TEST_P(RoundsEqualSequential, IdenticalTrajectoryAndState) {
-  const Case& p = GetParam();
+// The chain in rounds (plain, or longer with `twice`) against the sequential chain; returns the
+// number of rounds.
+std::uint64_t expect_rounds_equal_sequential(const Case& p, bool twice) {
   const Dataset d = test::storage_instance(p.n, p.alpha, 21);
   AnnealConfig config = test::hot_config(p.replicas, p.coupling, p.energy);
   // Hot cases stay unsolved (long trajectories, many flips); cold ones are solved mid-run.
@@ -254,17 +255,35 @@ TEST_P(RoundsEqualSequential, IdenticalTrajectoryAndState) {
   options.centre_check_every = 3;
   ChainState sequential = initial_chain(config, rows, 3), rounds = sequential;
   std::vector<std::vector<std::int64_t>> trace_sequential, trace_rounds;
+  std::uint64_t round_count = 0;
   for (std::uint64_t s = 0; s < config.max_sweeps && !sequential.status.solved;) {
     const std::size_t count = std::min<std::uint64_t>(1 + s % 7, config.max_sweeps - s);
     const ThresholdTables t = build_thresholds(config, hw, s, count);
     cpu::run_metropolis_chunk(sequential, data, t, options, trace_sequential);
-    cpu::run_metropolis_rounds(rounds, data, t, options, p.round_steps, p.masked, trace_rounds);
+    cpu::run_metropolis_rounds(rounds, data, t, options, p.round_steps, p.masked, trace_rounds,
+                               nullptr, twice, &round_count);
     s += count;
   }
   EXPECT_GT(sequential.status.accepted, 200u);
   EXPECT_EQ(bool(sequential.status.solved), p.beta >= 1.0) << "the cold cases are the solved ones";
   EXPECT_EQ(trace_sequential, trace_rounds);
   test::expect_same_chain(sequential, rounds);
+  return round_count;
+}
+
+TEST_P(RoundsEqualSequential, IdenticalTrajectoryAndState) {
+  expect_rounds_equal_sequential(GetParam(), false);
+}
+
+// Longer rounds, a replica moving up to twice (decide_round_twice): the same chain, in fewer
+// rounds wherever rounds are longer than a step and replicas move.
+TEST_P(RoundsEqualSequential, LongerRoundsIdenticalTrajectoryAndState) {
+  const Case& p = GetParam();
+  if (p.masked) GTEST_SKIP() << "the longer rounds decide one proposal after the other";
+  const std::uint64_t plain = expect_rounds_equal_sequential(p, false);
+  const std::uint64_t longer = expect_rounds_equal_sequential(p, true);
+  if (p.round_steps >= 4 && p.beta < 1) EXPECT_LT(longer, plain);
+  else EXPECT_LE(longer, plain);
 }
 
 INSTANTIATE_TEST_SUITE_P(

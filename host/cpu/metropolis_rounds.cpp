@@ -14,7 +14,8 @@ namespace locent::cpu {
 
 void run_metropolis_rounds(ChainState& c, const ChainData& data, const ThresholdTables& tables,
                            const ChunkOptions& options, int round_steps, bool masked,
-                           std::vector<std::vector<std::int64_t>>& trace, WorkerTeam* team) {
+                           std::vector<std::vector<std::int64_t>>& trace, WorkerTeam* team,
+                           bool twice, std::uint64_t* rounds) {
   if (c.committee()) throw Error("speculative rounds are implemented for perceptrons only");
   if (round_steps < 1 || round_steps > kMaxRoundSteps)
     throw Error("round length must be 1.." + std::to_string(kMaxRoundSteps) + " steps");
@@ -29,8 +30,8 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
   std::vector<std::uint32_t> random(std::size_t(round_steps) * 4 * groups);
   std::vector<RoundStep> steps(round_steps);
   std::vector<int> delta_e(std::size_t(round_steps) * y), centre_steps(round_steps);
-  std::vector<RoundFlip> flips(y);
-  std::vector<FlipCounts> moved(std::size_t(y) * members);
+  std::vector<RoundFlip> flips(2 * y);  // two a replica in the longer rounds
+  std::vector<FlipCounts> moved(flips.size() * members);
 
   for (std::size_t s = 0; s < tables.sweeps() && !c.status.solved; ++s) {
     const std::uint64_t sweep = tables.first_sweep + s;
@@ -61,8 +62,32 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
       const auto random_at = [&](int j, std::uint32_t slot) {
         return random[std::size_t(j) * 4 * groups + slot];
       };
+      if (rounds) ++*rounds;
       RoundOutcome out;
       const int total = count * round_stride(y, traced);
+      // Replica a's ΔE at step l after its own flip at step j, from its stabilities at the
+      // round's start (the moves come after the decisions): the second-order counts of the four
+      // sets, pattern by pattern.
+      const auto after = [&](int j, int l, int a, bool j_was_plus, bool l_plus) {
+        const std::int32_t* st = c.stabilities.data() + std::size_t(a) * c.patterns;
+        const std::uint64_t* col_j = data.columns->row(steps[j].site);
+        const std::uint64_t* col_l = data.columns->row(steps[l].site);
+        SetCounts x[4] = {};
+        for (int mu = 0; mu < c.patterns; ++mu) {
+          const int bj = int((col_j[mu >> 6] >> (mu & 63)) & 1u);
+          const int bl = int((col_l[mu >> 6] >> (mu & 63)) & 1u);
+          const bool in[4] = {in_set_c(st[mu], c.flip_energy), in_set_a(st[mu], c.flip_energy),
+                              in_set_b(st[mu], c.flip_energy), in_set_d(st[mu], c.flip_energy)};
+          for (int set = 0; set < 4; ++set) {
+            if (!in[set]) continue;
+            ++x[set].size;
+            x[set].with_j += bj;
+            x[set].with_l += bl;
+            x[set].with_both += bj & bl;
+          }
+        }
+        return delta_energy_after_flip(j_was_plus, l_plus, x);
+      };
       const auto decide_masked = [&](auto none) {  // with a mask of none's type
         decltype(none) tentative = 0;
         for (int q = first_replica; q < total; ++q)
@@ -72,7 +97,11 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
                                    view, random_at, tentative, c.energy.data(), flips.data(),
                                    centre_steps.data(), c.status.proposals, c.status.accepted);
       };
-      if (masked && total <= 64) {
+      if (twice) {
+        out = decide_round_twice(steps.data(), count, first_replica, y, traced, delta_e.data(),
+                                 after, view, random_at, c.energy.data(), flips.data(),
+                                 centre_steps.data(), c.status.proposals, c.status.accepted);
+      } else if (masked && total <= 64) {
         out = decide_masked(std::uint64_t{0});
       } else if (masked && total <= kMaxMaskedProposals) {
         out = decide_masked(ProposalBits{0});
@@ -81,8 +110,9 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
                            random_at, c.energy.data(), flips.data(), centre_steps.data(),
                            c.status.proposals, c.status.accepted);
       }
-      // The round's moves: at most one per replica, so their order does not matter. Each flip's
-      // patterns are split into `members` runs of whole 64-pattern words.
+      // The round's moves: each member takes a run of whole 64-pattern words and applies every
+      // flip to it in order (a replica's two flips in the longer rounds add up; flips of
+      // different replicas touch different stabilities).
       if (out.flips > 0) {
         const std::size_t per = (pw + members - 1) / members;
         crew.run([&](int member) {
