@@ -108,18 +108,18 @@ void BM_CudaRsaEngine(benchmark::State& state) {
 }
 BENCHMARK(BM_CudaRsaEngine)->Arg(1001)->Arg(10001)->Arg(100001)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-BitMatrix random_signs(std::size_t rows, std::size_t cols, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  BitMatrix m(rows, cols);
-  for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t c = 0; c < cols; ++c) m.set(r, c, (rng() & 1) ? 1 : -1);
+// n × n random ±1 entries, as `locent bench` draws them.
+BitMatrix random_signs(std::size_t n, std::uint64_t seed) {
+  BitMatrix m(n, n);
+  for (std::size_t r = 0; r < n; ++r)
+    fill_random_bits(m.row(r), n, seed, Purpose::patterns, 0, static_cast<std::uint32_t>(r));
   return m;
 }
 
 // Dense fields and errors, R = P = N = n: n³ binary multiply-adds an evaluation.
 void BM_DenseFieldsCpu(benchmark::State& state) {
   const std::size_t n = state.range(0);
-  const BitMatrix w = random_signs(n, n, 1), x = random_signs(n, n, 2);
+  const BitMatrix w = random_signs(n, 11), x = random_signs(n, 12);
   for (auto _ : state) benchmark::DoNotOptimize(dense_fields_cpu(w, x, 0));
   state.counters["binary MAC/s"] =
       benchmark::Counter(double(n) * n * n * state.iterations(), benchmark::Counter::kIsRate);
@@ -135,7 +135,7 @@ void BM_CudaDenseFields(benchmark::State& state) {
     return;
   }
   const std::size_t n = state.range(0);
-  const BitMatrix w = random_signs(n, n, 1), x = random_signs(n, n, 2);
+  const BitMatrix w = random_signs(n, 11), x = random_signs(n, 12);
   auto gpu = make_dense_fields_gpu(w, x, kernel);
   gpu->evaluate();  // warm-up
   for (auto _ : state) gpu->evaluate();
