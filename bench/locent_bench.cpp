@@ -8,9 +8,14 @@
 
 #include "bench/plain_loop.hpp"
 #include "host/cpu/boundary_sets.hpp"
+#include "host/cpu/metropolis_rounds.hpp"
+#include "locent/anneal.hpp"
 #include "locent/backend.hpp"
 #include "locent/dense_fields.hpp"
+#include "locent/metropolis_rounds.hpp"
+#include "locent/problem.hpp"
 #include "locent/rng.hpp"
+#include "locent/threshold_table.hpp"
 #include "locent/throughput.hpp"
 
 namespace locent {
@@ -115,6 +120,42 @@ BitMatrix random_signs(std::size_t n, std::uint64_t seed) {
     fill_random_bits(m.row(r), n, seed, Purpose::patterns, 0, static_cast<std::uint32_t>(r));
   return m;
 }
+
+// How long the speculative rounds are on the throughput workload (α = 0.6, y = 7, β = 2,
+// γ = 0.5, three sweeps from random replicas, rounds of up to 32 steps), on the CPU twin: plain
+// rounds (a replica moves once) against the longer rounds (twice). The figure is proposals per
+// round, what a GPU round's fixed cost is shared by; the time is the CPU twin's, whose
+// second-order counts are a slow reference.
+void BM_RoundLength(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const bool twice = state.range(1);
+  GenerateSpec spec;
+  spec.model.inputs = n;
+  spec.alpha = 0.6;
+  spec.seed = 1;
+  const Dataset d = generate_dataset(spec, 0);
+  AnnealConfig config;
+  config.replicas = 7;
+  config.beta = Schedule::constant(2.0);
+  config.gamma = Schedule::constant(0.5);
+  config.max_sweeps = 3;
+  const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
+  const cpu::ChainData data{&rows, &cols, 5, 0};
+  const ThresholdTables tables = build_thresholds(config, threshold_half_width(config, d.n_patterns()), 0, 3);
+  double proposals = 0, rounds = 0;
+  for (auto _ : state) {
+    ChainState chain = initial_chain(config, rows, 0);
+    std::vector<std::vector<std::int64_t>> trace;
+    std::uint64_t count = 0;
+    cpu::run_metropolis_rounds(chain, data, tables, {}, kMaxRoundSteps, false, trace, nullptr, twice,
+                               &count);
+    proposals += double(chain.status.proposals);
+    rounds += double(count);
+  }
+  state.counters["proposals/round"] = proposals / rounds;
+  state.SetLabel(twice ? "longer rounds" : "plain rounds");
+}
+BENCHMARK(BM_RoundLength)->ArgsProduct({{1001, 10001}, {0, 1}})->Unit(benchmark::kMillisecond)->Iterations(1);
 
 // Dense fields and errors, R = P = N = n: n³ binary multiply-adds an evaluation.
 void BM_DenseFieldsCpu(benchmark::State& state) {
