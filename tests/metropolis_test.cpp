@@ -105,7 +105,7 @@ TEST(FlipDeltaEnergy, MatchesRecomputedDifference) {
 }
 
 // The second order: a replica's ΔE at site l after its own flip at site j, from counts of the
-// four sets taken before that flip, equals the energy difference recomputed from scratch after
+// four sets taken before that flip (one of them three-way), equals the energy difference recomputed from scratch after
 // both flips (l = j included: the weight there has flipped back and forth).
 TEST(FlipDeltaEnergy, AfterAnEarlierFlipMatchesRecomputedDifference) {
   for (EnergyKind energy : {EnergyKind::flips, EnergyKind::errors}) {
@@ -119,21 +119,23 @@ TEST(FlipDeltaEnergy, AfterAnEarlierFlipMatchesRecomputedDifference) {
     for (int a = 0; a < chain.replicas; ++a) {
       const std::int32_t* st = chain.stabilities.data() + std::size_t(a) * p;
       const auto bit = [&](int i, int mu) { return (cols.row(i)[mu / 64] >> (mu % 64)) & 1u; };
+      enum { kC, kA, kB, kD };
       const auto in_set = [&](int s, int mu) {
-        return s == kSetC ? in_set_c(st[mu], flips) : s == kSetA ? in_set_a(st[mu], flips)
-             : s == kSetB ? in_set_b(st[mu], flips) : in_set_d(st[mu], flips);
+        return int(s == kC ? in_set_c(st[mu], flips) : s == kA ? in_set_a(st[mu], flips)
+                   : s == kB ? in_set_b(st[mu], flips) : in_set_d(st[mu], flips));
       };
       for (int j = 0; j < chain.inputs; ++j)
         for (int l = 0; l < chain.inputs; ++l) {
-          SetCounts x[4] = {};
-          for (int s = 0; s < 4; ++s)
-            for (int mu = 0; mu < p; ++mu) {
-              if (!in_set(s, mu)) continue;
-              x[s].size += 1;
-              x[s].with_j += bit(j, mu);
-              x[s].with_l += bit(l, mu);
-              x[s].with_both += bit(j, mu) & bit(l, mu);
-            }
+          SecondOrderCounts x{};
+          for (int mu = 0; mu < p; ++mu) {
+            const int bj = int(bit(j, mu)), bl = int(bit(l, mu));
+            const int in_c = in_set(kC, mu), in_a = in_set(kA, mu), in_b = in_set(kB, mu),
+                      in_d = in_set(kD, mu);
+            x.q += (bj & bl) * (in_c + in_a - in_b - in_d);
+            x.c_l += in_c & bl, x.a_l += in_a & bl, x.b_l += in_b & bl, x.d_l += in_d & bl;
+            x.c_j += in_c & bj, x.a_j += in_a & bj, x.b_j += in_b & bj, x.d_j += in_d & bj;
+            x.c += in_c, x.a += in_a, x.b += in_b, x.d += in_d;
+          }
           const bool j_was_plus = (chain.replica(a)[j / 64] >> (j % 64)) & 1u;
           ChainState once = chain;
           once.replica(a)[j / 64] ^= std::uint64_t{1} << (j % 64);

@@ -66,25 +66,24 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
       RoundOutcome out;
       const int total = count * round_stride(y, traced);
       // Replica a's ΔE at step l after its own flip at step j, from its stabilities at the
-      // round's start (the moves come after the decisions): the second-order counts of the four
-      // sets, pattern by pattern.
+      // round's start (the moves come after the decisions): the second-order counts, pattern by
+      // pattern.
       const auto after = [&](int j, int l, int a, bool j_was_plus, bool l_plus) {
         const std::int32_t* st = c.stabilities.data() + std::size_t(a) * c.patterns;
         const std::uint64_t* col_j = data.columns->row(steps[j].site);
         const std::uint64_t* col_l = data.columns->row(steps[l].site);
-        SetCounts x[4] = {};
+        SecondOrderCounts x{};
+        const bool flips = c.flip_energy;
         for (int mu = 0; mu < c.patterns; ++mu) {
           const int bj = int((col_j[mu >> 6] >> (mu & 63)) & 1u);
           const int bl = int((col_l[mu >> 6] >> (mu & 63)) & 1u);
-          const bool in[4] = {in_set_c(st[mu], c.flip_energy), in_set_a(st[mu], c.flip_energy),
-                              in_set_b(st[mu], c.flip_energy), in_set_d(st[mu], c.flip_energy)};
-          for (int set = 0; set < 4; ++set) {
-            if (!in[set]) continue;
-            ++x[set].size;
-            x[set].with_j += bj;
-            x[set].with_l += bl;
-            x[set].with_both += bj & bl;
-          }
+          const int d = st[mu];
+          const int in_c = in_set_c(d, flips), in_a = in_set_a(d, flips);
+          const int in_b = in_set_b(d, flips), in_d = in_set_d(d, flips);
+          x.q += (bj & bl) * (in_c + in_a - in_b - in_d);
+          x.c_l += in_c & bl, x.a_l += in_a & bl, x.b_l += in_b & bl, x.d_l += in_d & bl;
+          x.c_j += in_c & bj, x.a_j += in_a & bj, x.b_j += in_b & bj, x.d_j += in_d & bj;
+          x.c += in_c, x.a += in_a, x.b += in_b, x.d += in_d;
         }
         return delta_energy_after_flip(j_was_plus, l_plus, x);
       };

@@ -123,31 +123,23 @@ LOCENT_HD bool in_set_c(int d, bool flips) { return flips ? d <= 3 : d == 3; }
 LOCENT_HD bool in_set_d(int d, bool flips) { return flips ? d <= -3 : d == -3; }
 
 // A replica's ΔE of flipping site l after its own flip at site j, from counts taken before that
-// flip (not yet used by a kernel: the "longer rounds" design of bench/NOTES.md). The flip at j
-// moves Δ by −2 on drops_j (col_j where the weight was +1, its complement where −1) and by +2
-// elsewhere, so the new sets are
-//   A' = (drops_j ∩ C) ∪ (rises_j ∩ B),   B' = (drops_j ∩ A) ∪ (rises_j ∩ D).
-// x[s] for s = C, A, B, D (0..3): |X ∩ col_j ∩ col_l|, |X ∩ col_l|, |X ∩ col_j|, |X|.
-// w_l_plus is the weight at l now (flipped if l is j's site).
-struct SetCounts {
-  int with_both, with_l, with_j, size;
+// flip (the "longer rounds" of bench/NOTES.md). The flip at j moves Δ by −2 on drops_j (col_j
+// where the weight was +1, its complement where −1) and by +2 elsewhere, so the new sets are
+//   A' = (drops_j ∩ C) ∪ (rises_j ∩ B),   B' = (drops_j ∩ A) ∪ (rises_j ∩ D),
+// and ΔE = s − |B'| (W_l = +1) or |A'| − s (−1) with s = |A' ∩ col_l| + |B' ∩ col_l|, which
+// needs one three-way count: s = ±q + first-order counts, q = Σ over μ ∈ col_j ∩ col_l of
+// (1_C + 1_A − 1_B − 1_D). w_l_plus is the weight at l now (flipped if l is j's site).
+struct SecondOrderCounts {
+  int q;                     // the three-way count above
+  int c_l, a_l, b_l, d_l;    // |X ∩ col_l|
+  int c_j, a_j, b_j, d_j;    // |X ∩ col_j|
+  int c, a, b, d;            // |X|
 };
-enum SecondOrderSet { kSetC = 0, kSetA = 1, kSetB = 2, kSetD = 3 };
-LOCENT_HD int delta_energy_after_flip(bool j_was_plus, bool w_l_plus, const SetCounts* x) {
-  int a_and_col = 0, b_and_col = 0, size_a = 0, size_b = 0;
-  for (int s = 0; s < 4; ++s) {
-    const int drops_l = j_was_plus ? x[s].with_both : x[s].with_l - x[s].with_both;
-    const int drops = j_was_plus ? x[s].with_j : x[s].size - x[s].with_j;
-    const int rises_l = x[s].with_l - drops_l, rises = x[s].size - drops;
-    if (s == kSetC || s == kSetA) {  // they feed A' and B' where the flip dropped Δ
-      (s == kSetC ? a_and_col : b_and_col) += drops_l;
-      (s == kSetC ? size_a : size_b) += drops;
-    } else {  // B and D, where it raised Δ
-      (s == kSetB ? a_and_col : b_and_col) += rises_l;
-      (s == kSetB ? size_a : size_b) += rises;
-    }
-  }
-  return flip_delta_energy(w_l_plus, a_and_col, b_and_col, size_a, size_b);
+LOCENT_HD int delta_energy_after_flip(bool j_was_plus, bool w_l_plus, const SecondOrderCounts& x) {
+  const int s = j_was_plus ? x.q + x.b_l + x.d_l : -x.q + x.c_l + x.a_l;
+  const int size_a = j_was_plus ? x.c_j + (x.b - x.b_j) : (x.c - x.c_j) + x.b_j;
+  const int size_b = j_was_plus ? x.a_j + (x.d - x.d_j) : (x.a - x.a_j) + x.d_j;
+  return w_l_plus ? s - size_b : size_a - s;
 }
 LOCENT_HD int pattern_cost(int d, bool flips) { return flips ? (d < 1 ? (1 - d) / 2 : 0) : (d < 0); }
 
