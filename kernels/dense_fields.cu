@@ -4,8 +4,9 @@
 // A (R × N weights) times B (N × P, the pattern rows as its columns) with the b1 AND+POPC
 // tensor-core operation (AND is native on sm_80/sm_90, XOR is emulated on sm_90), and
 // a·b = N − 2(|a| + |b|) + 4·popc(a AND b). The kernels:
-//  * mma (the default below compute capability 9.0): mma.sync m16n8k256 from shared memory. A block computes a 128 × 128 output
-//    tile with 2 × 2 warps of 64 × 64 (4 × 8 fragments), or 256 × 128 with 4 × 2 warps
+//  * mma (the default below compute capability 9.0): mma.sync m16n8k256 from shared memory. A
+//    block computes a 128 × 128 output tile with 2 × 2 warps of 64 × 64 (4 × 8 fragments), or
+//    256 × 128 with 4 × 2 warps
 //    (mma_256: half the L2 traffic per multiply-add, but one block per SM instead of three; it
 //    measured 9 % slower). __launch_bounds__(128, 3) holds the 2 × 2-warp kernel to 168
 //    registers, so that three blocks share an SM's register file (at the 170 it took unbounded,
@@ -510,7 +511,8 @@ DenseKernel resolve(DenseKernel kernel) {
   // The fastest measured first (bench/RESULTS.md): wgmma on clusters, wgmma, then mma.
   if (cuda::kWgmmaByDefault && dense_kernel_available(DenseKernel::wgmma_cluster))
     return DenseKernel::wgmma_cluster;
-  if (cuda::kWgmmaByDefault && dense_kernel_available(DenseKernel::wgmma)) return DenseKernel::wgmma;
+  if (cuda::kWgmmaByDefault && dense_kernel_available(DenseKernel::wgmma))
+    return DenseKernel::wgmma;
   return DenseKernel::mma;
 }
 }  // namespace

@@ -71,8 +71,8 @@ std::function<int()> add_bench_command(CLI::App& app) {
                   "1-bit tensor cores) to report the dense figure against");
   cmd->add_option("--dense-kernel", o->dense_kernel,
                   "GPU kernel of the dense figure: auto (the fastest measured one the device "
-                  "runs: wgmma-cluster on compute capability 9.0, else mma), mma (mma.sync m16n8k256, shared-memory "
-                  "pipeline, 128 x 128 tiles), mma256 (256 x 128 tiles), mma-staged (mma with "
+                  "runs: wgmma-cluster on compute capability 9.0, else mma), mma (mma.sync "
+                  "m16n8k256, shared-memory pipeline, 128 x 128 tiles), mma256 (256 x 128 tiles), mma-staged (mma with "
                   "16-byte stores of the fields through shared memory), wgmma (Hopper's "
                   "warpgroup instruction, 128 x 256 tiles, compute capability 9.0), "
                   "wgmma-cluster (wgmma on clusters of two sharing the pattern tile by TMA "
