@@ -97,7 +97,8 @@ TEST(DecideRound, ExplicitCentreMovesAreTakenAndSeenLater) {
 
 // The masked walk against the sequential decisions on random rounds: few distinct sites (so
 // that flips land on sites later steps visit), random ΔE, tables and words, energies that can
-// reach zero, rounds starting mid-step, both couplings, up to kMaxMaskedProposals (128).
+// reach zero, rounds starting mid-step, both couplings, up to kMaxMaskedProposals (128). And the
+// longer rounds taken in two parts against the same in one go.
 TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
   std::uint64_t state = 12345;
   const auto next = [&state]() {
@@ -105,6 +106,7 @@ TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
     return static_cast<std::uint32_t>(state >> 32);
   };
   int rounds_with_flips = 0, rounds_stopped = 0, rounds_solved = 0, rounds_complete = 0, rounds_64 = 0;
+  int rounds_continued = 0;
   for (int trial = 0; trial < 20000; ++trial) {
     const int y = 1 + next() % 30;  // every replica count the engine takes
     const bool traced = next() % 2;
@@ -181,6 +183,48 @@ TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
       if (HasFatalFailure()) return;
       ++rounds_64;
     }
+    // The longer rounds: in one go (decide_round_twice), or the plain decisions (masked) and
+    // then continue_round_twice from where they stopped, as the kernel takes them.
+    {
+      const auto after = [](int j, int l, int a, bool j_was_plus, bool l_plus) {
+        const unsigned h = unsigned(j * 131 + l * 31 + a * 7) * 2654435761u + j_was_plus * 3 + l_plus;
+        return int((h >> 16) % 8) - 4;
+      };
+      std::vector<RoundStep> steps_w = steps_before, steps_c = steps_before;
+      std::vector<std::int64_t> energy_w = energy_before, energy_c = energy_before;
+      RoundFlip flips_w[64], flips_c[64];
+      int centre_w[kMaxMaskedProposals], centre_c[kMaxMaskedProposals];
+      std::uint64_t p_w = 0, a_w = 0, p_c = 0, a_c = 0;
+      const RoundOutcome w =
+          decide_round_twice(steps_w.data(), count, first, y, traced, de.data(), after, view,
+                             random, energy_w.data(), flips_w, centre_w, p_w, a_w);
+      const RoundOutcome plain =
+          decide_round_masked(steps_c.data(), count, first, y, traced, de.data(), view, random,
+                              tentative, energy_c.data(), flips_c, centre_c, p_c, a_c);
+      const RoundOutcome c =
+          continue_round_twice(steps_c.data(), count, plain, y, traced, de.data(), after, view,
+                               random, energy_c.data(), flips_c, centre_c, p_c, a_c);
+      ASSERT_EQ(w.flips, c.flips);
+      ASSERT_EQ(w.centre_flips, c.centre_flips);
+      ASSERT_EQ(w.next_step, c.next_step);
+      ASSERT_EQ(w.next_replica, c.next_replica);
+      ASSERT_EQ(w.solved, c.solved);
+      ASSERT_EQ(w.solved_by, c.solved_by);
+      ASSERT_EQ(p_w, p_c);
+      ASSERT_EQ(a_w, a_c);
+      ASSERT_EQ(energy_w, energy_c);
+      for (int f = 0; f < w.flips; ++f) {
+        ASSERT_EQ(flips_w[f].step, flips_c[f].step);
+        ASSERT_EQ(flips_w[f].replica, flips_c[f].replica);
+        ASSERT_EQ(flips_w[f].was_plus, flips_c[f].was_plus);
+      }
+      for (int f = 0; f < w.centre_flips; ++f) ASSERT_EQ(centre_w[f], centre_c[f]);
+      for (int j = 0; j < count; ++j) {
+        ASSERT_EQ(steps_w[j].replica_plus, steps_c[j].replica_plus);
+        ASSERT_EQ(steps_w[j].centre_plus, steps_c[j].centre_plus);
+      }
+      rounds_continued += c.flips > plain.flips || c.next_step > plain.next_step;
+    }
     rounds_with_flips += s.flips > 0;
     rounds_stopped += !s.solved && s.next_step < count;
     rounds_solved += s.solved;
@@ -192,6 +236,7 @@ TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
   EXPECT_GT(rounds_solved, 1000);
   EXPECT_GT(rounds_complete, 2000);
   EXPECT_GT(rounds_64, 3000);
+  EXPECT_GT(rounds_continued, 1000);
 }
 
 // The adaptive round length: the most with no history, twice the expected round length
@@ -275,11 +320,11 @@ TEST_P(RoundsEqualSequential, IdenticalTrajectoryAndState) {
   expect_rounds_equal_sequential(GetParam(), false);
 }
 
-// Longer rounds, a replica moving up to twice (decide_round_twice): the same chain, in fewer
-// rounds wherever rounds are longer than a step and replicas move.
+// Longer rounds, a replica moving up to twice (the plain decisions, masked or not, then
+// continue_round_twice): the same chain, in fewer rounds wherever rounds are longer than a step
+// and replicas move.
 TEST_P(RoundsEqualSequential, LongerRoundsIdenticalTrajectoryAndState) {
   const Case& p = GetParam();
-  if (p.masked) GTEST_SKIP() << "the longer rounds decide one proposal after the other";
   const std::uint64_t plain = expect_rounds_equal_sequential(p, false);
   const std::uint64_t longer = expect_rounds_equal_sequential(p, true);
   if (p.round_steps >= 4 && p.beta < 1) EXPECT_LT(longer, plain);

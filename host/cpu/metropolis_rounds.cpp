@@ -96,11 +96,9 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
                                    view, random_at, tentative, c.energy.data(), flips.data(),
                                    centre_steps.data(), c.status.proposals, c.status.accepted);
       };
-      if (twice) {
-        out = decide_round_twice(steps.data(), count, first_replica, y, traced, delta_e.data(),
-                                 after, view, random_at, c.energy.data(), flips.data(),
-                                 centre_steps.data(), c.status.proposals, c.status.accepted);
-      } else if (masked && total <= 64) {
+      // The plain decisions up to the first proposal of a replica that moved; in the longer
+      // rounds, the rest with the moved replicas' second-order counts (as the kernel does).
+      if (masked && total <= 64) {
         out = decide_masked(std::uint64_t{0});
       } else if (masked && total <= kMaxMaskedProposals) {
         out = decide_masked(ProposalBits{0});
@@ -109,6 +107,10 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
                            random_at, c.energy.data(), flips.data(), centre_steps.data(),
                            c.status.proposals, c.status.accepted);
       }
+      if (twice)
+        out = continue_round_twice(steps.data(), count, out, y, traced, delta_e.data(), after,
+                                   view, random_at, c.energy.data(), flips.data(),
+                                   centre_steps.data(), c.status.proposals, c.status.accepted);
       // The round's moves: each member takes a run of whole 64-pattern words and applies every
       // flip to it in order (a replica's two flips in the longer rounds add up; flips of
       // different replicas touch different stabilities).

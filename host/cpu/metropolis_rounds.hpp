@@ -16,9 +16,9 @@ namespace locent::cpu {
 // decided by decide_round_masked where a round has at most kMaxMaskedProposals proposals and
 // `masked` is set, else by decide_round (the two must agree: tests run both). With a `team`, each
 // round's counts and moves are shared among its members. `twice`: longer rounds, in which a
-// replica may move twice (decide_round_twice; the second-order counts are taken here pattern by
-// pattern when a moved replica proposes again, so this is the reference for the GPU's design,
-// not a fast path). `rounds`, when given, counts the rounds.
+// replica may move twice (the plain decisions, then continue_round_twice; the second-order
+// counts are taken here pattern by pattern when a moved replica proposes again, so this is the
+// reference for the GPU's design, not a fast path). `rounds`, when given, counts the rounds.
 void run_metropolis_rounds(ChainState& chain, const ChainData& data, const ThresholdTables& tables,
                            const ChunkOptions& options, int round_steps, bool masked,
                            std::vector<std::vector<std::int64_t>>& trace,

@@ -104,7 +104,11 @@ LOCENT_HD bool record_replica_flip(RoundOutcome& out, RoundFlip* flips, std::int
 // Decides the proposals of a round in the sequential chain's order, each replica moving at most
 // kMoves (1 or 2) times: its next proposal after that is stale and ends the round.
 //   steps[0..count)          the round's steps (bits updated in place)
-//   first_replica            the round starts mid-step at this replica of steps[0]
+//   from_step, from_replica  the first proposal to decide: (0, the replica the round starts at)
+//                            at a round's start, mid-step since the chain may stop there
+//   out                      the decisions taken so far: none at a round's start, or those of
+//                            the plain rounds that stopped at from_step, from_replica (their
+//                            flips in flips[], their centre steps in centre_steps[])
 //   delta_e[j·y + a]         ΔE of (step j, replica a) from the round's starting state
 //   after(j, l, a, j_was_plus, l_plus)   kMoves = 2: a's ΔE at step l after its move at step j
 //   random(j, slot)          slot of step j's Philox words (metropolis_rules.hpp)
@@ -112,19 +116,29 @@ LOCENT_HD bool record_replica_flip(RoundOutcome& out, RoundFlip* flips, std::int
 //   flips[≤ kMoves·y], centre_steps[≤ count]   filled in order
 // The counters `proposals` and `accepted` advance by the decided proposals.
 template <int kMoves, class Random, class After>
-LOCENT_HD RoundOutcome decide_round_moving(RoundStep* steps, int count, int first_replica, int y,
+LOCENT_HD RoundOutcome decide_round_moving(RoundStep* steps, int count, int from_step,
+                                           int from_replica, RoundOutcome out, int y,
                                            bool traced, const int* delta_e, const After& after,
                                            const ThresholdView& view, const Random& random,
                                            std::int64_t* energy, RoundFlip* flips,
                                            int* centre_steps, std::uint64_t& proposals,
                                            std::uint64_t& accepted) {
   static_assert(kMoves == 1 || kMoves == 2, "one or two moves a replica");
-  RoundOutcome out;
   std::uint32_t moved_once = 0, moved_twice = 0, first_was_plus = 0;
   int first_step[32];  // replica a's first move, where moved_once has bit a (kMoves = 2)
-  for (int j = 0; j < count; ++j) {
+  for (int f = 0; f < out.flips; ++f) {  // the moves already taken
+    const int a = flips[f].replica;
+    if ((moved_once >> a) & 1u) {
+      moved_twice |= 1u << a;
+      continue;
+    }
+    moved_once |= 1u << a;
+    first_step[a] = flips[f].step;
+    first_was_plus |= std::uint32_t(flips[f].was_plus) << a;
+  }
+  for (int j = from_step; j < count; ++j) {
     RoundStep& st = steps[j];
-    for (int a = j == 0 ? first_replica : 0; a < y; ++a) {
+    for (int a = j == from_step ? from_replica : 0; a < y; ++a) {
       const bool moved = (moved_once >> a) & 1u;
       if (((kMoves == 1 ? moved_once : moved_twice) >> a) & 1u) {
         // a's counts are stale: the next round recounts from here
@@ -177,8 +191,9 @@ LOCENT_HD RoundOutcome decide_round(RoundStep* steps, int count, int first_repli
                                     const Random& random, std::int64_t* energy, RoundFlip* flips,
                                     int* centre_steps, std::uint64_t& proposals,
                                     std::uint64_t& accepted) {
-  return decide_round_moving<1>(steps, count, first_replica, y, traced, delta_e, NoSecondOrder{},
-                                view, random, energy, flips, centre_steps, proposals, accepted);
+  return decide_round_moving<1>(steps, count, 0, first_replica, RoundOutcome{}, y, traced, delta_e,
+                                NoSecondOrder{}, view, random, energy, flips, centre_steps,
+                                proposals, accepted);
 }
 
 // ---- The same decisions, with the common case done in parallel ----
@@ -298,6 +313,25 @@ LOCENT_HD RoundOutcome decide_round_masked(RoundStep* steps, int count, int firs
 // its flip at step j. Only a replica's second move makes its next proposal stale, so a round
 // lasts until some replica has moved twice (about 10 steps at 5 % acceptance and y = 7, against
 // about 3). Same outcome as the sequential chain; flips[] must hold 2y entries.
+//
+// The second-order counts are needed only for the replicas that moved, after their move. So a
+// round is decided in two parts: the plain decisions (decide_round or decide_round_masked) up to
+// the first proposal of a replica that moved, then, once the moved replicas' second-order counts
+// are in, continue_round_twice from there.
+template <class Random, class After>
+LOCENT_HD RoundOutcome continue_round_twice(RoundStep* steps, int count, const RoundOutcome& plain,
+                                            int y, bool traced, const int* delta_e,
+                                            const After& after, const ThresholdView& view,
+                                            const Random& random, std::int64_t* energy,
+                                            RoundFlip* flips, int* centre_steps,
+                                            std::uint64_t& proposals, std::uint64_t& accepted) {
+  if (plain.solved || plain.next_step >= count) return plain;  // nothing stopped it early
+  return decide_round_moving<2>(steps, count, plain.next_step, plain.next_replica, plain, y,
+                                traced, delta_e, after, view, random, energy, flips,
+                                centre_steps, proposals, accepted);
+}
+
+// The whole round in one go, from its first proposal.
 template <class Random, class After>
 LOCENT_HD RoundOutcome decide_round_twice(RoundStep* steps, int count, int first_replica, int y,
                                           bool traced, const int* delta_e, const After& after,
@@ -305,8 +339,9 @@ LOCENT_HD RoundOutcome decide_round_twice(RoundStep* steps, int count, int first
                                           std::int64_t* energy, RoundFlip* flips,
                                           int* centre_steps, std::uint64_t& proposals,
                                           std::uint64_t& accepted) {
-  return decide_round_moving<2>(steps, count, first_replica, y, traced, delta_e, after, view,
-                                random, energy, flips, centre_steps, proposals, accepted);
+  return decide_round_moving<2>(steps, count, 0, first_replica, RoundOutcome{}, y, traced,
+                                delta_e, after, view, random, energy, flips, centre_steps,
+                                proposals, accepted);
 }
 
 }  // namespace locent
