@@ -201,9 +201,22 @@ TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
       const RoundOutcome plain =
           decide_round_masked(steps_c.data(), count, first, y, traced, de.data(), view, random,
                               tentative, energy_c.data(), flips_c, centre_c, p_c, a_c);
-      const RoundOutcome c =
-          continue_round_twice(steps_c.data(), count, plain, y, traced, de.data(), after, view,
-                               random, energy_c.data(), flips_c, centre_c, p_c, a_c);
+      // The continuation masked or one proposal after the other, by turns.
+      RoundOutcome c;
+      if (trial % 2 == 0) {
+        c = continue_round_twice(steps_c.data(), count, plain, y, traced, de.data(), after, view,
+                                 random, energy_c.data(), flips_c, centre_c, p_c, a_c);
+      } else {
+        const RoundMoves moves(flips_c, plain.flips);
+        ProposalBits later = 0;
+        for (int q = plain.next_step * stride + plain.next_replica; q < count * stride; ++q)
+          if (tentative_decision<2>(steps_c.data(), q, y, traced, de.data(), view, random,
+                                    &moves, after))
+            later |= proposal_bit(q);
+        c = continue_round_twice_masked(steps_c.data(), count, plain, y, traced, de.data(), after,
+                                        view, random, later, energy_c.data(), flips_c, centre_c,
+                                        p_c, a_c);
+      }
       ASSERT_EQ(w.flips, c.flips);
       ASSERT_EQ(w.centre_flips, c.centre_flips);
       ASSERT_EQ(w.next_step, c.next_step);

@@ -107,10 +107,22 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
                            random_at, c.energy.data(), flips.data(), centre_steps.data(),
                            c.status.proposals, c.status.accepted);
       }
-      if (twice)
+      if (twice && masked && total <= kMaxMaskedProposals) {
+        const RoundMoves moves(flips.data(), out.flips);
+        ProposalBits tentative = 0;
+        for (int q = out.next_step * round_stride(y, traced) + out.next_replica; q < total; ++q)
+          if (tentative_decision<2>(steps.data(), q, y, traced, delta_e.data(), view, random_at,
+                                    &moves, after))
+            tentative |= proposal_bit(q);
+        out = continue_round_twice_masked(steps.data(), count, out, y, traced, delta_e.data(),
+                                          after, view, random_at, tentative, c.energy.data(),
+                                          flips.data(), centre_steps.data(), c.status.proposals,
+                                          c.status.accepted);
+      } else if (twice) {
         out = continue_round_twice(steps.data(), count, out, y, traced, delta_e.data(), after,
                                    view, random_at, c.energy.data(), flips.data(),
                                    centre_steps.data(), c.status.proposals, c.status.accepted);
+      }
       // The round's moves: each member takes a run of whole 64-pattern words and applies every
       // flip to it in order (a replica's two flips in the longer rounds add up; flips of
       // different replicas touch different stabilities).

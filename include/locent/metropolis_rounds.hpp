@@ -101,6 +101,40 @@ LOCENT_HD bool record_replica_flip(RoundOutcome& out, RoundFlip* flips, std::int
   return true;
 }
 
+// Which replicas moved in a round so far, and where they moved first: what a replica's ΔE comes
+// from (the round's counts, or the second-order rule after its first move) and when its counts
+// go stale.
+struct RoundMoves {
+  std::uint32_t once = 0, twice = 0, first_was_plus = 0;
+  int first_step[32];  // where `once` has bit a
+  LOCENT_HD void add(int a, int j, bool was_plus) {
+    if ((once >> a) & 1u) {
+      twice |= 1u << a;
+      return;
+    }
+    once |= 1u << a;
+    first_step[a] = j;
+    first_was_plus |= std::uint32_t(was_plus) << a;
+  }
+  // The moves among a round's first `count` flips.
+  LOCENT_HD RoundMoves(const RoundFlip* flips, int count) {
+    for (int f = 0; f < count; ++f) add(flips[f].replica, flips[f].step, flips[f].was_plus);
+  }
+  // Whether replica a's counts are stale (it moved kMoves times), and its ΔE at step j with
+  // weight w_plus: after(first move, j, a, was_plus, w_plus) once it moved (kMoves = 2).
+  template <int kMoves>
+  LOCENT_HD bool stale(int a) const {
+    return (((kMoves == 1 ? once : twice) >> a) & 1u) != 0;
+  }
+  template <int kMoves, class After>
+  LOCENT_HD int delta_energy(int j, int a, bool w_plus, int y, const int* delta_e,
+                             const After& after) const {
+    if (kMoves == 2 && ((once >> a) & 1u))
+      return after(first_step[a], j, a, bool((first_was_plus >> a) & 1u), w_plus);
+    return delta_e[j * y + a];
+  }
+};
+
 // Decides the proposals of a round in the sequential chain's order, each replica moving at most
 // kMoves (1 or 2) times: its next proposal after that is stale and ends the round.
 //   steps[0..count)          the round's steps (bits updated in place)
@@ -124,42 +158,22 @@ LOCENT_HD RoundOutcome decide_round_moving(RoundStep* steps, int count, int from
                                            int* centre_steps, std::uint64_t& proposals,
                                            std::uint64_t& accepted) {
   static_assert(kMoves == 1 || kMoves == 2, "one or two moves a replica");
-  std::uint32_t moved_once = 0, moved_twice = 0, first_was_plus = 0;
-  int first_step[32];  // replica a's first move, where moved_once has bit a (kMoves = 2)
-  for (int f = 0; f < out.flips; ++f) {  // the moves already taken
-    const int a = flips[f].replica;
-    if ((moved_once >> a) & 1u) {
-      moved_twice |= 1u << a;
-      continue;
-    }
-    moved_once |= 1u << a;
-    first_step[a] = flips[f].step;
-    first_was_plus |= std::uint32_t(flips[f].was_plus) << a;
-  }
+  RoundMoves moves(flips, out.flips);  // the moves already taken
   for (int j = from_step; j < count; ++j) {
     RoundStep& st = steps[j];
     for (int a = j == from_step ? from_replica : 0; a < y; ++a) {
-      const bool moved = (moved_once >> a) & 1u;
-      if (((kMoves == 1 ? moved_once : moved_twice) >> a) & 1u) {
+      if (moves.stale<kMoves>(a)) {
         // a's counts are stale: the next round recounts from here
         out.next_step = j;
         out.next_replica = a;
         return out;
       }
       const bool w_plus = (st.replica_plus >> a) & 1u;
-      const int de = kMoves == 2 && moved
-                         ? after(first_step[a], j, a, bool((first_was_plus >> a) & 1u), w_plus)
-                         : delta_e[j * y + a];
+      const int de = moves.delta_energy<kMoves>(j, a, w_plus, y, delta_e, after);
       ++proposals;
       if (!proposal_accepted(st, j, a, y, traced, de, view, random)) continue;
       ++accepted;
-      if (moved) {
-        moved_twice |= 1u << a;
-      } else {
-        moved_once |= 1u << a;
-        first_step[a] = j;
-        first_was_plus |= std::uint32_t(w_plus) << a;
-      }
+      moves.add(a, j, w_plus);
       for (int l = j; l < count; ++l)
         if (steps[l].site == st.site) steps[l].replica_plus ^= 1u << a;
       if (record_replica_flip(out, flips, energy, j, a, w_plus, de)) return out;
@@ -216,16 +230,21 @@ using ProposalBits = unsigned __int128;
 
 LOCENT_HD int round_stride(int y, bool traced) { return traced ? y : y + 1; }
 
-// Proposal q's decision from the state in steps[]: its tentative decision while steps[] is as
-// the round found it.
-template <class Random>
+// Proposal q's decision from the state in steps[] and the moves so far: its tentative decision
+// while steps[] is as the round (or its continuation) found it.
+template <int kMoves = 1, class Random, class After = NoSecondOrder>
 LOCENT_HD bool tentative_decision(const RoundStep* steps, int q, int y, bool traced,
                                   const int* delta_e, const ThresholdView& view,
-                                  const Random& random) {
+                                  const Random& random, const RoundMoves* moves = nullptr,
+                                  const After& after = After{}) {
   const int stride = round_stride(y, traced);
   const int j = q / stride, a = q - j * stride;
-  return proposal_accepted(steps[j], j, a, y, traced, a < y ? delta_e[j * y + a] : 0, view,
-                           random);
+  int de = 0;
+  if (a < y)
+    de = moves ? moves->delta_energy<kMoves>(j, a, (steps[j].replica_plus >> a) & 1u, y, delta_e,
+                                            after)
+               : delta_e[j * y + a];
+  return proposal_accepted(steps[j], j, a, y, traced, de, view, random);
 }
 
 LOCENT_HD int lowest_bit(std::uint64_t x) {
@@ -245,21 +264,35 @@ LOCENT_HD Bits proposal_bit(int q) {
   return Bits{1} << q;
 }
 
-// As decide_round, for count · stride ≤ the width of Bits (std::uint64_t or ProposalBits), given
-// bit q of `tentative` set where tentative_decision(q) accepts (from steps[] before any change).
-template <class Bits, class Random>
-LOCENT_HD RoundOutcome decide_round_masked(RoundStep* steps, int count, int first_replica, int y,
-                                           bool traced, const int* delta_e,
-                                           const ThresholdView& view, const Random& random,
-                                           Bits tentative, std::int64_t* energy,
-                                           RoundFlip* flips, int* centre_steps,
-                                           std::uint64_t& proposals, std::uint64_t& accepted) {
+// As decide_round_moving from proposal (from_step, from_replica) on, for count · stride ≤ the
+// width of Bits (std::uint64_t or ProposalBits), given bit q of `tentative` set for q at or
+// after that proposal where tentative_decision<kMoves>(q) accepts, with the moves in flips[]
+// (from steps[] before any change). A replica's first move in the longer rounds (kMoves = 2)
+// changes its later ΔE: those proposals are decided again, like those at a touched site.
+template <int kMoves, class Bits, class Random, class After>
+LOCENT_HD RoundOutcome decide_round_masked_moving(RoundStep* steps, int count, int from_step,
+                                                  int from_replica, RoundOutcome out, int y,
+                                                  bool traced, const int* delta_e,
+                                                  const After& after, const ThresholdView& view,
+                                                  const Random& random, Bits tentative,
+                                                  std::int64_t* energy, RoundFlip* flips,
+                                                  int* centre_steps, std::uint64_t& proposals,
+                                                  std::uint64_t& accepted) {
+  static_assert(kMoves == 1 || kMoves == 2, "one or two moves a replica");
   constexpr int kWidth = int(sizeof(Bits) * 8);
-  RoundOutcome out;
+  RoundMoves moves(flips, out.flips);
   const int stride = round_stride(y, traced), total = count * stride;
   const Bits none = 0, all = total == kWidth ? ~none : proposal_bit<Bits>(total) - 1;
+  // Every proposal at or after q + 1 (q + 1 < kWidth), or none.
+  const auto after_q = [&](int q) { return q + 1 < kWidth ? ~(proposal_bit<Bits>(q + 1) - 1) : none; };
   Bits dirty = 0, stale = 0;
-  int pos = first_replica;
+  for (int a = 0; a < y; ++a) {  // the next proposal of a replica whose counts went stale
+    if (!moves.stale<kMoves>(a)) continue;
+    const int q = from_step * stride + a < from_step * stride + from_replica ? (from_step + 1) * stride + a
+                                                                             : from_step * stride + a;
+    if (q < total) stale |= proposal_bit<Bits>(q);
+  }
+  int pos = from_step * stride + from_replica;
   for (;;) {
     const Bits ahead = pos >= kWidth ? none : all & (~none << pos);
     const Bits next = (tentative | dirty | stale) & ahead;
@@ -275,16 +308,19 @@ LOCENT_HD RoundOutcome decide_round_masked(RoundStep* steps, int count, int firs
     ++proposals;
     pos = q + 1;
     RoundStep& st = steps[j];
-    // A flip at this site came first: decide again, from the current state.
+    // A flip at this site, or the replica's own first move, came first: decide again, from the
+    // current state.
     if (static_cast<bool>((dirty >> q) & 1u) &&
-        !tentative_decision(steps, q, y, traced, delta_e, view, random))
+        !tentative_decision<kMoves>(steps, q, y, traced, delta_e, view, random, &moves, after))
       continue;
     ++accepted;
+    const bool w_plus = a < y && ((st.replica_plus >> a) & 1u);
+    const int de = a < y ? moves.delta_energy<kMoves>(j, a, w_plus, y, delta_e, after) : 0;
     // Later proposals at this site see a changed S_i or W̃_i.
     for (int l = j; l < count; ++l) {
       if (steps[l].site != st.site) continue;
       const Bits step_bits = (proposal_bit<Bits>(stride) - 1) << (l * stride);  // stride ≤ 31 (y ≤ 30)
-      dirty |= step_bits & ~(q + 1 < kWidth ? proposal_bit<Bits>(q + 1) - 1 : ~none);
+      dirty |= step_bits & after_q(q);
       if (a == y)
         steps[l].centre_plus = !steps[l].centre_plus;
       else
@@ -294,15 +330,32 @@ LOCENT_HD RoundOutcome decide_round_masked(RoundStep* steps, int count, int firs
       centre_steps[out.centre_flips++] = j;
       continue;
     }
-    if (q + stride < total) stale |= proposal_bit<Bits>(q + stride);
-    if (record_replica_flip(out, flips, energy, j, a, !((st.replica_plus >> a) & 1u),
-                            delta_e[j * y + a]))
-      return out;
+    const bool first_move = !((moves.once >> a) & 1u);
+    moves.add(a, j, w_plus);
+    if (moves.stale<kMoves>(a)) {
+      if (q + stride < total) stale |= proposal_bit<Bits>(q + stride);
+    } else if (first_move) {  // kMoves = 2: a's later proposals by the second-order rule
+      for (int l = j + 1; l < count; ++l) dirty |= proposal_bit<Bits>(l * stride + a);
+    }
+    if (record_replica_flip(out, flips, energy, j, a, w_plus, de)) return out;
   }
   proposals += static_cast<std::uint64_t>(total - pos);
   out.next_step = count;
   out.next_replica = 0;
   return out;
+}
+
+// The plain rounds' masked decisions from the round's start.
+template <class Bits, class Random>
+LOCENT_HD RoundOutcome decide_round_masked(RoundStep* steps, int count, int first_replica, int y,
+                                           bool traced, const int* delta_e,
+                                           const ThresholdView& view, const Random& random,
+                                           Bits tentative, std::int64_t* energy,
+                                           RoundFlip* flips, int* centre_steps,
+                                           std::uint64_t& proposals, std::uint64_t& accepted) {
+  return decide_round_masked_moving<1>(steps, count, 0, first_replica, RoundOutcome{}, y, traced,
+                                       delta_e, NoSecondOrder{}, view, random, tentative, energy,
+                                       flips, centre_steps, proposals, accepted);
 }
 
 // ---- Longer rounds: a replica may move twice ----
@@ -329,6 +382,23 @@ LOCENT_HD RoundOutcome continue_round_twice(RoundStep* steps, int count, const R
   return decide_round_moving<2>(steps, count, plain.next_step, plain.next_replica, plain, y,
                                 traced, delta_e, after, view, random, energy, flips,
                                 centre_steps, proposals, accepted);
+}
+
+// The same, masked: bit q of `tentative` set for q at or after plain's stopping proposal where
+// tentative_decision<2>(q) accepts with the moves RoundMoves(flips, plain.flips) and `after`.
+template <class Bits, class Random, class After>
+LOCENT_HD RoundOutcome continue_round_twice_masked(RoundStep* steps, int count,
+                                                   const RoundOutcome& plain, int y, bool traced,
+                                                   const int* delta_e, const After& after,
+                                                   const ThresholdView& view, const Random& random,
+                                                   Bits tentative, std::int64_t* energy,
+                                                   RoundFlip* flips, int* centre_steps,
+                                                   std::uint64_t& proposals,
+                                                   std::uint64_t& accepted) {
+  if (plain.solved || plain.next_step >= count) return plain;
+  return decide_round_masked_moving<2>(steps, count, plain.next_step, plain.next_replica, plain, y,
+                                       traced, delta_e, after, view, random, tentative, energy,
+                                       flips, centre_steps, proposals, accepted);
 }
 
 // The whole round in one go, from its first proposal.
