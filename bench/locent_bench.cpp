@@ -122,13 +122,15 @@ BitMatrix random_signs(std::size_t n, std::uint64_t seed) {
 }
 
 // How long the speculative rounds are on the throughput workload (α = 0.6, y = 7, β = 2,
-// γ = 0.5, three sweeps from random replicas, rounds of up to 32 steps), on the CPU twin: plain
-// rounds (a replica moves once) against the longer rounds (twice). The figure is proposals per
-// round, what a GPU round's fixed cost is shared by; the time is the CPU twin's, whose
-// second-order counts are a slow reference.
+// γ = 0.5, three sweeps from random replicas, rounds of up to k steps), on the CPU twin: plain
+// rounds (a replica moves once) against the longer rounds with up to 1, 2 or any number of parts
+// after the plain decisions (each part one more exchange in the kernel). The figure is proposals
+// per round, what a GPU round's fixed cost is shared by, and parts per round; the time is the
+// CPU twin's, a reference, not a fast path.
 void BM_RoundLength(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
-  const bool twice = state.range(1);
+  const int extensions = static_cast<int>(state.range(1));
+  const int k = static_cast<int>(state.range(2));
   GenerateSpec spec;
   spec.model.inputs = n;
   spec.alpha = 0.6;
@@ -142,20 +144,26 @@ void BM_RoundLength(benchmark::State& state) {
   const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
   const cpu::ChainData data{&rows, &cols, 5, 0};
   const ThresholdTables tables = build_thresholds(config, threshold_half_width(config, d.n_patterns()), 0, 3);
-  double proposals = 0, rounds = 0;
+  double proposals = 0, accepted = 0, rounds = 0, parts = 0;
   for (auto _ : state) {
     ChainState chain = initial_chain(config, rows, 0);
     std::vector<std::vector<std::int64_t>> trace;
-    std::uint64_t count = 0;
-    cpu::run_metropolis_rounds(chain, data, tables, {}, kMaxRoundSteps, false, trace, nullptr, twice,
-                               &count);
+    std::uint64_t count[2] = {0, 0};  // rounds, parts after the plain decisions
+    cpu::run_metropolis_rounds(chain, data, tables, {}, k, true, trace, nullptr, extensions, count);
     proposals += double(chain.status.proposals);
-    rounds += double(count);
+    accepted += double(chain.status.accepted);
+    rounds += double(count[0]);
+    parts += double(count[1]);
   }
   state.counters["proposals/round"] = proposals / rounds;
-  state.SetLabel(twice ? "longer rounds" : "plain rounds");
+  state.counters["parts/round"] = parts / rounds;
+  state.counters["acceptance"] = accepted / proposals;
+  state.SetLabel(extensions == 0 ? "plain rounds" : "longer rounds");
 }
-BENCHMARK(BM_RoundLength)->ArgsProduct({{1001, 10001}, {0, 1}})->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_RoundLength)
+    ->ArgsProduct({{1001, 10001}, {0, 1, 2, 32}, {16, 32}})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
 
 // Dense fields and errors, R = P = N = n: n³ binary multiply-adds an evaluation.
 void BM_DenseFieldsCpu(benchmark::State& state) {

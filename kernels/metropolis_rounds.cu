@@ -57,6 +57,9 @@ struct RoundsArgs {
   // Diagnostics: the counts and the sums (phases 3 and 5) run a second time each round and are
   // timed apart (LOCENT_ROUNDS_PROFILE=2): the second run finds its code and data warm.
   bool repeat_phases;
+  // The longer rounds' kernels (LOCENT_ROUNDS_LONGER=n): at most n parts a round after the plain
+  // decisions, each with one more cluster barrier.
+  int extensions;
   std::uint32_t* rank_words;
   std::size_t rank_stride;
   // Diagnostics (LOCENT_ROUNDS_PROFILE): thread 0 of the first instance's block 0 adds up the
@@ -66,18 +69,26 @@ struct RoundsArgs {
 constexpr int kPhases = 8;                // 1–7 of a round, 8: the end of a sweep
 constexpr int kRounds = kPhases;          // the slot counting the rounds
 constexpr int kRepeatCounts = kPhases + 1, kRepeatSums = kPhases + 2;  // phases 3 and 5 again
-constexpr int kPhaseSlots = kPhases + 3;
+constexpr int kSecondOrder = kPhases + 3;  // the longer rounds' second part (6b–6d)
+constexpr int kPhaseSlots = kPhases + 4;
 
 // Words of one block's record: k·y packed hit counts, then y packed set sizes, padded to 16 bytes.
 __host__ __device__ inline int record_words(int k, int y) { return ((k + 1) * y + 3) / 4 * 4; }
+// The longer rounds' second record: for replica a that moved and each later step l < k, two words
+// at 2(a·(k + 1) + l) (the three-way count's two parts, the first-order count of C or D), and at
+// l = k the counts of C and D in the moved step's column and in the slice.
+__host__ __device__ inline int second_record_words(int k, int y) {
+  return (2 * y * (k + 1) + 3) / 4 * 4;
+}
 __host__ __device__ inline int reduce_stride(int y) { return 3 * y; }
 
 // The carve-up of dynamic shared memory, in bytes from the start; the same on host and device.
 struct SharedLayout {
-  std::size_t stabilities, set_a, set_b, ring, random, sites, stage, exchange, delta, steps, flips,
-      centre_steps, energy, reduce, local, table, bytes;
+  std::size_t stabilities, set_a, set_b, set_c, set_d, ring, random, sites, stage, exchange,
+      stage2, exchange2, hits, second, delta, steps, flips, centre_steps, energy, reduce, local,
+      table, bytes;
   __host__ __device__ SharedLayout(int y, int cluster, int slice, int k, int slot_stride,
-                                   bool shared_stabilities, std::size_t table_words) {
+                                   bool shared_stabilities, std::size_t table_words, bool twice) {
     std::size_t at = 0;
     auto take = [&at](std::size_t size, std::size_t align) {
       at = (at + align - 1) / align * align;
@@ -95,12 +106,22 @@ struct SharedLayout {
     stabilities = take(shared_stabilities ? sizeof(std::int32_t) * y * 32 * slice : 0, 16);
     set_a = take(sizeof(std::uint32_t) * y * slice, 16);
     set_b = take(sizeof(std::uint32_t) * y * slice, 16);
+    // The longer rounds: the outer sets C and D, the second records (two buffers), the round's
+    // hit totals (2 ints an item, then the set sizes), and the second-order terms (y·k sums,
+    // then two sizes a replica).
+    const int rec2 = twice ? second_record_words(k, y) : 0;
+    set_c = take(twice ? sizeof(std::uint32_t) * y * slice : 0, 16);
+    set_d = take(twice ? sizeof(std::uint32_t) * y * slice : 0, 16);
+    exchange2 = take(sizeof(std::uint32_t) * 2 * cluster * rec2, 16);
+    stage2 = take(sizeof(std::uint32_t) * rec2, 16);
+    hits = take(twice ? sizeof(int) * 2 * (k + 1) * y : 0, 4);
+    second = take(twice ? sizeof(int) * (y * k + 2 * y) : 0, 4);
     ring = take(sizeof(std::uint32_t) * ring_slots * slice, 16);
     random = take(sizeof(std::uint32_t) * ring_slots * slot_stride, 4);
     sites = take(sizeof(int) * ring_slots, 4);
     delta = take(sizeof(int) * k * y, 4);
     steps = take(sizeof(RoundStep) * k, 4);
-    flips = take(sizeof(RoundFlip) * y, 4);
+    flips = take(sizeof(RoundFlip) * 2 * y, 4);  // two a replica in the longer rounds
     centre_steps = take(sizeof(int) * k, 4);
     table = take(sizeof(std::uint32_t) * table_words, 16);
     bytes = at;
@@ -119,12 +140,18 @@ struct SharedLayout {
 // time (no division per word), the accepted flips' site-sum updates as reductions that thread 0 does not wait for, and
 // less code in the round's loop (no run-time modulo of the ring or 64-bit division of step
 // numbers, loops not unrolled where they run once). The same trajectory, bit for bit.
-template <int kWarps, bool kSharedStabilities, bool kLean>
+// kVariant: 0 the default kernels, 1 the lean ones (kLean), 2 the lean ones with the longer
+// rounds (kTwice: LOCENT_ROUNDS_LONGER=n, not yet run on hardware), a kernel of its own so that
+// its code costs the others no registers.
+enum RoundsVariant { kDefaultRounds = 0, kLeanRounds = 1, kLongerRounds = 2 };
+template <int kWarps, bool kSharedStabilities, int kVariant>
 __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
     metropolis_rounds_kernel(MetropolisBatch bt, MetropolisChunk ch, RoundsArgs ra) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  constexpr bool kLean = kVariant >= kLeanRounds, kTwice = kVariant == kLongerRounds;
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ int ctrl_flips, ctrl_next_step, ctrl_next_replica, ctrl_solved_by;
+  __shared__ std::uint32_t ctrl_extend;  // the longer rounds: replicas whose terms come next
   __shared__ int stop;
   __shared__ int round_k;  // the steps of this sweep's rounds (≤ k)
   cg::cluster_group cluster = cg::this_cluster();
@@ -146,8 +173,9 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
   const int w_lo = rank * S, words = max(0, min(pw, w_lo + S) - w_lo);
   const int mu_lo = 32 * w_lo, slice_patterns = 32 * S;
 
+  const int rec2 = kTwice ? second_record_words(k, y) : 0;  // the longer rounds
   const SharedLayout lay(y, C, S, k, slot_stride, kSharedStabilities,
-                         ra.table_in_shared ? ch.table_stride : 0);
+                         ra.table_in_shared ? ch.table_stride : 0, kTwice);
   std::uint32_t* exchange = reinterpret_cast<std::uint32_t*>(smem + lay.exchange);
   std::uint32_t* stage = reinterpret_cast<std::uint32_t*>(smem + lay.stage);
   unsigned long long* reduce = reinterpret_cast<unsigned long long*>(smem + lay.reduce);
@@ -161,6 +189,13 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
   const int st_stride = kSharedStabilities ? slice_patterns : p;
   std::uint32_t* sa = reinterpret_cast<std::uint32_t*>(smem + lay.set_a);
   std::uint32_t* sb = reinterpret_cast<std::uint32_t*>(smem + lay.set_b);
+  std::uint32_t* sc = reinterpret_cast<std::uint32_t*>(smem + lay.set_c);  // the longer rounds'
+  std::uint32_t* sd = reinterpret_cast<std::uint32_t*>(smem + lay.set_d);
+  std::uint32_t* stage2 = reinterpret_cast<std::uint32_t*>(smem + lay.stage2);
+  std::uint32_t* exchange2 = reinterpret_cast<std::uint32_t*>(smem + lay.exchange2);
+  int* hits = reinterpret_cast<int*>(smem + lay.hits);  // item e: |A ∩ col| at 2e, |B ∩ col| at 2e + 1
+  int* second_sums = reinterpret_cast<int*>(smem + lay.second);  // replica a, step l: a·k + l
+  int* second_sizes = second_sums + y * k;                       // |A'| at 2a, |B'| at 2a + 1
   std::uint32_t* cols = reinterpret_cast<std::uint32_t*>(smem + lay.ring);
   std::uint32_t* random = reinterpret_cast<std::uint32_t*>(smem + lay.random);
   int* sites = reinterpret_cast<int*>(smem + lay.sites);
@@ -205,6 +240,19 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
   std::uint64_t proposals = status->proposals, accepted = status->accepted;  // thread 0's
   int solved_by = -1;
   cluster.sync();  // every block of the cluster exists before any touches another's memory
+  if constexpr (kTwice) {  // the outer sets C and D, from the stabilities (read by no phase before 6b)
+    for (int item = warp; item < y * S; item += warps) {
+      const int a = item / S, w = item - a * S;
+      const bool live = w < words && mu_lo + 32 * w + lane < p;
+      const int d = live ? st[a * st_stride + 32 * w + lane] : 0;
+      const std::uint32_t bc = __ballot_sync(0xffffffffu, live && in_set_c(d, flips));
+      const std::uint32_t bd = __ballot_sync(0xffffffffu, live && in_set_d(d, flips));
+      if (lane == 0) {
+        sc[item] = bc;
+        sd[item] = bd;
+      }
+    }
+  }
   // Totals in shared memory, not registers: the kernel is at its register limit.
   __shared__ unsigned long long phase_cycles[kPhaseSlots];
   const bool timed = ra.phase_cycles != nullptr && b == 0 && rank == 0 && tid == 0;
@@ -251,9 +299,11 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
     // same counters, the same arithmetic). Any length gives the same trajectory: the ring's
     // 2k slots stay ahead of every round of at most k steps.
     if (tid == 0) {
-      round_k = ra.adaptive ? adaptive_round_steps(accepted - accepted_before,
-                                                   proposals - proposals_before, y, k)
-                            : k;
+      const std::uint64_t sweep_accepted = accepted - accepted_before;
+      const std::uint64_t sweep_proposals = proposals - proposals_before;
+      round_k = !ra.adaptive ? k
+                : kTwice     ? adaptive_round_steps_twice(sweep_accepted, sweep_proposals, y, k)
+                             : adaptive_round_steps(sweep_accepted, sweep_proposals, y, k);
       proposals_before = proposals;
       accepted_before = accepted;
     }
@@ -491,6 +541,14 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
             zb += z >> 16;
           }
           delta[e] = flip_delta_energy((steps[j].replica_plus >> a) & 1u, ha, hb, za, zb);
+          if constexpr (kTwice) {  // the totals, for the second-order rule
+            hits[2 * e] = ha;
+            hits[2 * e + 1] = hb;
+            if (j == 0) {
+              hits[2 * (k * y + a)] = za;
+              hits[2 * (k * y + a) + 1] = zb;
+            }
+          }
         }
       };
       run_phase(sum_phase, 4, kRepeatSums);
@@ -518,13 +576,164 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
           tentative |= Bits(__ballot_sync(0xffffffffu, accept)) << (32 * m);
         }
       }
+      RoundOutcome out;  // thread 0's
+      if (tid == 0)
+        out = masked ? decide_round_masked(steps, count, first_replica, y, traced, delta, view,
+                                           random_at, tentative, energy, flip_list, centre_steps,
+                                           proposals, accepted)
+                     : decide_round(steps, count, first_replica, y, traced, delta, view, random_at,
+                                    energy, flip_list, centre_steps, proposals, accepted);
+      if constexpr (kTwice) {
+        // The longer rounds. While the decisions stop at the next proposal of a replica that
+        // moved once, the rest of the round needs the second-order terms of the replicas that
+        // moved (delta_energy_after_flip): counted (6b) and exchanged (6c) like the first counts,
+        // then summed by warp 0, which also takes the rest's tentative decisions, and thread 0
+        // walks on (6d: continue_round_masked); at most ra.extensions such parts a round.
+        // Every block takes the same decisions, so the same branches.
+        phase_done(5);
+        std::uint32_t known = 0;  // replicas with terms: the same in every thread
+#pragma unroll 1
+        for (int part = 0; part < ra.extensions; ++part) {
+          if (tid == 0) {
+            ctrl_extend = replicas_to_extend(out, flip_list, count, known);
+            ctrl_flips = out.flips;
+            ctrl_next_step = out.next_step;
+            ctrl_next_replica = out.next_replica;
+          }
+          __syncthreads();
+          const std::uint32_t extend = ctrl_extend;
+          if (extend == 0) break;
+          known |= extend;
+          const int flips_so_far = ctrl_flips;
+          // 6b. For each replica a in `extend` (its one move at step j) and each later step l:
+          // the three-way count's two parts over col_j ∩ col_l (second_order_u, _v) and |C ∩
+          // col_l| (moved from −1) or |D ∩ col_l| (from +1); at l = count (stored at k): |C ∩
+          // col_j|, |D ∩ col_j|, |C|, |D|. Record slot a·(k + 1) + l, two words.
+#pragma unroll 1
+          for (int f = 0; f < flips_so_far; ++f) {
+            const RoundFlip m = flip_list[f];
+            if (!((extend >> m.replica) & 1u)) continue;  // the same for the whole block
+            const std::uint32_t* col_j = cols + slot_of(m.step) * S;
+            const std::uint32_t* set_a = sa + m.replica * S;
+            const std::uint32_t* set_b = sb + m.replica * S;
+            const std::uint32_t* set_c = sc + m.replica * S;
+            const std::uint32_t* set_d = sd + m.replica * S;
+            const std::uint32_t* outer = m.was_plus ? set_d : set_c;
+#pragma unroll 1
+            for (int l = m.step + 1 + warp; l <= count; l += warps) {  // l: the same for the warp
+              int x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+              if (l < count) {
+                const std::uint32_t* col_l = cols + slot_of(l) * S;
+                for (int w = lane; w < words; w += 32) {
+                  const std::uint32_t both = col_j[w] & col_l[w];
+                  const std::uint32_t wa = set_a[w], wb = set_b[w], wc = set_c[w], wd = set_d[w];
+                  x0 += __popc(both & second_order_u(wa, wb, wc, wd, flips));
+                  x1 += __popc(both & second_order_v(wa, wb, wc, wd, flips));
+                  x2 += __popc(col_l[w] & outer[w]);
+                }
+              } else {
+                for (int w = lane; w < words; w += 32) {
+                  const std::uint32_t wc = set_c[w], wd = set_d[w];
+                  x0 += __popc(col_j[w] & wc);
+                  x1 += __popc(col_j[w] & wd);
+                  x2 += __popc(wc);
+                  x3 += __popc(wd);
+                }
+              }
+              x0 = warp_sum(x0);
+              x1 = warp_sum(x1);
+              x2 = warp_sum(x2);
+              x3 = warp_sum(x3);
+              if (lane == 0) {  // each below 2^16: 32·S ≤ 32·kMaxSliceWords patterns
+                const int at = 2 * (m.replica * (k + 1) + (l < count ? l : k));
+                stage2[at] = std::uint32_t(x0) | std::uint32_t(x1) << 16;
+                stage2[at + 1] = std::uint32_t(x2) | std::uint32_t(x3) << 16;
+              }
+            }
+          }
+          __syncthreads();
+          // 6c. The records to every block, one more cluster barrier. Two buffers, by the part's
+          // parity: a block writes a buffer again only after a barrier (the next part's, or
+          // the next round's phase 4) that every block reaches after reading it.
+          std::uint32_t* records2 = exchange2 + std::size_t(part & 1) * C * rec2;
+          {
+            const int vectors = rec2 / 4;
+            const uint4* from = reinterpret_cast<const uint4*>(stage2);
+            for (int e = tid; e < C * vectors; e += threads) {
+              const int dst = e / vectors, v = e - dst * vectors;
+              uint4* to = cluster.map_shared_rank(
+                  reinterpret_cast<uint4*>(records2 + std::size_t(rank) * rec2), dst);
+              to[v] = from[v];
+            }
+          }
+          cluster.sync();
+          // 6d. Warp 0 sums the records into each extended replica's terms: the sums s (a·k + l)
+          // and the sizes |A'|, |B'| after its move (sizes_after_flip, metropolis_rules.hpp);
+          // then the tentative decisions of the rest of the round, and thread 0 walks on.
+          if (warp == 0) {
+#pragma unroll 1
+            for (int f = 0; f < flips_so_far; ++f) {
+              const RoundFlip m = flip_list[f];
+              if (!((extend >> m.replica) & 1u)) continue;
+              const int* h_j = hits + 2 * (m.step * y + m.replica);  // |A ∩ col_j|, |B ∩ col_j|
+              for (int l = m.step + 1 + lane; l <= count; l += 32) {
+                const int e = m.replica * (k + 1) + (l < count ? l : k);
+                int x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+                for (int r = 0; r < C; ++r) {
+                  const std::uint32_t v0 = records2[r * rec2 + 2 * e];
+                  const std::uint32_t v1 = records2[r * rec2 + 2 * e + 1];
+                  x0 += v0 & 0xffffu;
+                  x1 += v0 >> 16;
+                  x2 += v1 & 0xffffu;
+                  x3 += v1 >> 16;
+                }
+                if (l == count) {
+                  const int* size = hits + 2 * (k * y + m.replica);  // |A|, |B|
+                  const SizesAfterFlip after_move = sizes_after_flip(
+                      m.was_plus, h_j[0], h_j[1], x0, x1, size[0], size[1], x2, x3);
+                  second_sizes[2 * m.replica] = after_move.a;
+                  second_sizes[2 * m.replica + 1] = after_move.b;
+                } else {
+                  const int* h_l = hits + 2 * (l * y + m.replica);
+                  second_sums[m.replica * k + l] = second_order_sum(
+                      m.was_plus, second_order_q(x0, x1, flips), h_l[0], h_l[1], x2);
+                }
+              }
+            }
+            __syncwarp();
+            // A known replica's ΔE at step l after its own first move.
+            const auto after = [&](int, int l, int a, bool, bool l_plus) {
+              return delta_energy_after_flip(
+                  l_plus, second_sums[a * k + l],
+                  SizesAfterFlip{second_sizes[2 * a], second_sizes[2 * a + 1]});
+            };
+            const int from = ctrl_next_step * round_stride(y, traced) + ctrl_next_replica;
+            const bool masked_rest = ra.parallel_decisions && total <= kMaxMaskedProposals;
+            const RoundMoves moves(flip_list, flips_so_far, known);
+            ProposalBits later = 0;
+            if (masked_rest) {
+#pragma unroll 1
+              for (int m = 0; m < kMaxMaskedProposals / 32; ++m) {
+                const int q = lane + 32 * m;
+                const bool accept = q >= from && q < total &&
+                                    tentative_decision(steps, q, y, traced, delta, view,
+                                                       random_at, &moves, after);
+                later |= ProposalBits(__ballot_sync(0xffffffffu, accept)) << (32 * m);
+              }
+            }
+            if (lane == 0)
+              out = masked_rest
+                        ? continue_round_masked(steps, count, out, known, y, traced, delta,
+                                                after, view, random_at, later, energy,
+                                                flip_list, centre_steps, proposals, accepted)
+                        : continue_round(steps, count, out, known, y, traced, delta, after, view,
+                                         random_at, energy, flip_list, centre_steps, proposals,
+                                         accepted);
+          }
+          // thread 0's steps[] and flips reach the other warps at the next part's barrier
+        }
+      }
       if (tid == 0) {
-        const RoundOutcome out =
-            masked ? decide_round_masked(steps, count, first_replica, y, traced, delta, view,
-                                         random_at, tentative, energy, flip_list, centre_steps,
-                                         proposals, accepted)
-                   : decide_round(steps, count, first_replica, y, traced, delta, view, random_at,
-                                  energy, flip_list, centre_steps, proposals, accepted);
         for (int f = 0; f < out.flips; ++f) {
           const RoundFlip& m = flip_list[f];
           const int i = steps[m.step].site;
@@ -552,7 +761,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
         }
       }
       __syncthreads();
-      phase_done(5);
+      phase_done(kTwice ? kSecondOrder : 5);
 
       // 7. The accepted replicas' slices move: stabilities by ±2, sets rebuilt word by word.
       // Each flip has its own replica, so the (flip, word) items are independent: a warp takes
@@ -562,18 +771,28 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       constexpr int kUnroll = 4;
       // A move's word: stability by ±2 where the column drops (or raises) it, then the sets.
       const auto move_word = [&](int replica, int w, int before, bool drops, bool live) {
-        bool in_a = false, in_b = false;
+        bool in_a = false, in_b = false, in_c = false, in_d = false;
         if (live) {
           const int d = before + (drops ? -2 : 2);
           st[replica * st_stride + 32 * w + lane] = d;
           in_a = in_set_a(d, flips);
           in_b = in_set_b(d, flips);
+          in_c = kTwice && in_set_c(d, flips);
+          in_d = kTwice && in_set_d(d, flips);
         }
         const std::uint32_t ba = __ballot_sync(0xffffffffu, in_a);
         const std::uint32_t bb = __ballot_sync(0xffffffffu, in_b);
         if (lane == 0) {
           sa[replica * S + w] = ba;
           sb[replica * S + w] = bb;
+        }
+        if constexpr (kTwice) {  // the longer rounds' outer sets
+          const std::uint32_t bc = __ballot_sync(0xffffffffu, in_c);
+          const std::uint32_t bd = __ballot_sync(0xffffffffu, in_d);
+          if (lane == 0) {
+            sc[replica * S + w] = bc;
+            sd[replica * S + w] = bd;
+          }
         }
       };
       if constexpr (kLean) {
@@ -778,29 +997,49 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
 }
 
 std::size_t shared_bytes(const MetropolisBatch& batch, int cluster, int slice, int k,
-                         bool shared_stabilities, std::size_t table_words) {
+                         bool shared_stabilities, std::size_t table_words, bool twice) {
   const int slots = step_slots(batch.replicas, batch.explicit_centre);
   return SharedLayout(batch.replicas, cluster, slice, k, 4 * ((slots + 3) / 4), shared_stabilities,
-                      table_words)
+                      table_words, twice)
       .bytes;
 }
 
 using RoundsKernel = void (*)(MetropolisBatch, MetropolisChunk, RoundsArgs);
 
-template <bool kLean>
+template <int kVariant>
 RoundsKernel kernel_for(int warps, bool shared_stabilities) {
-  if (warps == kClusterWarps) return metropolis_rounds_kernel<kClusterWarps, true, kLean>;
-  return shared_stabilities ? metropolis_rounds_kernel<kBatchWarps, true, kLean>
-                            : metropolis_rounds_kernel<kBatchWarps, false, kLean>;
+  if (warps == kClusterWarps) return metropolis_rounds_kernel<kClusterWarps, true, kVariant>;
+  return shared_stabilities ? metropolis_rounds_kernel<kBatchWarps, true, kVariant>
+                            : metropolis_rounds_kernel<kBatchWarps, false, kVariant>;
 }
-RoundsKernel kernel_for(int warps, bool shared_stabilities, bool lean) {
-  return lean ? kernel_for<true>(warps, shared_stabilities) : kernel_for<false>(warps, shared_stabilities);
+RoundsKernel kernel_for(int warps, bool shared_stabilities, RoundsVariant variant) {
+  switch (variant) {
+    case kLeanRounds: return kernel_for<kLeanRounds>(warps, shared_stabilities);
+    case kLongerRounds: return kernel_for<kLongerRounds>(warps, shared_stabilities);
+    default: return kernel_for<kDefaultRounds>(warps, shared_stabilities);
+  }
 }
 
-// LOCENT_ROUNDS_LEAN=1: the kLean kernels (read at every launch, so that a test can switch it).
-bool lean_rounds() {
-  const char* v = std::getenv("LOCENT_ROUNDS_LEAN");
+bool env_is_one(const char* name) {
+  const char* v = std::getenv(name);
   return v != nullptr && std::string(v) == "1";
+}
+// LOCENT_ROUNDS_LONGER=n (1 ≤ n ≤ 30): the longer rounds on the lean kernels, at most n parts a
+// round after the plain decisions (not yet run on hardware); 0 or unset: none.
+int longer_round_parts() {
+  const char* v = std::getenv("LOCENT_ROUNDS_LONGER");
+  if (v == nullptr || *v == 0) return 0;
+  char* end = nullptr;
+  const long n = std::strtol(v, &end, 10);
+  if (*end != 0 || n < 0 || n > 30)
+    throw Error("LOCENT_ROUNDS_LONGER must be a number of parts from 0 to 30");
+  return static_cast<int>(n);
+}
+bool twice_rounds() { return longer_round_parts() > 0; }
+// LOCENT_ROUNDS_LEAN=1: the lean kernels; LOCENT_ROUNDS_LONGER: the lean kernels with the
+// longer rounds. Read at every shape and launch, so that a test can switch them.
+RoundsVariant rounds_variant() {
+  return twice_rounds() ? kLongerRounds : env_is_one("LOCENT_ROUNDS_LEAN") ? kLeanRounds : kDefaultRounds;
 }
 
 cudaLaunchConfig_t launch_config(const MetropolisBatch& batch, int cluster, int warps,
@@ -839,7 +1078,7 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
 
   // Tries one kernel instance and size; fills `shape` when every instance gets resident blocks.
   const auto fits = [&](int c, int warps, bool shared_stabilities, RoundsShape& shape) {
-    const RoundsKernel kernel = kernel_for(warps, shared_stabilities, lean_rounds());
+    const RoundsKernel kernel = kernel_for(warps, shared_stabilities, rounds_variant());
     // Built for sm_90 (a PTX-only build for an older target would run its empty body); its
     // static shared memory counts against the opt-in limit.
     cudaFuncAttributes attributes{};
@@ -848,10 +1087,12 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
     const int limit = optin - static_cast<int>(attributes.sharedSizeBytes);
     const int slice = (batch.pattern_words + c - 1) / c;
     if (slice > kMaxSliceWords) return false;
-    const std::size_t bytes = shared_bytes(batch, c, slice, round_steps, shared_stabilities, 0);
+    const std::size_t bytes =
+        shared_bytes(batch, c, slice, round_steps, shared_stabilities, 0, twice_rounds());
     if (bytes > std::size_t(limit)) return false;
-    for (const bool lean : {false, true}) {  // either may be launched (LOCENT_ROUNDS_LEAN)
-      const RoundsKernel variant = kernel_for(warps, shared_stabilities, lean);
+    // Any variant may be launched (LOCENT_ROUNDS_LEAN, LOCENT_ROUNDS_LONGER).
+    for (const RoundsVariant v : {kDefaultRounds, kLeanRounds, kLongerRounds}) {
+      const RoundsKernel variant = kernel_for(warps, shared_stabilities, v);
       LOCENT_CUDA_CHECK(
           cudaFuncSetAttribute(variant, cudaFuncAttributeMaxDynamicSharedMemorySize, limit));
       if (c > 1)
@@ -910,7 +1151,8 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
   static const char* const profile_value = std::getenv("LOCENT_ROUNDS_PROFILE");
   static const bool profile = profile_value != nullptr;
   static const bool repeat = profile && std::string(profile_value) == "2";
-  const bool lean = lean_rounds();
+  const RoundsVariant variant = rounds_variant();
+  const bool lean = variant != kDefaultRounds, twice = variant == kLongerRounds;
   static unsigned long long* phase_cycles = nullptr;
   if (profile && phase_cycles == nullptr)
     LOCENT_CUDA_CHECK(cudaMalloc(&phase_cycles, kPhaseSlots * sizeof(unsigned long long)));
@@ -921,20 +1163,26 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
                   shape.parallel_decisions,
                   false,
                   repeat,
+                  longer_round_parts(),
                   rank_words,
                   shape.rank_stride,
                   profile ? phase_cycles : nullptr};
-  std::size_t bytes = shape.base_shared_bytes;
+  // The shape was sized for the rounds chosen when it was made.
+  std::size_t bytes = shared_bytes(batch, shape.cluster, shape.slice_words, shape.round_steps,
+                                   shape.shared_stabilities, 0, twice);
+  if (bytes > shape.max_shared_bytes)
+    throw Error("the longer rounds (LOCENT_ROUNDS_LONGER) were switched on after the kernel's "
+                "shape was chosen");
   const std::size_t with_table = shared_bytes(batch, shape.cluster, shape.slice_words,
                                               shape.round_steps, shape.shared_stabilities,
-                                              chunk.table_stride);
+                                              chunk.table_stride, twice);
   // The table joins shared memory when that costs no resident blocks: a cluster's blocks hold
   // an SM each; one block per instance asks the occupancy calculator again.
   bool room = with_table <= shape.max_shared_bytes && chunk.table_stride * 4 <= kSharedTableBytes;
   if (room && shape.cluster == 1) {
     int per_sm = 0;
     LOCENT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-        &per_sm, kernel_for(shape.warps, shape.shared_stabilities, lean), 32 * shape.warps,
+        &per_sm, kernel_for(shape.warps, shape.shared_stabilities, variant), 32 * shape.warps,
         with_table));
     room = per_sm * shape.sms >= batch.instances;
   }
@@ -946,16 +1194,17 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
   cudaLaunchConfig_t config = launch_config(batch, shape.cluster, shape.warps, bytes, &attribute);
   config.stream = stream;
   LOCENT_CUDA_CHECK(cudaLaunchKernelEx(&config,
-                                       kernel_for(shape.warps, shape.shared_stabilities, lean),
+                                       kernel_for(shape.warps, shape.shared_stabilities, variant),
                                        batch, chunk, args));
   if (profile) {
     unsigned long long host[kPhaseSlots] = {};
     LOCENT_CUDA_CHECK(cudaMemcpyAsync(host, phase_cycles, sizeof(host), cudaMemcpyDeviceToHost, stream));
     LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
     const double rounds = host[kRounds] > 0 ? double(host[kRounds]) : 1.0;
-    std::fprintf(stderr, "rounds profile%s: %llu rounds; cycles a round by phase:", lean ? " (lean)" : "",
-                 host[kRounds]);
+    std::fprintf(stderr, "rounds profile%s: %llu rounds; cycles a round by phase:",
+                 twice ? " (lean, longer rounds)" : lean ? " (lean)" : "", host[kRounds]);
     for (int q = 0; q < kPhases; ++q) std::fprintf(stderr, " %d:%.0f", q + 1, double(host[q]) / rounds);
+    if (twice) std::fprintf(stderr, " 6b-6d:%.0f", double(host[kSecondOrder]) / rounds);
     if (repeat)
       std::fprintf(stderr, " 3again:%.0f 5again:%.0f", double(host[kRepeatCounts]) / rounds,
                    double(host[kRepeatSums]) / rounds);

@@ -106,7 +106,7 @@ TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
     return static_cast<std::uint32_t>(state >> 32);
   };
   int rounds_with_flips = 0, rounds_stopped = 0, rounds_solved = 0, rounds_complete = 0, rounds_64 = 0;
-  int rounds_continued = 0;
+  int rounds_continued = 0, rounds_in_three_parts = 0;
   for (int trial = 0; trial < 20000; ++trial) {
     const int y = 1 + next() % 30;  // every replica count the engine takes
     const bool traced = next() % 2;
@@ -201,21 +201,29 @@ TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
       const RoundOutcome plain =
           decide_round_masked(steps_c.data(), count, first, y, traced, de.data(), view, random,
                               tentative, energy_c.data(), flips_c, centre_c, p_c, a_c);
-      // The continuation masked or one proposal after the other, by turns.
-      RoundOutcome c;
-      if (trial % 2 == 0) {
-        c = continue_round_twice(steps_c.data(), count, plain, y, traced, de.data(), after, view,
-                                 random, energy_c.data(), flips_c, centre_c, p_c, a_c);
-      } else {
-        const RoundMoves moves(flips_c, plain.flips);
-        ProposalBits later = 0;
-        for (int q = plain.next_step * stride + plain.next_replica; q < count * stride; ++q)
-          if (tentative_decision<2>(steps_c.data(), q, y, traced, de.data(), view, random,
-                                    &moves, after))
-            later |= proposal_bit(q);
-        c = continue_round_twice_masked(steps_c.data(), count, plain, y, traced, de.data(), after,
-                                        view, random, later, energy_c.data(), flips_c, centre_c,
-                                        p_c, a_c);
+      // The parts after it, masked or one proposal after the other, by turns, while a replica
+      // that moved once stops them.
+      RoundOutcome c = plain;
+      std::uint32_t known = 0;
+      int parts = 0;
+      for (std::uint32_t extend; (extend = replicas_to_extend(c, flips_c, count, known)) != 0;) {
+        ASSERT_EQ((known & extend), 0u);
+        known |= extend;
+        ++parts;
+        if (trial % 2 == 0) {
+          c = continue_round(steps_c.data(), count, c, known, y, traced, de.data(), after, view,
+                             random, energy_c.data(), flips_c, centre_c, p_c, a_c);
+        } else {
+          const RoundMoves moves(flips_c, c.flips, known);
+          ProposalBits later = 0;
+          for (int q = c.next_step * stride + c.next_replica; q < count * stride; ++q)
+            if (tentative_decision(steps_c.data(), q, y, traced, de.data(), view, random, &moves,
+                                   after))
+              later |= proposal_bit(q);
+          c = continue_round_masked(steps_c.data(), count, c, known, y, traced, de.data(), after,
+                                    view, random, later, energy_c.data(), flips_c, centre_c, p_c,
+                                    a_c);
+        }
       }
       ASSERT_EQ(w.flips, c.flips);
       ASSERT_EQ(w.centre_flips, c.centre_flips);
@@ -237,6 +245,7 @@ TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
         ASSERT_EQ(steps_w[j].centre_plus, steps_c[j].centre_plus);
       }
       rounds_continued += c.flips > plain.flips || c.next_step > plain.next_step;
+      rounds_in_three_parts += parts >= 2;
     }
     rounds_with_flips += s.flips > 0;
     rounds_stopped += !s.solved && s.next_step < count;
@@ -250,6 +259,7 @@ TEST(DecideRound, MaskedWalkEqualsSequentialOnRandomRounds) {
   EXPECT_GT(rounds_complete, 2000);
   EXPECT_GT(rounds_64, 3000);
   EXPECT_GT(rounds_continued, 1000);
+  EXPECT_GT(rounds_in_three_parts, 300);
 }
 
 // The adaptive round length: the most with no history, twice the expected round length
@@ -265,6 +275,20 @@ TEST(DecideRound, AdaptiveRoundLengthFollowsTheAcceptance) {
   for (int accepted = 1000; accepted >= 0; accepted -= 10) {
     const int k = adaptive_round_steps(accepted, 1000, 5, 32);
     EXPECT_GE(k, last);
+    EXPECT_LE(k, 32);
+    last = k;
+  }
+  // The longer rounds (to some replica's second move): about three times as long.
+  EXPECT_EQ(adaptive_round_steps_twice(0, 0, 7, 16), 16);
+  EXPECT_EQ(adaptive_round_steps_twice(0, 1000, 7, 16), 16);
+  EXPECT_EQ(adaptive_round_steps_twice(500, 1000, 7, 16), 4);   // ≈ 2.1 steps
+  EXPECT_EQ(adaptive_round_steps_twice(50, 1000, 7, 32), 24);   // 5 %: ≈ 12.2 (plain: 3.4)
+  EXPECT_EQ(adaptive_round_steps_twice(50, 1000, 7, 16), 16);
+  last = 2;
+  for (int accepted = 1000; accepted >= 0; accepted -= 10) {
+    const int k = adaptive_round_steps_twice(accepted, 1000, 5, 32);
+    EXPECT_GE(k, last);
+    EXPECT_GE(k, adaptive_round_steps(accepted, 1000, 5, 32));
     EXPECT_LE(k, 32);
     last = k;
   }
@@ -296,9 +320,9 @@ std::string case_name(const testing::TestParamInfo<Case>& info) {
 
 class RoundsEqualSequential : public testing::TestWithParam<Case> {};
 
-// The chain in rounds (plain, or longer with `twice`) against the sequential chain; returns the
-// number of rounds.
-std::uint64_t expect_rounds_equal_sequential(const Case& p, bool twice) {
+// The chain in rounds (plain, or longer with `extensions`) against the sequential chain; returns
+// the number of rounds.
+std::uint64_t expect_rounds_equal_sequential(const Case& p, int extensions) {
   const Dataset d = test::storage_instance(p.n, p.alpha, 21);
   AnnealConfig config = test::hot_config(p.replicas, p.coupling, p.energy);
   // Hot cases stay unsolved (long trajectories, many flips); cold ones are solved mid-run.
@@ -313,35 +337,41 @@ std::uint64_t expect_rounds_equal_sequential(const Case& p, bool twice) {
   options.centre_check_every = 3;
   ChainState sequential = initial_chain(config, rows, 3), rounds = sequential;
   std::vector<std::vector<std::int64_t>> trace_sequential, trace_rounds;
-  std::uint64_t round_count = 0;
+  std::uint64_t round_count[2] = {0, 0};  // rounds, parts after the plain decisions
   for (std::uint64_t s = 0; s < config.max_sweeps && !sequential.status.solved;) {
     const std::size_t count = std::min<std::uint64_t>(1 + s % 7, config.max_sweeps - s);
     const ThresholdTables t = build_thresholds(config, hw, s, count);
     cpu::run_metropolis_chunk(sequential, data, t, options, trace_sequential);
     cpu::run_metropolis_rounds(rounds, data, t, options, p.round_steps, p.masked, trace_rounds,
-                               nullptr, twice, &round_count);
+                               nullptr, extensions, round_count);
     s += count;
   }
   EXPECT_GT(sequential.status.accepted, 200u);
   EXPECT_EQ(bool(sequential.status.solved), p.beta >= 1.0) << "the cold cases are the solved ones";
   EXPECT_EQ(trace_sequential, trace_rounds);
   test::expect_same_chain(sequential, rounds);
-  return round_count;
+  return round_count[0];
 }
 
 TEST_P(RoundsEqualSequential, IdenticalTrajectoryAndState) {
-  expect_rounds_equal_sequential(GetParam(), false);
+  expect_rounds_equal_sequential(GetParam(), 0);
 }
 
-// Longer rounds, a replica moving up to twice (the plain decisions, masked or not, then
-// continue_round_twice): the same chain, in fewer rounds wherever rounds are longer than a step
-// and replicas move.
+// Longer rounds, a replica moving up to twice (the plain decisions, masked or not, then parts
+// with the second-order terms of the replicas that moved): the same chain, in fewer rounds
+// wherever rounds are longer than a step and replicas move; fewer still with more parts.
 TEST_P(RoundsEqualSequential, LongerRoundsIdenticalTrajectoryAndState) {
   const Case& p = GetParam();
-  const std::uint64_t plain = expect_rounds_equal_sequential(p, false);
-  const std::uint64_t longer = expect_rounds_equal_sequential(p, true);
-  if (p.round_steps >= 4 && p.beta < 1) EXPECT_LT(longer, plain);
-  else EXPECT_LE(longer, plain);
+  const std::uint64_t plain = expect_rounds_equal_sequential(p, 0);
+  const std::uint64_t one_part = expect_rounds_equal_sequential(p, 1);
+  const std::uint64_t longest = expect_rounds_equal_sequential(p, 32);
+  if (p.round_steps >= 4 && p.beta < 1) {
+    EXPECT_LT(one_part, plain);
+    if (p.replicas > 1) EXPECT_LT(longest, one_part);
+  } else {
+    EXPECT_LE(one_part, plain);
+  }
+  EXPECT_LE(longest, one_part);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -589,6 +619,25 @@ TEST_P(LeanClusterRoundsEqualCpu, IdenticalTrajectoryAndState) { expect_rounds_e
 INSTANTIATE_TEST_SUITE_P(CudaLean, LeanClusterRoundsEqualCpu, testing::ValuesIn(cluster_cases()),
                          cluster_case_name);
 
+// The same cases on the lean kernels with the longer rounds (LOCENT_ROUNDS_LONGER=3: a replica may
+// move twice in a round, by the second-order terms of phases 6b–6d, in up to three more parts a
+// round: both buffers of the second records).
+class LongerClusterRoundsEqualCpu : public ClusterRoundsEqualCpu {
+ protected:
+  void SetUp() override {
+    ClusterRoundsEqualCpu::SetUp();
+    setenv("LOCENT_ROUNDS_LONGER", "3", 1);
+  }
+  void TearDown() override { unsetenv("LOCENT_ROUNDS_LONGER"); }
+};
+
+TEST_P(LongerClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
+  expect_rounds_equal_cpu(GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(CudaLonger, LongerClusterRoundsEqualCpu,
+                         testing::ValuesIn(cluster_cases()), cluster_case_name);
+
 // Solved through solve_batch, the cluster kernel stops at the CPU's proposal, with its weights.
 TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
   if (!cuda_clusters_available()) GTEST_SKIP() << "no CUDA device with thread-block clusters";
@@ -599,7 +648,13 @@ TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
   config.seed = 12;
   CudaOptions options;
   options.cluster_blocks = 4;
-  test::expect_same_solutions(data, config, options);
+  // The default kernels, the lean ones, the lean ones with the longer rounds.
+  for (const char* variant : {"", "LOCENT_ROUNDS_LEAN", "LOCENT_ROUNDS_LONGER"}) {
+    SCOPED_TRACE(std::string("variant ") + variant);
+    if (*variant) setenv(variant, "1", 1);  // the longer rounds with one more part
+    test::expect_same_solutions(data, config, options);
+    if (*variant) unsetenv(variant);
+  }
 }
 
 // Asking for a cluster where none is possible is a clear error, not a silent fallback.

@@ -127,15 +127,20 @@ TEST(FlipDeltaEnergy, AfterAnEarlierFlipMatchesRecomputedDifference) {
       for (int j = 0; j < chain.inputs; ++j)
         for (int l = 0; l < chain.inputs; ++l) {
           SecondOrderCounts x{};
+          int u = 0, v = 0;  // q's two parts, as the kernels count them from bit sets
           for (int mu = 0; mu < p; ++mu) {
             const int bj = int(bit(j, mu)), bl = int(bit(l, mu));
             const int in_c = in_set(kC, mu), in_a = in_set(kA, mu), in_b = in_set(kB, mu),
                       in_d = in_set(kD, mu);
+            const std::uint32_t both = std::uint32_t(bj & bl);
+            u += int(both & second_order_u<std::uint32_t>(in_a, in_b, in_c, in_d, flips) & 1u);
+            v += int(both & second_order_v<std::uint32_t>(in_a, in_b, in_c, in_d, flips) & 1u);
             x.q += (bj & bl) * (in_c + in_a - in_b - in_d);
             x.c_l += in_c & bl, x.a_l += in_a & bl, x.b_l += in_b & bl, x.d_l += in_d & bl;
             x.c_j += in_c & bj, x.a_j += in_a & bj, x.b_j += in_b & bj, x.d_j += in_d & bj;
             x.c += in_c, x.a += in_a, x.b += in_b, x.d += in_d;
           }
+          ASSERT_EQ(second_order_q(u, v, flips), x.q);
           const bool j_was_plus = (chain.replica(a)[j / 64] >> (j % 64)) & 1u;
           ChainState once = chain;
           once.replica(a)[j / 64] ^= std::uint64_t{1} << (j % 64);

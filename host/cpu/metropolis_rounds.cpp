@@ -15,7 +15,7 @@ namespace locent::cpu {
 void run_metropolis_rounds(ChainState& c, const ChainData& data, const ThresholdTables& tables,
                            const ChunkOptions& options, int round_steps, bool masked,
                            std::vector<std::vector<std::int64_t>>& trace, WorkerTeam* team,
-                           bool twice, std::uint64_t* rounds) {
+                           int extensions, std::uint64_t* rounds) {
   if (c.committee()) throw Error("speculative rounds are implemented for perceptrons only");
   if (round_steps < 1 || round_steps > kMaxRoundSteps)
     throw Error("round length must be 1.." + std::to_string(kMaxRoundSteps) + " steps");
@@ -30,6 +30,13 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
   std::vector<std::uint32_t> random(std::size_t(round_steps) * 4 * groups);
   std::vector<RoundStep> steps(round_steps);
   std::vector<int> delta_e(std::size_t(round_steps) * y), centre_steps(round_steps);
+  // The longer rounds: |A ∩ col| and |B ∩ col| of every (step, replica), and the moved replicas'
+  // second-order terms (as kernels/metropolis_rounds.cu keeps them).
+  const bool twice = extensions > 0;
+  std::vector<int> hits(twice ? std::size_t(round_steps) * y * 2 : 0);
+  std::vector<int> second_sums(twice ? std::size_t(round_steps) * y : 0);
+  std::vector<SizesAfterFlip> second_sizes(y);
+  std::vector<std::uint64_t> set_c(twice ? pw : 0), set_d(twice ? pw : 0);
   std::vector<RoundFlip> flips(2 * y);  // two a replica in the longer rounds
   std::vector<FlipCounts> moved(flips.size() * members);
 
@@ -54,38 +61,73 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
           st.centre_plus = !traced && test_bit(c.centre.data(), st.site);
           count_boundary_hits(data.columns->row(st.site), c.set_a.data(), c.set_b.data(), pw, y,
                               hits_a, hits_b);
-          for (int a = 0; a < y; ++a)
+          for (int a = 0; a < y; ++a) {
             delta_e[std::size_t(j) * y + a] = flip_delta_energy(
                 (st.replica_plus >> a) & 1u, hits_a[a], hits_b[a], c.size_a[a], c.size_b[a]);
+            if (twice) {
+              hits[2 * (std::size_t(j) * y + a)] = hits_a[a];
+              hits[2 * (std::size_t(j) * y + a) + 1] = hits_b[a];
+            }
+          }
         }
       });
       const auto random_at = [&](int j, std::uint32_t slot) {
         return random[std::size_t(j) * 4 * groups + slot];
       };
-      if (rounds) ++*rounds;
+      if (rounds) ++rounds[0];
       RoundOutcome out;
       const int total = count * round_stride(y, traced);
-      // Replica a's ΔE at step l after its own flip at step j, from its stabilities at the
-      // round's start (the moves come after the decisions): the second-order counts, pattern by
-      // pattern.
-      const auto after = [&](int j, int l, int a, bool j_was_plus, bool l_plus) {
-        const std::int32_t* st = c.stabilities.data() + std::size_t(a) * c.patterns;
-        const std::uint64_t* col_j = data.columns->row(steps[j].site);
-        const std::uint64_t* col_l = data.columns->row(steps[l].site);
-        SecondOrderCounts x{};
-        const bool flips = c.flip_energy;
-        for (int mu = 0; mu < c.patterns; ++mu) {
-          const int bj = int((col_j[mu >> 6] >> (mu & 63)) & 1u);
-          const int bl = int((col_l[mu >> 6] >> (mu & 63)) & 1u);
-          const int d = st[mu];
-          const int in_c = in_set_c(d, flips), in_a = in_set_a(d, flips);
-          const int in_b = in_set_b(d, flips), in_d = in_set_d(d, flips);
-          x.q += (bj & bl) * (in_c + in_a - in_b - in_d);
-          x.c_l += in_c & bl, x.a_l += in_a & bl, x.b_l += in_b & bl, x.d_l += in_d & bl;
-          x.c_j += in_c & bj, x.a_j += in_a & bj, x.b_j += in_b & bj, x.d_j += in_d & bj;
-          x.c += in_c, x.a += in_a, x.b += in_b, x.d += in_d;
+      // Replica a's ΔE at step l after its own first move, from the terms that
+      // second_order_terms leaves.
+      const auto after = [&](int, int l, int a, bool, bool l_plus) {
+        return delta_energy_after_flip(l_plus, second_sums[std::size_t(a) * round_steps + l],
+                                       second_sizes[a]);
+      };
+      // The second-order terms of the replicas in `extend` (each moved once, in flips[0, moved)),
+      // from bit sets as the kernel's phases 6b–6d take them: the outer sets C and D from the
+      // round-start stabilities, then for each later step l the three-way count's two parts and
+      // |C ∩ col_l| or |D ∩ col_l|.
+      const auto second_order_terms = [&](std::uint32_t extend, int moved) {
+        const bool flips_energy = c.flip_energy;
+        for (int f = 0; f < moved; ++f) {
+          const RoundFlip& m = flips[f];
+          const int a = m.replica;
+          if (!((extend >> a) & 1u)) continue;
+          const std::int32_t* st = c.stabilities.data() + std::size_t(a) * c.patterns;
+          std::fill(set_c.begin(), set_c.end(), 0);
+          std::fill(set_d.begin(), set_d.end(), 0);
+          for (int mu = 0; mu < c.patterns; ++mu) {
+            set_c[mu >> 6] |= std::uint64_t(in_set_c(st[mu], flips_energy)) << (mu & 63);
+            set_d[mu >> 6] |= std::uint64_t(in_set_d(st[mu], flips_energy)) << (mu & 63);
+          }
+          const std::uint64_t* sa = c.set_a.data() + std::size_t(a) * pw;
+          const std::uint64_t* sb = c.set_b.data() + std::size_t(a) * pw;
+          const std::uint64_t* col_j = data.columns->row(steps[m.step].site);
+          const std::uint64_t* outer = m.was_plus ? set_d.data() : set_c.data();
+          int c_j = 0, d_j = 0, size_c = 0, size_d = 0;
+          for (std::size_t w = 0; w < pw; ++w) {
+            c_j += popcount64(col_j[w] & set_c[w]);
+            d_j += popcount64(col_j[w] & set_d[w]);
+            size_c += popcount64(set_c[w]);
+            size_d += popcount64(set_d[w]);
+          }
+          const int* h_j = hits.data() + 2 * (std::size_t(m.step) * y + a);
+          second_sizes[a] = sizes_after_flip(m.was_plus, h_j[0], h_j[1], c_j, d_j, c.size_a[a],
+                                             c.size_b[a], size_c, size_d);
+          for (int l = m.step + 1; l < count; ++l) {
+            const std::uint64_t* col_l = data.columns->row(steps[l].site);
+            int u = 0, v = 0, outer_l = 0;
+            for (std::size_t w = 0; w < pw; ++w) {
+              const std::uint64_t both = col_j[w] & col_l[w];
+              u += popcount64(both & second_order_u(sa[w], sb[w], set_c[w], set_d[w], flips_energy));
+              v += popcount64(both & second_order_v(sa[w], sb[w], set_c[w], set_d[w], flips_energy));
+              outer_l += popcount64(col_l[w] & outer[w]);
+            }
+            const int* h_l = hits.data() + 2 * (std::size_t(l) * y + a);
+            second_sums[std::size_t(a) * round_steps + l] = second_order_sum(
+                m.was_plus, second_order_q(u, v, flips_energy), h_l[0], h_l[1], outer_l);
+          }
         }
-        return delta_energy_after_flip(j_was_plus, l_plus, x);
       };
       const auto decide_masked = [&](auto none) {  // with a mask of none's type
         decltype(none) tentative = 0;
@@ -107,21 +149,32 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
                            random_at, c.energy.data(), flips.data(), centre_steps.data(),
                            c.status.proposals, c.status.accepted);
       }
-      if (twice && masked && total <= kMaxMaskedProposals) {
-        const RoundMoves moves(flips.data(), out.flips);
-        ProposalBits tentative = 0;
-        for (int q = out.next_step * round_stride(y, traced) + out.next_replica; q < total; ++q)
-          if (tentative_decision<2>(steps.data(), q, y, traced, delta_e.data(), view, random_at,
-                                    &moves, after))
-            tentative |= proposal_bit(q);
-        out = continue_round_twice_masked(steps.data(), count, out, y, traced, delta_e.data(),
-                                          after, view, random_at, tentative, c.energy.data(),
-                                          flips.data(), centre_steps.data(), c.status.proposals,
-                                          c.status.accepted);
-      } else if (twice) {
-        out = continue_round_twice(steps.data(), count, out, y, traced, delta_e.data(), after,
-                                   view, random_at, c.energy.data(), flips.data(),
-                                   centre_steps.data(), c.status.proposals, c.status.accepted);
+      // The longer rounds: while the decisions stop at the next proposal of a replica that moved
+      // once, the second-order terms of the replicas that moved, and on (at most `extensions`
+      // parts after the plain one).
+      std::uint32_t known = 0;
+      for (int part = 0; part < extensions; ++part) {
+        const std::uint32_t extend = replicas_to_extend(out, flips.data(), count, known);
+        if (extend == 0) break;
+        second_order_terms(extend, out.flips);
+        known |= extend;
+        if (rounds) ++rounds[1];
+        if (masked && total <= kMaxMaskedProposals) {
+          const RoundMoves moves(flips.data(), out.flips, known);
+          ProposalBits tentative = 0;
+          for (int q = out.next_step * round_stride(y, traced) + out.next_replica; q < total; ++q)
+            if (tentative_decision(steps.data(), q, y, traced, delta_e.data(), view, random_at,
+                                   &moves, after))
+              tentative |= proposal_bit(q);
+          out = continue_round_masked(steps.data(), count, out, known, y, traced, delta_e.data(),
+                                      after, view, random_at, tentative, c.energy.data(),
+                                      flips.data(), centre_steps.data(), c.status.proposals,
+                                      c.status.accepted);
+        } else {
+          out = continue_round(steps.data(), count, out, known, y, traced, delta_e.data(), after,
+                               view, random_at, c.energy.data(), flips.data(),
+                               centre_steps.data(), c.status.proposals, c.status.accepted);
+        }
       }
       // The round's moves: each member takes a run of whole 64-pattern words and applies every
       // flip to it in order (a replica's two flips in the longer rounds add up; flips of

@@ -15,14 +15,15 @@ namespace locent::cpu {
 // As run_metropolis_chunk, perceptrons only, `round_steps` (1..kMaxRoundSteps) steps per round,
 // decided by decide_round_masked where a round has at most kMaxMaskedProposals proposals and
 // `masked` is set, else by decide_round (the two must agree: tests run both). With a `team`, each
-// round's counts and moves are shared among its members. `twice`: longer rounds, in which a
-// replica may move twice (the plain decisions, then continue_round_twice; the second-order
-// counts are taken here pattern by pattern when a moved replica proposes again, so this is the
-// reference for the GPU's design, not a fast path). `rounds`, when given, counts the rounds.
+// round's counts and moves are shared among its members. `extensions` > 0: the longer rounds, in
+// which a replica may move twice; after the plain decisions, up to that many parts, each with the
+// second-order terms of the replicas that moved so far (continue_round; the terms from bit sets
+// as the kernel takes them). `rounds`, when given, counts the rounds in rounds[0] and, with
+// extensions, the parts after the plain decisions in rounds[1].
 void run_metropolis_rounds(ChainState& chain, const ChainData& data, const ThresholdTables& tables,
                            const ChunkOptions& options, int round_steps, bool masked,
                            std::vector<std::vector<std::int64_t>>& trace,
-                           WorkerTeam* team = nullptr, bool twice = false,
+                           WorkerTeam* team = nullptr, int extensions = 0,
                            std::uint64_t* rounds = nullptr);
 
 }  // namespace locent::cpu

@@ -68,6 +68,25 @@ LOCENT_HD int adaptive_round_steps(std::uint64_t accepted, std::uint64_t proposa
   return want >= k_max ? k_max : want <= 2 ? 2 : int(want);
 }
 
+// The same for the longer rounds, which end at some replica's second move: twice the expected
+// length Σ_L P(no replica moved twice in L steps), P = ((1 − p)^L + L p (1 − p)^(L − 1))^y
+// (about 3 times the plain rounds' at small p).
+LOCENT_HD int adaptive_round_steps_twice(std::uint64_t accepted, std::uint64_t proposals, int y,
+                                         int k_max) {
+  if (proposals == 0 || k_max <= 2) return k_max;
+  const double p = double(accepted) / double(proposals);
+  double expected = 0, none = 1;  // none: (1 − p)^L
+  for (int length = 0; length < k_max && 2 * expected < k_max; ++length) {
+    const double one = length * p * (length > 0 ? none / (1 - p + 1e-300) : 0);
+    double survive = 1;
+    for (int a = 0; a < y; ++a) survive *= none + one;
+    expected += survive;
+    none *= 1 - p;
+  }
+  const double want = 2 * expected;
+  return want >= k_max ? k_max : want <= 2 ? 2 : int(want);
+}
+
 LOCENT_HD int replica_sum(std::uint32_t replica_plus, int replicas) {
   return 2 * popcount32(replica_plus) - replicas;
 }
@@ -101,79 +120,77 @@ LOCENT_HD bool record_replica_flip(RoundOutcome& out, RoundFlip* flips, std::int
   return true;
 }
 
-// Which replicas moved in a round so far, and where they moved first: what a replica's ΔE comes
-// from (the round's counts, or the second-order rule after its first move) and when its counts
-// go stale.
+// Which replicas moved in a round so far: what a replica's ΔE comes from and when its counts go
+// stale. A replica in `known` has its second-order terms (the longer rounds below): after its
+// first move its ΔE comes from after(first move's step, j, a, was_plus, w_plus), and only a
+// second move makes its counts stale. Any other replica's counts go stale at its first move.
 struct RoundMoves {
-  std::uint32_t once = 0, twice = 0, first_was_plus = 0;
-  int first_step[32];  // where `once` has bit a
-  LOCENT_HD void add(int a, int j, bool was_plus) {
-    if ((once >> a) & 1u) {
+  std::uint32_t once = 0, twice = 0, known = 0;
+  const RoundFlip* flips;  // the round's flips in order: a replica's first is its first move
+  LOCENT_HD void add(int a) {
+    if ((once >> a) & 1u)
       twice |= 1u << a;
-      return;
-    }
-    once |= 1u << a;
-    first_step[a] = j;
-    first_was_plus |= std::uint32_t(was_plus) << a;
+    else
+      once |= 1u << a;
   }
-  // The moves among a round's first `count` flips.
-  LOCENT_HD RoundMoves(const RoundFlip* flips, int count) {
-    for (int f = 0; f < count; ++f) add(flips[f].replica, flips[f].step, flips[f].was_plus);
+  // The moves among the round's first `count` flips (more are added as they are recorded).
+  LOCENT_HD RoundMoves(const RoundFlip* round_flips, int count, std::uint32_t known_terms)
+      : known(known_terms), flips(round_flips) {
+    for (int f = 0; f < count; ++f) add(flips[f].replica);
   }
-  // Whether replica a's counts are stale (it moved kMoves times), and its ΔE at step j with
-  // weight w_plus: after(first move, j, a, was_plus, w_plus) once it moved (kMoves = 2).
-  template <int kMoves>
-  LOCENT_HD bool stale(int a) const {
-    return (((kMoves == 1 ? once : twice) >> a) & 1u) != 0;
-  }
-  template <int kMoves, class After>
+  LOCENT_HD bool stale(int a) const { return (((twice | (once & ~known)) >> a) & 1u) != 0; }
+  // Replica a's ΔE at step j with weight w_plus.
+  template <class After>
   LOCENT_HD int delta_energy(int j, int a, bool w_plus, int y, const int* delta_e,
                              const After& after) const {
-    if (kMoves == 2 && ((once >> a) & 1u))
-      return after(first_step[a], j, a, bool((first_was_plus >> a) & 1u), w_plus);
+    if (((once & known) >> a) & 1u) {
+      int f = 0;
+      while (flips[f].replica != a) ++f;  // recorded: once has bit a
+      return after(flips[f].step, j, a, flips[f].was_plus, w_plus);
+    }
     return delta_e[j * y + a];
   }
 };
 
-// Decides the proposals of a round in the sequential chain's order, each replica moving at most
-// kMoves (1 or 2) times: its next proposal after that is stale and ends the round.
+// Decides the proposals of a round in the sequential chain's order until the first proposal of
+// a replica whose counts went stale (RoundMoves): the next round recounts from there.
 //   steps[0..count)          the round's steps (bits updated in place)
 //   from_step, from_replica  the first proposal to decide: (0, the replica the round starts at)
 //                            at a round's start, mid-step since the chain may stop there
-//   out                      the decisions taken so far: none at a round's start, or those of
-//                            the plain rounds that stopped at from_step, from_replica (their
-//                            flips in flips[], their centre steps in centre_steps[])
+//   out                      the decisions taken so far: none at a round's start, or those that
+//                            stopped at from_step, from_replica (their flips in flips[], their
+//                            centre steps in centre_steps[])
+//   known                    replicas with second-order terms (none in the plain rounds)
 //   delta_e[j·y + a]         ΔE of (step j, replica a) from the round's starting state
-//   after(j, l, a, j_was_plus, l_plus)   kMoves = 2: a's ΔE at step l after its move at step j
+//   after(j, l, a, j_was_plus, l_plus)   a known replica's ΔE at step l after its move at step j
 //   random(j, slot)          slot of step j's Philox words (metropolis_rules.hpp)
 //   energy[y]                updated as replicas move
-//   flips[≤ kMoves·y], centre_steps[≤ count]   filled in order
+//   flips[≤ 2y], centre_steps[≤ count]   filled in order
 // The counters `proposals` and `accepted` advance by the decided proposals.
-template <int kMoves, class Random, class After>
+template <class Random, class After>
 LOCENT_HD RoundOutcome decide_round_moving(RoundStep* steps, int count, int from_step,
-                                           int from_replica, RoundOutcome out, int y,
-                                           bool traced, const int* delta_e, const After& after,
+                                           int from_replica, RoundOutcome out,
+                                           std::uint32_t known, int y, bool traced,
+                                           const int* delta_e, const After& after,
                                            const ThresholdView& view, const Random& random,
                                            std::int64_t* energy, RoundFlip* flips,
                                            int* centre_steps, std::uint64_t& proposals,
                                            std::uint64_t& accepted) {
-  static_assert(kMoves == 1 || kMoves == 2, "one or two moves a replica");
-  RoundMoves moves(flips, out.flips);  // the moves already taken
+  RoundMoves moves(flips, out.flips, known);  // the moves already taken
   for (int j = from_step; j < count; ++j) {
     RoundStep& st = steps[j];
     for (int a = j == from_step ? from_replica : 0; a < y; ++a) {
-      if (moves.stale<kMoves>(a)) {
-        // a's counts are stale: the next round recounts from here
+      if (moves.stale(a)) {
         out.next_step = j;
         out.next_replica = a;
         return out;
       }
       const bool w_plus = (st.replica_plus >> a) & 1u;
-      const int de = moves.delta_energy<kMoves>(j, a, w_plus, y, delta_e, after);
+      const int de = moves.delta_energy(j, a, w_plus, y, delta_e, after);
       ++proposals;
       if (!proposal_accepted(st, j, a, y, traced, de, view, random)) continue;
       ++accepted;
-      moves.add(a, j, w_plus);
+      moves.add(a);
       for (int l = j; l < count; ++l)
         if (steps[l].site == st.site) steps[l].replica_plus ^= 1u << a;
       if (record_replica_flip(out, flips, energy, j, a, w_plus, de)) return out;
@@ -205,9 +222,9 @@ LOCENT_HD RoundOutcome decide_round(RoundStep* steps, int count, int first_repli
                                     const Random& random, std::int64_t* energy, RoundFlip* flips,
                                     int* centre_steps, std::uint64_t& proposals,
                                     std::uint64_t& accepted) {
-  return decide_round_moving<1>(steps, count, 0, first_replica, RoundOutcome{}, y, traced, delta_e,
-                                NoSecondOrder{}, view, random, energy, flips, centre_steps,
-                                proposals, accepted);
+  return decide_round_moving(steps, count, 0, first_replica, RoundOutcome{}, 0, y, traced,
+                             delta_e, NoSecondOrder{}, view, random, energy, flips, centre_steps,
+                             proposals, accepted);
 }
 
 // ---- The same decisions, with the common case done in parallel ----
@@ -232,7 +249,7 @@ LOCENT_HD int round_stride(int y, bool traced) { return traced ? y : y + 1; }
 
 // Proposal q's decision from the state in steps[] and the moves so far: its tentative decision
 // while steps[] is as the round (or its continuation) found it.
-template <int kMoves = 1, class Random, class After = NoSecondOrder>
+template <class Random, class After = NoSecondOrder>
 LOCENT_HD bool tentative_decision(const RoundStep* steps, int q, int y, bool traced,
                                   const int* delta_e, const ThresholdView& view,
                                   const Random& random, const RoundMoves* moves = nullptr,
@@ -241,8 +258,7 @@ LOCENT_HD bool tentative_decision(const RoundStep* steps, int q, int y, bool tra
   const int j = q / stride, a = q - j * stride;
   int de = 0;
   if (a < y)
-    de = moves ? moves->delta_energy<kMoves>(j, a, (steps[j].replica_plus >> a) & 1u, y, delta_e,
-                                            after)
+    de = moves ? moves->delta_energy(j, a, (steps[j].replica_plus >> a) & 1u, y, delta_e, after)
                : delta_e[j * y + a];
   return proposal_accepted(steps[j], j, a, y, traced, de, view, random);
 }
@@ -266,28 +282,28 @@ LOCENT_HD Bits proposal_bit(int q) {
 
 // As decide_round_moving from proposal (from_step, from_replica) on, for count · stride ≤ the
 // width of Bits (std::uint64_t or ProposalBits), given bit q of `tentative` set for q at or
-// after that proposal where tentative_decision<kMoves>(q) accepts, with the moves in flips[]
-// (from steps[] before any change). A replica's first move in the longer rounds (kMoves = 2)
-// changes its later ΔE: those proposals are decided again, like those at a touched site.
-template <int kMoves, class Bits, class Random, class After>
+// after that proposal where tentative_decision(q) accepts, with the moves in flips[] and
+// `known` (from steps[] before any change). A known replica's first move changes its later ΔE:
+// those proposals are decided again, like those at a touched site.
+template <class Bits, class Random, class After>
 LOCENT_HD RoundOutcome decide_round_masked_moving(RoundStep* steps, int count, int from_step,
-                                                  int from_replica, RoundOutcome out, int y,
+                                                  int from_replica, RoundOutcome out,
+                                                  std::uint32_t known, int y,
                                                   bool traced, const int* delta_e,
                                                   const After& after, const ThresholdView& view,
                                                   const Random& random, Bits tentative,
                                                   std::int64_t* energy, RoundFlip* flips,
                                                   int* centre_steps, std::uint64_t& proposals,
                                                   std::uint64_t& accepted) {
-  static_assert(kMoves == 1 || kMoves == 2, "one or two moves a replica");
   constexpr int kWidth = int(sizeof(Bits) * 8);
-  RoundMoves moves(flips, out.flips);
+  RoundMoves moves(flips, out.flips, known);
   const int stride = round_stride(y, traced), total = count * stride;
   const Bits none = 0, all = total == kWidth ? ~none : proposal_bit<Bits>(total) - 1;
   // Every proposal at or after q + 1 (q + 1 < kWidth), or none.
   const auto after_q = [&](int q) { return q + 1 < kWidth ? ~(proposal_bit<Bits>(q + 1) - 1) : none; };
   Bits dirty = 0, stale = 0;
   for (int a = 0; a < y; ++a) {  // the next proposal of a replica whose counts went stale
-    if (!moves.stale<kMoves>(a)) continue;
+    if (!moves.stale(a)) continue;
     const int q = from_step * stride + a < from_step * stride + from_replica ? (from_step + 1) * stride + a
                                                                              : from_step * stride + a;
     if (q < total) stale |= proposal_bit<Bits>(q);
@@ -311,11 +327,11 @@ LOCENT_HD RoundOutcome decide_round_masked_moving(RoundStep* steps, int count, i
     // A flip at this site, or the replica's own first move, came first: decide again, from the
     // current state.
     if (static_cast<bool>((dirty >> q) & 1u) &&
-        !tentative_decision<kMoves>(steps, q, y, traced, delta_e, view, random, &moves, after))
+        !tentative_decision(steps, q, y, traced, delta_e, view, random, &moves, after))
       continue;
     ++accepted;
     const bool w_plus = a < y && ((st.replica_plus >> a) & 1u);
-    const int de = a < y ? moves.delta_energy<kMoves>(j, a, w_plus, y, delta_e, after) : 0;
+    const int de = a < y ? moves.delta_energy(j, a, w_plus, y, delta_e, after) : 0;
     // Later proposals at this site see a changed S_i or W̃_i.
     for (int l = j; l < count; ++l) {
       if (steps[l].site != st.site) continue;
@@ -331,10 +347,10 @@ LOCENT_HD RoundOutcome decide_round_masked_moving(RoundStep* steps, int count, i
       continue;
     }
     const bool first_move = !((moves.once >> a) & 1u);
-    moves.add(a, j, w_plus);
-    if (moves.stale<kMoves>(a)) {
+    moves.add(a);
+    if (moves.stale(a)) {
       if (q + stride < total) stale |= proposal_bit<Bits>(q + stride);
-    } else if (first_move) {  // kMoves = 2: a's later proposals by the second-order rule
+    } else if (first_move) {  // known: a's later proposals by the second-order rule
       for (int l = j + 1; l < count; ++l) dirty |= proposal_bit<Bits>(l * stride + a);
     }
     if (record_replica_flip(out, flips, energy, j, a, w_plus, de)) return out;
@@ -353,9 +369,9 @@ LOCENT_HD RoundOutcome decide_round_masked(RoundStep* steps, int count, int firs
                                            Bits tentative, std::int64_t* energy,
                                            RoundFlip* flips, int* centre_steps,
                                            std::uint64_t& proposals, std::uint64_t& accepted) {
-  return decide_round_masked_moving<1>(steps, count, 0, first_replica, RoundOutcome{}, y, traced,
-                                       delta_e, NoSecondOrder{}, view, random, tentative, energy,
-                                       flips, centre_steps, proposals, accepted);
+  return decide_round_masked_moving(steps, count, 0, first_replica, RoundOutcome{}, 0, y, traced,
+                                    delta_e, NoSecondOrder{}, view, random, tentative, energy,
+                                    flips, centre_steps, proposals, accepted);
 }
 
 // ---- Longer rounds: a replica may move twice ----
@@ -363,45 +379,60 @@ LOCENT_HD RoundOutcome decide_round_masked(RoundStep* steps, int count, int firs
 // A replica's proposals after its own first move in a round are exact too when their ΔE comes
 // from the second-order rule (delta_energy_after_flip, metropolis_rules.hpp) with counts taken
 // at the round's start: after(j, l, a, j_was_plus, l_plus) gives replica a's ΔE at step l after
-// its flip at step j. Only a replica's second move makes its next proposal stale, so a round
-// lasts until some replica has moved twice (about 10 steps at 5 % acceptance and y = 7, against
-// about 3). Same outcome as the sequential chain; flips[] must hold 2y entries.
+// its flip at step j. With these terms for every replica, only a second move makes a replica's
+// next proposal stale, and a round lasts until some replica has moved twice (about 12 steps at
+// 5 % acceptance and y = 7, against about 3). Same outcome as the sequential chain.
 //
-// The second-order counts are needed only for the replicas that moved, after their move. So a
-// round is decided in two parts: the plain decisions (decide_round or decide_round_masked) up to
-// the first proposal of a replica that moved, then, once the moved replicas' second-order counts
-// are in, continue_round_twice from there.
+// The terms are needed only for the replicas that moved, after their move, and the moves are
+// known only as the decisions go. So a round is decided in parts: the plain decisions
+// (decide_round or decide_round_masked) up to the next proposal of a replica that moved; then
+// the terms of the replicas that moved (replicas_to_extend), and continue_round from there; and
+// so on while a replica that moved for the first time in the last part stops it.
+
+// The replicas whose terms would let a round that stopped at `out` go on: those that moved once
+// and are not yet known, provided the replica it stopped at is one of them (none otherwise:
+// solved, run to its end, or stopped by a second move).
+LOCENT_HD std::uint32_t replicas_to_extend(const RoundOutcome& out, const RoundFlip* flips,
+                                           int count, std::uint32_t known) {
+  if (out.solved || out.next_step >= count) return 0;
+  const RoundMoves moves(flips, out.flips, known);
+  const std::uint32_t extend = moves.once & ~moves.twice & ~known;
+  return (extend >> out.next_replica) & 1u ? extend : 0;
+}
+
+// Continues a round from where its decisions stopped (`so_far`), with the terms of the replicas
+// in `known`.
 template <class Random, class After>
-LOCENT_HD RoundOutcome continue_round_twice(RoundStep* steps, int count, const RoundOutcome& plain,
-                                            int y, bool traced, const int* delta_e,
-                                            const After& after, const ThresholdView& view,
-                                            const Random& random, std::int64_t* energy,
-                                            RoundFlip* flips, int* centre_steps,
-                                            std::uint64_t& proposals, std::uint64_t& accepted) {
-  if (plain.solved || plain.next_step >= count) return plain;  // nothing stopped it early
-  return decide_round_moving<2>(steps, count, plain.next_step, plain.next_replica, plain, y,
-                                traced, delta_e, after, view, random, energy, flips,
-                                centre_steps, proposals, accepted);
+LOCENT_HD RoundOutcome continue_round(RoundStep* steps, int count, const RoundOutcome& so_far,
+                                      std::uint32_t known, int y, bool traced, const int* delta_e,
+                                      const After& after, const ThresholdView& view,
+                                      const Random& random, std::int64_t* energy,
+                                      RoundFlip* flips, int* centre_steps,
+                                      std::uint64_t& proposals, std::uint64_t& accepted) {
+  if (so_far.solved || so_far.next_step >= count) return so_far;
+  return decide_round_moving(steps, count, so_far.next_step, so_far.next_replica, so_far, known,
+                             y, traced, delta_e, after, view, random, energy, flips, centre_steps,
+                             proposals, accepted);
 }
 
-// The same, masked: bit q of `tentative` set for q at or after plain's stopping proposal where
-// tentative_decision<2>(q) accepts with the moves RoundMoves(flips, plain.flips) and `after`.
+// The same, masked: bit q of `tentative` set for q at or after so_far's stopping proposal where
+// tentative_decision(q) accepts with the moves RoundMoves(flips, so_far.flips, known).
 template <class Bits, class Random, class After>
-LOCENT_HD RoundOutcome continue_round_twice_masked(RoundStep* steps, int count,
-                                                   const RoundOutcome& plain, int y, bool traced,
-                                                   const int* delta_e, const After& after,
-                                                   const ThresholdView& view, const Random& random,
-                                                   Bits tentative, std::int64_t* energy,
-                                                   RoundFlip* flips, int* centre_steps,
-                                                   std::uint64_t& proposals,
-                                                   std::uint64_t& accepted) {
-  if (plain.solved || plain.next_step >= count) return plain;
-  return decide_round_masked_moving<2>(steps, count, plain.next_step, plain.next_replica, plain, y,
-                                       traced, delta_e, after, view, random, tentative, energy,
-                                       flips, centre_steps, proposals, accepted);
+LOCENT_HD RoundOutcome continue_round_masked(RoundStep* steps, int count,
+                                             const RoundOutcome& so_far, std::uint32_t known,
+                                             int y, bool traced, const int* delta_e,
+                                             const After& after, const ThresholdView& view,
+                                             const Random& random, Bits tentative,
+                                             std::int64_t* energy, RoundFlip* flips,
+                                             int* centre_steps, std::uint64_t& proposals,
+                                             std::uint64_t& accepted) {
+  if (so_far.solved || so_far.next_step >= count) return so_far;
+  return decide_round_masked_moving(steps, count, so_far.next_step, so_far.next_replica, so_far,
+                                    known, y, traced, delta_e, after, view, random, tentative,
+                                    energy, flips, centre_steps, proposals, accepted);
 }
 
-// The whole round in one go, from its first proposal.
+// The whole round in one go, every replica's terms known from the start.
 template <class Random, class After>
 LOCENT_HD RoundOutcome decide_round_twice(RoundStep* steps, int count, int first_replica, int y,
                                           bool traced, const int* delta_e, const After& after,
@@ -409,9 +440,10 @@ LOCENT_HD RoundOutcome decide_round_twice(RoundStep* steps, int count, int first
                                           std::int64_t* energy, RoundFlip* flips,
                                           int* centre_steps, std::uint64_t& proposals,
                                           std::uint64_t& accepted) {
-  return decide_round_moving<2>(steps, count, 0, first_replica, RoundOutcome{}, y, traced,
-                                delta_e, after, view, random, energy, flips, centre_steps,
-                                proposals, accepted);
+  const std::uint32_t all = y >= 32 ? ~0u : (1u << y) - 1;
+  return decide_round_moving(steps, count, 0, first_replica, RoundOutcome{}, all, y, traced,
+                             delta_e, after, view, random, energy, flips, centre_steps, proposals,
+                             accepted);
 }
 
 }  // namespace locent

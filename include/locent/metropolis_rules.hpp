@@ -135,12 +135,42 @@ struct SecondOrderCounts {
   int c_j, a_j, b_j, d_j;    // |X ∩ col_j|
   int c, a, b, d;            // |X|
 };
-LOCENT_HD int delta_energy_after_flip(bool j_was_plus, bool w_l_plus, const SecondOrderCounts& x) {
-  const int s = j_was_plus ? x.q + x.b_l + x.d_l : -x.q + x.c_l + x.a_l;
-  const int size_a = j_was_plus ? x.c_j + (x.b - x.b_j) : (x.c - x.c_j) + x.b_j;
-  const int size_b = j_was_plus ? x.a_j + (x.d - x.d_j) : (x.a - x.a_j) + x.d_j;
-  return w_l_plus ? s - size_b : size_a - s;
+// The same in the factors that the rounds keep (metropolis_rounds): the sum s for each later
+// step l, with outer_l = |D ∩ col_l| where the weight at j was +1 and |C ∩ col_l| where it was −1;
+// the sizes |A'| and |B'| once per flip; then ΔE for the weight at l.
+LOCENT_HD int second_order_sum(bool j_was_plus, int q, int a_l, int b_l, int outer_l) {
+  return j_was_plus ? q + b_l + outer_l : -q + outer_l + a_l;
 }
+struct SizesAfterFlip {
+  int a, b;  // |A'|, |B'|
+};
+LOCENT_HD SizesAfterFlip sizes_after_flip(bool j_was_plus, int a_j, int b_j, int c_j, int d_j,
+                                          int a, int b, int c, int d) {
+  return j_was_plus ? SizesAfterFlip{c_j + (b - b_j), a_j + (d - d_j)}
+                    : SizesAfterFlip{(c - c_j) + b_j, (a - a_j) + d_j};
+}
+LOCENT_HD int delta_energy_after_flip(bool w_l_plus, int s, const SizesAfterFlip& after) {
+  return w_l_plus ? s - after.b : after.a - s;
+}
+LOCENT_HD int delta_energy_after_flip(bool j_was_plus, bool w_l_plus, const SecondOrderCounts& x) {
+  return delta_energy_after_flip(
+      w_l_plus, second_order_sum(j_was_plus, x.q, x.a_l, x.b_l, j_was_plus ? x.d_l : x.c_l),
+      sizes_after_flip(j_was_plus, x.a_j, x.b_j, x.c_j, x.d_j, x.a, x.b, x.c, x.d));
+}
+// q from bit sets, a word at a time: q = |U ∩ col_j ∩ col_l| ± |V ∩ col_j ∩ col_l| with, for the
+// flips energy (nested sets D ⊆ B ⊆ A ⊆ C), U = C ∖ D and V = A ∖ B, added; for the errors energy
+// (level sets), U = C ∪ A and V = B ∪ D, subtracted.
+template <class Word>
+LOCENT_HD Word second_order_u(Word a, Word b, Word c, Word d, bool flips) {
+  (void)b;
+  return flips ? (c & ~d) : (c | a);
+}
+template <class Word>
+LOCENT_HD Word second_order_v(Word a, Word b, Word c, Word d, bool flips) {
+  (void)c;
+  return flips ? (a & ~b) : (b | d);
+}
+LOCENT_HD int second_order_q(int u, int v, bool flips) { return flips ? u + v : u - v; }
 LOCENT_HD int pattern_cost(int d, bool flips) { return flips ? (d < 1 ? (1 - d) / 2 : 0) : (d < 0); }
 
 }  // namespace locent
