@@ -11,12 +11,14 @@
 # (default: all), plus probes and profile, which run only when named:
 #   tests     the dense-field tests in their own process, then every other CUDA test but the
 #             rounds kernel's;
-#   cluster   the rounds kernel's tests (default and lean variants), its N = 100001 figures on a
-#             cluster and its batched figures with one block per instance;
+#   cluster   the rounds kernel's tests (default and lean variants, then apart the longer
+#             rounds, LOCENT_ROUNDS_LONGER), its N = 100001 figures on a cluster and its batched
+#             figures with one block per instance;
 #   sanitize  two small rounds-kernel tests under compute-sanitizer (racecheck, synccheck);
 #   solves    short solves and a resumed sweep on both backends;
 #   bench     `locent bench`: batched rSA and dense fields, one N = 100001 instance, each dense
-#             kernel and variant, the rounds kernels default and lean (LOCENT_ROUNDS_LEAN=1);
+#             kernel and variant, the rounds kernels default, lean (LOCENT_ROUNDS_LEAN=1) and
+#             with the longer rounds (LOCENT_ROUNDS_LONGER=1, 2);
 #   fbp       the focusing-BP reference cases and the perceptron capacity scan
 #             (bench/fbp_reference.sh) on the GPU;
 #   suite     the rest of the test suite with the time left;
@@ -51,7 +53,9 @@ gtests() {  # gtests LABEL LIMIT FILTER: one test run with its own time limit, a
 want tests && gtests dense-tests 90 '*TensorCores*:*ManyTiles*'
 want tests && gtests gpu-tests 150 "*Cuda*-*Cluster*"
 # The cluster kernel apart: new, and the one most likely to hang if it is wrong.
-want cluster && gtests cluster-tests 180 '*Cluster*'
+want cluster && gtests cluster-tests 180 '*Cluster*-*Longer*'
+# The longer rounds' kernels (LOCENT_ROUNDS_LONGER), newer still, in their own process.
+want cluster && gtests longer-tests 150 '*Longer*:*ClusterRoundsSolve*'
 # Its races and barriers under compute-sanitizer, on two small cases (a cluster, one block each).
 if want sanitize; then
   sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
@@ -134,13 +138,17 @@ if want bench; then
 read -r -a bench_extra <<<"${BENCH_EXTRA:-}"
 bench batched 150 --backend cuda --N 1001 10001 --no-baseline --mac-ceiling 5.0e15 "${bench_extra[@]}"
 bench single 60 --backend cuda --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster off
-# The rounds kernels, default and lean (LOCENT_ROUNDS_LEAN=1, not yet the default): one N = 100001
-# instance on a cluster of 16, then the batched shapes.
-for lean in 0 1; do
-  LOCENT_ROUNDS_LEAN=$lean bench "rounds-n100001-lean$lean" 60 --backend cuda --N 100001 --instances 1 \
-    --no-baseline --dense-size 0 --fbp-N 0 --cluster 16
-  LOCENT_ROUNDS_LEAN=$lean bench "rounds-batched-lean$lean" 90 --backend cuda --N 1001 10001 \
-    --no-baseline --dense-size 0 --fbp-N 0 --cluster 1
+# The rounds kernels, default, lean (LOCENT_ROUNDS_LEAN=1) and lean with the longer rounds in at
+# most 1 or 2 parts (LOCENT_ROUNDS_LONGER), none yet the default: one N = 100001 instance on a
+# cluster of 16, then the batched shapes.
+for variant in lean0 lean1 longer1 longer2; do
+  lean=0 longer=0
+  [[ $variant == lean1 ]] && lean=1
+  [[ $variant == longer* ]] && longer=${variant#longer}
+  LOCENT_ROUNDS_LEAN=$lean LOCENT_ROUNDS_LONGER=$longer bench "rounds-n100001-$variant" 60 --backend cuda \
+    --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16
+  LOCENT_ROUNDS_LEAN=$lean LOCENT_ROUNDS_LONGER=$longer bench "rounds-batched-$variant" 90 --backend cuda \
+    --N 1001 10001 --no-baseline --dense-size 0 --fbp-N 0 --cluster 1
 done
 bench wgmma 30 --backend cuda --N 0 --dense-kernel wgmma --fbp-N 0 --mac-ceiling 5.0e15
 bench wgmma-cluster 30 --backend cuda --N 0 --dense-kernel wgmma-cluster --fbp-N 0 --mac-ceiling 5.0e15
@@ -163,10 +171,14 @@ if want probes; then
   # cold code or data, not on its work.
   for what in "100001 --instances 1 --cluster 16" "10001 --cluster 1" "1001 --cluster 1"; do
     read -r -a args <<<"$what"
-    for lean in 0 1; do
-      LOCENT_ROUNDS_LEAN=$lean LOCENT_ROUNDS_PROFILE=2 timeout 60 "$build/locent" bench --backend cuda \
-        --N "${args[@]}" --no-baseline --dense-size 0 --fbp-N 0 >"$out/probe-rounds.json" 2>"$out/probe-rounds.txt"
-      rows+=("phases N=${args[0]} lean=$lean|rc=$?|$(grep 'rounds profile' "$out/probe-rounds.txt" | tail -1 | cut -d';' -f2)")
+    for variant in lean0 lean1 longer2; do
+      lean=0 longer=0
+      [[ $variant == lean1 ]] && lean=1
+      [[ $variant == longer* ]] && longer=${variant#longer}
+      LOCENT_ROUNDS_LEAN=$lean LOCENT_ROUNDS_LONGER=$longer LOCENT_ROUNDS_PROFILE=2 timeout 60 \
+        "$build/locent" bench --backend cuda --N "${args[@]}" --no-baseline --dense-size 0 --fbp-N 0 \
+        >"$out/probe-rounds.json" 2>"$out/probe-rounds.txt"
+      rows+=("phases N=${args[0]} $variant|rc=$?|$(grep 'rounds profile' "$out/probe-rounds.txt" | tail -1 | cut -d';' -f2)")
     done
   done
   for what in wgmma:none wgmma:no-copies wgmma:no-fields wgmma-cluster:none wgmma-cluster:no-stores \
