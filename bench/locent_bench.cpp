@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include <random>
+#include <string>
 #include <vector>
 
 #include "bench/plain_loop.hpp"
@@ -163,6 +164,44 @@ void BM_RoundLength(benchmark::State& state) {
 BENCHMARK(BM_RoundLength)
     ->ArgsProduct({{1001, 10001}, {0, 1, 2, 32}, {16, 32}})
     ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+
+// The same sweep by sweep, N = 100001, rounds of at most 16 steps (the kernel's default): the
+// proposals a round and the acceptance of each of the first four sweeps (about a minute in all).
+void BM_RoundLengthBySweep(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const int extensions = static_cast<int>(state.range(1));
+  GenerateSpec spec;
+  spec.model.inputs = n;
+  spec.alpha = 0.6;
+  spec.seed = 1;
+  const Dataset d = generate_dataset(spec, 0);
+  AnnealConfig config;
+  config.replicas = 7;
+  config.beta = Schedule::constant(2.0);
+  config.gamma = Schedule::constant(0.5);
+  const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
+  const cpu::ChainData data{&rows, &cols, 5, 0};
+  const int hw = threshold_half_width(config, d.n_patterns());
+  for (auto _ : state) {
+    ChainState chain = initial_chain(config, rows, 0);
+    std::vector<std::vector<std::int64_t>> trace;
+    for (int s = 0; s < 4; ++s) {
+      const std::uint64_t proposals = chain.status.proposals, accepted = chain.status.accepted;
+      std::uint64_t count[2] = {0, 0};
+      cpu::run_metropolis_rounds(chain, data, build_thresholds(config, hw, s, 1), {}, 16, true,
+                                 trace, nullptr, extensions, count);
+      const double p = double(chain.status.proposals - proposals);
+      const std::string sweep = "sweep" + std::to_string(s);
+      state.counters[sweep + " acceptance"] = double(chain.status.accepted - accepted) / p;
+      state.counters[sweep + " proposals/round"] = p / double(count[0]);
+    }
+  }
+  state.SetLabel(extensions == 0 ? "plain rounds" : "longer rounds");
+}
+BENCHMARK(BM_RoundLengthBySweep)
+    ->ArgsProduct({{100001}, {0, 1, 2}})
+    ->Unit(benchmark::kSecond)
     ->Iterations(1);
 
 // Dense fields and errors, R = P = N = n: n³ binary multiply-adds an evaluation.
