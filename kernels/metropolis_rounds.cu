@@ -19,7 +19,8 @@
 //   6. every block decides the round, identically (decide_round_masked: tentative decisions one
 //      per lane of warp 0, then a walk over the acceptances), on its own copy of the weights so
 //      that no block reads what another writes;
-//   7. the accepted replicas (at most one flip each per round) move their slice.
+//   7. the accepted replicas (at most one flip each per round; two in the longer rounds, 6b–6d
+//      below) move their slice.
 // The lean kernels (kLean below) do phases 1 and 2 inside phase 4, between their arrival at the
 // cluster barrier and their wait, for the rounds after a launch's first.
 // The end of a sweep (centre errors, trace record) splits the patterns over the blocks and
@@ -149,6 +150,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
     metropolis_rounds_kernel(MetropolisBatch bt, MetropolisChunk ch, RoundsArgs ra) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   constexpr bool kLean = kVariant >= kLeanRounds, kTwice = kVariant == kLongerRounds;
+  static_assert(!kTwice || kLean, "a replica's two flips need the lean kernels' moves");
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ int ctrl_flips, ctrl_next_step, ctrl_next_replica, ctrl_solved_by;
   __shared__ std::uint32_t ctrl_extend;  // the longer rounds: replicas whose terms come next
@@ -604,51 +606,54 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
           const std::uint32_t extend = ctrl_extend;
           if (extend == 0) break;
           known |= extend;
+          // Read here, between barriers: thread 0 writes them again in the next part.
           const int flips_so_far = ctrl_flips;
+          const int from = ctrl_next_step * round_stride(y, traced) + ctrl_next_replica;
           // 6b. For each replica a in `extend` (its one move at step j) and each later step l:
           // the three-way count's two parts over col_j ∩ col_l (second_order_u, _v) and |C ∩
           // col_l| (moved from −1) or |D ∩ col_l| (from +1); at l = count (stored at k): |C ∩
           // col_j|, |D ∩ col_j|, |C|, |D|. Record slot a·(k + 1) + l, two words.
+          // The (flip, l) pairs over the warps: pair e = f·(k + 1) + l, l = k standing for
+          // l = count.
 #pragma unroll 1
-          for (int f = 0; f < flips_so_far; ++f) {
+          for (int e = warp; e < flips_so_far * (k + 1); e += warps) {  // e: the same for the warp
+            const int f = e / (k + 1), l_slot = e - f * (k + 1);
             const RoundFlip m = flip_list[f];
-            if (!((extend >> m.replica) & 1u)) continue;  // the same for the whole block
+            if (!((extend >> m.replica) & 1u)) continue;
+            if (l_slot != k && (l_slot <= m.step || l_slot >= count)) continue;
             const std::uint32_t* col_j = cols + slot_of(m.step) * S;
             const std::uint32_t* set_a = sa + m.replica * S;
             const std::uint32_t* set_b = sb + m.replica * S;
             const std::uint32_t* set_c = sc + m.replica * S;
             const std::uint32_t* set_d = sd + m.replica * S;
-            const std::uint32_t* outer = m.was_plus ? set_d : set_c;
-#pragma unroll 1
-            for (int l = m.step + 1 + warp; l <= count; l += warps) {  // l: the same for the warp
-              int x0 = 0, x1 = 0, x2 = 0, x3 = 0;
-              if (l < count) {
-                const std::uint32_t* col_l = cols + slot_of(l) * S;
-                for (int w = lane; w < words; w += 32) {
-                  const std::uint32_t both = col_j[w] & col_l[w];
-                  const std::uint32_t wa = set_a[w], wb = set_b[w], wc = set_c[w], wd = set_d[w];
-                  x0 += __popc(both & second_order_u(wa, wb, wc, wd, flips));
-                  x1 += __popc(both & second_order_v(wa, wb, wc, wd, flips));
-                  x2 += __popc(col_l[w] & outer[w]);
-                }
-              } else {
-                for (int w = lane; w < words; w += 32) {
-                  const std::uint32_t wc = set_c[w], wd = set_d[w];
-                  x0 += __popc(col_j[w] & wc);
-                  x1 += __popc(col_j[w] & wd);
-                  x2 += __popc(wc);
-                  x3 += __popc(wd);
-                }
+            int x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+            if (l_slot != k) {
+              const std::uint32_t* col_l = cols + slot_of(l_slot) * S;
+              const std::uint32_t* outer = m.was_plus ? set_d : set_c;
+              for (int w = lane; w < words; w += 32) {
+                const std::uint32_t both = col_j[w] & col_l[w];
+                const std::uint32_t wa = set_a[w], wb = set_b[w], wc = set_c[w], wd = set_d[w];
+                x0 += __popc(both & second_order_u(wa, wb, wc, wd, flips));
+                x1 += __popc(both & second_order_v(wa, wb, wc, wd, flips));
+                x2 += __popc(col_l[w] & outer[w]);
               }
-              x0 = warp_sum(x0);
-              x1 = warp_sum(x1);
-              x2 = warp_sum(x2);
-              x3 = warp_sum(x3);
-              if (lane == 0) {  // each below 2^16: 32·S ≤ 32·kMaxSliceWords patterns
-                const int at = 2 * (m.replica * (k + 1) + (l < count ? l : k));
-                stage2[at] = std::uint32_t(x0) | std::uint32_t(x1) << 16;
-                stage2[at + 1] = std::uint32_t(x2) | std::uint32_t(x3) << 16;
+            } else {
+              for (int w = lane; w < words; w += 32) {
+                const std::uint32_t wc = set_c[w], wd = set_d[w];
+                x0 += __popc(col_j[w] & wc);
+                x1 += __popc(col_j[w] & wd);
+                x2 += __popc(wc);
+                x3 += __popc(wd);
               }
+            }
+            x0 = warp_sum(x0);
+            x1 = warp_sum(x1);
+            x2 = warp_sum(x2);
+            x3 = warp_sum(x3);
+            if (lane == 0) {  // each below 2^16: 32·S ≤ 32·kMaxSliceWords patterns
+              const int at = 2 * (m.replica * (k + 1) + l_slot);
+              stage2[at] = std::uint32_t(x0) | std::uint32_t(x1) << 16;
+              stage2[at + 1] = std::uint32_t(x2) | std::uint32_t(x3) << 16;
             }
           }
           __syncthreads();
@@ -707,7 +712,6 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
                   l_plus, second_sums[a * k + l],
                   SizesAfterFlip{second_sizes[2 * a], second_sizes[2 * a + 1]});
             };
-            const int from = ctrl_next_step * round_stride(y, traced) + ctrl_next_replica;
             const bool masked_rest = ra.parallel_decisions && total <= kMaxMaskedProposals;
             const RoundMoves moves(flip_list, flips_so_far, known);
             ProposalBits later = 0;
@@ -764,9 +768,10 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       phase_done(kTwice ? kSecondOrder : 5);
 
       // 7. The accepted replicas' slices move: stabilities by ±2, sets rebuilt word by word.
-      // Each flip has its own replica, so the (flip, word) items are independent: a warp takes
-      // four at a time, their loads first (the compiler cannot see that the stores leave the
-      // other items' loads alone).
+      // In the default kernels each flip has its own replica, so the (flip, word) items are
+      // independent: a warp takes four at a time, their loads first (the compiler cannot see
+      // that the stores leave the other items' loads alone). The lean kernels take one flip
+      // after the other, so that a replica's two flips in the longer rounds add up.
       const int moves = ctrl_flips;
       constexpr int kUnroll = 4;
       // A move's word: stability by ±2 where the column drops (or raises) it, then the sets.
