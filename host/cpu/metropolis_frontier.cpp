@@ -1,0 +1,179 @@
+// CPU twin of the frontier rounds; the decisions are shared (include/locent/metropolis_frontier.hpp).
+#include "host/cpu/metropolis_frontier.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <string>
+
+#include "host/cpu/boundary_sets.hpp"
+#include "host/cpu/metropolis_rounds.hpp"
+#include "locent/error.hpp"
+#include "locent/metropolis_frontier.hpp"
+
+namespace locent::cpu {
+namespace {
+
+// Sweep s of `tables` alone.
+ThresholdTables one_sweep(const ThresholdTables& tables, std::size_t s) {
+  ThresholdTables one;
+  one.first_sweep = tables.first_sweep + s;
+  one.half_width = tables.half_width;
+  one.coupling_states = tables.coupling_states;
+  one.centre_states = tables.centre_states;
+  one.data.assign(tables.data.begin() + s * tables.stride(),
+                  tables.data.begin() + (s + 1) * tables.stride());
+  one.beta = {tables.beta[s]};
+  one.gamma = {tables.gamma[s]};
+  return one;
+}
+
+}  // namespace
+
+void run_metropolis_frontier(ChainState& c, const ChainData& data, const ThresholdTables& tables,
+                             const ChunkOptions& options, int round_steps, int lead,
+                             std::vector<std::vector<std::int64_t>>& trace, WorkerTeam* team,
+                             std::uint64_t* rounds) {
+  if (c.committee()) throw Error("frontier rounds are implemented for perceptrons only");
+  if (round_steps < 1 || round_steps > kMaxRoundSteps)
+    throw Error("round length must be 1.." + std::to_string(kMaxRoundSteps) + " steps");
+  if (lead < 1) throw Error("the frontier rounds' lead must be at least one step");
+  const int n = c.sites, y = c.replicas, k = round_steps;
+  const bool traced = !c.explicit_centre;
+  const int members = traced ? y : y + 1, last = members - 1;
+  const int groups = (step_slots(y, !traced) + 3) / 4;
+  const std::size_t pw = c.pattern_words;
+  WorkerTeam alone(1);
+  WorkerTeam& crew = team ? *team : alone;
+  const int team_size = crew.size();
+  // The window [base, end) is at most lead + k steps: member 0 starts within lead of base.
+  const int most = lead + k;
+  std::vector<std::uint32_t> random(std::size_t(most) * 4 * groups);
+  std::vector<RoundStep> steps(most);
+  std::vector<unsigned char> repeated(most);
+  std::vector<int> hits(std::size_t(most) * 2 * y), delta_e(k), order(most);
+  std::vector<RoundFlip> flips(y);
+  std::vector<int> centre_steps(most);
+  std::vector<FlipCounts> moved(std::size_t(y) * team_size);
+  std::vector<int> position(members);
+
+  for (std::size_t s = 0; s < tables.sweeps() && !c.status.solved; ++s) {
+    const std::uint64_t sweep = tables.first_sweep + s;
+    const ThresholdView view = tables.view(s);
+    const ChainState sweep_start = c;  // where a solve mid-sweep sends the chain back
+    std::fill(position.begin(), position.end(), 0);
+    bool solved = false;
+    while (position[last] < n && !solved) {
+      const int base = position[last], end = std::min(n, position[0] + k);
+      const int window = end - base;
+      // The window's steps: random words, sites, the members' weights there, every replica's
+      // |A ∩ col| and |B ∩ col| from the state at the round's start; one step per team member at
+      // a time. (A replica needs only its own k steps; the twin counts all, for simplicity.)
+      crew.run([&](int member) {
+        for (int t = member; t < window; t += team_size) {
+          std::uint32_t* r = random.data() + std::size_t(t) * 4 * groups;
+          step_random(data, sweep, base + t, groups, r);
+          RoundStep& st = steps[t];
+          st.site = static_cast<int>(uniform_below(r[site_slot()], n));
+          st.replica_plus = 0;
+          for (int a = 0; a < y; ++a)
+            st.replica_plus |= std::uint32_t(test_bit(c.replica(a), st.site)) << a;
+          st.centre_plus = !traced && test_bit(c.centre.data(), st.site);
+          count_boundary_hits(data.columns->row(st.site), c.set_a.data(), c.set_b.data(), pw, y,
+                              hits.data() + std::size_t(t) * 2 * y,
+                              hits.data() + std::size_t(t) * 2 * y + y);
+        }
+      });
+      // Steps whose site comes up at another step of the window.
+      std::iota(order.begin(), order.begin() + window, 0);
+      std::sort(order.begin(), order.begin() + window, [&](int u, int v) {
+        return steps[u].site != steps[v].site ? steps[u].site < steps[v].site : u < v;
+      });
+      std::fill(repeated.begin(), repeated.begin() + window, 0);
+      for (int t = 1; t < window; ++t)
+        if (steps[order[t]].site == steps[order[t - 1]].site)
+          repeated[order[t]] = repeated[order[t - 1]] = 1;
+      const auto random_at = [&](int t, std::uint32_t slot) {
+        return random[std::size_t(t) * 4 * groups + slot];
+      };
+      if (rounds) ++*rounds;
+
+      // The members' walks, in the chain's order.
+      int flip_count = 0, centre_count = 0;
+      const int moved_before = std::accumulate(position.begin(), position.end(), 0);
+      for (int a = 0; a < members && !solved; ++a) {
+        const int from = position[a];
+        const int bound =
+            frontier_bound(a, y, from, k, n, base, lead, a > 0 ? position[a - 1] : 0);
+        if (a < y)
+          for (int j = from; j < std::min(bound, from + k); ++j) {
+            const int t = j - base;
+            const int* h = hits.data() + std::size_t(t) * 2 * y;
+            delta_e[j - from] = flip_delta_energy((steps[t].replica_plus >> a) & 1u, h[a],
+                                                  h[y + a], c.size_a[a], c.size_b[a]);
+          }
+        const FrontierWalk walk = frontier_walk(
+            steps.data(), repeated.data(), base, end, a, last, y, traced, from, bound, position[0],
+            delta_e.data(), view, random_at, c.energy.data(), flips.data(), flip_count,
+            centre_steps.data(), centre_count, c.status.proposals, c.status.accepted);
+        position[a] = walk.position;
+        solved = walk.solved;
+      }
+      if (solved) break;
+      // Some member can always move on: the first one behind the member before it (member 0 when
+      // all are level), since every member after it is level with it at the window's base, so no
+      // repeated site blocks it. A round that advanced nobody would repeat forever.
+      if (std::accumulate(position.begin(), position.end(), 0) == moved_before)
+        throw Error("frontier rounds: a round advanced no member (a defect, please report it)");
+
+      // The moves: at most one flip a replica; each team member takes a run of whole words.
+      if (flip_count > 0) {
+        const std::size_t per = (pw + team_size - 1) / team_size;
+        crew.run([&](int member) {
+          const std::size_t w0 = std::min(pw, member * per), w1 = std::min(pw, w0 + per);
+          const int mu0 = static_cast<int>(64 * w0);
+          const int mu1 = std::min(c.patterns, static_cast<int>(64 * w1));
+          for (int f = 0; f < flip_count; ++f) {
+            const RoundFlip& m = flips[f];
+            moved[std::size_t(f) * team_size + member] =
+                mu1 > mu0 ? move_stabilities(
+                                c.stabilities.data() + std::size_t(m.replica) * c.patterns + mu0,
+                                mu1 - mu0, data.columns->row(steps[m.step - base].site) + w0,
+                                !m.was_plus, c.flip_energy, c.set_a.data() + m.replica * pw + w0,
+                                c.set_b.data() + m.replica * pw + w0)
+                          : FlipCounts{0, 0, 0};
+          }
+        });
+      }
+      for (int f = 0; f < flip_count; ++f) {
+        const RoundFlip& m = flips[f];
+        const int i = steps[m.step - base].site;
+        c.replica(m.replica)[i >> 6] ^= std::uint64_t{1} << (i & 63);
+        c.site_sums[i] -= m.was_plus ? 2 : -2;
+        FlipCounts total{0, 0, 0};
+        for (int t = 0; t < team_size; ++t) {
+          const FlipCounts& part = moved[std::size_t(f) * team_size + t];
+          total.size_a += part.size_a;
+          total.size_b += part.size_b;
+          total.errors += part.errors;
+        }
+        c.size_a[m.replica] = total.size_a;
+        c.size_b[m.replica] = total.size_b;
+        c.errors[m.replica] = total.errors;
+      }
+      for (int f = 0; f < centre_count; ++f) {
+        const int i = steps[centre_steps[f] - base].site;
+        c.centre[i >> 6] ^= std::uint64_t{1} << (i & 63);
+      }
+    }
+    if (solved) {
+      // A replica reached zero energy, perhaps after proposals that other members took beyond
+      // its place in the chain's order: the sweep again from its start, in the plain rounds.
+      c = sweep_start;
+      run_metropolis_rounds(c, data, one_sweep(tables, s), options, k, true, trace, team);
+      continue;
+    }
+    finish_sweep(c, data, options, sweep, trace);
+  }
+}
+
+}  // namespace locent::cpu

@@ -1,0 +1,25 @@
+// CPU twin of the frontier rounds (include/locent/metropolis_frontier.hpp): the perceptron chain
+// advanced in speculative rounds with each member (replica, explicit centre) at its own position
+// in the sweep. It follows the sequential chain of host/cpu/metropolis.cpp bit for bit. The
+// reference for the kernel to come (bench/NOTES.md), and the measure of its rounds' length.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "host/cpu/metropolis.hpp"
+#include "host/cpu/worker_team.hpp"
+
+namespace locent::cpu {
+
+// As run_metropolis_chunk, perceptrons only. Each replica counts `round_steps` (1..kMaxRoundSteps)
+// steps from its own position; member 0 stays within `lead` (≥ 1) steps of the last member. A
+// replica that reaches zero energy sends the sweep back to its start, to be taken again in the
+// plain rounds (run_metropolis_rounds), which stop exactly there. With a `team`, the round's
+// counts and moves are shared among its members. `rounds`, when given, counts the frontier rounds.
+void run_metropolis_frontier(ChainState& chain, const ChainData& data,
+                             const ThresholdTables& tables, const ChunkOptions& options,
+                             int round_steps, int lead,
+                             std::vector<std::vector<std::int64_t>>& trace,
+                             WorkerTeam* team = nullptr, std::uint64_t* rounds = nullptr);
+
+}  // namespace locent::cpu

@@ -1,0 +1,115 @@
+// Frontier rounds: the speculative rounds of metropolis_rounds.hpp with each chain member at its
+// own position in the sweep. Shared by the CPU twin (host/cpu/metropolis_frontier.cpp) and, to
+// come, the CUDA kernel (bench/NOTES.md, "Next design: each replica at its own position").
+//
+// The members are the replicas a = 0..y−1 and, with an explicit centre, the centre (a = y), in
+// the chain's order within a step. In a round, member a decides its proposals from its position
+// f_a on, in order, until
+//   - its counts go stale (a replica, right after its first accepted flip of the round: its ΔE
+//     at later steps came from counts taken before it; the centre has no counts);
+//   - its counted window ends (a replica counts k steps from f_a);
+//   - it reaches the position of the member before it (f_{a−1}, already moved this round): a's
+//     coupling at step j depends on the earlier members' decisions at j;
+//   - for member 0, `lead` steps past the last member (the steps' data must stay in a window);
+//   - a step whose site comes up again at another step of the window where that could change a's
+//     coupling (frontier_step_safe), rare.
+// So f_0 ≥ f_1 ≥ … ≥ f_last always, and the coupling at (j, a) is exact from the steps' bits read
+// at the round's start and kept current as flips land: a member b < a has decided j, and its bit
+// is its weight after that decision unless it flipped the same site again at a later step; a
+// member b > a has not, and its bit is its weight before j unless it has an undecided step at the
+// same site before j. frontier_step_safe refuses exactly those cases. Every decision is then the
+// sequential chain's, and the chain's trajectory is the sequential one, bit for bit.
+//
+// A member that reaches zero energy ends the chain only at its place in the chain's order, and the
+// members ahead of it have decided proposals after that place. The twin (and the kernel) then goes
+// back to the sweep's start and takes the sweep again in the plain rounds: rare, and exact.
+#pragma once
+#include <cstdint>
+
+#include "locent/hd.hpp"
+#include "locent/metropolis_rounds.hpp"
+#include "locent/metropolis_rules.hpp"
+
+namespace locent {
+
+// Whether member a may decide step j (window steps [base, end), steps[j − base]): unless j's site
+// comes up at another window step l with j < l < lead_pos (a member before a, now at lead_pos ≤ f_0,
+// may have flipped it there after deciding j: a > 0) or base ≤ l < j (a member after a, at base or
+// beyond, has yet to decide l, which comes before (j, a): a < last).
+// repeated[j − base] is nonzero where j's site comes up at another window step.
+template <class Step>
+LOCENT_HD bool frontier_step_safe(const Step* steps, const unsigned char* repeated, int base,
+                                  int end, int j, bool has_before, int lead_pos, bool has_after) {
+  if (!repeated[j - base]) return true;
+  const int site = steps[j - base].site;
+  for (int l = base; l < end; ++l) {
+    if (l == j || steps[l - base].site != site) continue;
+    if (has_before && j < l && l < lead_pos) return false;
+    if (has_after && l < j) return false;
+  }
+  return true;
+}
+
+struct FrontierWalk {
+  int position = 0;     // the member's new position
+  bool solved = false;  // a replica reached zero energy (at its flip, the last one recorded)
+};
+
+// Member a's walk from `from` (its position) to at most `bound`.
+//   steps[j − base], repeated[j − base]  the window [base, end) (bits updated in place)
+//   lead_pos     the position of the members before a (f_0, already moved), for the safety check
+//   last         the last member (y − 1 traced, y with an explicit centre)
+//   delta_e[t]   replica a's ΔE at step from + t, from the round's starting state
+//   random(j, slot)  slot of window step j's Philox words
+//   energy[y], flips (replica flips: step, replica, weight before), centre_steps: filled in order
+template <class Random>
+LOCENT_HD FrontierWalk frontier_walk(RoundStep* steps, const unsigned char* repeated, int base,
+                                     int end,
+                                     int a, int last, int y, bool traced, int from, int bound,
+                                     int lead_pos, const int* delta_e, const ThresholdView& view,
+                                     const Random& random, std::int64_t* energy, RoundFlip* flips,
+                                     int& flip_count, int* centre_steps, int& centre_count,
+                                     std::uint64_t& proposals, std::uint64_t& accepted) {
+  FrontierWalk walk;
+  int j = from;
+  for (; j < bound; ++j) {
+    if (!frontier_step_safe(steps, repeated, base, end, j, a > 0, lead_pos, a < last)) break;
+    RoundStep& st = steps[j - base];
+    const bool w_plus = a < y && ((st.replica_plus >> a) & 1u);
+    const int de = a < y ? delta_e[j - from] : 0;
+    ++proposals;
+    if (!proposal_accepted(st, j - base, a, y, traced, de, view, random)) continue;
+    ++accepted;
+    for (int l = j; l < end; ++l) {
+      if (steps[l - base].site != st.site) continue;
+      if (a == y)
+        steps[l - base].centre_plus = !steps[l - base].centre_plus;
+      else
+        steps[l - base].replica_plus ^= 1u << a;
+    }
+    if (a == y) {
+      centre_steps[centre_count++] = j;
+      continue;
+    }
+    flips[flip_count++] = RoundFlip{j, a, w_plus};
+    energy[a] += de;
+    walk.position = j + 1;  // its counts are stale from here
+    walk.solved = energy[a] == 0;
+    return walk;
+  }
+  walk.position = j;
+  return walk;
+}
+
+// The most steps a member's walk may take in a round: replica a's counted window, and for member
+// 0 the lead over the last member (base); the others are bounded by the member before them.
+LOCENT_HD int frontier_bound(int a, int y, int from, int k, int n, int base, int lead,
+                             int before_pos) {
+  int bound = n;
+  if (a < y && from + k < bound) bound = from + k;
+  if (a == 0 && base + lead < bound) bound = base + lead;
+  if (a > 0 && before_pos < bound) bound = before_pos;
+  return bound;
+}
+
+}  // namespace locent
