@@ -58,14 +58,17 @@ TEST_P(FrontierEqualsSequential, IdenticalTrajectoryAndState) {
   options.trace_every = 2;
   options.centre_check_every = 3;
   ChainState sequential = initial_chain(config, rows, 3), frontier = sequential, plain = sequential;
-  std::vector<std::vector<std::int64_t>> trace_sequential, trace_frontier, trace_plain;
-  std::uint64_t frontier_rounds = 0, plain_rounds[2] = {0, 0};
+  ChainState one_by_one = sequential;  // the walks decided one proposal after the other
+  std::vector<std::vector<std::int64_t>> trace_sequential, trace_frontier, trace_plain, trace_one;
+  std::uint64_t frontier_rounds = 0, one_rounds = 0, plain_rounds[2] = {0, 0};
   for (std::uint64_t s = 0; s < config.max_sweeps && !sequential.status.solved;) {
     const std::size_t count = std::min<std::uint64_t>(1 + s % 7, config.max_sweeps - s);
     const ThresholdTables t = build_thresholds(config, hw, s, count);
     cpu::run_metropolis_chunk(sequential, data, t, options, trace_sequential);
-    cpu::run_metropolis_frontier(frontier, data, t, options, p.k, p.lead, trace_frontier, nullptr,
-                                 &frontier_rounds);
+    cpu::run_metropolis_frontier(frontier, data, t, options, p.k, p.lead, true, trace_frontier,
+                                 nullptr, &frontier_rounds);
+    cpu::run_metropolis_frontier(one_by_one, data, t, options, p.k, p.lead, false, trace_one,
+                                 nullptr, &one_rounds);
     cpu::run_metropolis_rounds(plain, data, t, options, p.k, true, trace_plain, nullptr, 0,
                                plain_rounds);
     s += count;
@@ -74,6 +77,9 @@ TEST_P(FrontierEqualsSequential, IdenticalTrajectoryAndState) {
   EXPECT_EQ(bool(sequential.status.solved), p.beta >= 1.0) << "the cold cases are the solved ones";
   EXPECT_EQ(trace_sequential, trace_frontier);
   test::expect_same_chain(sequential, frontier);
+  EXPECT_EQ(trace_sequential, trace_one);
+  test::expect_same_chain(sequential, one_by_one);
+  EXPECT_EQ(frontier_rounds, one_rounds);
   // Fewer rounds, unless the lead is short or sites come up twice within most windows.
   if (p.beta < 1 && p.k >= 4 && p.lead >= p.k && p.replicas > 1 && p.n >= 4 * (p.k + p.lead))
     EXPECT_LT(frontier_rounds, plain_rounds[0]);
@@ -86,7 +92,7 @@ INSTANTIATE_TEST_SUITE_P(
         FrontierCase{201, 0.6, 7, Coupling::traced, EnergyKind::flips, 16, 32, 0.4},
         FrontierCase{201, 0.6, 7, Coupling::traced, EnergyKind::errors, 5, 5, 0.4},
         FrontierCase{101, 0.8, 3, Coupling::explicit_, EnergyKind::flips, 8, 16, 0.4},
-        FrontierCase{99, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 32, 64, 0.4},
+        FrontierCase{99, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 32, 96, 0.4},
         FrontierCase{301, 0.7, 9, Coupling::traced, EnergyKind::flips, 32, 1, 0.4},
         FrontierCase{67, 0.9, 1, Coupling::traced, EnergyKind::flips, 16, 16, 0.4},
         FrontierCase{151, 0.7, 1, Coupling::explicit_, EnergyKind::flips, 4, 8, 0.4},
@@ -118,7 +124,7 @@ TEST(FrontierEqualsSequential, WorkerTeamsChangeNothing) {
     cpu::WorkerTeam team(members);
     std::vector<std::vector<std::int64_t>> trace;
     ChainState got = initial_chain(config, rows, 1);
-    cpu::run_metropolis_frontier(got, data, t, options, 16, 32, trace, &team);
+    cpu::run_metropolis_frontier(got, data, t, options, 16, 32, true, trace, &team);
     EXPECT_EQ(trace, want_trace);
     test::expect_same_chain(want, got);
   }
@@ -150,9 +156,13 @@ TEST(FrontierEqualsSequential, RefusesBadParameters) {
   const ThresholdTables t = build_thresholds(config, threshold_half_width(config, 20), 0, 1);
   std::vector<std::vector<std::int64_t>> trace;
   ChainState c = initial_chain(config, rows, 0);
-  EXPECT_THROW(cpu::run_metropolis_frontier(c, data, t, {}, 0, 4, trace), Error);
-  EXPECT_THROW(cpu::run_metropolis_frontier(c, data, t, {}, kMaxRoundSteps + 1, 4, trace), Error);
-  EXPECT_THROW(cpu::run_metropolis_frontier(c, data, t, {}, 4, 0, trace), Error);
+  EXPECT_THROW(cpu::run_metropolis_frontier(c, data, t, {}, 0, 4, true, trace), Error);
+  EXPECT_THROW(cpu::run_metropolis_frontier(c, data, t, {}, kMaxRoundSteps + 1, 4, true, trace),
+               Error);
+  EXPECT_THROW(cpu::run_metropolis_frontier(c, data, t, {}, 4, 0, true, trace), Error);
+  EXPECT_THROW(cpu::run_metropolis_frontier(c, data, t, {}, 32, kMaxFrontierWindow - 31, true,
+                                            trace),
+               Error);
 }
 
 }  // namespace

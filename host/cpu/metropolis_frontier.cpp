@@ -31,12 +31,14 @@ ThresholdTables one_sweep(const ThresholdTables& tables, std::size_t s) {
 
 void run_metropolis_frontier(ChainState& c, const ChainData& data, const ThresholdTables& tables,
                              const ChunkOptions& options, int round_steps, int lead,
-                             std::vector<std::vector<std::int64_t>>& trace, WorkerTeam* team,
-                             std::uint64_t* rounds) {
+                             bool masked, std::vector<std::vector<std::int64_t>>& trace,
+                             WorkerTeam* team, std::uint64_t* rounds) {
   if (c.committee()) throw Error("frontier rounds are implemented for perceptrons only");
   if (round_steps < 1 || round_steps > kMaxRoundSteps)
     throw Error("round length must be 1.." + std::to_string(kMaxRoundSteps) + " steps");
-  if (lead < 1) throw Error("the frontier rounds' lead must be at least one step");
+  if (lead < 1 || lead > kMaxFrontierWindow - round_steps)
+    throw Error("the frontier rounds' lead must be 1.." +
+                std::to_string(kMaxFrontierWindow - round_steps) + " steps");
   const int n = c.sites, y = c.replicas, k = round_steps;
   const bool traced = !c.explicit_centre;
   const int members = traced ? y : y + 1, last = members - 1;
@@ -50,7 +52,8 @@ void run_metropolis_frontier(ChainState& c, const ChainData& data, const Thresho
   std::vector<std::uint32_t> random(std::size_t(most) * 4 * groups);
   std::vector<RoundStep> steps(most);
   std::vector<unsigned char> repeated(most);
-  std::vector<int> hits(std::size_t(most) * 2 * y), delta_e(k), order(most);
+  std::vector<int> hits(std::size_t(most) * 2 * y), delta_e(std::size_t(members) * k), order(most);
+  std::vector<std::uint32_t> tentative(members);
   std::vector<RoundFlip> flips(y);
   std::vector<int> centre_steps(most);
   std::vector<FlipCounts> moved(std::size_t(y) * team_size);
@@ -92,11 +95,32 @@ void run_metropolis_frontier(ChainState& c, const ChainData& data, const Thresho
       for (int t = 1; t < window; ++t)
         if (steps[order[t]].site == steps[order[t - 1]].site)
           repeated[order[t]] = repeated[order[t - 1]] = 1;
+      ProposalBits repeated_bits = 0, touched = 0;
+      for (int t = 0; t < window; ++t)
+        if (repeated[t]) repeated_bits |= ProposalBits{1} << t;
       const auto random_at = [&](int t, std::uint32_t slot) {
         return random[std::size_t(t) * 4 * groups + slot];
       };
       if (rounds) ++*rounds;
 
+      // Every replica's ΔE over its own k steps from the round's starting state and, for the
+      // masked walks, every member's tentative decisions there.
+      for (int a = 0; a < members; ++a) {
+        tentative[a] = 0;
+        const int from = position[a], to = std::min({n, from + k, end});
+        for (int j = from; j < to; ++j) {
+          const int t = j - base;
+          int& de = delta_e[std::size_t(a) * k + (j - from)];
+          de = 0;
+          if (a < y) {
+            const int* h = hits.data() + std::size_t(t) * 2 * y;
+            de = flip_delta_energy((steps[t].replica_plus >> a) & 1u, h[a], h[y + a], c.size_a[a],
+                                   c.size_b[a]);
+          }
+          if (masked && frontier_tentative(steps.data(), base, j, a, y, traced, de, view, random_at))
+            tentative[a] |= 1u << (j - from);
+        }
+      }
       // The members' walks, in the chain's order.
       int flip_count = 0, centre_count = 0;
       const int moved_before = std::accumulate(position.begin(), position.end(), 0);
@@ -104,17 +128,17 @@ void run_metropolis_frontier(ChainState& c, const ChainData& data, const Thresho
         const int from = position[a];
         const int bound =
             frontier_bound(a, y, from, k, n, base, lead, a > 0 ? position[a - 1] : 0);
-        if (a < y)
-          for (int j = from; j < std::min(bound, from + k); ++j) {
-            const int t = j - base;
-            const int* h = hits.data() + std::size_t(t) * 2 * y;
-            delta_e[j - from] = flip_delta_energy((steps[t].replica_plus >> a) & 1u, h[a],
-                                                  h[y + a], c.size_a[a], c.size_b[a]);
-          }
-        const FrontierWalk walk = frontier_walk(
-            steps.data(), repeated.data(), base, end, a, last, y, traced, from, bound, position[0],
-            delta_e.data(), view, random_at, c.energy.data(), flips.data(), flip_count,
-            centre_steps.data(), centre_count, c.status.proposals, c.status.accepted);
+        const int* de = delta_e.data() + std::size_t(a) * k;
+        const FrontierWalk walk =
+            masked ? frontier_walk_masked(steps.data(), repeated.data(), repeated_bits, base, end,
+                                          a, last, y, traced, from, bound, position[0], de, view,
+                                          random_at, tentative[a], touched, c.energy.data(),
+                                          flips.data(), flip_count, centre_steps.data(),
+                                          centre_count, c.status.proposals, c.status.accepted)
+                   : frontier_walk(steps.data(), repeated.data(), base, end, a, last, y, traced,
+                                   from, bound, position[0], de, view, random_at, c.energy.data(),
+                                   flips.data(), flip_count, centre_steps.data(), centre_count,
+                                   c.status.proposals, c.status.accepted);
         position[a] = walk.position;
         solved = walk.solved;
       }

@@ -12,13 +12,15 @@
 namespace locent::cpu {
 
 // As run_metropolis_chunk, perceptrons only. Each replica counts `round_steps` (1..kMaxRoundSteps)
-// steps from its own position; member 0 stays within `lead` (≥ 1) steps of the last member. A
-// replica that reaches zero energy sends the sweep back to its start, to be taken again in the
-// plain rounds (run_metropolis_rounds), which stop exactly there. With a `team`, the round's
-// counts and moves are shared among its members. `rounds`, when given, counts the frontier rounds.
+// steps from its own position; member 0 stays within `lead` (1..kMaxFrontierWindow −
+// round_steps) steps of the last member. The walks are decided by frontier_walk_masked where
+// `masked` is set, else by frontier_walk (the two must agree: tests run both). A replica that
+// reaches zero energy sends the sweep back to its start, to be taken again in the plain rounds
+// (run_metropolis_rounds), which stop exactly there. With a `team`, the round's counts and moves
+// are shared among its members. `rounds`, when given, counts the frontier rounds.
 void run_metropolis_frontier(ChainState& chain, const ChainData& data,
                              const ThresholdTables& tables, const ChunkOptions& options,
-                             int round_steps, int lead,
+                             int round_steps, int lead, bool masked,
                              std::vector<std::vector<std::int64_t>>& trace,
                              WorkerTeam* team = nullptr, std::uint64_t* rounds = nullptr);
 

@@ -7,7 +7,7 @@
 // f_a on, in order, until
 //   - its counts go stale (a replica, right after its first accepted flip of the round: its ΔE
 //     at later steps came from counts taken before it; the centre has no counts);
-//   - its counted window ends (a replica counts k steps from f_a);
+//   - it has taken k steps (a replica counts k steps from f_a);
 //   - it reaches the position of the member before it (f_{a−1}, already moved this round): a's
 //     coupling at step j depends on the earlier members' decisions at j;
 //   - for member 0, `lead` steps past the last member (the steps' data must stay in a window);
@@ -31,6 +31,10 @@
 #include "locent/metropolis_rules.hpp"
 
 namespace locent {
+
+// The most steps in a round's window [base, end): the masks of frontier_walk_masked are
+// ProposalBits.
+inline constexpr int kMaxFrontierWindow = 128;
 
 // Whether member a may decide step j (window steps [base, end), steps[j − base]): unless j's site
 // comes up at another window step l with j < l < lead_pos (a member before a, now at lead_pos ≤ f_0,
@@ -101,12 +105,94 @@ LOCENT_HD FrontierWalk frontier_walk(RoundStep* steps, const unsigned char* repe
   return walk;
 }
 
-// The most steps a member's walk may take in a round: replica a's counted window, and for member
-// 0 the lead over the last member (base); the others are bounded by the member before them.
+// ---- The same walk with the common case done in parallel ----
+//
+// Every member's proposals get a tentative decision from the steps' bits as the round found them
+// (frontier_tentative, one per lane on a GPU): bit t of a member's mask for step from + t. It is
+// the true decision wherever no flip of an earlier walk in the round changed that step's bits
+// (`touched`, window bit j − base), and the walk decides again only there; it checks the repeated
+// sites (window bit j − base of `repeated_bits`) with frontier_step_safe. A walk takes at most 32
+// steps (bound − from ≤ 32). Same outcome as frontier_walk.
+
+// Replica a's (or the centre's, a = y) tentative decision at step j from the window's bits.
+template <class Random>
+LOCENT_HD bool frontier_tentative(const RoundStep* steps, int base, int j, int a, int y,
+                                  bool traced, int de, const ThresholdView& view,
+                                  const Random& random) {
+  return proposal_accepted(steps[j - base], j - base, a, y, traced, de, view, random);
+}
+
+template <class Random>
+LOCENT_HD FrontierWalk frontier_walk_masked(RoundStep* steps, const unsigned char* repeated,
+                                            ProposalBits repeated_bits, int base, int end, int a,
+                                            int last, int y, bool traced, int from, int bound,
+                                            int lead_pos, const int* delta_e,
+                                            const ThresholdView& view, const Random& random,
+                                            std::uint32_t tentative, ProposalBits& touched,
+                                            std::int64_t* energy, RoundFlip* flips,
+                                            int& flip_count, int* centre_steps,
+                                            int& centre_count, std::uint64_t& proposals,
+                                            std::uint64_t& accepted) {
+  FrontierWalk walk;
+  const int span = bound - from;  // ≤ 32
+  const std::uint32_t all = span >= 32 ? ~0u : (1u << span) - 1;
+  const auto window_bits = [&](ProposalBits x) {  // steps from .. from + 31 of a window mask
+    return static_cast<std::uint32_t>(x >> (from - base));
+  };
+  const std::uint32_t repeats = window_bits(repeated_bits) & all;
+  int t = 0;
+  while (t < span) {
+    const std::uint32_t changed = window_bits(touched);
+    const std::uint32_t next = (tentative | changed | repeats) & all & (~0u << t);
+    if (next == 0) break;
+    const int q = lowest_bit(static_cast<std::uint64_t>(next)), j = from + q;
+    proposals += static_cast<std::uint64_t>(q - t);  // rejections
+    if (((repeats >> q) & 1u) &&
+        !frontier_step_safe(steps, repeated, base, end, j, a > 0, lead_pos, a < last)) {
+      walk.position = j;
+      return walk;
+    }
+    ++proposals;
+    t = q + 1;
+    RoundStep& st = steps[j - base];
+    const int de = a < y ? delta_e[q] : 0;
+    const bool accept = ((changed >> q) & 1u)
+                            ? proposal_accepted(st, j - base, a, y, traced, de, view, random)
+                            : ((tentative >> q) & 1u) != 0;
+    if (!accept) continue;
+    ++accepted;
+    const bool w_plus = a < y && ((st.replica_plus >> a) & 1u);
+    for (int l = j; l < end; ++l) {
+      if (steps[l - base].site != st.site) continue;
+      touched |= ProposalBits{1} << (l - base);
+      if (a == y)
+        steps[l - base].centre_plus = !steps[l - base].centre_plus;
+      else
+        steps[l - base].replica_plus ^= 1u << a;
+    }
+    if (a == y) {
+      centre_steps[centre_count++] = j;
+      continue;
+    }
+    flips[flip_count++] = RoundFlip{j, a, w_plus};
+    energy[a] += de;
+    walk.position = j + 1;
+    walk.solved = energy[a] == 0;
+    return walk;
+  }
+  proposals += static_cast<std::uint64_t>(span - t);
+  walk.position = bound;
+  return walk;
+}
+
+// The most steps a member's walk may take in a round: k (replica a's counted window; the centre
+// has no counts but keeps to the same), and for member 0 the lead over the last member (base);
+// the others are bounded by the member before them.
 LOCENT_HD int frontier_bound(int a, int y, int from, int k, int n, int base, int lead,
                              int before_pos) {
+  (void)y;
   int bound = n;
-  if (a < y && from + k < bound) bound = from + k;
+  if (from + k < bound) bound = from + k;  // the centre too: a walk takes at most k steps
   if (a == 0 && base + lead < bound) bound = base + lead;
   if (a > 0 && before_pos < bound) bound = before_pos;
   return bound;
