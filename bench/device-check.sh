@@ -12,8 +12,9 @@
 #   tests     the dense-field tests in their own process, then every other CUDA test but the
 #             rounds kernel's;
 #   cluster   the rounds kernel's tests (default and lean variants, then apart the longer
-#             rounds, LOCENT_ROUNDS_LONGER), and each variant's figures: one N = 100001
-#             instance on a cluster, and batched with one block per instance;
+#             and the frontier rounds, LOCENT_ROUNDS_LONGER, LOCENT_ROUNDS_FRONTIER), and each
+#             variant's figures: one N = 100001 instance on a cluster, and batched with one
+#             block per instance;
 #   sanitize  two small rounds-kernel tests under compute-sanitizer (racecheck, synccheck);
 #   solves    short solves and a resumed sweep on both backends;
 #   bench     `locent bench`: batched rSA and dense fields, one N = 100001 instance on the step
@@ -53,9 +54,11 @@ gtests() {  # gtests LABEL LIMIT FILTER: one test run with its own time limit, a
 want tests && gtests dense-tests 90 '*TensorCores*:*ManyTiles*'
 want tests && gtests gpu-tests 150 "*Cuda*-*Cluster*"
 # The cluster kernel apart: new, and the one most likely to hang if it is wrong.
-want cluster && gtests cluster-tests 180 '*Cluster*-*Longer*'
-# The longer rounds' kernels (LOCENT_ROUNDS_LONGER), newer still, in their own process.
-want cluster && gtests longer-tests 150 '*Longer*:*ClusterRoundsSolve*'
+want cluster && gtests cluster-tests 180 '*Cluster*-*Longer*:*Frontier*:*ClusterRoundsSolve*'
+# The longer and frontier rounds' kernels (LOCENT_ROUNDS_LONGER, _FRONTIER), newer still, each in
+# its own process.
+want cluster && gtests longer-tests 150 '*Longer*'
+want cluster && gtests frontier-tests 150 '*CudaFrontier*:*ClusterRoundsSolve*'
 # Its races and barriers under compute-sanitizer, on two small cases (a cluster, one block each).
 if want sanitize; then
   sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
@@ -122,15 +125,21 @@ if want cluster; then
 # most 1 or 2 parts (LOCENT_ROUNDS_LONGER), none but the first yet the default: one N = 100001
 # instance on a cluster of 16 (rounds adapted to the acceptance, at most 16 steps), then the
 # batched shapes (one block per instance).
-for variant in lean0 lean1 longer1 longer2; do
-  lean=0 longer=0
+for variant in lean0 lean1 longer1 longer2 frontier; do
+  lean=0 longer=0 frontier=0
   [[ $variant == lean1 ]] && lean=1
   [[ $variant == longer* ]] && longer=${variant#longer}
-  LOCENT_ROUNDS_LEAN=$lean LOCENT_ROUNDS_LONGER=$longer bench "rounds-n100001-$variant" 60 --backend cuda \
+  [[ $variant == frontier ]] && frontier=1
+  LOCENT_ROUNDS_LEAN=$lean LOCENT_ROUNDS_LONGER=$longer LOCENT_ROUNDS_FRONTIER=$frontier \
+    bench "rounds-n100001-$variant" 60 --backend cuda \
     --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16
-  LOCENT_ROUNDS_LEAN=$lean LOCENT_ROUNDS_LONGER=$longer bench "rounds-batched-$variant" 90 --backend cuda \
+  LOCENT_ROUNDS_LEAN=$lean LOCENT_ROUNDS_LONGER=$longer LOCENT_ROUNDS_FRONTIER=$frontier \
+    bench "rounds-batched-$variant" 90 --backend cuda \
     --N 1001 10001 --no-baseline --dense-size 0 --fbp-N 0 --cluster 1
 done
+# The frontier rounds with rounds of at most 32 steps a member (a window of 96 steps).
+LOCENT_ROUNDS_FRONTIER=1 bench rounds-n100001-frontier-k32 60 --backend cuda --N 100001 \
+  --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16 --round-steps 32
 # The default kernel with rounds of at most 32 steps.
 bench cluster16-upto32 60 --backend cuda --N 100001 --instances 1 --no-baseline \
   --dense-size 0 --fbp-N 0 --cluster 16 --round-steps 32
@@ -162,11 +171,13 @@ if want probes; then
   # cold code or data, not on its work.
   for what in "100001 --instances 1 --cluster 16" "10001 --cluster 1" "1001 --cluster 1"; do
     read -r -a args <<<"$what"
-    for variant in lean0 lean1 longer2; do
-      lean=0 longer=0
+    for variant in lean0 lean1 longer2 frontier; do
+      lean=0 longer=0 frontier=0
       [[ $variant == lean1 ]] && lean=1
       [[ $variant == longer* ]] && longer=${variant#longer}
-      LOCENT_ROUNDS_LEAN=$lean LOCENT_ROUNDS_LONGER=$longer LOCENT_ROUNDS_PROFILE=2 timeout 60 \
+      [[ $variant == frontier ]] && frontier=1
+      LOCENT_ROUNDS_LEAN=$lean LOCENT_ROUNDS_LONGER=$longer LOCENT_ROUNDS_FRONTIER=$frontier \
+        LOCENT_ROUNDS_PROFILE=2 timeout 60 \
         "$build/locent" bench --backend cuda --N "${args[@]}" --no-baseline --dense-size 0 --fbp-N 0 \
         >"$out/probe-rounds.json" 2>"$out/probe-rounds.txt"
       rows+=("phases N=${args[0]} $variant|rc=$?|$(grep 'rounds profile' "$out/probe-rounds.txt" | tail -1 | cut -d';' -f2)")

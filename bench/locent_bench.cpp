@@ -9,6 +9,7 @@
 
 #include "bench/plain_loop.hpp"
 #include "host/cpu/boundary_sets.hpp"
+#include "host/cpu/metropolis_frontier.hpp"
 #include "host/cpu/metropolis_rounds.hpp"
 #include "locent/anneal.hpp"
 #include "locent/backend.hpp"
@@ -201,6 +202,46 @@ void BM_RoundLengthBySweep(benchmark::State& state) {
 }
 BENCHMARK(BM_RoundLengthBySweep)
     ->ArgsProduct({{100001}, {0, 1, 2}})
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1);
+
+// The same for the frontier rounds (each replica at its own position; host/cpu/metropolis_frontier),
+// rounds of at most k steps a member, member 0 at most `lead` steps ahead of the last.
+void BM_FrontierRoundLengthBySweep(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const int k = static_cast<int>(state.range(1)), lead = static_cast<int>(state.range(2));
+  GenerateSpec spec;
+  spec.model.inputs = n;
+  spec.alpha = 0.6;
+  spec.seed = 1;
+  const Dataset d = generate_dataset(spec, 0);
+  AnnealConfig config;
+  config.replicas = 7;
+  config.beta = Schedule::constant(2.0);
+  config.gamma = Schedule::constant(0.5);
+  const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
+  const cpu::ChainData data{&rows, &cols, 5, 0};
+  const int hw = threshold_half_width(config, d.n_patterns());
+  for (auto _ : state) {
+    ChainState chain = initial_chain(config, rows, 0);
+    std::vector<std::vector<std::int64_t>> trace;
+    for (int s = 0; s < 4; ++s) {
+      const std::uint64_t proposals = chain.status.proposals, accepted = chain.status.accepted;
+      std::uint64_t rounds = 0;
+      cpu::run_metropolis_frontier(chain, data, build_thresholds(config, hw, s, 1), {}, k, lead,
+                                   true, trace, nullptr, &rounds);
+      const double p = double(chain.status.proposals - proposals);
+      const std::string sweep = "sweep" + std::to_string(s);
+      state.counters[sweep + " acceptance"] = double(chain.status.accepted - accepted) / p;
+      state.counters[sweep + " proposals/round"] = p / double(rounds);
+    }
+  }
+  state.SetLabel("frontier rounds");
+}
+BENCHMARK(BM_FrontierRoundLengthBySweep)
+    ->Args({100001, 16, 32})
+    ->Args({100001, 32, 64})
+    ->Args({100001, 32, 96})
     ->Unit(benchmark::kSecond)
     ->Iterations(1);
 

@@ -34,10 +34,12 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_util.cuh"
 #include "kernels/metropolis_rounds.cuh"
+#include "locent/metropolis_frontier.hpp"
 #include "locent/metropolis_rounds.hpp"
 #include "locent/metropolis_rules.hpp"
 #include "locent/rng.hpp"
@@ -61,6 +63,9 @@ struct RoundsArgs {
   // The longer rounds' kernels (LOCENT_ROUNDS_LONGER=n): at most n parts a round after the plain
   // decisions, each with one more cluster barrier.
   int extensions;
+  // The frontier rounds' kernels (LOCENT_ROUNDS_FRONTIER=1): set for an instance where a replica
+  // reached zero energy; the launch then takes the chunk again in the lean rounds.
+  int* restart;
   std::uint32_t* rank_words;
   std::size_t rank_stride;
   // Diagnostics (LOCENT_ROUNDS_PROFILE): thread 0 of the first instance's block 0 adds up the
@@ -87,9 +92,10 @@ __host__ __device__ inline int reduce_stride(int y) { return 3 * y; }
 struct SharedLayout {
   std::size_t stabilities, set_a, set_b, set_c, set_d, ring, random, sites, stage, exchange,
       stage2, exchange2, hits, second, delta, steps, flips, centre_steps, energy, reduce, local,
-      table, bytes;
+      positions, masks, repeated, repeated_words, table, bytes;
   __host__ __device__ SharedLayout(int y, int cluster, int slice, int k, int slot_stride,
-                                   bool shared_stabilities, std::size_t table_words, bool twice) {
+                                   bool shared_stabilities, std::size_t table_words, bool twice,
+                                   bool frontier) {
     std::size_t at = 0;
     auto take = [&at](std::size_t size, std::size_t align) {
       at = (at + align - 1) / align * align;
@@ -97,7 +103,8 @@ struct SharedLayout {
       at += size;
       return here;
     };
-    const int ring_slots = 2 * k;
+    // The frontier rounds' window: member 0 at most 2k steps ahead of the last, k more counted.
+    const int ring_slots = frontier ? 3 * k : 2 * k;
     const int rec = record_words(k, y);
     exchange = take(sizeof(std::uint32_t) * 2 * cluster * rec, 16);
     stage = take(sizeof(std::uint32_t) * rec, 16);
@@ -121,9 +128,15 @@ struct SharedLayout {
     random = take(sizeof(std::uint32_t) * ring_slots * slot_stride, 4);
     sites = take(sizeof(int) * ring_slots, 4);
     delta = take(sizeof(int) * k * y, 4);
-    steps = take(sizeof(RoundStep) * k, 4);
+    steps = take(sizeof(RoundStep) * (frontier ? ring_slots : k), 4);
     flips = take(sizeof(RoundFlip) * 2 * y, 4);  // two a replica in the longer rounds
     centre_steps = take(sizeof(int) * k, 4);
+    // The frontier rounds: each member's position and tentative decisions, the window's repeated
+    // sites (a byte a step, and four words of bits).
+    positions = take(frontier ? sizeof(int) * (y + 1) : 0, 4);
+    masks = take(frontier ? sizeof(std::uint32_t) * (y + 1) : 0, 4);
+    repeated = take(frontier ? ring_slots : 0, 4);
+    repeated_words = take(frontier ? sizeof(std::uint32_t) * 4 : 0, 16);
     table = take(sizeof(std::uint32_t) * table_words, 16);
     bytes = at;
   }
@@ -142,14 +155,16 @@ struct SharedLayout {
 // less code in the round's loop (no run-time modulo of the ring or 64-bit division of step
 // numbers, loops not unrolled where they run once). The same trajectory, bit for bit.
 // kVariant: 0 the default kernels, 1 the lean ones (kLean), 2 the lean ones with the longer
-// rounds (kTwice: LOCENT_ROUNDS_LONGER=n, not yet run on hardware), a kernel of its own so that
-// its code costs the others no registers.
-enum RoundsVariant { kDefaultRounds = 0, kLeanRounds = 1, kLongerRounds = 2 };
+// rounds (kTwice: LOCENT_ROUNDS_LONGER=n), 3 the lean ones with the frontier rounds (kFrontier:
+// LOCENT_ROUNDS_FRONTIER=1), each a kernel of its own so that its code costs the others no
+// registers. Variants 2 and 3 have not yet run on hardware.
+enum RoundsVariant { kDefaultRounds = 0, kLeanRounds = 1, kLongerRounds = 2, kFrontierRounds = 3 };
 template <int kWarps, bool kSharedStabilities, int kVariant>
 __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
     metropolis_rounds_kernel(MetropolisBatch bt, MetropolisChunk ch, RoundsArgs ra) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   constexpr bool kLean = kVariant >= kLeanRounds, kTwice = kVariant == kLongerRounds;
+  constexpr bool kFrontier = kVariant == kFrontierRounds;
   static_assert(!kTwice || kLean, "a replica's two flips need the lean kernels' moves");
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ int ctrl_flips, ctrl_next_step, ctrl_next_replica, ctrl_solved_by;
@@ -158,7 +173,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
   __shared__ int round_k;  // the steps of this sweep's rounds (≤ k)
   cg::cluster_group cluster = cg::this_cluster();
 
-  const int C = ra.cluster, S = ra.slice_words, k = ra.round_steps, ring = 2 * k;
+  const int C = ra.cluster, S = ra.slice_words, k = ra.round_steps, ring = kFrontier ? 3 * k : 2 * k;
   const int rank = static_cast<int>(cluster.block_rank());
   const int b = blockIdx.x / C;
   InstanceStatus* status = bt.status + b;
@@ -177,7 +192,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
 
   const int rec2 = kTwice ? second_record_words(k, y) : 0;  // the longer rounds
   const SharedLayout lay(y, C, S, k, slot_stride, kSharedStabilities,
-                         ra.table_in_shared ? ch.table_stride : 0, kTwice);
+                         ra.table_in_shared ? ch.table_stride : 0, kTwice, kFrontier);
   std::uint32_t* exchange = reinterpret_cast<std::uint32_t*>(smem + lay.exchange);
   std::uint32_t* stage = reinterpret_cast<std::uint32_t*>(smem + lay.stage);
   unsigned long long* reduce = reinterpret_cast<unsigned long long*>(smem + lay.reduce);
@@ -198,6 +213,14 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
   int* hits = reinterpret_cast<int*>(smem + lay.hits);  // item e: |A ∩ col| at 2e, |B ∩ col| at 2e + 1
   int* second_sums = reinterpret_cast<int*>(smem + lay.second);  // replica a, step l: a·k + l
   int* second_sizes = second_sums + y * k;                       // |A'| at 2a, |B'| at 2a + 1
+  // The frontier rounds: member a's position (step of the sweep), its tentative decisions (bit t:
+  // step position + t), the window's repeated sites (byte and bit t: step base + t).
+  int* positions = reinterpret_cast<int*>(smem + lay.positions);
+  std::uint32_t* masks = reinterpret_cast<std::uint32_t*>(smem + lay.masks);
+  unsigned char* repeated = reinterpret_cast<unsigned char*>(smem + lay.repeated);
+  std::uint32_t* repeated_words = reinterpret_cast<std::uint32_t*>(smem + lay.repeated_words);
+  const int members = traced ? y : y + 1, last_member = members - 1;
+  __shared__ int restart;  // the frontier rounds: a replica reached zero energy
   std::uint32_t* cols = reinterpret_cast<std::uint32_t*>(smem + lay.ring);
   std::uint32_t* random = reinterpret_cast<std::uint32_t*>(smem + lay.random);
   int* sites = reinterpret_cast<int*>(smem + lay.sites);
@@ -239,6 +262,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
   }
   if (tid < y) energy[tid] = bt.energy[std::size_t(b) * y + tid];
   if (tid == 0) stop = 0;
+  if (tid == 0) restart = 0;
   std::uint64_t proposals = status->proposals, accepted = status->accepted;  // thread 0's
   int solved_by = -1;
   cluster.sync();  // every block of the cluster exists before any touches another's memory
@@ -303,18 +327,23 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
     if (tid == 0) {
       const std::uint64_t sweep_accepted = accepted - accepted_before;
       const std::uint64_t sweep_proposals = proposals - proposals_before;
-      round_k = !ra.adaptive ? k
-                : kTwice     ? adaptive_round_steps_twice(sweep_accepted, sweep_proposals, y, k)
-                             : adaptive_round_steps(sweep_accepted, sweep_proposals, y, k);
+      // The frontier rounds count k steps a replica: a walk ends at its own replica's move.
+      round_k = !ra.adaptive || kFrontier ? k
+                : kTwice ? adaptive_round_steps_twice(sweep_accepted, sweep_proposals, y, k)
+                         : adaptive_round_steps(sweep_accepted, sweep_proposals, y, k);
       proposals_before = proposals;
       accepted_before = accepted;
+      if constexpr (kFrontier)
+        for (int a = 0; a < members; ++a) positions[a] = 0;
     }
     __syncthreads();
     const ThresholdView view{table, ch.half_width, ch.coupling_states};
 
-    int step = 0, first_replica = 0;
+    int step = 0, first_replica = 0;  // the frontier rounds: step is the window's base
     while (step < n) {
-      const int count = min(round_k, n - step);
+      // The frontier rounds' window [step, end): from the last member to k past the first.
+      const int end = kFrontier ? min(n, positions[0] + k) : 0;
+      const int count = kFrontier ? end - step : min(round_k, n - step);
       const std::uint64_t g = std::uint64_t(s) * n64 + step;  // the round's first step
       const int g_slot = kLean ? lean_g_slot : static_cast<int>(g % ring);  // its slot in the ring
 
@@ -434,7 +463,10 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
           // multiply (exact for y ≤ 32 and items < 2048).
           constexpr int kItems = 4;
           static_assert((kMaxRoundSteps + 1) * 32 < 2048, "j = item / y by a multiply needs items < 2048");
-          const int items = (count + 1) * y, inverse_y = (65536 + y - 1) / y;
+          // The frontier rounds: k items a replica, item (j, a) at the replica's own step
+          // positions[a] + j (none past the sweep's end).
+          const int counted = kFrontier ? k : count;
+          const int items = (counted + 1) * y, inverse_y = (65536 + y - 1) / y;
           for (int base = warp; base < items; base += kItems * warps) {
             const std::uint32_t* col[kItems];
             const std::uint32_t* set_a[kItems];
@@ -445,13 +477,20 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
             for (int u = 0; u < kItems; ++u) {
               const int item = min(base + u * warps, items - 1);  // past the end: redone, not kept
               const int j = (item * inverse_y) >> 16, a = item - j * y;
-              int slot = g_slot + j;
+              const bool sizes = j >= counted;
+              int at_step = j;  // the item's step, from the window's base
+              bool live = !sizes;
+              if constexpr (kFrontier) {
+                at_step = positions[a] - step + j;  // < 3k = ring
+                live = live && positions[a] + j < n;
+              }
+              int slot = g_slot + at_step;
               if (slot >= ring) slot -= ring;
-              col[u] = cols + (j < count ? slot : g_slot) * S;
-              all[u] = j < count ? 0u : ~0u;
+              col[u] = cols + (live ? slot : g_slot) * S;
+              all[u] = sizes ? ~0u : 0u;
               set_a[u] = sa + a * S;
               set_b[u] = sb + a * S;
-              at[u] = j < count ? item : k * y + a;
+              at[u] = sizes ? k * y + a : item;
               ha[u] = hb[u] = 0;
             }
             for (int w = lane; w < words; w += 32) {
@@ -505,6 +544,21 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
           }
         }
       };
+      if constexpr (kFrontier) {
+        // The window's repeated sites (frontier_step_safe), before the counts' barrier: warp w
+        // takes steps 32w .. 32w + 31 (count ≤ 3k ≤ 96 < 128).
+        if (warp < 4) {
+          const int t = 32 * warp + lane;
+          bool again = false;
+          if (t < count) {
+            const int site = steps[t].site;
+            for (int m = 0; m < count; ++m) again |= m != t && steps[m].site == site;
+            repeated[t] = again;
+          }
+          const std::uint32_t bits = __ballot_sync(0xffffffffu, again);
+          if (lane == 0) repeated_words[warp] = bits;
+        }
+      }
       run_phase(count_phase, 2, kRepeatCounts);
       // 4. The record to every block of the cluster, then the round's barrier.
       {
@@ -531,8 +585,13 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       // 5. Totals and ΔE of every (step, replica).
       const auto sum_phase = [&]() {
         const std::uint32_t* records = exchange + std::size_t(buffer) * C * rec;
-        for (int e = tid; e < count * y; e += threads) {
+        for (int e = tid; e < (kFrontier ? k : count) * y; e += threads) {
           const int j = e / y, a = e - j * y;
+          int at_step = j;  // the item's step, from the window's base
+          if constexpr (kFrontier) {
+            if (positions[a] + j >= n) continue;
+            at_step = positions[a] - step + j;
+          }
           int ha = 0, hb = 0, za = 0, zb = 0;
           for (int r = 0; r < C; ++r) {
             const std::uint32_t h = records[r * rec + j * y + a];
@@ -542,7 +601,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
             za += z & 0xffffu;
             zb += z >> 16;
           }
-          delta[e] = flip_delta_energy((steps[j].replica_plus >> a) & 1u, ha, hb, za, zb);
+          delta[e] = flip_delta_energy((steps[at_step].replica_plus >> a) & 1u, ha, hb, za, zb);
           if constexpr (kTwice) {  // the totals, for the second-order rule
             hits[2 * e] = ha;
             hits[2 * e + 1] = hb;
@@ -564,208 +623,266 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       const auto random_at = [&](int j, std::uint32_t slot) {
         return random[slot_of(j) * slot_stride + slot];
       };
-      const int total = count * round_stride(y, traced);
-      constexpr int kMasked = kLean ? kMaxMaskedProposals : 64;  // proposals decided in parallel
-      const bool masked = ra.parallel_decisions && total <= kMasked;
-      using Bits = std::conditional_t<kLean, ProposalBits, std::uint64_t>;  // kMasked bits
-      Bits tentative = 0;
-      if (warp == 0 && masked) {
+      if constexpr (kFrontier) {
+        // The frontier rounds (metropolis_frontier.hpp): warp 0 takes every member's tentative
+        // decisions over its own k steps (a ballot a member), then thread 0 walks the members in
+        // the chain's order (frontier_walk_masked), each from its position to at most where the
+        // member before it got; member 0 at most 2k steps past the last member (the window's
+        // base, `step`). A replica at zero energy stops the launch for a restart.
+        if (warp == 0) {
 #pragma unroll 1
-        for (int m = 0; m < kMasked / 32; ++m) {
-          const int q = lane + 32 * m;  // first_replica < y ≤ 30 < 32
-          const bool accept = q >= first_replica && q < total &&
-                              tentative_decision(steps, q, y, traced, delta, view, random_at);
-          tentative |= Bits(__ballot_sync(0xffffffffu, accept)) << (32 * m);
+          for (int a = 0; a < members; ++a) {
+            const int j = positions[a] + lane;
+            const bool accept =
+                lane < k && j < end &&
+                frontier_tentative(steps, step, j, a, y, traced, a < y ? delta[lane * y + a] : 0,
+                                   view, random_at);
+            const std::uint32_t bits = __ballot_sync(0xffffffffu, accept);
+            if (lane == 0) masks[a] = bits;
+          }
         }
-      }
-      RoundOutcome out;  // thread 0's
-      if (tid == 0)
-        out = masked ? decide_round_masked(steps, count, first_replica, y, traced, delta, view,
-                                           random_at, tentative, energy, flip_list, centre_steps,
-                                           proposals, accepted)
-                     : decide_round(steps, count, first_replica, y, traced, delta, view, random_at,
-                                    energy, flip_list, centre_steps, proposals, accepted);
-      if constexpr (kTwice) {
-        // The longer rounds. While the decisions stop at the next proposal of a replica that
-        // moved once, the rest of the round needs the second-order terms of the replicas that
-        // moved (delta_energy_after_flip): counted (6b) and exchanged (6c) like the first counts,
-        // then summed by warp 0, which also takes the rest's tentative decisions, and thread 0
-        // walks on (6d: continue_round_masked); at most ra.extensions such parts a round.
-        // Every block takes the same decisions, so the same branches.
+        if (tid == 0) {
+          ProposalBits touched = 0, repeats = 0;
+          for (int w = 0; w < 4; ++w) repeats |= ProposalBits(repeated_words[w]) << (32 * w);
+          int flip_count = 0, centre_count = 0;
+          bool solved = false;
+#pragma unroll 1
+          for (int a = 0; a < members && !solved; ++a) {
+            const int from = positions[a];
+            const int bound =
+                frontier_bound(a, y, from, k, n, step, 2 * k, a > 0 ? positions[a - 1] : 0);
+            const FrontierWalk walk = frontier_walk_masked(
+                steps, repeated, repeats, step, end, a, last_member, y, traced, from, bound,
+                positions[0], delta + (a < y ? a : 0), y, view, random_at, masks[a], touched,
+                energy, flip_list, flip_count, centre_steps, centre_count, proposals, accepted);
+            positions[a] = walk.position;
+            solved = walk.solved;
+          }
+          for (int f = 0; f < flip_count; ++f) {
+            RoundFlip& m = flip_list[f];
+            m.step -= step;  // from the window's base, as the moves read it
+            const int i = steps[m.step].site;
+            weights[m.replica * nw + (i >> 5)] ^= 1u << (i & 31);
+            if (rank == 0) atomicAdd(&site_sums[i], m.was_plus ? -2 : 2);
+          }
+          for (int f = 0; f < centre_count; ++f) {
+            const int i = steps[centre_steps[f] - step].site;
+            centre[i >> 5] ^= 1u << (i & 31);
+          }
+          ctrl_flips = flip_count;
+          ctrl_next_step = positions[last_member] - step;  // the window's base moves on
+          ctrl_next_replica = 0;
+          if (solved) {
+            stop = 1;
+            restart = 1;
+          }
+        }
+        __syncthreads();
         phase_done(5);
-        std::uint32_t known = 0;  // replicas with terms: the same in every thread
+      } else {
+        const int total = count * round_stride(y, traced);
+        constexpr int kMasked = kLean ? kMaxMaskedProposals : 64;  // proposals decided in parallel
+        const bool masked = ra.parallel_decisions && total <= kMasked;
+        using Bits = std::conditional_t<kLean, ProposalBits, std::uint64_t>;  // kMasked bits
+        Bits tentative = 0;
+        if (warp == 0 && masked) {
 #pragma unroll 1
-        for (int part = 0; part < ra.extensions; ++part) {
-          if (tid == 0) {
-            ctrl_extend = replicas_to_extend(out, flip_list, count, known);
-            ctrl_flips = out.flips;
-            ctrl_next_step = out.next_step;
-            ctrl_next_replica = out.next_replica;
+          for (int m = 0; m < kMasked / 32; ++m) {
+            const int q = lane + 32 * m;  // first_replica < y ≤ 30 < 32
+            const bool accept = q >= first_replica && q < total &&
+                                tentative_decision(steps, q, y, traced, delta, view, random_at);
+            tentative |= Bits(__ballot_sync(0xffffffffu, accept)) << (32 * m);
           }
-          __syncthreads();
-          const std::uint32_t extend = ctrl_extend;
-          if (extend == 0) break;
-          known |= extend;
-          // Read here, between barriers: thread 0 writes them again in the next part.
-          const int flips_so_far = ctrl_flips;
-          const int from = ctrl_next_step * round_stride(y, traced) + ctrl_next_replica;
-          // 6b. For each replica a in `extend` (its one move at step j) and each later step l:
-          // the three-way count's two parts over col_j ∩ col_l (second_order_u, _v) and |C ∩
-          // col_l| (moved from −1) or |D ∩ col_l| (from +1); at l = count (stored at k): |C ∩
-          // col_j|, |D ∩ col_j|, |C|, |D|. Record slot a·(k + 1) + l, two words.
-          // The (flip, l) pairs over the warps: pair e = f·(k + 1) + l, l = k standing for
-          // l = count.
+        }
+        RoundOutcome out;  // thread 0's
+        if (tid == 0)
+          out = masked ? decide_round_masked(steps, count, first_replica, y, traced, delta, view,
+                                             random_at, tentative, energy, flip_list, centre_steps,
+                                             proposals, accepted)
+                       : decide_round(steps, count, first_replica, y, traced, delta, view, random_at,
+                                      energy, flip_list, centre_steps, proposals, accepted);
+        if constexpr (kTwice) {
+          // The longer rounds. While the decisions stop at the next proposal of a replica that
+          // moved once, the rest of the round needs the second-order terms of the replicas that
+          // moved (delta_energy_after_flip): counted (6b) and exchanged (6c) like the first counts,
+          // then summed by warp 0, which also takes the rest's tentative decisions, and thread 0
+          // walks on (6d: continue_round_masked); at most ra.extensions such parts a round.
+          // Every block takes the same decisions, so the same branches.
+          phase_done(5);
+          std::uint32_t known = 0;  // replicas with terms: the same in every thread
 #pragma unroll 1
-          for (int e = warp; e < flips_so_far * (k + 1); e += warps) {  // e: the same for the warp
-            const int f = e / (k + 1), l_slot = e - f * (k + 1);
-            const RoundFlip m = flip_list[f];
-            if (!((extend >> m.replica) & 1u)) continue;
-            if (l_slot != k && (l_slot <= m.step || l_slot >= count)) continue;
-            const std::uint32_t* col_j = cols + slot_of(m.step) * S;
-            const std::uint32_t* set_a = sa + m.replica * S;
-            const std::uint32_t* set_b = sb + m.replica * S;
-            const std::uint32_t* set_c = sc + m.replica * S;
-            const std::uint32_t* set_d = sd + m.replica * S;
-            int x0 = 0, x1 = 0, x2 = 0, x3 = 0;
-            if (l_slot != k) {
-              const std::uint32_t* col_l = cols + slot_of(l_slot) * S;
-              const std::uint32_t* outer = m.was_plus ? set_d : set_c;
-              for (int w = lane; w < words; w += 32) {
-                const std::uint32_t both = col_j[w] & col_l[w];
-                const std::uint32_t wa = set_a[w], wb = set_b[w], wc = set_c[w], wd = set_d[w];
-                x0 += __popc(both & second_order_u(wa, wb, wc, wd, flips));
-                x1 += __popc(both & second_order_v(wa, wb, wc, wd, flips));
-                x2 += __popc(col_l[w] & outer[w]);
-              }
-            } else {
-              for (int w = lane; w < words; w += 32) {
-                const std::uint32_t wc = set_c[w], wd = set_d[w];
-                x0 += __popc(col_j[w] & wc);
-                x1 += __popc(col_j[w] & wd);
-                x2 += __popc(wc);
-                x3 += __popc(wd);
-              }
+          for (int part = 0; part < ra.extensions; ++part) {
+            if (tid == 0) {
+              ctrl_extend = replicas_to_extend(out, flip_list, count, known);
+              ctrl_flips = out.flips;
+              ctrl_next_step = out.next_step;
+              ctrl_next_replica = out.next_replica;
             }
-            x0 = warp_sum(x0);
-            x1 = warp_sum(x1);
-            x2 = warp_sum(x2);
-            x3 = warp_sum(x3);
-            if (lane == 0) {  // each below 2^16: 32·S ≤ 32·kMaxSliceWords patterns
-              const int at = 2 * (m.replica * (k + 1) + l_slot);
-              stage2[at] = std::uint32_t(x0) | std::uint32_t(x1) << 16;
-              stage2[at + 1] = std::uint32_t(x2) | std::uint32_t(x3) << 16;
-            }
-          }
-          __syncthreads();
-          // 6c. The records to every block, one more cluster barrier. Two buffers, by the part's
-          // parity: a block writes a buffer again only after a barrier (the next part's, or
-          // the next round's phase 4) that every block reaches after reading it.
-          std::uint32_t* records2 = exchange2 + std::size_t(part & 1) * C * rec2;
-          {
-            const int vectors = rec2 / 4;
-            const uint4* from = reinterpret_cast<const uint4*>(stage2);
-            for (int e = tid; e < C * vectors; e += threads) {
-              const int dst = e / vectors, v = e - dst * vectors;
-              uint4* to = cluster.map_shared_rank(
-                  reinterpret_cast<uint4*>(records2 + std::size_t(rank) * rec2), dst);
-              to[v] = from[v];
-            }
-          }
-          cluster.sync();
-          // 6d. Warp 0 sums the records into each extended replica's terms: the sums s (a·k + l)
-          // and the sizes |A'|, |B'| after its move (sizes_after_flip, metropolis_rules.hpp);
-          // then the tentative decisions of the rest of the round, and thread 0 walks on.
-          if (warp == 0) {
+            __syncthreads();
+            const std::uint32_t extend = ctrl_extend;
+            if (extend == 0) break;
+            known |= extend;
+            // Read here, between barriers: thread 0 writes them again in the next part.
+            const int flips_so_far = ctrl_flips;
+            const int from = ctrl_next_step * round_stride(y, traced) + ctrl_next_replica;
+            // 6b. For each replica a in `extend` (its one move at step j) and each later step l:
+            // the three-way count's two parts over col_j ∩ col_l (second_order_u, _v) and |C ∩
+            // col_l| (moved from −1) or |D ∩ col_l| (from +1); at l = count (stored at k): |C ∩
+            // col_j|, |D ∩ col_j|, |C|, |D|. Record slot a·(k + 1) + l, two words.
+            // The (flip, l) pairs over the warps: pair e = f·(k + 1) + l, l = k standing for
+            // l = count.
 #pragma unroll 1
-            for (int f = 0; f < flips_so_far; ++f) {
+            for (int e = warp; e < flips_so_far * (k + 1); e += warps) {  // e: the same for the warp
+              const int f = e / (k + 1), l_slot = e - f * (k + 1);
               const RoundFlip m = flip_list[f];
               if (!((extend >> m.replica) & 1u)) continue;
-              const int* h_j = hits + 2 * (m.step * y + m.replica);  // |A ∩ col_j|, |B ∩ col_j|
-              for (int l = m.step + 1 + lane; l <= count; l += 32) {
-                const int e = m.replica * (k + 1) + (l < count ? l : k);
-                int x0 = 0, x1 = 0, x2 = 0, x3 = 0;
-                for (int r = 0; r < C; ++r) {
-                  const std::uint32_t v0 = records2[r * rec2 + 2 * e];
-                  const std::uint32_t v1 = records2[r * rec2 + 2 * e + 1];
-                  x0 += v0 & 0xffffu;
-                  x1 += v0 >> 16;
-                  x2 += v1 & 0xffffu;
-                  x3 += v1 >> 16;
+              if (l_slot != k && (l_slot <= m.step || l_slot >= count)) continue;
+              const std::uint32_t* col_j = cols + slot_of(m.step) * S;
+              const std::uint32_t* set_a = sa + m.replica * S;
+              const std::uint32_t* set_b = sb + m.replica * S;
+              const std::uint32_t* set_c = sc + m.replica * S;
+              const std::uint32_t* set_d = sd + m.replica * S;
+              int x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+              if (l_slot != k) {
+                const std::uint32_t* col_l = cols + slot_of(l_slot) * S;
+                const std::uint32_t* outer = m.was_plus ? set_d : set_c;
+                for (int w = lane; w < words; w += 32) {
+                  const std::uint32_t both = col_j[w] & col_l[w];
+                  const std::uint32_t wa = set_a[w], wb = set_b[w], wc = set_c[w], wd = set_d[w];
+                  x0 += __popc(both & second_order_u(wa, wb, wc, wd, flips));
+                  x1 += __popc(both & second_order_v(wa, wb, wc, wd, flips));
+                  x2 += __popc(col_l[w] & outer[w]);
                 }
-                if (l == count) {
-                  const int* size = hits + 2 * (k * y + m.replica);  // |A|, |B|
-                  const SizesAfterFlip after_move = sizes_after_flip(
-                      m.was_plus, h_j[0], h_j[1], x0, x1, size[0], size[1], x2, x3);
-                  second_sizes[2 * m.replica] = after_move.a;
-                  second_sizes[2 * m.replica + 1] = after_move.b;
-                } else {
-                  const int* h_l = hits + 2 * (l * y + m.replica);
-                  second_sums[m.replica * k + l] = second_order_sum(
-                      m.was_plus, second_order_q(x0, x1, flips), h_l[0], h_l[1], x2);
+              } else {
+                for (int w = lane; w < words; w += 32) {
+                  const std::uint32_t wc = set_c[w], wd = set_d[w];
+                  x0 += __popc(col_j[w] & wc);
+                  x1 += __popc(col_j[w] & wd);
+                  x2 += __popc(wc);
+                  x3 += __popc(wd);
                 }
               }
+              x0 = warp_sum(x0);
+              x1 = warp_sum(x1);
+              x2 = warp_sum(x2);
+              x3 = warp_sum(x3);
+              if (lane == 0) {  // each below 2^16: 32·S ≤ 32·kMaxSliceWords patterns
+                const int at = 2 * (m.replica * (k + 1) + l_slot);
+                stage2[at] = std::uint32_t(x0) | std::uint32_t(x1) << 16;
+                stage2[at + 1] = std::uint32_t(x2) | std::uint32_t(x3) << 16;
+              }
             }
-            __syncwarp();
-            // A known replica's ΔE at step l after its own first move.
-            const auto after = [&](int, int l, int a, bool, bool l_plus) {
-              return delta_energy_after_flip(
-                  l_plus, second_sums[a * k + l],
-                  SizesAfterFlip{second_sizes[2 * a], second_sizes[2 * a + 1]});
-            };
-            const bool masked_rest = ra.parallel_decisions && total <= kMaxMaskedProposals;
-            const RoundMoves moves(flip_list, flips_so_far, known);
-            ProposalBits later = 0;
-            if (masked_rest) {
+            __syncthreads();
+            // 6c. The records to every block, one more cluster barrier. Two buffers, by the part's
+            // parity: a block writes a buffer again only after a barrier (the next part's, or
+            // the next round's phase 4) that every block reaches after reading it.
+            std::uint32_t* records2 = exchange2 + std::size_t(part & 1) * C * rec2;
+            {
+              const int vectors = rec2 / 4;
+              const uint4* from = reinterpret_cast<const uint4*>(stage2);
+              for (int e = tid; e < C * vectors; e += threads) {
+                const int dst = e / vectors, v = e - dst * vectors;
+                uint4* to = cluster.map_shared_rank(
+                    reinterpret_cast<uint4*>(records2 + std::size_t(rank) * rec2), dst);
+                to[v] = from[v];
+              }
+            }
+            cluster.sync();
+            // 6d. Warp 0 sums the records into each extended replica's terms: the sums s (a·k + l)
+            // and the sizes |A'|, |B'| after its move (sizes_after_flip, metropolis_rules.hpp);
+            // then the tentative decisions of the rest of the round, and thread 0 walks on.
+            if (warp == 0) {
 #pragma unroll 1
-              for (int m = 0; m < kMaxMaskedProposals / 32; ++m) {
-                const int q = lane + 32 * m;
-                const bool accept = q >= from && q < total &&
-                                    tentative_decision(steps, q, y, traced, delta, view,
-                                                       random_at, &moves, after);
-                later |= ProposalBits(__ballot_sync(0xffffffffu, accept)) << (32 * m);
+              for (int f = 0; f < flips_so_far; ++f) {
+                const RoundFlip m = flip_list[f];
+                if (!((extend >> m.replica) & 1u)) continue;
+                const int* h_j = hits + 2 * (m.step * y + m.replica);  // |A ∩ col_j|, |B ∩ col_j|
+                for (int l = m.step + 1 + lane; l <= count; l += 32) {
+                  const int e = m.replica * (k + 1) + (l < count ? l : k);
+                  int x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+                  for (int r = 0; r < C; ++r) {
+                    const std::uint32_t v0 = records2[r * rec2 + 2 * e];
+                    const std::uint32_t v1 = records2[r * rec2 + 2 * e + 1];
+                    x0 += v0 & 0xffffu;
+                    x1 += v0 >> 16;
+                    x2 += v1 & 0xffffu;
+                    x3 += v1 >> 16;
+                  }
+                  if (l == count) {
+                    const int* size = hits + 2 * (k * y + m.replica);  // |A|, |B|
+                    const SizesAfterFlip after_move = sizes_after_flip(
+                        m.was_plus, h_j[0], h_j[1], x0, x1, size[0], size[1], x2, x3);
+                    second_sizes[2 * m.replica] = after_move.a;
+                    second_sizes[2 * m.replica + 1] = after_move.b;
+                  } else {
+                    const int* h_l = hits + 2 * (l * y + m.replica);
+                    second_sums[m.replica * k + l] = second_order_sum(
+                        m.was_plus, second_order_q(x0, x1, flips), h_l[0], h_l[1], x2);
+                  }
+                }
               }
+              __syncwarp();
+              // A known replica's ΔE at step l after its own first move.
+              const auto after = [&](int, int l, int a, bool, bool l_plus) {
+                return delta_energy_after_flip(
+                    l_plus, second_sums[a * k + l],
+                    SizesAfterFlip{second_sizes[2 * a], second_sizes[2 * a + 1]});
+              };
+              const bool masked_rest = ra.parallel_decisions && total <= kMaxMaskedProposals;
+              const RoundMoves moves(flip_list, flips_so_far, known);
+              ProposalBits later = 0;
+              if (masked_rest) {
+#pragma unroll 1
+                for (int m = 0; m < kMaxMaskedProposals / 32; ++m) {
+                  const int q = lane + 32 * m;
+                  const bool accept = q >= from && q < total &&
+                                      tentative_decision(steps, q, y, traced, delta, view,
+                                                         random_at, &moves, after);
+                  later |= ProposalBits(__ballot_sync(0xffffffffu, accept)) << (32 * m);
+                }
+              }
+              if (lane == 0)
+                out = masked_rest
+                          ? continue_round_masked(steps, count, out, known, y, traced, delta,
+                                                  after, view, random_at, later, energy,
+                                                  flip_list, centre_steps, proposals, accepted)
+                          : continue_round(steps, count, out, known, y, traced, delta, after, view,
+                                           random_at, energy, flip_list, centre_steps, proposals,
+                                           accepted);
             }
-            if (lane == 0)
-              out = masked_rest
-                        ? continue_round_masked(steps, count, out, known, y, traced, delta,
-                                                after, view, random_at, later, energy,
-                                                flip_list, centre_steps, proposals, accepted)
-                        : continue_round(steps, count, out, known, y, traced, delta, after, view,
-                                         random_at, energy, flip_list, centre_steps, proposals,
-                                         accepted);
-          }
-          // thread 0's steps[] and flips reach the other warps at the next part's barrier
-        }
-      }
-      if (tid == 0) {
-        for (int f = 0; f < out.flips; ++f) {
-          const RoundFlip& m = flip_list[f];
-          const int i = steps[m.step].site;
-          // The weight word was read at the round's start (in L1); the site sums are read by
-          // nobody before the launch ends, so the lean kernels make theirs a reduction that
-          // thread 0 does not wait for (a plain update loads the word from L2 first).
-          weights[m.replica * nw + (i >> 5)] ^= 1u << (i & 31);
-          if (rank == 0) {
-            if constexpr (kLean)
-              atomicAdd(&site_sums[i], m.was_plus ? -2 : 2);
-            else
-              site_sums[i] -= m.was_plus ? 2 : -2;
+            // thread 0's steps[] and flips reach the other warps at the next part's barrier
           }
         }
-        for (int f = 0; f < out.centre_flips; ++f) {
-          const int i = steps[centre_steps[f]].site;
-          centre[i >> 5] ^= 1u << (i & 31);
+        if (tid == 0) {
+          for (int f = 0; f < out.flips; ++f) {
+            const RoundFlip& m = flip_list[f];
+            const int i = steps[m.step].site;
+            // The weight word was read at the round's start (in L1); the site sums are read by
+            // nobody before the launch ends, so the lean kernels make theirs a reduction that
+            // thread 0 does not wait for (a plain update loads the word from L2 first).
+            weights[m.replica * nw + (i >> 5)] ^= 1u << (i & 31);
+            if (rank == 0) {
+              if constexpr (kLean)
+                atomicAdd(&site_sums[i], m.was_plus ? -2 : 2);
+              else
+                site_sums[i] -= m.was_plus ? 2 : -2;
+            }
+          }
+          for (int f = 0; f < out.centre_flips; ++f) {
+            const int i = steps[centre_steps[f]].site;
+            centre[i >> 5] ^= 1u << (i & 31);
+          }
+          ctrl_flips = out.flips;
+          ctrl_next_step = out.next_step;
+          ctrl_next_replica = out.next_replica;
+          if (out.solved) {
+            stop = 1;
+            ctrl_solved_by = out.solved_by;
+          }
         }
-        ctrl_flips = out.flips;
-        ctrl_next_step = out.next_step;
-        ctrl_next_replica = out.next_replica;
-        if (out.solved) {
-          stop = 1;
-          ctrl_solved_by = out.solved_by;
-        }
+        __syncthreads();
+        phase_done(kTwice ? kSecondOrder : 5);
       }
-      __syncthreads();
-      phase_done(kTwice ? kSecondOrder : 5);
 
       // 7. The accepted replicas' slices move: stabilities by ±2, sets rebuilt word by word.
       // In the default kernels each flip has its own replica, so the (flip, word) items are
@@ -991,7 +1108,9 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
   if (tid == 0) {
     status->proposals = proposals;
     status->accepted = accepted;
-    if (stop) {
+    if (restart) {  // the frontier rounds: taken again from the chunk's start (the launch's host)
+      ra.restart[b] = 1;
+    } else if (stop) {
       status->solved = 1;
       status->solved_by = solved_by;
     }
@@ -1002,10 +1121,11 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
 }
 
 std::size_t shared_bytes(const MetropolisBatch& batch, int cluster, int slice, int k,
-                         bool shared_stabilities, std::size_t table_words, bool twice) {
+                         bool shared_stabilities, std::size_t table_words, bool twice,
+                         bool frontier) {
   const int slots = step_slots(batch.replicas, batch.explicit_centre);
   return SharedLayout(batch.replicas, cluster, slice, k, 4 * ((slots + 3) / 4), shared_stabilities,
-                      table_words, twice)
+                      table_words, twice, frontier)
       .bytes;
 }
 
@@ -1021,6 +1141,7 @@ RoundsKernel kernel_for(int warps, bool shared_stabilities, RoundsVariant varian
   switch (variant) {
     case kLeanRounds: return kernel_for<kLeanRounds>(warps, shared_stabilities);
     case kLongerRounds: return kernel_for<kLongerRounds>(warps, shared_stabilities);
+    case kFrontierRounds: return kernel_for<kFrontierRounds>(warps, shared_stabilities);
     default: return kernel_for<kDefaultRounds>(warps, shared_stabilities);
   }
 }
@@ -1041,10 +1162,19 @@ int longer_round_parts() {
   return static_cast<int>(n);
 }
 bool twice_rounds() { return longer_round_parts() > 0; }
+// LOCENT_ROUNDS_FRONTIER=1 (not yet run on hardware): the lean kernels with each member at its
+// own position (metropolis_frontier.hpp).
+bool frontier_rounds() { return env_is_one("LOCENT_ROUNDS_FRONTIER"); }
 // LOCENT_ROUNDS_LEAN=1: the lean kernels; LOCENT_ROUNDS_LONGER: the lean kernels with the
-// longer rounds. Read at every shape and launch, so that a test can switch them.
+// longer rounds; LOCENT_ROUNDS_FRONTIER: with the frontier rounds. Read at every shape and
+// launch, so that a test can switch them.
 RoundsVariant rounds_variant() {
-  return twice_rounds() ? kLongerRounds : env_is_one("LOCENT_ROUNDS_LEAN") ? kLeanRounds : kDefaultRounds;
+  if (frontier_rounds() && twice_rounds())
+    throw Error("LOCENT_ROUNDS_FRONTIER and LOCENT_ROUNDS_LONGER do not go together");
+  return frontier_rounds() ? kFrontierRounds
+         : twice_rounds()  ? kLongerRounds
+         : env_is_one("LOCENT_ROUNDS_LEAN") ? kLeanRounds
+                                            : kDefaultRounds;
 }
 
 cudaLaunchConfig_t launch_config(const MetropolisBatch& batch, int cluster, int warps,
@@ -1092,11 +1222,12 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
     const int limit = optin - static_cast<int>(attributes.sharedSizeBytes);
     const int slice = (batch.pattern_words + c - 1) / c;
     if (slice > kMaxSliceWords) return false;
-    const std::size_t bytes =
-        shared_bytes(batch, c, slice, round_steps, shared_stabilities, 0, twice_rounds());
+    const std::size_t bytes = shared_bytes(batch, c, slice, round_steps, shared_stabilities, 0,
+                                           twice_rounds(), frontier_rounds());
     if (bytes > std::size_t(limit)) return false;
-    // Any variant may be launched (LOCENT_ROUNDS_LEAN, LOCENT_ROUNDS_LONGER).
-    for (const RoundsVariant v : {kDefaultRounds, kLeanRounds, kLongerRounds}) {
+    // Any variant may be launched (LOCENT_ROUNDS_LEAN, _LONGER, _FRONTIER; the frontier
+    // rounds' restart takes the lean ones).
+    for (const RoundsVariant v : {kDefaultRounds, kLeanRounds, kLongerRounds, kFrontierRounds}) {
       const RoundsKernel variant = kernel_for(warps, shared_stabilities, v);
       LOCENT_CUDA_CHECK(
           cudaFuncSetAttribute(variant, cudaFuncAttributeMaxDynamicSharedMemorySize, limit));
@@ -1147,17 +1278,20 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
   return none;
 }
 
-void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChunk& chunk,
-                              const RoundsShape& shape, std::uint32_t* rank_words,
-                              cudaStream_t stream) {
+namespace {
+
+// One launch of the rounds kernel's `variant` over the chunk.
+void launch_variant(const MetropolisBatch& batch, const MetropolisChunk& chunk,
+                    const RoundsShape& shape, std::uint32_t* rank_words, cudaStream_t stream,
+                    RoundsVariant variant, int* restart) {
   // LOCENT_ROUNDS_PROFILE=1: the first instance's cycles per phase, on stderr after each launch;
   // =2: phases 3 and 5 also run a second time each round, timed apart (the trajectory is the
   // same; the rate is not a figure then).
   static const char* const profile_value = std::getenv("LOCENT_ROUNDS_PROFILE");
   static const bool profile = profile_value != nullptr;
   static const bool repeat = profile && std::string(profile_value) == "2";
-  const RoundsVariant variant = rounds_variant();
   const bool lean = variant != kDefaultRounds, twice = variant == kLongerRounds;
+  const bool frontier = variant == kFrontierRounds;
   static unsigned long long* phase_cycles = nullptr;
   if (profile && phase_cycles == nullptr)
     LOCENT_CUDA_CHECK(cudaMalloc(&phase_cycles, kPhaseSlots * sizeof(unsigned long long)));
@@ -1168,19 +1302,20 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
                   shape.parallel_decisions,
                   false,
                   repeat,
-                  longer_round_parts(),
+                  twice ? longer_round_parts() : 0,
+                  restart,
                   rank_words,
                   shape.rank_stride,
                   profile ? phase_cycles : nullptr};
   // The shape was sized for the rounds chosen when it was made.
   std::size_t bytes = shared_bytes(batch, shape.cluster, shape.slice_words, shape.round_steps,
-                                   shape.shared_stabilities, 0, twice);
+                                   shape.shared_stabilities, 0, twice, frontier);
   if (bytes > shape.max_shared_bytes)
-    throw Error("the longer rounds (LOCENT_ROUNDS_LONGER) were switched on after the kernel's "
-                "shape was chosen");
+    throw Error("the longer or frontier rounds (LOCENT_ROUNDS_LONGER, LOCENT_ROUNDS_FRONTIER) were "
+                "switched on after the kernel's shape was chosen");
   const std::size_t with_table = shared_bytes(batch, shape.cluster, shape.slice_words,
                                               shape.round_steps, shape.shared_stabilities,
-                                              chunk.table_stride, twice);
+                                              chunk.table_stride, twice, frontier);
   // The table joins shared memory when that costs no resident blocks: a cluster's blocks hold
   // an SM each; one block per instance asks the occupancy calculator again.
   bool room = with_table <= shape.max_shared_bytes && chunk.table_stride * 4 <= kSharedTableBytes;
@@ -1207,7 +1342,11 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
     LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
     const double rounds = host[kRounds] > 0 ? double(host[kRounds]) : 1.0;
     std::fprintf(stderr, "rounds profile%s: %llu rounds; cycles a round by phase:",
-                 twice ? " (lean, longer rounds)" : lean ? " (lean)" : "", host[kRounds]);
+                 frontier ? " (lean, frontier rounds)"
+                 : twice  ? " (lean, longer rounds)"
+                 : lean   ? " (lean)"
+                          : "",
+                 host[kRounds]);
     for (int q = 0; q < kPhases; ++q) std::fprintf(stderr, " %d:%.0f", q + 1, double(host[q]) / rounds);
     if (twice) std::fprintf(stderr, " 6b-6d:%.0f", double(host[kSecondOrder]) / rounds);
     if (repeat)
@@ -1215,6 +1354,80 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
                    double(host[kRepeatSums]) / rounds);
     std::fprintf(stderr, "\n");
   }
+}
+
+// The batch's arrays that a launch changes (the trace's records are rewritten from trace_count).
+struct Region {
+  void* ptr;
+  std::size_t bytes;
+};
+std::vector<Region> changing_regions(const MetropolisBatch& b) {
+  const std::size_t n = b.instances, y = b.replicas, ky = std::size_t(b.hidden_units) * y;
+  std::vector<Region> regions = {
+      {b.weights, n * y * b.weight_words * sizeof(std::uint32_t)},
+      {b.site_sums, n * b.sites * sizeof(std::int32_t)},
+      {b.stabilities, n * ky * b.patterns * sizeof(std::int32_t)},
+      {b.set_a, n * ky * b.pattern_words * sizeof(std::uint32_t)},
+      {b.set_b, n * ky * b.pattern_words * sizeof(std::uint32_t)},
+      {b.size_a, n * ky * sizeof(std::int32_t)},
+      {b.size_b, n * ky * sizeof(std::int32_t)},
+      {b.energy, n * y * sizeof(std::int64_t)},
+      {b.errors, n * y * sizeof(std::int32_t)},
+      {b.status, n * sizeof(InstanceStatus)},
+      {b.trace_count, n * sizeof(std::int32_t)}};
+  if (b.explicit_centre) regions.push_back({b.centre, n * b.weight_words * sizeof(std::uint32_t)});
+  return regions;
+}
+
+}  // namespace
+
+void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChunk& chunk,
+                              const RoundsShape& shape, std::uint32_t* rank_words,
+                              cudaStream_t stream) {
+  const RoundsVariant variant = rounds_variant();
+  if (variant != kFrontierRounds) {
+    launch_variant(batch, chunk, shape, rank_words, stream, variant, nullptr);
+    return;
+  }
+  // The frontier rounds: the chunk's starting state aside, then the launch; where a replica
+  // reached zero energy (its members ahead of it have gone past that point of the chain), the
+  // state back and the chunk again in the lean rounds, which stop exactly there.
+  static unsigned char* store = nullptr;
+  static std::size_t store_bytes = 0;
+  static int* restart = nullptr;
+  static std::size_t restart_slots = 0;
+  const std::vector<Region> regions = changing_regions(batch);
+  std::size_t bytes = 0;
+  for (const Region& r : regions) bytes += (r.bytes + 255) / 256 * 256;
+  if (bytes > store_bytes) {
+    if (store) LOCENT_CUDA_CHECK(cudaFree(store));
+    LOCENT_CUDA_CHECK(cudaMalloc(&store, bytes));
+    store_bytes = bytes;
+  }
+  if (std::size_t(batch.instances) > restart_slots) {
+    if (restart) LOCENT_CUDA_CHECK(cudaFree(restart));
+    LOCENT_CUDA_CHECK(cudaMalloc(&restart, batch.instances * sizeof(int)));
+    restart_slots = batch.instances;
+  }
+  const auto copy = [&](bool aside) {
+    std::size_t at = 0;
+    for (const Region& r : regions) {
+      void* to = aside ? static_cast<void*>(store + at) : r.ptr;
+      const void* from = aside ? r.ptr : static_cast<const void*>(store + at);
+      LOCENT_CUDA_CHECK(cudaMemcpyAsync(to, from, r.bytes, cudaMemcpyDeviceToDevice, stream));
+      at += (r.bytes + 255) / 256 * 256;
+    }
+  };
+  copy(true);
+  LOCENT_CUDA_CHECK(cudaMemsetAsync(restart, 0, batch.instances * sizeof(int), stream));
+  launch_variant(batch, chunk, shape, rank_words, stream, kFrontierRounds, restart);
+  std::vector<int> flags(batch.instances);
+  LOCENT_CUDA_CHECK(cudaMemcpyAsync(flags.data(), restart, flags.size() * sizeof(int),
+                                    cudaMemcpyDeviceToHost, stream));
+  LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
+  if (std::find(flags.begin(), flags.end(), 1) == flags.end()) return;
+  copy(false);
+  launch_variant(batch, chunk, shape, rank_words, stream, kLeanRounds, nullptr);
 }
 
 }  // namespace locent::cuda

@@ -638,6 +638,24 @@ TEST_P(LongerClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
 INSTANTIATE_TEST_SUITE_P(CudaLonger, LongerClusterRoundsEqualCpu,
                          testing::ValuesIn(cluster_cases()), cluster_case_name);
 
+// The same cases on the lean kernels with the frontier rounds (LOCENT_ROUNDS_FRONTIER=1: each
+// member at its own position, metropolis_frontier.hpp).
+class FrontierClusterRoundsEqualCpu : public ClusterRoundsEqualCpu {
+ protected:
+  void SetUp() override {
+    ClusterRoundsEqualCpu::SetUp();
+    setenv("LOCENT_ROUNDS_FRONTIER", "1", 1);
+  }
+  void TearDown() override { unsetenv("LOCENT_ROUNDS_FRONTIER"); }
+};
+
+TEST_P(FrontierClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
+  expect_rounds_equal_cpu(GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(CudaFrontier, FrontierClusterRoundsEqualCpu,
+                         testing::ValuesIn(cluster_cases()), cluster_case_name);
+
 // Solved through solve_batch, the cluster kernel stops at the CPU's proposal, with its weights.
 TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
   if (!cuda_clusters_available()) GTEST_SKIP() << "no CUDA device with thread-block clusters";
@@ -649,7 +667,9 @@ TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
   CudaOptions options;
   options.cluster_blocks = 4;
   // The default kernels, the lean ones, the lean ones with the longer rounds.
-  for (const char* variant : {"", "LOCENT_ROUNDS_LEAN", "LOCENT_ROUNDS_LONGER"}) {
+  // With the frontier rounds, a replica's zero energy takes the chunk again in the lean rounds.
+  for (const char* variant :
+       {"", "LOCENT_ROUNDS_LEAN", "LOCENT_ROUNDS_LONGER", "LOCENT_ROUNDS_FRONTIER"}) {
     SCOPED_TRACE(std::string("variant ") + variant);
     if (*variant) setenv(variant, "1", 1);  // the longer rounds with one more part
     test::expect_same_solutions(data, config, options);

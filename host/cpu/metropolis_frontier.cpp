@@ -131,12 +131,12 @@ void run_metropolis_frontier(ChainState& c, const ChainData& data, const Thresho
         const int* de = delta_e.data() + std::size_t(a) * k;
         const FrontierWalk walk =
             masked ? frontier_walk_masked(steps.data(), repeated.data(), repeated_bits, base, end,
-                                          a, last, y, traced, from, bound, position[0], de, view,
+                                          a, last, y, traced, from, bound, position[0], de, 1, view,
                                           random_at, tentative[a], touched, c.energy.data(),
                                           flips.data(), flip_count, centre_steps.data(),
                                           centre_count, c.status.proposals, c.status.accepted)
                    : frontier_walk(steps.data(), repeated.data(), base, end, a, last, y, traced,
-                                   from, bound, position[0], de, view, random_at, c.energy.data(),
+                                   from, bound, position[0], de, 1, view, random_at, c.energy.data(),
                                    flips.data(), flip_count, centre_steps.data(), centre_count,
                                    c.status.proposals, c.status.accepted);
         position[a] = walk.position;

@@ -63,14 +63,15 @@ struct FrontierWalk {
 //   steps[j − base], repeated[j − base]  the window [base, end) (bits updated in place)
 //   lead_pos     the position of the members before a (f_0, already moved), for the safety check
 //   last         the last member (y − 1 traced, y with an explicit centre)
-//   delta_e[t]   replica a's ΔE at step from + t, from the round's starting state
+//   delta_e[t·delta_stride]   replica a's ΔE at step from + t, from the round's starting state
 //   random(j, slot)  slot of window step j's Philox words
 //   energy[y], flips (replica flips: step, replica, weight before), centre_steps: filled in order
 template <class Random>
 LOCENT_HD FrontierWalk frontier_walk(RoundStep* steps, const unsigned char* repeated, int base,
                                      int end,
                                      int a, int last, int y, bool traced, int from, int bound,
-                                     int lead_pos, const int* delta_e, const ThresholdView& view,
+                                     int lead_pos, const int* delta_e, int delta_stride,
+                                     const ThresholdView& view,
                                      const Random& random, std::int64_t* energy, RoundFlip* flips,
                                      int& flip_count, int* centre_steps, int& centre_count,
                                      std::uint64_t& proposals, std::uint64_t& accepted) {
@@ -80,7 +81,7 @@ LOCENT_HD FrontierWalk frontier_walk(RoundStep* steps, const unsigned char* repe
     if (!frontier_step_safe(steps, repeated, base, end, j, a > 0, lead_pos, a < last)) break;
     RoundStep& st = steps[j - base];
     const bool w_plus = a < y && ((st.replica_plus >> a) & 1u);
-    const int de = a < y ? delta_e[j - from] : 0;
+    const int de = a < y ? delta_e[(j - from) * delta_stride] : 0;
     ++proposals;
     if (!proposal_accepted(st, j - base, a, y, traced, de, view, random)) continue;
     ++accepted;
@@ -126,7 +127,7 @@ template <class Random>
 LOCENT_HD FrontierWalk frontier_walk_masked(RoundStep* steps, const unsigned char* repeated,
                                             ProposalBits repeated_bits, int base, int end, int a,
                                             int last, int y, bool traced, int from, int bound,
-                                            int lead_pos, const int* delta_e,
+                                            int lead_pos, const int* delta_e, int delta_stride,
                                             const ThresholdView& view, const Random& random,
                                             std::uint32_t tentative, ProposalBits& touched,
                                             std::int64_t* energy, RoundFlip* flips,
@@ -155,7 +156,7 @@ LOCENT_HD FrontierWalk frontier_walk_masked(RoundStep* steps, const unsigned cha
     ++proposals;
     t = q + 1;
     RoundStep& st = steps[j - base];
-    const int de = a < y ? delta_e[q] : 0;
+    const int de = a < y ? delta_e[q * delta_stride] : 0;
     const bool accept = ((changed >> q) & 1u)
                             ? proposal_accepted(st, j - base, a, y, traced, de, view, random)
                             : ((tentative >> q) & 1u) != 0;
