@@ -7,9 +7,10 @@
 // memory, and their stabilities (32 per word) there too, except in the one-block shape for
 // instances too large for four blocks an SM, where they stay in global memory and only accepted
 // flips touch them. A round of up to k steps, in the numbered phases of the kernel's body:
-//   1. the random words and sites of the steps not yet fetched (up to 2k from the round's start);
+//   1. the random words and sites of the steps not yet fetched (up to the ring's size, 2k, from
+//      the round's start; 3k in the frontier rounds);
 //      meanwhile the last warp reads the weights at the round's sites;
-//   2. the column slices of those steps by cp.async into a ring of 2k slots (this round's were
+//   2. the column slices of those steps by cp.async into the ring's slots (this round's were
 //      requested by an earlier round);
 //   3. every (step, replica) item counts |A ∩ col| and |B ∩ col| over the block's slice (and the
 //      slice's set sizes), packed two 16-bit counts to a word;
@@ -352,7 +353,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       // round's sites, so that this global-memory latency overlaps the Philox rounds.
       const bool first_round = loaded == 0;
       const int fresh = static_cast<int>(g + ring - loaded);
-      // Step j's slot in the ring (j < 2k: one subtraction instead of a run-time modulo).
+      // Step j's slot in the ring (j < ring: one subtraction instead of a run-time modulo).
       const auto slot_of = [&](int j) {
         if constexpr (kLean) {
           const int slot = g_slot + j;
@@ -381,12 +382,12 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
           std::uint32_t position;
           int group, slot;
           if constexpr (kLean) {
-            const int ahead = e / groups;  // < 2k
+            const int ahead = e / groups;  // < ring
             group = e - ahead * groups;
             slot = loaded_slot + ahead;
             if (slot >= ring) slot -= ring;
             int at = loaded_position + ahead, sweeps_on = loaded_sweep;
-            while (at >= n) {  // more than once only when 2k > N
+            while (at >= n) {  // more than once only when the ring is longer than N
               at -= n;
               ++sweeps_on;
             }
@@ -419,7 +420,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
         }
         commit_copies();
         loaded = g + ring;
-        if constexpr (kLean) {  // g + 2k: the same slot as g, 2k steps further in the sweeps
+        if constexpr (kLean) {  // g + ring: the same slot as g, a ring further in the sweeps
           loaded_slot = g_slot;
           loaded_position = step + ring;
           loaded_sweep = s;
@@ -545,10 +546,10 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
         }
       };
       if constexpr (kFrontier) {
-        // The window's repeated sites (frontier_step_safe), before the counts' barrier: warp w
-        // takes steps 32w .. 32w + 31 (count ≤ 3k ≤ 96 < 128).
-        if (warp < 4) {
-          const int t = 32 * warp + lane;
+        // The window's repeated sites (frontier_step_safe), before the counts' barrier: word w of
+        // repeated_words, steps 32w .. 32w + 31, by warp w (count ≤ 3k ≤ 96 < 128).
+        for (int word = warp; word < 4; word += warps) {
+          const int t = 32 * word + lane;
           bool again = false;
           if (t < count) {
             const int site = steps[t].site;
@@ -556,7 +557,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
             repeated[t] = again;
           }
           const std::uint32_t bits = __ballot_sync(0xffffffffu, again);
-          if (lane == 0) repeated_words[warp] = bits;
+          if (lane == 0) repeated_words[word] = bits;
         }
       }
       run_phase(count_phase, 2, kRepeatCounts);
@@ -644,8 +645,9 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
         if (tid == 0) {
           ProposalBits touched = 0, repeats = 0;
           for (int w = 0; w < 4; ++w) repeats |= ProposalBits(repeated_words[w]) << (32 * w);
-          int flip_count = 0, centre_count = 0;
+          int flip_count = 0, centre_count = 0, moved_before = 0;
           bool solved = false;
+          for (int a = 0; a < members; ++a) moved_before += positions[a];
 #pragma unroll 1
           for (int a = 0; a < members && !solved; ++a) {
             const int from = positions[a];
@@ -657,7 +659,11 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
                 energy, flip_list, flip_count, centre_steps, centre_count, proposals, accepted);
             positions[a] = walk.position;
             solved = walk.solved;
+            moved_before -= walk.position;
           }
+          // Some member always moves on (host/cpu/metropolis_frontier.cpp); a round that moved
+          // nobody would repeat forever: a launch error instead of a hang.
+          if (moved_before == 0 && !solved) __trap();
           for (int f = 0; f < flip_count; ++f) {
             RoundFlip& m = flip_list[f];
             m.step -= step;  // from the window's base, as the moves read it
@@ -973,7 +979,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       if (stop) break;
       step += ctrl_next_step;
       first_replica = ctrl_next_replica;
-      if constexpr (kLean) {  // the next round starts ctrl_next_step (≤ k < 2k) steps on
+      if constexpr (kLean) {  // the next round starts ctrl_next_step (≤ k < ring) steps on
         lean_g_slot += ctrl_next_step;
         if (lean_g_slot >= ring) lean_g_slot -= ring;
       }

@@ -143,9 +143,11 @@ void run_metropolis_frontier(ChainState& c, const ChainData& data, const Thresho
         solved = walk.solved;
       }
       if (solved) break;
-      // Some member can always move on: the first one behind the member before it (member 0 when
-      // all are level), since every member after it is level with it at the window's base, so no
-      // repeated site blocks it. A round that advanced nobody would repeat forever.
+      // Some member can always move on: the lowest-numbered member at the window's base. Its
+      // bound lies above the base, and no repeated site stops its first step: no member before
+      // it can have decided a later step at that site (the check for the members after refused
+      // it), and no member after it is behind it. A round that advanced nobody would repeat
+      // forever.
       if (std::accumulate(position.begin(), position.end(), 0) == moved_before)
         throw Error("frontier rounds: a round advanced no member (a defect, please report it)");
 
