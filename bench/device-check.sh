@@ -8,9 +8,11 @@
 #   cmake --build build-device -j2 --target locent locent_tests
 # then, on the GPU machine:  bench/device-check.sh build-device [PARTS]   (writes under $OUT if set)
 # PARTS is a comma-separated subset of tests,cluster,sanitize,solves,bench,wmma,host-cpu,fbp,suite
-# (default: all), plus probes and profile, which run only when named:
+# (default: all), plus target, probes and profile, which run only when named:
 #   tests     the dense-field tests in their own process, then every other CUDA test but the
 #             rounds kernel's;
+#   target    the rounds kernels' tests as in `cluster`, then each variant's N = 100001 figure
+#             and phase counters: what the open target needs, first;
 #   cluster   the rounds kernel's tests (default and lean variants, then apart the longer
 #             and the frontier rounds, LOCENT_ROUNDS_LONGER, LOCENT_ROUNDS_FRONTIER), and each
 #             variant's figures: one N = 100001 instance on a cluster, and batched with one
@@ -28,11 +30,24 @@
 #   profile   Nsight Compute on the rounds and wgmma kernels (the rounds kernel has not survived
 #             its replay on an H200).
 # Every step has its own time limit, so that one hang cannot eat the machine's lease.
-# For the rounds kernels alone (the open N = 100001 target): PARTS=cluster,probes, 5–7 minutes.
+# For the open N = 100001 target alone: PARTS=target (the rounds kernels' tests, then each
+# variant's figure and phase counters), about 4 minutes.
 set -uo pipefail
 build=${1:-build-device}
 parts=",${2:-tests,cluster,sanitize,solves,bench,wmma,host-cpu,fbp,suite},"
 want() { [[ $parts == *",$1,"* ]]; }
+# The rounds kernels' variants (env_for sets their switches): default, lean
+# (LOCENT_ROUNDS_LEAN=1), lean with the longer rounds in at most 1 or 2 parts
+# (LOCENT_ROUNDS_LONGER) and lean with the frontier rounds (LOCENT_ROUNDS_FRONTIER=1), none but
+# the first yet the default.
+env_for() {
+  case $1 in
+    lean1) echo LOCENT_ROUNDS_LEAN=1 ;;
+    longer*) echo "LOCENT_ROUNDS_LONGER=${1#longer}" ;;
+    frontier) echo LOCENT_ROUNDS_FRONTIER=1 ;;
+    *) echo LOCENT_ROUNDS_LEAN=0 ;;
+  esac
+}
 out=${OUT:-/tmp/locent-device-check}
 mkdir -p "$out"
 exec > >(tee "$out/device-check.log") 2>&1
@@ -54,11 +69,11 @@ gtests() {  # gtests LABEL LIMIT FILTER: one test run with its own time limit, a
 want tests && gtests dense-tests 90 '*TensorCores*:*ManyTiles*'
 want tests && gtests gpu-tests 150 "*Cuda*-*Cluster*"
 # The cluster kernel apart: new, and the one most likely to hang if it is wrong.
-want cluster && gtests cluster-tests 180 '*Cluster*-*Longer*:*Frontier*:*ClusterRoundsSolve*'
+{ want cluster || want target; } && gtests cluster-tests 180 '*Cluster*-*Longer*:*Frontier*:*ClusterRoundsSolve*'
 # The longer and frontier rounds' kernels (LOCENT_ROUNDS_LONGER, _FRONTIER), newer still, each in
 # its own process.
-want cluster && gtests longer-tests 150 '*Longer*'
-want cluster && gtests frontier-tests 150 '*CudaFrontier*:*ClusterRoundsSolve*'
+{ want cluster || want target; } && gtests longer-tests 150 '*Longer*'
+{ want cluster || want target; } && gtests frontier-tests 150 '*CudaFrontier*:*ClusterRoundsSolve*'
 # Its races and barriers under compute-sanitizer, on two small cases (a cluster, one block each).
 if want sanitize; then
   sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
@@ -120,22 +135,33 @@ bench() {  # bench LABEL LIMIT ARGS...
   timeout "$limit" "$build/locent" bench "$@" >"$out/bench-$label.json"
   rows+=("bench $label|rc=$?|$(python3 bench/summarize_bench.py "$out/bench-$label.json" 2>&1)")
 }
+# Part `target`: the open N = 100001 target alone, each variant: one instance on a cluster of 16
+# (rounds of at most 16 steps; the frontier rounds at 32 too), then its phase counters
+# (LOCENT_ROUNDS_PROFILE=1).
+if want target; then
+  for variant in lean0 lean1 longer1 longer2 frontier; do
+    export "$(env_for $variant)"
+    bench "target-n100001-$variant" 60 --backend cuda --N 100001 --instances 1 --no-baseline \
+      --dense-size 0 --fbp-N 0 --cluster 16
+    LOCENT_ROUNDS_PROFILE=1 timeout 60 "$build/locent" bench --backend cuda --N 100001 --instances 1 \
+      --cluster 16 --no-baseline --dense-size 0 --fbp-N 0 >"$out/probe-rounds.json" 2>"$out/probe-rounds.txt"
+    rows+=("phases N=100001 $variant|rc=$?|$(grep 'rounds profile' "$out/probe-rounds.txt" | tail -1 | cut -d';' -f2)")
+    unset LOCENT_ROUNDS_LEAN LOCENT_ROUNDS_LONGER LOCENT_ROUNDS_FRONTIER
+  done
+  LOCENT_ROUNDS_FRONTIER=1 bench target-n100001-frontier-k32 60 --backend cuda --N 100001 \
+    --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16 --round-steps 32
+  echo "target: ${SECONDS}s"
+fi
 if want cluster; then
-# The rounds kernels, default, lean (LOCENT_ROUNDS_LEAN=1) and lean with the longer rounds in at
-# most 1 or 2 parts (LOCENT_ROUNDS_LONGER), none but the first yet the default: one N = 100001
-# instance on a cluster of 16 (rounds adapted to the acceptance, at most 16 steps), then the
-# batched shapes (one block per instance).
+# One N = 100001 instance on a cluster of 16 (rounds adapted to the acceptance, at most 16
+# steps), then the batched shapes (one block per instance).
 for variant in lean0 lean1 longer1 longer2 frontier; do
-  lean=0 longer=0 frontier=0
-  [[ $variant == lean1 ]] && lean=1
-  [[ $variant == longer* ]] && longer=${variant#longer}
-  [[ $variant == frontier ]] && frontier=1
-  LOCENT_ROUNDS_LEAN=$lean LOCENT_ROUNDS_LONGER=$longer LOCENT_ROUNDS_FRONTIER=$frontier \
-    bench "rounds-n100001-$variant" 60 --backend cuda \
+  export "$(env_for $variant)"
+  bench "rounds-n100001-$variant" 60 --backend cuda \
     --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16
-  LOCENT_ROUNDS_LEAN=$lean LOCENT_ROUNDS_LONGER=$longer LOCENT_ROUNDS_FRONTIER=$frontier \
-    bench "rounds-batched-$variant" 90 --backend cuda \
+  [[ $variant == longer1 ]] || bench "rounds-batched-$variant" 90 --backend cuda \
     --N 1001 10001 --no-baseline --dense-size 0 --fbp-N 0 --cluster 1
+  unset LOCENT_ROUNDS_LEAN LOCENT_ROUNDS_LONGER LOCENT_ROUNDS_FRONTIER
 done
 # The frontier rounds with rounds of at most 32 steps a member (a window of 96 steps).
 LOCENT_ROUNDS_FRONTIER=1 bench rounds-n100001-frontier-k32 60 --backend cuda --N 100001 \
