@@ -93,7 +93,7 @@ __host__ __device__ inline int reduce_stride(int y) { return 3 * y; }
 struct SharedLayout {
   std::size_t stabilities, set_a, set_b, set_c, set_d, ring, random, sites, stage, exchange,
       stage2, exchange2, hits, second, delta, steps, flips, centre_steps, energy, reduce, local,
-      positions, masks, repeated, repeated_words, table, bytes;
+      positions, masks, repeated_words, table, bytes;
   __host__ __device__ SharedLayout(int y, int cluster, int slice, int k, int slot_stride,
                                    bool shared_stabilities, std::size_t table_words, bool twice,
                                    bool frontier) {
@@ -133,10 +133,9 @@ struct SharedLayout {
     flips = take(sizeof(RoundFlip) * 2 * y, 4);  // two a replica in the longer rounds
     centre_steps = take(sizeof(int) * k, 4);
     // The frontier rounds: each member's position and tentative decisions, the window's repeated
-    // sites (a byte a step, and four words of bits).
+    // sites (four words of bits).
     positions = take(frontier ? sizeof(int) * (y + 1) : 0, 4);
     masks = take(frontier ? sizeof(std::uint32_t) * (y + 1) : 0, 4);
-    repeated = take(frontier ? ring_slots : 0, 4);
     repeated_words = take(frontier ? sizeof(std::uint32_t) * 4 : 0, 16);
     table = take(sizeof(std::uint32_t) * table_words, 16);
     bytes = at;
@@ -215,10 +214,9 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
   int* second_sums = reinterpret_cast<int*>(smem + lay.second);  // replica a, step l: a·k + l
   int* second_sizes = second_sums + y * k;                       // |A'| at 2a, |B'| at 2a + 1
   // The frontier rounds: member a's position (step of the sweep), its tentative decisions (bit t:
-  // step position + t), the window's repeated sites (byte and bit t: step base + t).
+  // step position + t), the window's repeated sites (bit t: step base + t; zero between rounds).
   int* positions = reinterpret_cast<int*>(smem + lay.positions);
   std::uint32_t* masks = reinterpret_cast<std::uint32_t*>(smem + lay.masks);
-  unsigned char* repeated = reinterpret_cast<unsigned char*>(smem + lay.repeated);
   std::uint32_t* repeated_words = reinterpret_cast<std::uint32_t*>(smem + lay.repeated_words);
   const int members = traced ? y : y + 1, last_member = members - 1;
   __shared__ int restart;  // the frontier rounds: a replica reached zero energy
@@ -264,6 +262,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
   if (tid < y) energy[tid] = bt.energy[std::size_t(b) * y + tid];
   if (tid == 0) stop = 0;
   if (tid == 0) restart = 0;
+  if (kFrontier && tid < 4) repeated_words[tid] = 0;
   std::uint64_t proposals = status->proposals, accepted = status->accepted;  // thread 0's
   int solved_by = -1;
   cluster.sync();  // every block of the cluster exists before any touches another's memory
@@ -546,18 +545,20 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
         }
       };
       if constexpr (kFrontier) {
-        // The window's repeated sites (frontier_step_safe), before the counts' barrier: word w of
-        // repeated_words, steps 32w .. 32w + 31, by warp w (count ≤ 3k ≤ 96 < 128).
-        for (int word = warp; word < 4; word += warps) {
-          const int t = 32 * word + lane;
+        // The window's repeated sites (frontier_step_safe), before the counts' barrier: job
+        // (word, quarter) compares the steps 32·word + lane with the steps 32·quarter ..
+        // 32·quarter + 31 (count ≤ 3k ≤ 96 < 128), sixteen jobs over the warps; thread 0 sets
+        // the words back to zero once it has read them.
+        for (int job = warp; job < 16; job += warps) {
+          const int word = job & 3, quarter = job >> 2;
+          const int t = 32 * word + lane, m_end = min(count, 32 * quarter + 32);
           bool again = false;
           if (t < count) {
             const int site = steps[t].site;
-            for (int m = 0; m < count; ++m) again |= m != t && steps[m].site == site;
-            repeated[t] = again;
+            for (int m = 32 * quarter; m < m_end; ++m) again |= m != t && steps[m].site == site;
           }
           const std::uint32_t bits = __ballot_sync(0xffffffffu, again);
-          if (lane == 0) repeated_words[word] = bits;
+          if (lane == 0 && bits != 0) atomicOr(&repeated_words[word], bits);
         }
       }
       run_phase(count_phase, 2, kRepeatCounts);
@@ -644,7 +645,10 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
         }
         if (tid == 0) {
           ProposalBits touched = 0, repeats = 0;
-          for (int w = 0; w < 4; ++w) repeats |= ProposalBits(repeated_words[w]) << (32 * w);
+          for (int w = 0; w < 4; ++w) {
+            repeats |= ProposalBits(repeated_words[w]) << (32 * w);
+            repeated_words[w] = 0;  // for the next round's repeated sites
+          }
           int flip_count = 0, centre_count = 0, moved_before = 0;
           bool solved = false;
           for (int a = 0; a < members; ++a) moved_before += positions[a];
@@ -654,7 +658,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
             const int bound =
                 frontier_bound(a, y, from, k, n, step, 2 * k, a > 0 ? positions[a - 1] : 0);
             const FrontierWalk walk = frontier_walk_masked(
-                steps, repeated, repeats, step, end, a, last_member, y, traced, from, bound,
+                steps, repeats, step, end, a, last_member, y, traced, from, bound,
                 positions[0], delta + (a < y ? a : 0), y, view, random_at, masks[a], touched,
                 energy, flip_list, flip_count, centre_steps, centre_count, proposals, accepted);
             positions[a] = walk.position;

@@ -136,7 +136,7 @@ TEST(FrontierStepSafe, RefusesOnlyWhereARepeatedSiteCanChangeTheCoupling) {
   // Window steps 10..15; step 12 and step 14 share site 7.
   const RoundStep steps[6] = {{1, 0, false}, {2, 0, false}, {7, 0, false},
                               {3, 0, false}, {7, 0, false}, {4, 0, false}};
-  const unsigned char repeated[6] = {0, 0, 1, 0, 1, 0};
+  const ProposalBits repeated = ProposalBits{1} << 2 | ProposalBits{1} << 4;
   // Not repeated: always safe.
   EXPECT_TRUE(frontier_step_safe(steps, repeated, 10, 16, 11, true, 16, true));
   // Step 12: an earlier member already past 14 may have flipped site 7 there.

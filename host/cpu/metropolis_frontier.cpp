@@ -51,7 +51,6 @@ void run_metropolis_frontier(ChainState& c, const ChainData& data, const Thresho
   const int most = lead + k;
   std::vector<std::uint32_t> random(std::size_t(most) * 4 * groups);
   std::vector<RoundStep> steps(most);
-  std::vector<unsigned char> repeated(most);
   std::vector<int> hits(std::size_t(most) * 2 * y), delta_e(std::size_t(members) * k), order(most);
   std::vector<std::uint32_t> tentative(members);
   std::vector<RoundFlip> flips(y);
@@ -91,13 +90,10 @@ void run_metropolis_frontier(ChainState& c, const ChainData& data, const Thresho
       std::sort(order.begin(), order.begin() + window, [&](int u, int v) {
         return steps[u].site != steps[v].site ? steps[u].site < steps[v].site : u < v;
       });
-      std::fill(repeated.begin(), repeated.begin() + window, 0);
+      ProposalBits repeated = 0, touched = 0;
       for (int t = 1; t < window; ++t)
         if (steps[order[t]].site == steps[order[t - 1]].site)
-          repeated[order[t]] = repeated[order[t - 1]] = 1;
-      ProposalBits repeated_bits = 0, touched = 0;
-      for (int t = 0; t < window; ++t)
-        if (repeated[t]) repeated_bits |= ProposalBits{1} << t;
+          repeated |= ProposalBits{1} << order[t] | ProposalBits{1} << order[t - 1];
       const auto random_at = [&](int t, std::uint32_t slot) {
         return random[std::size_t(t) * 4 * groups + slot];
       };
@@ -130,13 +126,13 @@ void run_metropolis_frontier(ChainState& c, const ChainData& data, const Thresho
             frontier_bound(a, y, from, k, n, base, lead, a > 0 ? position[a - 1] : 0);
         const int* de = delta_e.data() + std::size_t(a) * k;
         const FrontierWalk walk =
-            masked ? frontier_walk_masked(steps.data(), repeated.data(), repeated_bits, base, end,
-                                          a, last, y, traced, from, bound, position[0], de, 1, view,
-                                          random_at, tentative[a], touched, c.energy.data(),
-                                          flips.data(), flip_count, centre_steps.data(),
-                                          centre_count, c.status.proposals, c.status.accepted)
-                   : frontier_walk(steps.data(), repeated.data(), base, end, a, last, y, traced,
-                                   from, bound, position[0], de, 1, view, random_at, c.energy.data(),
+            masked ? frontier_walk_masked(steps.data(), repeated, base, end, a, last, y, traced,
+                                          from, bound, position[0], de, 1, view, random_at,
+                                          tentative[a], touched, c.energy.data(), flips.data(),
+                                          flip_count, centre_steps.data(), centre_count,
+                                          c.status.proposals, c.status.accepted)
+                   : frontier_walk(steps.data(), repeated, base, end, a, last, y, traced, from,
+                                   bound, position[0], de, 1, view, random_at, c.energy.data(),
                                    flips.data(), flip_count, centre_steps.data(), centre_count,
                                    c.status.proposals, c.status.accepted);
         position[a] = walk.position;

@@ -40,11 +40,11 @@ inline constexpr int kMaxFrontierWindow = 128;
 // comes up at another window step l with j < l < lead_pos (a member before a, now at lead_pos ≤ f_0,
 // may have flipped it there after deciding j: a > 0) or base ≤ l < j (a member after a, at base or
 // beyond, has yet to decide l, which comes before (j, a): a < last).
-// repeated[j − base] is nonzero where j's site comes up at another window step.
+// Bit j − base of `repeated` is set where j's site comes up at another window step.
 template <class Step>
-LOCENT_HD bool frontier_step_safe(const Step* steps, const unsigned char* repeated, int base,
-                                  int end, int j, bool has_before, int lead_pos, bool has_after) {
-  if (!repeated[j - base]) return true;
+LOCENT_HD bool frontier_step_safe(const Step* steps, ProposalBits repeated, int base, int end,
+                                  int j, bool has_before, int lead_pos, bool has_after) {
+  if (!static_cast<bool>((repeated >> (j - base)) & 1u)) return true;
   const int site = steps[j - base].site;
   for (int l = base; l < end; ++l) {
     if (l == j || steps[l - base].site != site) continue;
@@ -60,15 +60,14 @@ struct FrontierWalk {
 };
 
 // Member a's walk from `from` (its position) to at most `bound`.
-//   steps[j − base], repeated[j − base]  the window [base, end) (bits updated in place)
+//   steps[j − base]  the window [base, end) (bits updated in place); `repeated` as above
 //   lead_pos     the position of the members before a (f_0, already moved), for the safety check
 //   last         the last member (y − 1 traced, y with an explicit centre)
 //   delta_e[t·delta_stride]   replica a's ΔE at step from + t, from the round's starting state
 //   random(j, slot)  slot of window step j's Philox words
 //   energy[y], flips (replica flips: step, replica, weight before), centre_steps: filled in order
 template <class Random>
-LOCENT_HD FrontierWalk frontier_walk(RoundStep* steps, const unsigned char* repeated, int base,
-                                     int end,
+LOCENT_HD FrontierWalk frontier_walk(RoundStep* steps, ProposalBits repeated, int base, int end,
                                      int a, int last, int y, bool traced, int from, int bound,
                                      int lead_pos, const int* delta_e, int delta_stride,
                                      const ThresholdView& view,
@@ -112,7 +111,7 @@ LOCENT_HD FrontierWalk frontier_walk(RoundStep* steps, const unsigned char* repe
 // (frontier_tentative, one per lane on a GPU): bit t of a member's mask for step from + t. It is
 // the true decision wherever no flip of an earlier walk in the round changed that step's bits
 // (`touched`, window bit j − base), and the walk decides again only there; it checks the repeated
-// sites (window bit j − base of `repeated_bits`) with frontier_step_safe. A walk takes at most 32
+// sites (window bit j − base of `repeated`) with frontier_step_safe. A walk takes at most 32
 // steps (bound − from ≤ 32). Same outcome as frontier_walk.
 
 // Replica a's (or the centre's, a = y) tentative decision at step j from the window's bits.
@@ -124,8 +123,8 @@ LOCENT_HD bool frontier_tentative(const RoundStep* steps, int base, int j, int a
 }
 
 template <class Random>
-LOCENT_HD FrontierWalk frontier_walk_masked(RoundStep* steps, const unsigned char* repeated,
-                                            ProposalBits repeated_bits, int base, int end, int a,
+LOCENT_HD FrontierWalk frontier_walk_masked(RoundStep* steps, ProposalBits repeated, int base,
+                                            int end, int a,
                                             int last, int y, bool traced, int from, int bound,
                                             int lead_pos, const int* delta_e, int delta_stride,
                                             const ThresholdView& view, const Random& random,
@@ -140,7 +139,7 @@ LOCENT_HD FrontierWalk frontier_walk_masked(RoundStep* steps, const unsigned cha
   const auto window_bits = [&](ProposalBits x) {  // steps from .. from + 31 of a window mask
     return static_cast<std::uint32_t>(x >> (from - base));
   };
-  const std::uint32_t repeats = window_bits(repeated_bits) & all;
+  const std::uint32_t repeats = window_bits(repeated) & all;
   int t = 0;
   while (t < span) {
     const std::uint32_t changed = window_bits(touched);
