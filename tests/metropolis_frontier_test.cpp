@@ -85,6 +85,49 @@ TEST_P(FrontierEqualsSequential, IdenticalTrajectoryAndState) {
     EXPECT_LT(frontier_rounds, plain_rounds[0]);
 }
 
+// The longer frontier rounds (a replica may move twice, in up to 1 or 30 more parts a round): the
+// same chain, in fewer rounds than the frontier rounds wherever replicas move.
+TEST_P(FrontierEqualsSequential, LongerRoundsIdenticalTrajectoryAndState) {
+  const FrontierCase& p = GetParam();
+  const Dataset d = test::storage_instance(p.n, p.alpha, 21);
+  AnnealConfig config = test::hot_config(p.replicas, p.coupling, p.energy);
+  config.beta = p.beta < 1 ? Schedule::constant(p.beta) : Schedule::geometric(p.beta, 10 * p.beta);
+  config.gamma = Schedule::linear(0.1, 1.5);
+  config.max_sweeps = 60;
+  const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
+  const cpu::ChainData data{&rows, &cols, 5, 3};
+  const int hw = threshold_half_width(config, d.n_patterns());
+  cpu::ChunkOptions options;
+  options.trace_every = 2;
+  options.centre_check_every = 3;
+  ChainState sequential = initial_chain(config, rows, 3);
+  std::vector<std::vector<std::int64_t>> trace_sequential;
+  std::vector<ChainState> longer(3, sequential);
+  std::vector<std::vector<std::vector<std::int64_t>>> traces(3);
+  std::uint64_t counts[3][2] = {};
+  const int parts[3] = {0, 1, 30};
+  for (std::uint64_t s = 0; s < config.max_sweeps && !sequential.status.solved;) {
+    const std::size_t count = std::min<std::uint64_t>(1 + s % 7, config.max_sweeps - s);
+    const ThresholdTables t = build_thresholds(config, hw, s, count);
+    cpu::run_metropolis_chunk(sequential, data, t, options, trace_sequential);
+    for (int v = 0; v < 3; ++v)
+      cpu::run_metropolis_frontier(longer[v], data, t, options, p.k, p.lead, true, traces[v],
+                                   nullptr, counts[v], parts[v]);
+    s += count;
+  }
+  for (int v = 0; v < 3; ++v) {
+    SCOPED_TRACE("parts " + std::to_string(parts[v]));
+    EXPECT_EQ(trace_sequential, traces[v]);
+    test::expect_same_chain(sequential, longer[v]);
+  }
+  EXPECT_EQ(counts[0][1], 0u);
+  if (p.beta < 1 && p.k >= 4 && p.lead >= p.k && p.replicas > 1 && p.n >= 4 * (p.k + p.lead)) {
+    EXPECT_GT(counts[1][1], 0u);
+    EXPECT_LT(counts[1][0], counts[0][0]);
+    EXPECT_LE(counts[2][0], counts[1][0]);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Frontier, FrontierEqualsSequential,
     testing::Values(

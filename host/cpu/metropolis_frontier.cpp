@@ -7,6 +7,7 @@
 
 #include "host/cpu/boundary_sets.hpp"
 #include "host/cpu/metropolis_rounds.hpp"
+#include "host/cpu/second_order_terms.hpp"
 #include "locent/error.hpp"
 #include "locent/metropolis_frontier.hpp"
 
@@ -32,7 +33,7 @@ ThresholdTables one_sweep(const ThresholdTables& tables, std::size_t s) {
 void run_metropolis_frontier(ChainState& c, const ChainData& data, const ThresholdTables& tables,
                              const ChunkOptions& options, int round_steps, int lead,
                              bool masked, std::vector<std::vector<std::int64_t>>& trace,
-                             WorkerTeam* team, std::uint64_t* rounds) {
+                             WorkerTeam* team, std::uint64_t* rounds, int extensions) {
   if (c.committee()) throw Error("frontier rounds are implemented for perceptrons only");
   if (round_steps < 1 || round_steps > kMaxRoundSteps)
     throw Error("round length must be 1.." + std::to_string(kMaxRoundSteps) + " steps");
@@ -53,10 +54,17 @@ void run_metropolis_frontier(ChainState& c, const ChainData& data, const Thresho
   std::vector<RoundStep> steps(most);
   std::vector<int> hits(std::size_t(most) * 2 * y), delta_e(std::size_t(members) * k), order(most);
   std::vector<std::uint32_t> tentative(members);
-  std::vector<RoundFlip> flips(y);
+  std::vector<RoundFlip> flips(2 * y);  // two a replica in the longer frontier rounds
   std::vector<int> centre_steps(most);
-  std::vector<FlipCounts> moved(std::size_t(y) * team_size);
-  std::vector<int> position(members);
+  std::vector<FlipCounts> moved(flips.size() * team_size);
+  std::vector<int> position(members), start(members);
+  // The longer frontier rounds: the moved replicas' second-order terms (sums from their counted
+  // start, sizes after their move), and scratch for them.
+  std::vector<int> second_sums(extensions > 0 ? std::size_t(y) * k : 0);
+  std::vector<SizesAfterFlip> second_sizes(y);
+  std::vector<std::uint64_t> set_c, set_d;
+  std::vector<const std::uint64_t*> later_cols(k);
+  std::vector<int> later_a(k), later_b(k);
 
   for (std::size_t s = 0; s < tables.sweeps() && !c.status.solved; ++s) {
     const std::uint64_t sweep = tables.first_sweep + s;
@@ -97,7 +105,8 @@ void run_metropolis_frontier(ChainState& c, const ChainData& data, const Thresho
       const auto random_at = [&](int t, std::uint32_t slot) {
         return random[std::size_t(t) * 4 * groups + slot];
       };
-      if (rounds) ++*rounds;
+      if (rounds) ++rounds[0];
+      start = position;
 
       // Every replica's ΔE over its own k steps from the round's starting state and, for the
       // masked walks, every member's tentative decisions there.
@@ -137,6 +146,66 @@ void run_metropolis_frontier(ChainState& c, const ChainData& data, const Thresho
                                    c.status.proposals, c.status.accepted);
         position[a] = walk.position;
         solved = walk.solved;
+      }
+      // The longer frontier rounds: while replicas moved once without terms, their terms, then
+      // every member walks on (frontier_walk_on), at most `extensions` more parts.
+      std::uint32_t known = 0;
+      for (int part = 0; part < extensions && !solved; ++part) {
+        std::uint32_t once = 0, twice = 0;
+        int first_flip[32];
+        for (int f = 0; f < flip_count; ++f) {
+          const std::uint32_t bit = 1u << flips[f].replica;
+          if (once & bit) {
+            twice |= bit;
+          } else {
+            once |= bit;
+            first_flip[flips[f].replica] = f;
+          }
+        }
+        const std::uint32_t extend = once & ~twice & ~known;
+        if (extend == 0) break;
+        if (rounds) ++rounds[1];
+        for (int a = 0; a < y; ++a) {
+          if (!((extend >> a) & 1u)) continue;
+          const RoundFlip& m = flips[first_flip[a]];
+          const ReplicaSets r{c.stabilities.data() + std::size_t(a) * c.patterns, c.patterns,
+                              c.set_a.data() + std::size_t(a) * pw,
+                              c.set_b.data() + std::size_t(a) * pw, pw, c.size_a[a], c.size_b[a],
+                              c.flip_energy};
+          const int later = std::max(0, std::min(n, start[a] + k) - (m.step + 1));
+          for (int t = 0; t < later; ++t) {
+            const int w = m.step + 1 + t - base;  // window index
+            later_cols[t] = data.columns->row(steps[w].site);
+            later_a[t] = hits[std::size_t(w) * 2 * y + a];
+            later_b[t] = hits[std::size_t(w) * 2 * y + y + a];
+          }
+          const int wj = m.step - base;
+          second_sizes[a] = second_order_terms(
+              r, data.columns->row(steps[wj].site), m.was_plus, hits[std::size_t(wj) * 2 * y + a],
+              hits[std::size_t(wj) * 2 * y + y + a], later, later_cols.data(), later_a.data(),
+              later_b.data(), second_sums.data() + std::size_t(a) * k + (m.step + 1 - start[a]),
+              set_c, set_d);
+        }
+        known |= extend;
+        const auto after = [&](int, int l, int a, bool, bool l_plus) {
+          return delta_energy_after_flip(
+              l_plus, second_sums[std::size_t(a) * k + (l - start[a])], second_sizes[a]);
+        };
+        for (int a = 0; a < members && !solved; ++a) {
+          if (a < y && ((twice >> a) & 1u)) continue;  // stale
+          const int from = position[a];
+          const int bound =
+              frontier_bound(a, y, start[a], k, n, base, lead, a > 0 ? position[a - 1] : 0);
+          if (bound <= from) continue;
+          const RoundFlip* first = a < y && ((once >> a) & 1u) ? &flips[first_flip[a]] : nullptr;
+          const FrontierWalk walk = frontier_walk_on(
+              steps.data(), repeated, base, end, a, last, y, traced, start[a], from, bound,
+              position[0], delta_e.data() + std::size_t(a) * k, 1, first, ((known >> a) & 1u) != 0,
+              after, view, random_at, c.energy.data(), flips.data(), flip_count,
+              centre_steps.data(), centre_count, c.status.proposals, c.status.accepted);
+          position[a] = walk.position;
+          solved = walk.solved;
+        }
       }
       if (solved) break;
       // Some member can always move on: the lowest-numbered member at the window's base. Its

@@ -17,11 +17,15 @@ namespace locent::cpu {
 // `masked` is set, else by frontier_walk (the two must agree: tests run both). A replica that
 // reaches zero energy sends the sweep back to its start, to be taken again in the plain rounds
 // (run_metropolis_rounds), which stop exactly there. With a `team`, the round's counts and moves
-// are shared among its members. `rounds`, when given, counts the frontier rounds.
+// are shared among its members. `extensions` > 0: the longer frontier rounds, in which a replica
+// may move twice; after the first walks, up to that many parts, each with the second-order terms
+// of the replicas that moved (frontier_walk_on). `rounds`, when given, counts the rounds in
+// rounds[0] and, with extensions, the parts after the first walks in rounds[1].
 void run_metropolis_frontier(ChainState& chain, const ChainData& data,
                              const ThresholdTables& tables, const ChunkOptions& options,
                              int round_steps, int lead, bool masked,
                              std::vector<std::vector<std::int64_t>>& trace,
-                             WorkerTeam* team = nullptr, std::uint64_t* rounds = nullptr);
+                             WorkerTeam* team = nullptr, std::uint64_t* rounds = nullptr,
+                             int extensions = 0);
 
 }  // namespace locent::cpu

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "host/cpu/boundary_sets.hpp"
+#include "host/cpu/second_order_terms.hpp"
 #include "locent/error.hpp"
 #include "locent/metropolis_rounds.hpp"
 
@@ -36,7 +37,9 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
   std::vector<int> hits(twice ? std::size_t(round_steps) * y * 2 : 0);
   std::vector<int> second_sums(twice ? std::size_t(round_steps) * y : 0);
   std::vector<SizesAfterFlip> second_sizes(y);
-  std::vector<std::uint64_t> set_c(twice ? pw : 0), set_d(twice ? pw : 0);
+  std::vector<std::uint64_t> set_c, set_d;
+  std::vector<const std::uint64_t*> later_cols(round_steps);
+  std::vector<int> later_a(round_steps), later_b(round_steps);
   std::vector<RoundFlip> flips(2 * y);  // two a replica in the longer rounds
   std::vector<FlipCounts> moved(flips.size() * members);
 
@@ -78,55 +81,34 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
       RoundOutcome out;
       const int total = count * round_stride(y, traced);
       // Replica a's ΔE at step l after its own first move, from the terms that
-      // second_order_terms leaves.
+      // terms_of leaves.
       const auto after = [&](int, int l, int a, bool, bool l_plus) {
         return delta_energy_after_flip(l_plus, second_sums[std::size_t(a) * round_steps + l],
                                        second_sizes[a]);
       };
       // The second-order terms of the replicas in `extend` (each moved once, in flips[0, moved)),
-      // from bit sets as the kernel's phases 6b–6d take them: the outer sets C and D from the
-      // round-start stabilities, then for each later step l the three-way count's two parts and
-      // |C ∩ col_l| or |D ∩ col_l|.
-      const auto second_order_terms = [&](std::uint32_t extend, int moved) {
-        const bool flips_energy = c.flip_energy;
+      // from bit sets as the kernel's phases 6b–6d take them (second_order_terms).
+      const auto terms_of = [&](std::uint32_t extend, int moved) {
         for (int f = 0; f < moved; ++f) {
           const RoundFlip& m = flips[f];
           const int a = m.replica;
           if (!((extend >> a) & 1u)) continue;
-          const std::int32_t* st = c.stabilities.data() + std::size_t(a) * c.patterns;
-          std::fill(set_c.begin(), set_c.end(), 0);
-          std::fill(set_d.begin(), set_d.end(), 0);
-          for (int mu = 0; mu < c.patterns; ++mu) {
-            set_c[mu >> 6] |= std::uint64_t(in_set_c(st[mu], flips_energy)) << (mu & 63);
-            set_d[mu >> 6] |= std::uint64_t(in_set_d(st[mu], flips_energy)) << (mu & 63);
-          }
-          const std::uint64_t* sa = c.set_a.data() + std::size_t(a) * pw;
-          const std::uint64_t* sb = c.set_b.data() + std::size_t(a) * pw;
-          const std::uint64_t* col_j = data.columns->row(steps[m.step].site);
-          const std::uint64_t* outer = m.was_plus ? set_d.data() : set_c.data();
-          int c_j = 0, d_j = 0, size_c = 0, size_d = 0;
-          for (std::size_t w = 0; w < pw; ++w) {
-            c_j += popcount64(col_j[w] & set_c[w]);
-            d_j += popcount64(col_j[w] & set_d[w]);
-            size_c += popcount64(set_c[w]);
-            size_d += popcount64(set_d[w]);
+          const ReplicaSets r{c.stabilities.data() + std::size_t(a) * c.patterns, c.patterns,
+                              c.set_a.data() + std::size_t(a) * pw,
+                              c.set_b.data() + std::size_t(a) * pw, pw, c.size_a[a], c.size_b[a],
+                              c.flip_energy};
+          const int later = count - (m.step + 1);
+          for (int t = 0; t < later; ++t) {
+            const int l = m.step + 1 + t;
+            later_cols[t] = data.columns->row(steps[l].site);
+            later_a[t] = hits[2 * (std::size_t(l) * y + a)];
+            later_b[t] = hits[2 * (std::size_t(l) * y + a) + 1];
           }
           const int* h_j = hits.data() + 2 * (std::size_t(m.step) * y + a);
-          second_sizes[a] = sizes_after_flip(m.was_plus, h_j[0], h_j[1], c_j, d_j, c.size_a[a],
-                                             c.size_b[a], size_c, size_d);
-          for (int l = m.step + 1; l < count; ++l) {
-            const std::uint64_t* col_l = data.columns->row(steps[l].site);
-            int u = 0, v = 0, outer_l = 0;
-            for (std::size_t w = 0; w < pw; ++w) {
-              const std::uint64_t both = col_j[w] & col_l[w];
-              u += popcount64(both & second_order_u(sa[w], sb[w], set_c[w], set_d[w], flips_energy));
-              v += popcount64(both & second_order_v(sa[w], sb[w], set_c[w], set_d[w], flips_energy));
-              outer_l += popcount64(col_l[w] & outer[w]);
-            }
-            const int* h_l = hits.data() + 2 * (std::size_t(l) * y + a);
-            second_sums[std::size_t(a) * round_steps + l] = second_order_sum(
-                m.was_plus, second_order_q(u, v, flips_energy), h_l[0], h_l[1], outer_l);
-          }
+          second_sizes[a] = second_order_terms(
+              r, data.columns->row(steps[m.step].site), m.was_plus, h_j[0], h_j[1], later,
+              later_cols.data(), later_a.data(), later_b.data(),
+              second_sums.data() + std::size_t(a) * round_steps + m.step + 1, set_c, set_d);
         }
       };
       const auto decide_masked = [&](auto none) {  // with a mask of none's type
@@ -156,7 +138,7 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
       for (int part = 0; part < extensions; ++part) {
         const std::uint32_t extend = replicas_to_extend(out, flips.data(), count, known);
         if (extend == 0) break;
-        second_order_terms(extend, out.flips);
+        terms_of(extend, out.flips);
         known |= extend;
         if (rounds) ++rounds[1];
         if (masked && total <= kMaxMaskedProposals) {

@@ -105,6 +105,64 @@ LOCENT_HD FrontierWalk frontier_walk(RoundStep* steps, ProposalBits repeated, in
   return walk;
 }
 
+// ---- Longer frontier rounds: a replica may move twice ----
+//
+// As in the longer rounds (metropolis_rounds.hpp), a replica's ΔE after its own first move in a
+// round is exact from second-order terms of the round's starting state. After the walks above,
+// the replicas that moved get their terms, and every member walks on in another part (from its
+// position, still within its k counted steps): a replica with terms until its second move, a
+// replica that moves for the first time until that move, the others as before.
+
+// Member a's walk in such a part. `start` is where its counted steps begin (delta_e[(j − start)
+// · delta_stride]); `first` is its move in this round so far, or null; with `known` set, its ΔE
+// after that move is after(first->step, j, a, first->was_plus, w_plus). A replica that moved and
+// is not known does not walk.
+template <class Random, class After>
+LOCENT_HD FrontierWalk frontier_walk_on(RoundStep* steps, ProposalBits repeated, int base,
+                                        int end, int a, int last, int y, bool traced, int start,
+                                        int from, int bound, int lead_pos, const int* delta_e,
+                                        int delta_stride, const RoundFlip* first, bool known,
+                                        const After& after, const ThresholdView& view,
+                                        const Random& random, std::int64_t* energy,
+                                        RoundFlip* flips, int& flip_count, int* centre_steps,
+                                        int& centre_count, std::uint64_t& proposals,
+                                        std::uint64_t& accepted) {
+  FrontierWalk walk;
+  walk.position = from;
+  if (first != nullptr && !known) return walk;  // its counts are stale
+  int j = from;
+  for (; j < bound; ++j) {
+    if (!frontier_step_safe(steps, repeated, base, end, j, a > 0, lead_pos, a < last)) break;
+    RoundStep& st = steps[j - base];
+    const bool w_plus = a < y && ((st.replica_plus >> a) & 1u);
+    int de = 0;
+    if (a < y)
+      de = first != nullptr ? after(first->step, j, a, first->was_plus, w_plus)
+                            : delta_e[(j - start) * delta_stride];
+    ++proposals;
+    if (!proposal_accepted(st, j - base, a, y, traced, de, view, random)) continue;
+    ++accepted;
+    for (int l = j; l < end; ++l) {
+      if (steps[l - base].site != st.site) continue;
+      if (a == y)
+        steps[l - base].centre_plus = !steps[l - base].centre_plus;
+      else
+        steps[l - base].replica_plus ^= 1u << a;
+    }
+    if (a == y) {
+      centre_steps[centre_count++] = j;
+      continue;
+    }
+    flips[flip_count++] = RoundFlip{j, a, w_plus};
+    energy[a] += de;
+    walk.position = j + 1;  // a second move, or a first one without terms: stale from here
+    walk.solved = energy[a] == 0;
+    return walk;
+  }
+  walk.position = j;
+  return walk;
+}
+
 // ---- The same walk with the common case done in parallel ----
 //
 // Every member's proposals get a tentative decision from the steps' bits as the round found them
