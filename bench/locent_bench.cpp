@@ -206,10 +206,12 @@ BENCHMARK(BM_RoundLengthBySweep)
     ->Iterations(1);
 
 // The same for the frontier rounds (each replica at its own position; host/cpu/metropolis_frontier),
-// rounds of at most k steps a member, member 0 at most `lead` steps ahead of the last.
+// rounds of at most k steps a member, member 0 at most `lead` steps ahead of the last, and up to
+// `parts` more parts a round with second-order terms (the longer frontier rounds).
 void BM_FrontierRoundLengthBySweep(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   const int k = static_cast<int>(state.range(1)), lead = static_cast<int>(state.range(2));
+  const int parts = static_cast<int>(state.range(3));
   GenerateSpec spec;
   spec.model.inputs = n;
   spec.alpha = 0.6;
@@ -227,21 +229,25 @@ void BM_FrontierRoundLengthBySweep(benchmark::State& state) {
     std::vector<std::vector<std::int64_t>> trace;
     for (int s = 0; s < 4; ++s) {
       const std::uint64_t proposals = chain.status.proposals, accepted = chain.status.accepted;
-      std::uint64_t rounds = 0;
+      std::uint64_t rounds[2] = {0, 0};
       cpu::run_metropolis_frontier(chain, data, build_thresholds(config, hw, s, 1), {}, k, lead,
-                                   true, trace, nullptr, &rounds);
+                                   true, trace, nullptr, rounds, parts);
       const double p = double(chain.status.proposals - proposals);
       const std::string sweep = "sweep" + std::to_string(s);
       state.counters[sweep + " acceptance"] = double(chain.status.accepted - accepted) / p;
-      state.counters[sweep + " proposals/round"] = p / double(rounds);
+      state.counters[sweep + " proposals/round"] = p / double(rounds[0]);
+      if (parts > 0) state.counters[sweep + " parts/round"] = double(rounds[1]) / double(rounds[0]);
     }
   }
-  state.SetLabel("frontier rounds");
+  state.SetLabel(parts > 0 ? "longer frontier rounds" : "frontier rounds");
 }
 BENCHMARK(BM_FrontierRoundLengthBySweep)
-    ->Args({100001, 16, 32})
-    ->Args({100001, 32, 64})
-    ->Args({100001, 32, 96})
+    ->Args({100001, 16, 32, 0})
+    ->Args({100001, 32, 64, 0})
+    ->Args({100001, 32, 96, 0})
+    ->Args({100001, 16, 32, 1})
+    ->Args({100001, 32, 64, 1})
+    ->Args({100001, 32, 64, 2})
     ->Unit(benchmark::kSecond)
     ->Iterations(1);
 
