@@ -102,25 +102,28 @@ TEST_P(FrontierEqualsSequential, LongerRoundsIdenticalTrajectoryAndState) {
   options.centre_check_every = 3;
   ChainState sequential = initial_chain(config, rows, 3);
   std::vector<std::vector<std::int64_t>> trace_sequential;
-  std::vector<ChainState> longer(3, sequential);
-  std::vector<std::vector<std::vector<std::int64_t>>> traces(3);
-  std::uint64_t counts[3][2] = {};
-  const int parts[3] = {0, 1, 30};
+  // 0, 1 and 30 parts, masked walks; 1 part, the walks one proposal after the other.
+  std::vector<ChainState> longer(4, sequential);
+  std::vector<std::vector<std::vector<std::int64_t>>> traces(4);
+  std::uint64_t counts[4][2] = {};
+  const int parts[4] = {0, 1, 30, 1};
+  const bool masked[4] = {true, true, true, false};
   for (std::uint64_t s = 0; s < config.max_sweeps && !sequential.status.solved;) {
     const std::size_t count = std::min<std::uint64_t>(1 + s % 7, config.max_sweeps - s);
     const ThresholdTables t = build_thresholds(config, hw, s, count);
     cpu::run_metropolis_chunk(sequential, data, t, options, trace_sequential);
-    for (int v = 0; v < 3; ++v)
-      cpu::run_metropolis_frontier(longer[v], data, t, options, p.k, p.lead, true, traces[v],
-                                   nullptr, counts[v], parts[v]);
+    for (int v = 0; v < 4; ++v)
+      cpu::run_metropolis_frontier(longer[v], data, t, options, p.k, p.lead, masked[v],
+                                   traces[v], nullptr, counts[v], parts[v]);
     s += count;
   }
-  for (int v = 0; v < 3; ++v) {
-    SCOPED_TRACE("parts " + std::to_string(parts[v]));
+  for (int v = 0; v < 4; ++v) {
+    SCOPED_TRACE("parts " + std::to_string(parts[v]) + (masked[v] ? " masked" : ""));
     EXPECT_EQ(trace_sequential, traces[v]);
     test::expect_same_chain(sequential, longer[v]);
   }
   EXPECT_EQ(counts[0][1], 0u);
+  EXPECT_EQ(counts[1][0], counts[3][0]);  // the same rounds, masked or not
   if (p.beta < 1 && p.k >= 4 && p.lead >= p.k && p.replicas > 1 && p.n >= 4 * (p.k + p.lead)) {
     EXPECT_GT(counts[1][1], 0u);
     EXPECT_LT(counts[1][0], counts[0][0]);

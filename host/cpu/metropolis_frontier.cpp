@@ -191,6 +191,22 @@ void run_metropolis_frontier(ChainState& c, const ChainData& data, const Thresho
           return delta_energy_after_flip(
               l_plus, second_sums[std::size_t(a) * k + (l - start[a])], second_sizes[a]);
         };
+        // The masked walks' tentative decisions, every member's at the part's start (as warp 0
+        // takes them), over the steps from its position: a walk decides again where an earlier
+        // one changed the bits (`touched`).
+        if (masked)
+          for (int a = 0; a < members; ++a) {
+            tentative[a] = 0;
+            const RoundFlip* first = a < y && ((once >> a) & 1u) ? &flips[first_flip[a]] : nullptr;
+            if (first != nullptr && !((known >> a) & 1u)) continue;
+            const int from = position[a];
+            const int to = std::min({n, start[a] + k, end, from + 32});
+            for (int j = from; j < to; ++j)
+              if (frontier_tentative_on(steps.data(), base, j, a, y, traced, start[a],
+                                        delta_e.data() + std::size_t(a) * k, 1, first, after,
+                                        view, random_at))
+                tentative[a] |= 1u << (j - from);
+          }
         for (int a = 0; a < members && !solved; ++a) {
           if (a < y && ((twice >> a) & 1u)) continue;  // stale
           const int from = position[a];
@@ -198,11 +214,22 @@ void run_metropolis_frontier(ChainState& c, const ChainData& data, const Thresho
               frontier_bound(a, y, start[a], k, n, base, lead, a > 0 ? position[a - 1] : 0);
           if (bound <= from) continue;
           const RoundFlip* first = a < y && ((once >> a) & 1u) ? &flips[first_flip[a]] : nullptr;
-          const FrontierWalk walk = frontier_walk_on(
-              steps.data(), repeated, base, end, a, last, y, traced, start[a], from, bound,
-              position[0], delta_e.data() + std::size_t(a) * k, 1, first, ((known >> a) & 1u) != 0,
-              after, view, random_at, c.energy.data(), flips.data(), flip_count,
-              centre_steps.data(), centre_count, c.status.proposals, c.status.accepted);
+          const bool is_known = ((known >> a) & 1u) != 0;
+          const int* de = delta_e.data() + std::size_t(a) * k;
+          FrontierWalk walk;
+          if (masked) {
+            walk = frontier_walk_on_masked(
+                steps.data(), repeated, base, end, a, last, y, traced, start[a], from, bound,
+                position[0], de, 1, first, is_known, after, view, random_at, tentative[a],
+                touched, c.energy.data(), flips.data(), flip_count, centre_steps.data(),
+                centre_count, c.status.proposals, c.status.accepted);
+          } else {
+            walk = frontier_walk_on(steps.data(), repeated, base, end, a, last, y, traced,
+                                    start[a], from, bound, position[0], de, 1, first, is_known,
+                                    after, view, random_at, c.energy.data(), flips.data(),
+                                    flip_count, centre_steps.data(), centre_count,
+                                    c.status.proposals, c.status.accepted);
+          }
           position[a] = walk.position;
           solved = walk.solved;
         }

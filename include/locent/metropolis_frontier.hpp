@@ -163,6 +163,93 @@ LOCENT_HD FrontierWalk frontier_walk_on(RoundStep* steps, ProposalBits repeated,
   return walk;
 }
 
+// The same with the common case done in parallel (as frontier_walk_masked below): bit t of
+// `tentative` set where frontier_tentative_on accepts step from + t from the window's bits as the
+// part found them; decided again only where `touched` changed since. bound − from ≤ 32.
+template <class After>
+LOCENT_HD int frontier_delta_on(int a, int y, int j, int start, bool w_plus,
+                                const int* delta_e, int delta_stride, const RoundFlip* first,
+                                const After& after) {
+  if (a >= y) return 0;
+  return first != nullptr ? after(first->step, j, a, first->was_plus, w_plus)
+                          : delta_e[(j - start) * delta_stride];
+}
+template <class Random, class After>
+LOCENT_HD bool frontier_tentative_on(const RoundStep* steps, int base, int j, int a, int y,
+                                     bool traced, int start, const int* delta_e,
+                                     int delta_stride, const RoundFlip* first,
+                                     const After& after, const ThresholdView& view,
+                                     const Random& random) {
+  const RoundStep& st = steps[j - base];
+  const bool w_plus = a < y && ((st.replica_plus >> a) & 1u);
+  return proposal_accepted(
+      st, j - base, a, y, traced,
+      frontier_delta_on(a, y, j, start, w_plus, delta_e, delta_stride, first, after), view,
+      random);
+}
+template <class Random, class After>
+LOCENT_HD FrontierWalk frontier_walk_on_masked(
+    RoundStep* steps, ProposalBits repeated, int base, int end, int a, int last, int y,
+    bool traced, int start, int from, int bound, int lead_pos, const int* delta_e,
+    int delta_stride, const RoundFlip* first, bool known, const After& after,
+    const ThresholdView& view, const Random& random, std::uint32_t tentative,
+    ProposalBits& touched, std::int64_t* energy, RoundFlip* flips, int& flip_count,
+    int* centre_steps, int& centre_count, std::uint64_t& proposals, std::uint64_t& accepted) {
+  FrontierWalk walk;
+  walk.position = from;
+  if (first != nullptr && !known) return walk;  // its counts are stale
+  const int span = bound - from;  // ≤ 32
+  if (span <= 0) return walk;
+  const std::uint32_t all = span >= 32 ? ~0u : (1u << span) - 1;
+  const auto window_bits = [&](ProposalBits x) {
+    return static_cast<std::uint32_t>(x >> (from - base));
+  };
+  const std::uint32_t repeats = window_bits(repeated) & all;
+  int t = 0;
+  while (t < span) {
+    const std::uint32_t changed = window_bits(touched);
+    const std::uint32_t next = (tentative | changed | repeats) & all & (~0u << t);
+    if (next == 0) break;
+    const int q = lowest_bit(static_cast<std::uint64_t>(next)), j = from + q;
+    proposals += static_cast<std::uint64_t>(q - t);  // rejections
+    if (((repeats >> q) & 1u) &&
+        !frontier_step_safe(steps, repeated, base, end, j, a > 0, lead_pos, a < last)) {
+      walk.position = j;
+      return walk;
+    }
+    ++proposals;
+    t = q + 1;
+    RoundStep& st = steps[j - base];
+    const bool w_plus = a < y && ((st.replica_plus >> a) & 1u);
+    const int de = frontier_delta_on(a, y, j, start, w_plus, delta_e, delta_stride, first, after);
+    const bool accept = ((changed >> q) & 1u)
+                            ? proposal_accepted(st, j - base, a, y, traced, de, view, random)
+                            : ((tentative >> q) & 1u) != 0;
+    if (!accept) continue;
+    ++accepted;
+    for (int l = j; l < end; ++l) {
+      if (steps[l - base].site != st.site) continue;
+      touched |= ProposalBits{1} << (l - base);
+      if (a == y)
+        steps[l - base].centre_plus = !steps[l - base].centre_plus;
+      else
+        steps[l - base].replica_plus ^= 1u << a;
+    }
+    if (a == y) {
+      centre_steps[centre_count++] = j;
+      continue;
+    }
+    flips[flip_count++] = RoundFlip{j, a, w_plus};
+    energy[a] += de;
+    walk.position = j + 1;
+    walk.solved = energy[a] == 0;
+    return walk;
+  }
+  proposals += static_cast<std::uint64_t>(span - t);
+  walk.position = bound;
+  return walk;
+}
+
 // ---- The same walk with the common case done in parallel ----
 //
 // Every member's proposals get a tentative decision from the steps' bits as the round found them
