@@ -38,13 +38,14 @@ parts=",${2:-tests,cluster,sanitize,solves,bench,wmma,host-cpu,fbp,suite},"
 want() { [[ $parts == *",$1,"* ]]; }
 # The rounds kernels' variants (env_for sets their switches): default, lean
 # (LOCENT_ROUNDS_LEAN=1), lean with the longer rounds in at most 1 or 2 parts
-# (LOCENT_ROUNDS_LONGER) and lean with the frontier rounds (LOCENT_ROUNDS_FRONTIER=1), none but
-# the first yet the default.
+# (LOCENT_ROUNDS_LONGER), lean with the frontier rounds (LOCENT_ROUNDS_FRONTIER=1), and both
+# (the longer frontier rounds), none but the first yet the default.
 env_for() {
   case $1 in
     lean1) echo LOCENT_ROUNDS_LEAN=1 ;;
     longer*) echo "LOCENT_ROUNDS_LONGER=${1#longer}" ;;
     frontier) echo LOCENT_ROUNDS_FRONTIER=1 ;;
+    frontier-longer) echo LOCENT_ROUNDS_FRONTIER=1 LOCENT_ROUNDS_LONGER=1 ;;
     *) echo LOCENT_ROUNDS_LEAN=0 ;;
   esac
 }
@@ -72,8 +73,9 @@ want tests && gtests gpu-tests 150 "*Cuda*-*Cluster*"
 { want cluster || want target; } && gtests cluster-tests 180 '*Cluster*-*Longer*:*Frontier*:*ClusterRoundsSolve*'
 # The longer and frontier rounds' kernels (LOCENT_ROUNDS_LONGER, _FRONTIER), newer still, each in
 # its own process.
-{ want cluster || want target; } && gtests longer-tests 150 '*Longer*'
-{ want cluster || want target; } && gtests frontier-tests 150 '*CudaFrontier*:*ClusterRoundsSolve*'
+{ want cluster || want target; } && gtests longer-tests 150 'CudaLonger/*'
+{ want cluster || want target; } && gtests frontier-tests 150 '*CudaFrontier/*:*ClusterRoundsSolve*'
+{ want cluster || want target; } && gtests frontier-longer-tests 150 '*CudaFrontierLonger*'
 # Its races and barriers under compute-sanitizer, on two small cases (a cluster, one block each).
 if want sanitize; then
   sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
@@ -139,8 +141,9 @@ bench() {  # bench LABEL LIMIT ARGS...
 # (rounds of at most 16 steps; the frontier rounds at 32 too), then its phase counters
 # (LOCENT_ROUNDS_PROFILE=1).
 if want target; then
-  for variant in lean0 lean1 longer1 longer2 frontier; do
-    export "$(env_for $variant)"
+  for variant in lean0 lean1 longer1 longer2 frontier frontier-longer; do
+    # shellcheck disable=SC2046  # one word a variable
+    export $(env_for $variant)
     bench "target-n100001-$variant" 60 --backend cuda --N 100001 --instances 1 --no-baseline \
       --dense-size 0 --fbp-N 0 --cluster 16
     LOCENT_ROUNDS_PROFILE=1 timeout 60 "$build/locent" bench --backend cuda --N 100001 --instances 1 \
@@ -156,7 +159,8 @@ if want cluster; then
 # One N = 100001 instance on a cluster of 16 (rounds adapted to the acceptance, at most 16
 # steps), then the batched shapes (one block per instance).
 for variant in lean0 lean1 longer1 longer2 frontier; do
-  export "$(env_for $variant)"
+  # shellcheck disable=SC2046  # one word a variable
+  export $(env_for $variant)
   bench "rounds-n100001-$variant" 60 --backend cuda \
     --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16
   [[ $variant == longer1 ]] || bench "rounds-batched-$variant" 90 --backend cuda \

@@ -93,7 +93,7 @@ __host__ __device__ inline int reduce_stride(int y) { return 3 * y; }
 struct SharedLayout {
   std::size_t stabilities, set_a, set_b, set_c, set_d, ring, random, sites, stage, exchange,
       stage2, exchange2, hits, second, delta, steps, flips, centre_steps, energy, reduce, local,
-      positions, masks, repeated_words, table, bytes;
+      positions, starts, masks, repeated_words, table, bytes;
   __host__ __device__ SharedLayout(int y, int cluster, int slice, int k, int slot_stride,
                                    bool shared_stabilities, std::size_t table_words, bool twice,
                                    bool frontier) {
@@ -135,6 +135,7 @@ struct SharedLayout {
     // The frontier rounds: each member's position and tentative decisions, the window's repeated
     // sites (four words of bits).
     positions = take(frontier ? sizeof(int) * (y + 1) : 0, 4);
+    starts = take(frontier ? sizeof(int) * (y + 1) : 0, 4);
     masks = take(frontier ? sizeof(std::uint32_t) * (y + 1) : 0, 4);
     repeated_words = take(frontier ? sizeof(std::uint32_t) * 4 : 0, 16);
     table = take(sizeof(std::uint32_t) * table_words, 16);
@@ -156,15 +157,22 @@ struct SharedLayout {
 // numbers, loops not unrolled where they run once). The same trajectory, bit for bit.
 // kVariant: 0 the default kernels, 1 the lean ones (kLean), 2 the lean ones with the longer
 // rounds (kTwice: LOCENT_ROUNDS_LONGER=n), 3 the lean ones with the frontier rounds (kFrontier:
-// LOCENT_ROUNDS_FRONTIER=1), each a kernel of its own so that its code costs the others no
-// registers. Variants 2 and 3 have not yet run on hardware.
-enum RoundsVariant { kDefaultRounds = 0, kLeanRounds = 1, kLongerRounds = 2, kFrontierRounds = 3 };
+// LOCENT_ROUNDS_FRONTIER=1), 4 both (the longer frontier rounds), each a kernel of its own so
+// that its code costs the others no registers. Variants 2 to 4 have not yet run on hardware.
+enum RoundsVariant {
+  kDefaultRounds = 0,
+  kLeanRounds = 1,
+  kLongerRounds = 2,
+  kFrontierRounds = 3,
+  kFrontierLongerRounds = 4
+};
 template <int kWarps, bool kSharedStabilities, int kVariant>
 __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
     metropolis_rounds_kernel(MetropolisBatch bt, MetropolisChunk ch, RoundsArgs ra) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  constexpr bool kLean = kVariant >= kLeanRounds, kTwice = kVariant == kLongerRounds;
-  constexpr bool kFrontier = kVariant == kFrontierRounds;
+  constexpr bool kLean = kVariant >= kLeanRounds;
+  constexpr bool kTwice = kVariant == kLongerRounds || kVariant == kFrontierLongerRounds;
+  constexpr bool kFrontier = kVariant == kFrontierRounds || kVariant == kFrontierLongerRounds;
   static_assert(!kTwice || kLean, "a replica's two flips need the lean kernels' moves");
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ int ctrl_flips, ctrl_next_step, ctrl_next_replica, ctrl_solved_by;
@@ -216,6 +224,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
   // The frontier rounds: member a's position (step of the sweep), its tentative decisions (bit t:
   // step position + t), the window's repeated sites (bit t: step base + t; zero between rounds).
   int* positions = reinterpret_cast<int*>(smem + lay.positions);
+  int* starts = reinterpret_cast<int*>(smem + lay.starts);  // positions at the round's start
   std::uint32_t* masks = reinterpret_cast<std::uint32_t*>(smem + lay.masks);
   std::uint32_t* repeated_words = reinterpret_cast<std::uint32_t*>(smem + lay.repeated_words);
   const int members = traced ? y : y + 1, last_member = members - 1;
@@ -643,15 +652,19 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
             if (lane == 0) masks[a] = bits;
           }
         }
+        // Thread 0's, across the parts of the longer frontier rounds below.
+        ProposalBits touched = 0, repeats = 0;
+        int flip_count = 0, centre_count = 0, moved_before = 0;
+        bool solved = false;
         if (tid == 0) {
-          ProposalBits touched = 0, repeats = 0;
           for (int w = 0; w < 4; ++w) {
             repeats |= ProposalBits(repeated_words[w]) << (32 * w);
             repeated_words[w] = 0;  // for the next round's repeated sites
           }
-          int flip_count = 0, centre_count = 0, moved_before = 0;
-          bool solved = false;
-          for (int a = 0; a < members; ++a) moved_before += positions[a];
+          for (int a = 0; a < members; ++a) {
+            moved_before += positions[a];
+            starts[a] = positions[a];  // where each member's counted steps begin
+          }
 #pragma unroll 1
           for (int a = 0; a < members && !solved; ++a) {
             const int from = positions[a];
@@ -663,8 +676,186 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
                 energy, flip_list, flip_count, centre_steps, centre_count, proposals, accepted);
             positions[a] = walk.position;
             solved = walk.solved;
-            moved_before -= walk.position;
           }
+        }
+        if constexpr (kTwice) {
+          // The longer frontier rounds (LOCENT_ROUNDS_FRONTIER with LOCENT_ROUNDS_LONGER): while
+          // replicas moved once without terms, their second-order terms, counted (6b) and
+          // exchanged (6c) as in the longer rounds, summed by warp 0, which takes every member's
+          // tentative decisions from the part's bits (6d), and thread 0 walks the members on
+          // (frontier_walk_on_masked); at most ra.extensions parts a round. Item (a, t): replica
+          // a's own step starts[a] + t.
+          // Replica a's flips among the first `count_of` of flip_list: the first, and how many.
+          const auto first_flip = [&](int a, int count_of, int& moves) {
+            int first = -1;
+            moves = 0;
+            for (int f = 0; f < count_of; ++f)
+              if (flip_list[f].replica == a) {
+                if (moves++ == 0) first = f;
+              }
+            return first;
+          };
+          std::uint32_t known = 0;  // the same in every thread
+#pragma unroll 1
+          for (int part = 0; part < ra.extensions; ++part) {
+            if (tid == 0) {
+              std::uint32_t extend = 0;
+              for (int a = 0; a < y && !solved; ++a) {
+                int moves = 0;
+                first_flip(a, flip_count, moves);
+                if (moves == 1 && !((known >> a) & 1u)) extend |= 1u << a;
+              }
+              ctrl_extend = extend;
+              ctrl_flips = flip_count;
+            }
+            __syncthreads();
+            const std::uint32_t extend = ctrl_extend;
+            if (extend == 0) break;
+            known |= extend;
+            const int flips_so_far = ctrl_flips;
+            // 6b. Pair e = f·(k + 1) + t over the warps: the f-th flip, a move of a replica in
+            // `extend` at its own step t1, and its later own steps t (t = k: the sizes item).
+#pragma unroll 1
+            for (int e = warp; e < flips_so_far * (k + 1); e += warps) {
+              const int f = e / (k + 1), t = e - f * (k + 1);
+              const RoundFlip m = flip_list[f];
+              const int a = m.replica;
+              if (!((extend >> a) & 1u)) continue;
+              const int t1 = m.step - starts[a];
+              if (t != k && (t <= t1 || starts[a] + t >= n)) continue;
+              const std::uint32_t* col_j = cols + slot_of(m.step - step) * S;
+              const std::uint32_t* set_a = sa + a * S;
+              const std::uint32_t* set_b = sb + a * S;
+              const std::uint32_t* set_c = sc + a * S;
+              const std::uint32_t* set_d = sd + a * S;
+              int x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+              if (t != k) {
+                const std::uint32_t* col_l = cols + slot_of(starts[a] - step + t) * S;
+                const std::uint32_t* outer = m.was_plus ? set_d : set_c;
+                for (int w = lane; w < words; w += 32) {
+                  const std::uint32_t both = col_j[w] & col_l[w];
+                  const std::uint32_t wa = set_a[w], wb = set_b[w], wc = set_c[w], wd = set_d[w];
+                  x0 += __popc(both & second_order_u(wa, wb, wc, wd, flips));
+                  x1 += __popc(both & second_order_v(wa, wb, wc, wd, flips));
+                  x2 += __popc(col_l[w] & outer[w]);
+                }
+              } else {
+                for (int w = lane; w < words; w += 32) {
+                  const std::uint32_t wc = set_c[w], wd = set_d[w];
+                  x0 += __popc(col_j[w] & wc);
+                  x1 += __popc(col_j[w] & wd);
+                  x2 += __popc(wc);
+                  x3 += __popc(wd);
+                }
+              }
+              x0 = warp_sum(x0);
+              x1 = warp_sum(x1);
+              x2 = warp_sum(x2);
+              x3 = warp_sum(x3);
+              if (lane == 0) {
+                const int at = 2 * (a * (k + 1) + t);
+                stage2[at] = std::uint32_t(x0) | std::uint32_t(x1) << 16;
+                stage2[at + 1] = std::uint32_t(x2) | std::uint32_t(x3) << 16;
+              }
+            }
+            __syncthreads();
+            // 6c. The records to every block (two buffers by the part's parity), one more
+            // cluster barrier.
+            std::uint32_t* records2 = exchange2 + std::size_t(part & 1) * C * rec2;
+            {
+              const int vectors = rec2 / 4;
+              const uint4* from = reinterpret_cast<const uint4*>(stage2);
+              for (int e = tid; e < C * vectors; e += threads) {
+                const int dst = e / vectors, v = e - dst * vectors;
+                uint4* to = cluster.map_shared_rank(
+                    reinterpret_cast<uint4*>(records2 + std::size_t(rank) * rec2), dst);
+                to[v] = from[v];
+              }
+            }
+            cluster.sync();
+            // 6d. Warp 0: the terms, every member's tentative decisions, thread 0's walks.
+            if (warp == 0) {
+#pragma unroll 1
+              for (int f = 0; f < flips_so_far; ++f) {
+                const RoundFlip m = flip_list[f];
+                const int a = m.replica;
+                if (!((extend >> a) & 1u)) continue;
+                const int t1 = m.step - starts[a];
+                const int* h_j = hits + 2 * (t1 * y + a);  // |A ∩ col_j|, |B ∩ col_j|
+                for (int t = t1 + 1 + lane; t <= k; t += 32) {
+                  if (t != k && starts[a] + t >= n) continue;
+                  const int e = a * (k + 1) + t;
+                  int x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+                  for (int r = 0; r < C; ++r) {
+                    const std::uint32_t v0 = records2[r * rec2 + 2 * e];
+                    const std::uint32_t v1 = records2[r * rec2 + 2 * e + 1];
+                    x0 += v0 & 0xffffu;
+                    x1 += v0 >> 16;
+                    x2 += v1 & 0xffffu;
+                    x3 += v1 >> 16;
+                  }
+                  if (t == k) {
+                    const int* size = hits + 2 * (k * y + a);  // |A|, |B|
+                    const SizesAfterFlip after_move = sizes_after_flip(
+                        m.was_plus, h_j[0], h_j[1], x0, x1, size[0], size[1], x2, x3);
+                    second_sizes[2 * a] = after_move.a;
+                    second_sizes[2 * a + 1] = after_move.b;
+                  } else {
+                    const int* h_l = hits + 2 * (t * y + a);
+                    second_sums[a * k + t] = second_order_sum(
+                        m.was_plus, second_order_q(x0, x1, flips), h_l[0], h_l[1], x2);
+                  }
+                }
+              }
+              __syncwarp();
+              // A known replica's ΔE at step l after its own first move.
+              const auto after = [&](int, int l, int a, bool, bool l_plus) {
+                return delta_energy_after_flip(
+                    l_plus, second_sums[a * k + (l - starts[a])],
+                    SizesAfterFlip{second_sizes[2 * a], second_sizes[2 * a + 1]});
+              };
+#pragma unroll 1
+              for (int a = 0; a < members; ++a) {
+                int moves = 0;
+                const int f = a < y ? first_flip(a, flips_so_far, moves) : -1;
+                const RoundFlip* first = moves > 0 ? &flip_list[f] : nullptr;
+                const bool walks = moves == 0 || (moves == 1 && ((known >> a) & 1u));
+                const int j = positions[a] + lane;
+                const bool accept =
+                    walks && j < min(n, starts[a] + k) && j < end &&
+                    frontier_tentative_on(steps, step, j, a, y, traced, starts[a],
+                                          delta + (a < y ? a : 0), y, first, after, view,
+                                          random_at);
+                const std::uint32_t bits = __ballot_sync(0xffffffffu, accept);
+                if (lane == 0) masks[a] = bits;
+              }
+              if (lane == 0) {
+#pragma unroll 1
+                for (int a = 0; a < members && !solved; ++a) {
+                  int moves = 0;
+                  const int f = a < y ? first_flip(a, flip_count, moves) : -1;
+                  if (moves >= 2) continue;  // stale
+                  const RoundFlip* first = moves > 0 ? &flip_list[f] : nullptr;
+                  const int from = positions[a];
+                  const int bound = frontier_bound(a, y, starts[a], k, n, step, 2 * k,
+                                                   a > 0 ? positions[a - 1] : 0);
+                  if (bound <= from) continue;
+                  const FrontierWalk walk = frontier_walk_on_masked(
+                      steps, repeats, step, end, a, last_member, y, traced, starts[a], from,
+                      bound, positions[0], delta + (a < y ? a : 0), y, first,
+                      ((known >> a) & 1u) != 0, after, view, random_at, masks[a], touched,
+                      energy, flip_list, flip_count, centre_steps, centre_count, proposals,
+                      accepted);
+                  positions[a] = walk.position;
+                  solved = walk.solved;
+                }
+              }
+            }
+            // thread 0's steps[], flips and positions reach the others at the next barrier
+          }
+        }
+        if (tid == 0) {
+          for (int a = 0; a < members; ++a) moved_before -= positions[a];
           // Some member always moves on (host/cpu/metropolis_frontier.cpp); a round that moved
           // nobody would repeat forever: a launch error instead of a hang.
           if (moved_before == 0 && !solved) __trap();
@@ -1152,6 +1343,8 @@ RoundsKernel kernel_for(int warps, bool shared_stabilities, RoundsVariant varian
     case kLeanRounds: return kernel_for<kLeanRounds>(warps, shared_stabilities);
     case kLongerRounds: return kernel_for<kLongerRounds>(warps, shared_stabilities);
     case kFrontierRounds: return kernel_for<kFrontierRounds>(warps, shared_stabilities);
+    case kFrontierLongerRounds:
+      return kernel_for<kFrontierLongerRounds>(warps, shared_stabilities);
     default: return kernel_for<kDefaultRounds>(warps, shared_stabilities);
   }
 }
@@ -1176,16 +1369,16 @@ bool twice_rounds() { return longer_round_parts() > 0; }
 // own position (metropolis_frontier.hpp).
 bool frontier_rounds() { return env_is_one("LOCENT_ROUNDS_FRONTIER"); }
 // LOCENT_ROUNDS_LEAN=1: the lean kernels; LOCENT_ROUNDS_LONGER: the lean kernels with the
-// longer rounds; LOCENT_ROUNDS_FRONTIER: with the frontier rounds. Read at every shape and
-// launch, so that a test can switch them.
+// longer rounds; LOCENT_ROUNDS_FRONTIER: with the frontier rounds; both: the longer frontier
+// rounds. Read at every shape and launch, so that a test can switch them.
 RoundsVariant rounds_variant() {
-  if (frontier_rounds() && twice_rounds())
-    throw Error("LOCENT_ROUNDS_FRONTIER and LOCENT_ROUNDS_LONGER do not go together");
-  return frontier_rounds() ? kFrontierRounds
-         : twice_rounds()  ? kLongerRounds
+  if (frontier_rounds()) return twice_rounds() ? kFrontierLongerRounds : kFrontierRounds;
+  return twice_rounds() ? kLongerRounds
          : env_is_one("LOCENT_ROUNDS_LEAN") ? kLeanRounds
                                             : kDefaultRounds;
 }
+bool is_frontier(RoundsVariant v) { return v == kFrontierRounds || v == kFrontierLongerRounds; }
+bool is_longer(RoundsVariant v) { return v == kLongerRounds || v == kFrontierLongerRounds; }
 
 cudaLaunchConfig_t launch_config(const MetropolisBatch& batch, int cluster, int warps,
                                  std::size_t bytes, cudaLaunchAttribute* attribute) {
@@ -1237,7 +1430,8 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
     if (bytes > std::size_t(limit)) return false;
     // Any variant may be launched (LOCENT_ROUNDS_LEAN, _LONGER, _FRONTIER; the frontier
     // rounds' restart takes the lean ones).
-    for (const RoundsVariant v : {kDefaultRounds, kLeanRounds, kLongerRounds, kFrontierRounds}) {
+    for (const RoundsVariant v : {kDefaultRounds, kLeanRounds, kLongerRounds, kFrontierRounds,
+                                  kFrontierLongerRounds}) {
       const RoundsKernel variant = kernel_for(warps, shared_stabilities, v);
       LOCENT_CUDA_CHECK(
           cudaFuncSetAttribute(variant, cudaFuncAttributeMaxDynamicSharedMemorySize, limit));
@@ -1300,8 +1494,8 @@ void launch_variant(const MetropolisBatch& batch, const MetropolisChunk& chunk,
   static const char* const profile_value = std::getenv("LOCENT_ROUNDS_PROFILE");
   static const bool profile = profile_value != nullptr;
   static const bool repeat = profile && std::string(profile_value) == "2";
-  const bool lean = variant != kDefaultRounds, twice = variant == kLongerRounds;
-  const bool frontier = variant == kFrontierRounds;
+  const bool lean = variant != kDefaultRounds, twice = is_longer(variant);
+  const bool frontier = is_frontier(variant);
   static unsigned long long* phase_cycles = nullptr;
   if (profile && phase_cycles == nullptr)
     LOCENT_CUDA_CHECK(cudaMalloc(&phase_cycles, kPhaseSlots * sizeof(unsigned long long)));
@@ -1352,13 +1546,15 @@ void launch_variant(const MetropolisBatch& batch, const MetropolisChunk& chunk,
     LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
     const double rounds = host[kRounds] > 0 ? double(host[kRounds]) : 1.0;
     std::fprintf(stderr, "rounds profile%s: %llu rounds; cycles a round by phase:",
-                 frontier ? " (lean, frontier rounds)"
-                 : twice  ? " (lean, longer rounds)"
+                 frontier && twice ? " (lean, longer frontier rounds)"
+                 : frontier        ? " (lean, frontier rounds)"
+                 : twice           ? " (lean, longer rounds)"
                  : lean   ? " (lean)"
                           : "",
                  host[kRounds]);
     for (int q = 0; q < kPhases; ++q) std::fprintf(stderr, " %d:%.0f", q + 1, double(host[q]) / rounds);
-    if (twice) std::fprintf(stderr, " 6b-6d:%.0f", double(host[kSecondOrder]) / rounds);
+    if (twice && !frontier)
+      std::fprintf(stderr, " 6b-6d:%.0f", double(host[kSecondOrder]) / rounds);
     if (repeat)
       std::fprintf(stderr, " 3again:%.0f 5again:%.0f", double(host[kRepeatCounts]) / rounds,
                    double(host[kRepeatSums]) / rounds);
@@ -1395,7 +1591,7 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
                               const RoundsShape& shape, std::uint32_t* rank_words,
                               cudaStream_t stream) {
   const RoundsVariant variant = rounds_variant();
-  if (variant != kFrontierRounds) {
+  if (!is_frontier(variant)) {
     launch_variant(batch, chunk, shape, rank_words, stream, variant, nullptr);
     return;
   }
@@ -1430,7 +1626,7 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
   };
   copy(true);
   LOCENT_CUDA_CHECK(cudaMemsetAsync(restart, 0, batch.instances * sizeof(int), stream));
-  launch_variant(batch, chunk, shape, rank_words, stream, kFrontierRounds, restart);
+  launch_variant(batch, chunk, shape, rank_words, stream, variant, restart);
   std::vector<int> flags(batch.instances);
   LOCENT_CUDA_CHECK(cudaMemcpyAsync(flags.data(), restart, flags.size() * sizeof(int),
                                     cudaMemcpyDeviceToHost, stream));

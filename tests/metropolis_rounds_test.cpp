@@ -656,6 +656,27 @@ TEST_P(FrontierClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
 INSTANTIATE_TEST_SUITE_P(CudaFrontier, FrontierClusterRoundsEqualCpu,
                          testing::ValuesIn(cluster_cases()), cluster_case_name);
 
+// And the longer frontier rounds (both switches: up to two more parts a round).
+class FrontierLongerClusterRoundsEqualCpu : public ClusterRoundsEqualCpu {
+ protected:
+  void SetUp() override {
+    ClusterRoundsEqualCpu::SetUp();
+    setenv("LOCENT_ROUNDS_FRONTIER", "1", 1);
+    setenv("LOCENT_ROUNDS_LONGER", "2", 1);
+  }
+  void TearDown() override {
+    unsetenv("LOCENT_ROUNDS_FRONTIER");
+    unsetenv("LOCENT_ROUNDS_LONGER");
+  }
+};
+
+TEST_P(FrontierLongerClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
+  expect_rounds_equal_cpu(GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(CudaFrontierLonger, FrontierLongerClusterRoundsEqualCpu,
+                         testing::ValuesIn(cluster_cases()), cluster_case_name);
+
 // Solved through solve_batch, the cluster kernel stops at the CPU's proposal, with its weights.
 TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
   if (!cuda_clusters_available()) GTEST_SKIP() << "no CUDA device with thread-block clusters";
@@ -668,12 +689,21 @@ TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
   options.cluster_blocks = 4;
   // The default kernels, the lean ones, the lean ones with the longer rounds.
   // With the frontier rounds, a replica's zero energy takes the chunk again in the lean rounds.
-  for (const char* variant :
-       {"", "LOCENT_ROUNDS_LEAN", "LOCENT_ROUNDS_LONGER", "LOCENT_ROUNDS_FRONTIER"}) {
+  // The last variant sets both switches: the longer frontier rounds.
+  for (const char* variant : {"", "LOCENT_ROUNDS_LEAN", "LOCENT_ROUNDS_LONGER",
+                              "LOCENT_ROUNDS_FRONTIER", "both"}) {
     SCOPED_TRACE(std::string("variant ") + variant);
-    if (*variant) setenv(variant, "1", 1);  // the longer rounds with one more part
+    const bool both = std::string(variant) == "both";
+    if (both) {
+      setenv("LOCENT_ROUNDS_FRONTIER", "1", 1);
+      setenv("LOCENT_ROUNDS_LONGER", "1", 1);
+    } else if (*variant) {
+      setenv(variant, "1", 1);  // the longer rounds with one more part
+    }
     test::expect_same_solutions(data, config, options);
-    if (*variant) unsetenv(variant);
+    unsetenv("LOCENT_ROUNDS_LEAN");
+    unsetenv("LOCENT_ROUNDS_LONGER");
+    unsetenv("LOCENT_ROUNDS_FRONTIER");
   }
 }
 
