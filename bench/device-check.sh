@@ -31,7 +31,8 @@
 #             its replay on an H200).
 # Every step has its own time limit, so that one hang cannot eat the machine's lease.
 # For the open N = 100001 target alone: PARTS=target (the rounds kernels' tests, then each
-# variant's figure and phase counters), about 4 minutes.
+# variant's figure and phase counters), 5–8 minutes; BUDGET (seconds, default 540) skips the
+# steps that would start later, so that the table comes back within a call's time limit.
 set -uo pipefail
 build=${1:-build-device}
 parts=",${2:-tests,cluster,sanitize,solves,bench,wmma,host-cpu,fbp,suite},"
@@ -55,10 +56,19 @@ exec > >(tee "$out/device-check.log") 2>&1
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv,noheader || true
 start=$SECONDS
 rows=()
+# Steps that would start after $BUDGET seconds (default 540) are skipped with a row that says so,
+# so that the table still comes back from a call with a time limit.
+budget=${BUDGET:-540}
+over_budget() {  # over_budget LABEL: true (and a row) once the budget is spent
+  ((SECONDS < budget)) && return 1
+  rows+=("$1|skipped|over the ${budget} s budget")
+  return 0
+}
 
 gpu_tests='*Cuda*:*TensorCores*:*ManyTiles*:*Cluster*'  # every GPU test (the suite step leaves them out)
 gtests() {  # gtests LABEL LIMIT FILTER: one test run with its own time limit, a table row
   local label=$1 limit=$2 filter=$3
+  over_budget "$label" && return
   timeout "$limit" "$build/tests/locent_tests" --gtest_filter="$filter" --gtest_brief=1 >"$out/$label.log" 2>&1
   local status=$?
   rows+=("$label|$([[ $status -eq 0 ]] && echo pass || echo "FAIL rc=$status")|$(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$out/$label.log" | tr '\n' ' ')")
@@ -134,6 +144,7 @@ fi
 bench() {  # bench LABEL LIMIT ARGS...
   local label=$1 limit=$2
   shift 2
+  over_budget "bench $label" && return
   timeout "$limit" "$build/locent" bench "$@" >"$out/bench-$label.json"
   rows+=("bench $label|rc=$?|$(python3 bench/summarize_bench.py "$out/bench-$label.json" 2>&1)")
 }
@@ -146,9 +157,12 @@ if want target; then
     export $(env_for $variant)
     bench "target-n100001-$variant" 60 --backend cuda --N 100001 --instances 1 --no-baseline \
       --dense-size 0 --fbp-N 0 --cluster 16
-    LOCENT_ROUNDS_PROFILE=1 timeout 60 "$build/locent" bench --backend cuda --N 100001 --instances 1 \
-      --cluster 16 --no-baseline --dense-size 0 --fbp-N 0 >"$out/probe-rounds.json" 2>"$out/probe-rounds.txt"
-    rows+=("phases N=100001 $variant|rc=$?|$(grep 'rounds profile' "$out/probe-rounds.txt" | tail -1 | cut -d';' -f2)")
+    if ! over_budget "phases N=100001 $variant"; then
+      LOCENT_ROUNDS_PROFILE=1 timeout 60 "$build/locent" bench --backend cuda --N 100001 \
+        --instances 1 --cluster 16 --no-baseline --dense-size 0 --fbp-N 0 \
+        >"$out/probe-rounds.json" 2>"$out/probe-rounds.txt"
+      rows+=("phases N=100001 $variant|rc=$?|$(grep 'rounds profile' "$out/probe-rounds.txt" | tail -1 | cut -d';' -f2)")
+    fi
     unset LOCENT_ROUNDS_LEAN LOCENT_ROUNDS_LONGER LOCENT_ROUNDS_FRONTIER
   done
   LOCENT_ROUNDS_FRONTIER=1 bench target-n100001-frontier-k32 60 --backend cuda --N 100001 \
