@@ -270,7 +270,10 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
   }
   if (tid < y) energy[tid] = bt.energy[std::size_t(b) * y + tid];
   if (tid == 0) stop = 0;
-  if (tid == 0) restart = 0;
+  if (tid == 0) {
+    restart = 0;
+    ctrl_solved_by = -1;  // set with every solve but the frontier rounds' restart
+  }
   if (kFrontier && tid < 4) repeated_words[tid] = 0;
   std::uint64_t proposals = status->proposals, accepted = status->accepted;  // thread 0's
   int solved_by = -1;
@@ -679,6 +682,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
           }
         }
         if constexpr (kTwice) {
+          phase_done(5);  // the first walks; the parts are timed apart (6b–6d)
           // The longer frontier rounds (LOCENT_ROUNDS_FRONTIER with LOCENT_ROUNDS_LONGER): while
           // replicas moved once without terms, their second-order terms, counted (6b) and
           // exchanged (6c) as in the longer rounds, summed by warp 0, which takes every member's
@@ -879,7 +883,7 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
           }
         }
         __syncthreads();
-        phase_done(5);
+        phase_done(kTwice ? kSecondOrder : 5);
       } else {
         const int total = count * round_stride(y, traced);
         constexpr int kMasked = kLean ? kMaxMaskedProposals : 64;  // proposals decided in parallel
@@ -1417,21 +1421,28 @@ RoundsShape metropolis_rounds_shape(int device, const MetropolisBatch& batch, in
   // Tries one kernel instance and size; fills `shape` when every instance gets resident blocks.
   const auto fits = [&](int c, int warps, bool shared_stabilities, RoundsShape& shape) {
     const RoundsKernel kernel = kernel_for(warps, shared_stabilities, rounds_variant());
-    // Built for sm_90 (a PTX-only build for an older target would run its empty body); its
-    // static shared memory counts against the opt-in limit.
+    // Built for sm_90 (a PTX-only build for an older target would run its empty body).
     cudaFuncAttributes attributes{};
     LOCENT_CUDA_CHECK(cudaFuncGetAttributes(&attributes, kernel));
     if (attributes.ptxVersion < 90 || attributes.binaryVersion < 90) return false;
-    const int limit = optin - static_cast<int>(attributes.sharedSizeBytes);
+    // Any variant may be launched with this shape (LOCENT_ROUNDS_LEAN, _LONGER, _FRONTIER; the
+    // frontier rounds' restart takes the lean ones), and each one's static shared memory counts
+    // against the opt-in limit with the dynamic: one limit for all, from the largest.
+    constexpr RoundsVariant kVariants[] = {kDefaultRounds, kLeanRounds, kLongerRounds,
+                                           kFrontierRounds, kFrontierLongerRounds};
+    std::size_t most_static = 0;
+    for (const RoundsVariant v : kVariants) {
+      cudaFuncAttributes each{};
+      LOCENT_CUDA_CHECK(cudaFuncGetAttributes(&each, kernel_for(warps, shared_stabilities, v)));
+      most_static = std::max(most_static, each.sharedSizeBytes);
+    }
+    const int limit = optin - static_cast<int>(most_static);
     const int slice = (batch.pattern_words + c - 1) / c;
     if (slice > kMaxSliceWords) return false;
     const std::size_t bytes = shared_bytes(batch, c, slice, round_steps, shared_stabilities, 0,
                                            twice_rounds(), frontier_rounds());
     if (bytes > std::size_t(limit)) return false;
-    // Any variant may be launched (LOCENT_ROUNDS_LEAN, _LONGER, _FRONTIER; the frontier
-    // rounds' restart takes the lean ones).
-    for (const RoundsVariant v : {kDefaultRounds, kLeanRounds, kLongerRounds, kFrontierRounds,
-                                  kFrontierLongerRounds}) {
+    for (const RoundsVariant v : kVariants) {
       const RoundsKernel variant = kernel_for(warps, shared_stabilities, v);
       LOCENT_CUDA_CHECK(
           cudaFuncSetAttribute(variant, cudaFuncAttributeMaxDynamicSharedMemorySize, limit));
@@ -1553,8 +1564,7 @@ void launch_variant(const MetropolisBatch& batch, const MetropolisChunk& chunk,
                           : "",
                  host[kRounds]);
     for (int q = 0; q < kPhases; ++q) std::fprintf(stderr, " %d:%.0f", q + 1, double(host[q]) / rounds);
-    if (twice && !frontier)
-      std::fprintf(stderr, " 6b-6d:%.0f", double(host[kSecondOrder]) / rounds);
+    if (twice) std::fprintf(stderr, " 6b-6d:%.0f", double(host[kSecondOrder]) / rounds);
     if (repeat)
       std::fprintf(stderr, " 3again:%.0f 5again:%.0f", double(host[kRepeatCounts]) / rounds,
                    double(host[kRepeatSums]) / rounds);
