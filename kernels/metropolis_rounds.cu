@@ -23,7 +23,10 @@
 //   7. the accepted replicas (at most one flip each per round; two in the longer rounds, 6b–6d
 //      below) move their slice.
 // The lean kernels (kLean below) do phases 1 and 2 inside phase 4, between their arrival at the
-// cluster barrier and their wait, for the rounds after a launch's first.
+// cluster barrier and their wait, for the rounds after a launch's first. The frontier kernels
+// (kFrontier, metropolis_frontier.hpp) keep each member at its own position: a round's steps are
+// the window from the last member to k past the first, each replica counts its own k steps, and
+// phase 6 walks the members one after the other.
 // The end of a sweep (centre errors, trace record) splits the patterns over the blocks and
 // gathers the partial sums the same way. Block 0 keeps the batch's own weights, site sums,
 // counters and trace; the other blocks' copies are discarded at the end of the launch.
