@@ -11,8 +11,8 @@
 # (default: all), plus target, probes and profile, which run only when named:
 #   tests     the dense-field tests in their own process, then every other CUDA test but the
 #             rounds kernel's;
-#   target    the rounds kernels' tests as in `cluster`, then each variant's N = 100001 figure
-#             and phase counters: what the open target needs, first;
+#   target    each rounds-kernel variant's N = 100001 figure and phase counters, then the
+#             rounds kernels' tests as in `cluster`: what the open target needs, first;
 #   cluster   the rounds kernel's tests (default and lean variants, then apart the longer
 #             and the frontier rounds, LOCENT_ROUNDS_LONGER, LOCENT_ROUNDS_FRONTIER), and each
 #             variant's figures: one N = 100001 instance on a cluster, and batched with one
@@ -30,9 +30,9 @@
 #   profile   Nsight Compute on the rounds and wgmma kernels (the rounds kernel has not survived
 #             its replay on an H200).
 # Every step has its own time limit, so that one hang cannot eat the machine's lease.
-# For the open N = 100001 target alone: PARTS=target (the rounds kernels' tests, then each
-# variant's figure and phase counters), 5–8 minutes; BUDGET (seconds, default 540) skips the
-# steps that would start later, so that the table comes back within a call's time limit.
+# For the open N = 100001 target alone: PARTS=target (each variant's figure and phase counters,
+# then the rounds kernels' tests), 5–8 minutes; BUDGET (seconds, default 540) skips the steps
+# that would start later, so that the table comes back within a call's time limit.
 set -uo pipefail
 build=${1:-build-device}
 parts=",${2:-tests,cluster,sanitize,solves,bench,wmma,host-cpu,fbp,suite},"
@@ -80,12 +80,15 @@ gtests() {  # gtests LABEL LIMIT FILTER: one test run with its own time limit, a
 want tests && gtests dense-tests 90 '*TensorCores*:*ManyTiles*'
 want tests && gtests gpu-tests 150 "*Cuda*-*Cluster*"
 # The cluster kernel apart: new, and the one most likely to hang if it is wrong.
-{ want cluster || want target; } && gtests cluster-tests 180 '*Cluster*-*Longer*:*Frontier*:*ClusterRoundsSolve*'
-# The longer and frontier rounds' kernels (LOCENT_ROUNDS_LONGER, _FRONTIER), newer still, each in
-# its own process.
-{ want cluster || want target; } && gtests longer-tests 150 'CudaLonger/*'
-{ want cluster || want target; } && gtests frontier-tests 150 '*CudaFrontier/*:*ClusterRoundsSolve*'
-{ want cluster || want target; } && gtests frontier-longer-tests 150 '*CudaFrontierLonger*'
+rounds_tests() {
+  gtests cluster-tests 180 '*Cluster*-*Longer*:*Frontier*:*ClusterRoundsSolve*'
+  # The longer and frontier rounds' kernels (LOCENT_ROUNDS_LONGER, _FRONTIER), newer still, each
+  # in its own process.
+  gtests longer-tests 150 'CudaLonger/*'
+  gtests frontier-tests 150 '*CudaFrontier/*:*ClusterRoundsSolve*'
+  gtests frontier-longer-tests 150 '*CudaFrontierLonger*'
+}
+want cluster && rounds_tests
 # Its races and barriers under compute-sanitizer, on two small cases (a cluster, one block each).
 if want sanitize; then
   sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
@@ -167,6 +170,10 @@ if want target; then
   done
   LOCENT_ROUNDS_FRONTIER=1 bench target-n100001-frontier-k32 60 --backend cuda --N 100001 \
     --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16 --round-steps 32
+  echo "target figures: ${SECONDS}s"
+  # Then the tests that say which of those figures count (a variant whose trajectory is not the
+  # CPU's gives no figure).
+  rounds_tests
   echo "target: ${SECONDS}s"
 fi
 if want cluster; then
