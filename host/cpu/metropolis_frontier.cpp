@@ -56,7 +56,8 @@ void run_metropolis_frontier(ChainState& c, const ChainData& data, const Thresho
   std::vector<std::uint32_t> tentative(members);
   std::vector<RoundFlip> flips(2 * y);  // two a replica in the longer frontier rounds
   std::vector<int> centre_steps(most);
-  std::vector<FlipCounts> moved(flips.size() * team_size);
+  std::vector<FlipCounts> moved;
+  std::vector<int> flip_sites(flips.size()), centre_sites(most);
   std::vector<int> position(members), start(members);
   // The longer frontier rounds: the moved replicas' second-order terms (sums from their counted
   // start, sizes after their move), and scratch for them.
@@ -243,45 +244,11 @@ void run_metropolis_frontier(ChainState& c, const ChainData& data, const Thresho
       if (std::accumulate(position.begin(), position.end(), 0) == moved_before)
         throw Error("frontier rounds: a round advanced no member (a defect, please report it)");
 
-      // The moves: at most one flip a replica; each team member takes a run of whole words.
-      if (flip_count > 0) {
-        const std::size_t per = (pw + team_size - 1) / team_size;
-        crew.run([&](int member) {
-          const std::size_t w0 = std::min(pw, member * per), w1 = std::min(pw, w0 + per);
-          const int mu0 = static_cast<int>(64 * w0);
-          const int mu1 = std::min(c.patterns, static_cast<int>(64 * w1));
-          for (int f = 0; f < flip_count; ++f) {
-            const RoundFlip& m = flips[f];
-            moved[std::size_t(f) * team_size + member] =
-                mu1 > mu0 ? move_stabilities(
-                                c.stabilities.data() + std::size_t(m.replica) * c.patterns + mu0,
-                                mu1 - mu0, data.columns->row(steps[m.step - base].site) + w0,
-                                !m.was_plus, c.flip_energy, c.set_a.data() + m.replica * pw + w0,
-                                c.set_b.data() + m.replica * pw + w0)
-                          : FlipCounts{0, 0, 0};
-          }
-        });
-      }
-      for (int f = 0; f < flip_count; ++f) {
-        const RoundFlip& m = flips[f];
-        const int i = steps[m.step - base].site;
-        c.replica(m.replica)[i >> 6] ^= std::uint64_t{1} << (i & 63);
-        c.site_sums[i] -= m.was_plus ? 2 : -2;
-        FlipCounts total{0, 0, 0};
-        for (int t = 0; t < team_size; ++t) {
-          const FlipCounts& part = moved[std::size_t(f) * team_size + t];
-          total.size_a += part.size_a;
-          total.size_b += part.size_b;
-          total.errors += part.errors;
-        }
-        c.size_a[m.replica] = total.size_a;
-        c.size_b[m.replica] = total.size_b;
-        c.errors[m.replica] = total.errors;
-      }
-      for (int f = 0; f < centre_count; ++f) {
-        const int i = steps[centre_steps[f] - base].site;
-        c.centre[i >> 6] ^= std::uint64_t{1} << (i & 63);
-      }
+      // The moves (two flips of a replica in the longer frontier rounds add up).
+      for (int f = 0; f < flip_count; ++f) flip_sites[f] = steps[flips[f].step - base].site;
+      for (int f = 0; f < centre_count; ++f) centre_sites[f] = steps[centre_steps[f] - base].site;
+      apply_round_moves(c, data, flips.data(), flip_sites.data(), flip_count, centre_sites.data(),
+                        centre_count, crew, moved);
     }
     if (solved) {
       // A replica reached zero energy, perhaps after proposals that other members took beyond

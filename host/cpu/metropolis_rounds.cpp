@@ -41,7 +41,8 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
   std::vector<const std::uint64_t*> later_cols(round_steps);
   std::vector<int> later_a(round_steps), later_b(round_steps);
   std::vector<RoundFlip> flips(2 * y);  // two a replica in the longer rounds
-  std::vector<FlipCounts> moved(flips.size() * members);
+  std::vector<FlipCounts> moved;
+  std::vector<int> flip_sites(flips.size()), centre_sites(round_steps);
 
   for (std::size_t s = 0; s < tables.sweeps() && !c.status.solved; ++s) {
     const std::uint64_t sweep = tables.first_sweep + s;
@@ -158,47 +159,10 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
                                centre_steps.data(), c.status.proposals, c.status.accepted);
         }
       }
-      // The round's moves: each member takes a run of whole 64-pattern words and applies every
-      // flip to it in order (a replica's two flips in the longer rounds add up; flips of
-      // different replicas touch different stabilities).
-      if (out.flips > 0) {
-        const std::size_t per = (pw + members - 1) / members;
-        crew.run([&](int member) {
-          const std::size_t w0 = std::min(pw, member * per), w1 = std::min(pw, w0 + per);
-          const int mu0 = static_cast<int>(64 * w0);
-          const int mu1 = std::min(c.patterns, static_cast<int>(64 * w1));
-          for (int f = 0; f < out.flips; ++f) {
-            const RoundFlip& m = flips[f];
-            moved[std::size_t(f) * members + member] =
-                mu1 > mu0 ? move_stabilities(
-                                c.stabilities.data() + std::size_t(m.replica) * c.patterns + mu0,
-                                mu1 - mu0, data.columns->row(steps[m.step].site) + w0,
-                                !m.was_plus, c.flip_energy, c.set_a.data() + m.replica * pw + w0,
-                                c.set_b.data() + m.replica * pw + w0)
-                          : FlipCounts{0, 0, 0};
-          }
-        });
-      }
-      for (int f = 0; f < out.flips; ++f) {
-        const RoundFlip& m = flips[f];
-        const int i = steps[m.step].site;
-        c.replica(m.replica)[i >> 6] ^= std::uint64_t{1} << (i & 63);
-        c.site_sums[i] -= m.was_plus ? 2 : -2;
-        FlipCounts total{0, 0, 0};
-        for (int t = 0; t < members; ++t) {
-          const FlipCounts& part = moved[std::size_t(f) * members + t];
-          total.size_a += part.size_a;
-          total.size_b += part.size_b;
-          total.errors += part.errors;
-        }
-        c.size_a[m.replica] = total.size_a;
-        c.size_b[m.replica] = total.size_b;
-        c.errors[m.replica] = total.errors;
-      }
-      for (int f = 0; f < out.centre_flips; ++f) {
-        const int i = steps[centre_steps[f]].site;
-        c.centre[i >> 6] ^= std::uint64_t{1} << (i & 63);
-      }
+      for (int f = 0; f < out.flips; ++f) flip_sites[f] = steps[flips[f].step].site;
+      for (int f = 0; f < out.centre_flips; ++f) centre_sites[f] = steps[centre_steps[f]].site;
+      apply_round_moves(c, data, flips.data(), flip_sites.data(), out.flips, centre_sites.data(),
+                        out.centre_flips, crew, moved);
       if (out.solved) {
         c.status.solved = 1;
         c.status.solved_by = out.solved_by;
@@ -208,6 +172,52 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
       first_replica = out.next_replica;
     }
     finish_sweep(c, data, options, sweep, trace);
+  }
+}
+
+void apply_round_moves(ChainState& c, const ChainData& data, const RoundFlip* flips,
+                       const int* flip_sites, int flip_count, const int* centre_sites,
+                       int centre_count, WorkerTeam& team, std::vector<FlipCounts>& moved) {
+  const std::size_t pw = c.pattern_words;
+  const int members = team.size();
+  moved.resize(std::size_t(flip_count) * members);
+  if (flip_count > 0) {
+    const std::size_t per = (pw + members - 1) / members;
+    team.run([&](int member) {
+      const std::size_t w0 = std::min(pw, member * per), w1 = std::min(pw, w0 + per);
+      const int mu0 = static_cast<int>(64 * w0);
+      const int mu1 = std::min(c.patterns, static_cast<int>(64 * w1));
+      for (int f = 0; f < flip_count; ++f) {
+        const RoundFlip& m = flips[f];
+        moved[std::size_t(f) * members + member] =
+            mu1 > mu0 ? move_stabilities(
+                            c.stabilities.data() + std::size_t(m.replica) * c.patterns + mu0,
+                            mu1 - mu0, data.columns->row(flip_sites[f]) + w0, !m.was_plus,
+                            c.flip_energy, c.set_a.data() + m.replica * pw + w0,
+                            c.set_b.data() + m.replica * pw + w0)
+                      : FlipCounts{0, 0, 0};
+      }
+    });
+  }
+  for (int f = 0; f < flip_count; ++f) {
+    const RoundFlip& m = flips[f];
+    const int i = flip_sites[f];
+    c.replica(m.replica)[i >> 6] ^= std::uint64_t{1} << (i & 63);
+    c.site_sums[i] -= m.was_plus ? 2 : -2;
+    FlipCounts total{0, 0, 0};
+    for (int t = 0; t < members; ++t) {
+      const FlipCounts& part = moved[std::size_t(f) * members + t];
+      total.size_a += part.size_a;
+      total.size_b += part.size_b;
+      total.errors += part.errors;
+    }
+    c.size_a[m.replica] = total.size_a;
+    c.size_b[m.replica] = total.size_b;
+    c.errors[m.replica] = total.errors;
+  }
+  for (int f = 0; f < centre_count; ++f) {
+    const int i = centre_sites[f];
+    c.centre[i >> 6] ^= std::uint64_t{1} << (i & 63);
   }
 }
 

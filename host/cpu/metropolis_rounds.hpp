@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "host/cpu/boundary_sets.hpp"
 #include "host/cpu/metropolis.hpp"
 #include "host/cpu/worker_team.hpp"
+#include "locent/metropolis_rounds.hpp"
 
 namespace locent::cpu {
 
@@ -25,5 +27,14 @@ void run_metropolis_rounds(ChainState& chain, const ChainData& data, const Thres
                            std::vector<std::vector<std::int64_t>>& trace,
                            WorkerTeam* team = nullptr, int extensions = 0,
                            std::uint64_t* rounds = nullptr);
+
+// A round's moves, as both twins of the rounds apply them: the replica flips in order (each
+// team member takes a run of whole 64-pattern words; a replica's two flips in the longer rounds
+// add up, flips of different replicas touch different stabilities), then their weights, site
+// sums, set sizes and errors, then the explicit centre's flips. flip_sites[f] and
+// centre_sites[f] are the flips' sites; `moved` is scratch.
+void apply_round_moves(ChainState& chain, const ChainData& data, const RoundFlip* flips,
+                       const int* flip_sites, int flip_count, const int* centre_sites,
+                       int centre_count, WorkerTeam& team, std::vector<FlipCounts>& moved);
 
 }  // namespace locent::cpu
