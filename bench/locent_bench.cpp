@@ -123,35 +123,74 @@ BitMatrix random_signs(std::size_t n, std::uint64_t seed) {
   return m;
 }
 
-// How long the speculative rounds are on the throughput workload (α = 0.6, y = 7, β = 2,
-// γ = 0.5, three sweeps from random replicas, rounds of up to k steps), on the CPU twin: plain
-// rounds (a replica moves once) against the longer rounds with up to 1, 2 or any number of parts
-// after the plain decisions (each part one more exchange in the kernel). The figure is proposals
-// per round, what a GPU round's fixed cost is shared by, and parts per round; the time is the
-// CPU twin's, a reference, not a fast path.
+// The throughput workload's chain on the CPU (α = 0.6, y = 7, β = 2, γ = 0.5, from random
+// replicas), for the round-length benchmarks below.
+struct WorkloadChain {
+  Dataset dataset;
+  AnnealConfig config;
+  BitMatrix rows, cols;
+  cpu::ChainData data;
+  int half_width;
+  explicit WorkloadChain(int n)
+      : dataset([n] {
+          GenerateSpec spec;
+          spec.model.inputs = n;
+          spec.alpha = 0.6;
+          spec.seed = 1;
+          return generate_dataset(spec, 0);
+        }()),
+        rows(dataset.folded_rows()),
+        cols(rows.transposed()),
+        data{&rows, &cols, 5, 0} {
+    config.replicas = 7;
+    config.beta = Schedule::constant(2.0);
+    config.gamma = Schedule::constant(0.5);
+    half_width = threshold_half_width(config, dataset.n_patterns());
+  }
+  ChainState start() const { return initial_chain(config, rows, 0); }
+  ThresholdTables sweeps(int first, int count) const {
+    return build_thresholds(config, half_width, first, count);
+  }
+};
+
+// Runs `sweep_once` (chain, tables of one sweep, rounds[2]) over the first four sweeps and sets
+// each sweep's acceptance, proposals a round and (with parts) parts a round as counters.
+template <class SweepOnce>
+void rounds_by_sweep(benchmark::State& state, const WorkloadChain& w, bool parts,
+                     const SweepOnce& sweep_once) {
+  for (auto _ : state) {
+    ChainState chain = w.start();
+    for (int s = 0; s < 4; ++s) {
+      const std::uint64_t proposals = chain.status.proposals, accepted = chain.status.accepted;
+      std::uint64_t rounds[2] = {0, 0};
+      sweep_once(chain, w.sweeps(s, 1), rounds);
+      const double p = double(chain.status.proposals - proposals);
+      const std::string sweep = "sweep" + std::to_string(s);
+      state.counters[sweep + " acceptance"] = double(chain.status.accepted - accepted) / p;
+      state.counters[sweep + " proposals/round"] = p / double(rounds[0]);
+      if (parts) state.counters[sweep + " parts/round"] = double(rounds[1]) / double(rounds[0]);
+    }
+  }
+}
+
+// How long the speculative rounds are on the throughput workload (three sweeps from random
+// replicas, rounds of up to k steps), on the CPU twin: plain rounds (a replica moves once)
+// against the longer rounds with up to 1, 2 or any number of parts after the plain decisions
+// (each part one more exchange in the kernel). The figure is proposals per round, what a GPU
+// round's fixed cost is shared by, and parts per round; the time is the CPU twin's, a
+// reference, not a fast path.
 void BM_RoundLength(benchmark::State& state) {
-  const int n = static_cast<int>(state.range(0));
   const int extensions = static_cast<int>(state.range(1));
   const int k = static_cast<int>(state.range(2));
-  GenerateSpec spec;
-  spec.model.inputs = n;
-  spec.alpha = 0.6;
-  spec.seed = 1;
-  const Dataset d = generate_dataset(spec, 0);
-  AnnealConfig config;
-  config.replicas = 7;
-  config.beta = Schedule::constant(2.0);
-  config.gamma = Schedule::constant(0.5);
-  config.max_sweeps = 3;
-  const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
-  const cpu::ChainData data{&rows, &cols, 5, 0};
-  const ThresholdTables tables = build_thresholds(config, threshold_half_width(config, d.n_patterns()), 0, 3);
+  const WorkloadChain w(static_cast<int>(state.range(0)));
+  const ThresholdTables tables = w.sweeps(0, 3);
   double proposals = 0, accepted = 0, rounds = 0, parts = 0;
   for (auto _ : state) {
-    ChainState chain = initial_chain(config, rows, 0);
+    ChainState chain = w.start();
     std::vector<std::vector<std::int64_t>> trace;
     std::uint64_t count[2] = {0, 0};  // rounds, parts after the plain decisions
-    cpu::run_metropolis_rounds(chain, data, tables, {}, k, true, trace, nullptr, extensions, count);
+    cpu::run_metropolis_rounds(chain, w.data, tables, {}, k, true, trace, nullptr, extensions,
+                               count);
     proposals += double(chain.status.proposals);
     accepted += double(chain.status.accepted);
     rounds += double(count[0]);
@@ -170,34 +209,14 @@ BENCHMARK(BM_RoundLength)
 // The same sweep by sweep, N = 100001, rounds of at most 16 steps (the kernel's default): the
 // proposals a round and the acceptance of each of the first four sweeps (about a minute in all).
 void BM_RoundLengthBySweep(benchmark::State& state) {
-  const int n = static_cast<int>(state.range(0));
   const int extensions = static_cast<int>(state.range(1));
-  GenerateSpec spec;
-  spec.model.inputs = n;
-  spec.alpha = 0.6;
-  spec.seed = 1;
-  const Dataset d = generate_dataset(spec, 0);
-  AnnealConfig config;
-  config.replicas = 7;
-  config.beta = Schedule::constant(2.0);
-  config.gamma = Schedule::constant(0.5);
-  const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
-  const cpu::ChainData data{&rows, &cols, 5, 0};
-  const int hw = threshold_half_width(config, d.n_patterns());
-  for (auto _ : state) {
-    ChainState chain = initial_chain(config, rows, 0);
-    std::vector<std::vector<std::int64_t>> trace;
-    for (int s = 0; s < 4; ++s) {
-      const std::uint64_t proposals = chain.status.proposals, accepted = chain.status.accepted;
-      std::uint64_t count[2] = {0, 0};
-      cpu::run_metropolis_rounds(chain, data, build_thresholds(config, hw, s, 1), {}, 16, true,
-                                 trace, nullptr, extensions, count);
-      const double p = double(chain.status.proposals - proposals);
-      const std::string sweep = "sweep" + std::to_string(s);
-      state.counters[sweep + " acceptance"] = double(chain.status.accepted - accepted) / p;
-      state.counters[sweep + " proposals/round"] = p / double(count[0]);
-    }
-  }
+  const WorkloadChain w(static_cast<int>(state.range(0)));
+  std::vector<std::vector<std::int64_t>> trace;
+  rounds_by_sweep(state, w, false,
+                  [&](ChainState& chain, const ThresholdTables& t, std::uint64_t* rounds) {
+                    cpu::run_metropolis_rounds(chain, w.data, t, {}, 16, true, trace, nullptr,
+                                               extensions, rounds);
+                  });
   state.SetLabel(extensions == 0 ? "plain rounds" : "longer rounds");
 }
 BENCHMARK(BM_RoundLengthBySweep)
@@ -209,36 +228,15 @@ BENCHMARK(BM_RoundLengthBySweep)
 // rounds of at most k steps a member, member 0 at most `lead` steps ahead of the last, and up to
 // `parts` more parts a round with second-order terms (the longer frontier rounds).
 void BM_FrontierRoundLengthBySweep(benchmark::State& state) {
-  const int n = static_cast<int>(state.range(0));
   const int k = static_cast<int>(state.range(1)), lead = static_cast<int>(state.range(2));
   const int parts = static_cast<int>(state.range(3));
-  GenerateSpec spec;
-  spec.model.inputs = n;
-  spec.alpha = 0.6;
-  spec.seed = 1;
-  const Dataset d = generate_dataset(spec, 0);
-  AnnealConfig config;
-  config.replicas = 7;
-  config.beta = Schedule::constant(2.0);
-  config.gamma = Schedule::constant(0.5);
-  const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
-  const cpu::ChainData data{&rows, &cols, 5, 0};
-  const int hw = threshold_half_width(config, d.n_patterns());
-  for (auto _ : state) {
-    ChainState chain = initial_chain(config, rows, 0);
-    std::vector<std::vector<std::int64_t>> trace;
-    for (int s = 0; s < 4; ++s) {
-      const std::uint64_t proposals = chain.status.proposals, accepted = chain.status.accepted;
-      std::uint64_t rounds[2] = {0, 0};
-      cpu::run_metropolis_frontier(chain, data, build_thresholds(config, hw, s, 1), {}, k, lead,
-                                   true, trace, nullptr, rounds, parts);
-      const double p = double(chain.status.proposals - proposals);
-      const std::string sweep = "sweep" + std::to_string(s);
-      state.counters[sweep + " acceptance"] = double(chain.status.accepted - accepted) / p;
-      state.counters[sweep + " proposals/round"] = p / double(rounds[0]);
-      if (parts > 0) state.counters[sweep + " parts/round"] = double(rounds[1]) / double(rounds[0]);
-    }
-  }
+  const WorkloadChain w(static_cast<int>(state.range(0)));
+  std::vector<std::vector<std::int64_t>> trace;
+  rounds_by_sweep(state, w, parts > 0,
+                  [&](ChainState& chain, const ThresholdTables& t, std::uint64_t* rounds) {
+                    cpu::run_metropolis_frontier(chain, w.data, t, {}, k, lead, true, trace,
+                                                 nullptr, rounds, parts);
+                  });
   state.SetLabel(parts > 0 ? "longer frontier rounds" : "frontier rounds");
 }
 BENCHMARK(BM_FrontierRoundLengthBySweep)
