@@ -42,53 +42,11 @@ std::string frontier_case_name(const testing::TestParamInfo<FrontierCase>& info)
 
 class FrontierEqualsSequential : public testing::TestWithParam<FrontierCase> {};
 
-// The chain in frontier rounds against the sequential chain and against the plain rounds (fewer
-// rounds wherever rounds can be longer than a step).
-TEST_P(FrontierEqualsSequential, IdenticalTrajectoryAndState) {
-  const FrontierCase& p = GetParam();
-  const Dataset d = test::storage_instance(p.n, p.alpha, 21);
-  AnnealConfig config = test::hot_config(p.replicas, p.coupling, p.energy);
-  config.beta = p.beta < 1 ? Schedule::constant(p.beta) : Schedule::geometric(p.beta, 10 * p.beta);
-  config.gamma = Schedule::linear(0.1, 1.5);
-  config.max_sweeps = 60;
-  const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
-  const cpu::ChainData data{&rows, &cols, 5, 3};
-  const int hw = threshold_half_width(config, d.n_patterns());
-  cpu::ChunkOptions options;
-  options.trace_every = 2;
-  options.centre_check_every = 3;
-  ChainState sequential = initial_chain(config, rows, 3), frontier = sequential, plain = sequential;
-  ChainState one_by_one = sequential;  // the walks decided one proposal after the other
-  std::vector<std::vector<std::int64_t>> trace_sequential, trace_frontier, trace_plain, trace_one;
-  std::uint64_t frontier_rounds = 0, one_rounds = 0, plain_rounds[2] = {0, 0};
-  for (std::uint64_t s = 0; s < config.max_sweeps && !sequential.status.solved;) {
-    const std::size_t count = std::min<std::uint64_t>(1 + s % 7, config.max_sweeps - s);
-    const ThresholdTables t = build_thresholds(config, hw, s, count);
-    cpu::run_metropolis_chunk(sequential, data, t, options, trace_sequential);
-    cpu::run_metropolis_frontier(frontier, data, t, options, p.k, p.lead, true, trace_frontier,
-                                 nullptr, &frontier_rounds);
-    cpu::run_metropolis_frontier(one_by_one, data, t, options, p.k, p.lead, false, trace_one,
-                                 nullptr, &one_rounds);
-    cpu::run_metropolis_rounds(plain, data, t, options, p.k, true, trace_plain, nullptr, 0,
-                               plain_rounds);
-    s += count;
-  }
-  EXPECT_GT(sequential.status.accepted, 200u);
-  EXPECT_EQ(bool(sequential.status.solved), p.beta >= 1.0) << "the cold cases are the solved ones";
-  EXPECT_EQ(trace_sequential, trace_frontier);
-  test::expect_same_chain(sequential, frontier);
-  EXPECT_EQ(trace_sequential, trace_one);
-  test::expect_same_chain(sequential, one_by_one);
-  EXPECT_EQ(frontier_rounds, one_rounds);
-  // Fewer rounds, unless the lead is short or sites come up twice within most windows.
-  if (p.beta < 1 && p.k >= 4 && p.lead >= p.k && p.replicas > 1 && p.n >= 4 * (p.k + p.lead))
-    EXPECT_LT(frontier_rounds, plain_rounds[0]);
-}
-
-// The longer frontier rounds (a replica may move twice, in up to 1 or 30 more parts a round): the
-// same chain, in fewer rounds than the frontier rounds wherever replicas move.
-TEST_P(FrontierEqualsSequential, LongerRoundsIdenticalTrajectoryAndState) {
-  const FrontierCase& p = GetParam();
+// The case's chain advanced sequentially and by `runs` other ways, chunk by chunk of 1 to 7
+// sweeps: run(v, chain, data, tables, options, trace) advances way v. Each must leave the
+// sequential chain's trace and state.
+template <class Run>
+void expect_runs_equal_sequential(const FrontierCase& p, int runs, const Run& run) {
   const Dataset d = test::storage_instance(p.n, p.alpha, 21);
   AnnealConfig config = test::hot_config(p.replicas, p.coupling, p.energy);
   config.beta = p.beta < 1 ? Schedule::constant(p.beta) : Schedule::geometric(p.beta, 10 * p.beta);
@@ -102,26 +60,61 @@ TEST_P(FrontierEqualsSequential, LongerRoundsIdenticalTrajectoryAndState) {
   options.centre_check_every = 3;
   ChainState sequential = initial_chain(config, rows, 3);
   std::vector<std::vector<std::int64_t>> trace_sequential;
-  // 0, 1 and 30 parts, masked walks; 1 part, the walks one proposal after the other.
-  std::vector<ChainState> longer(4, sequential);
-  std::vector<std::vector<std::vector<std::int64_t>>> traces(4);
-  std::uint64_t counts[4][2] = {};
-  const int parts[4] = {0, 1, 30, 1};
-  const bool masked[4] = {true, true, true, false};
+  std::vector<ChainState> chains(runs, sequential);
+  std::vector<std::vector<std::vector<std::int64_t>>> traces(runs);
   for (std::uint64_t s = 0; s < config.max_sweeps && !sequential.status.solved;) {
     const std::size_t count = std::min<std::uint64_t>(1 + s % 7, config.max_sweeps - s);
     const ThresholdTables t = build_thresholds(config, hw, s, count);
     cpu::run_metropolis_chunk(sequential, data, t, options, trace_sequential);
-    for (int v = 0; v < 4; ++v)
-      cpu::run_metropolis_frontier(longer[v], data, t, options, p.k, p.lead, masked[v],
-                                   traces[v], nullptr, counts[v], parts[v]);
+    for (int v = 0; v < runs; ++v) run(v, chains[v], data, t, options, traces[v]);
     s += count;
   }
-  for (int v = 0; v < 4; ++v) {
-    SCOPED_TRACE("parts " + std::to_string(parts[v]) + (masked[v] ? " masked" : ""));
+  EXPECT_GT(sequential.status.accepted, 200u);
+  EXPECT_EQ(bool(sequential.status.solved), p.beta >= 1.0) << "the cold cases are the solved ones";
+  for (int v = 0; v < runs; ++v) {
+    SCOPED_TRACE("way " + std::to_string(v));
     EXPECT_EQ(trace_sequential, traces[v]);
-    test::expect_same_chain(sequential, longer[v]);
+    test::expect_same_chain(sequential, chains[v]);
   }
+}
+
+// The chain in frontier rounds (masked walks and one proposal at a time) against the sequential
+// chain, and against the plain rounds (fewer rounds wherever rounds can be longer than a step).
+TEST_P(FrontierEqualsSequential, IdenticalTrajectoryAndState) {
+  const FrontierCase& p = GetParam();
+  std::uint64_t frontier_rounds = 0, one_rounds = 0, plain_rounds[2] = {0, 0};
+  expect_runs_equal_sequential(
+      p, 3,
+      [&](int v, ChainState& chain, const cpu::ChainData& data, const ThresholdTables& t,
+          const cpu::ChunkOptions& options, std::vector<std::vector<std::int64_t>>& trace) {
+        if (v == 2)
+          cpu::run_metropolis_rounds(chain, data, t, options, p.k, true, trace, nullptr, 0,
+                                     plain_rounds);
+        else
+          cpu::run_metropolis_frontier(chain, data, t, options, p.k, p.lead, v == 0, trace,
+                                       nullptr, v == 0 ? &frontier_rounds : &one_rounds);
+      });
+  EXPECT_EQ(frontier_rounds, one_rounds);
+  // Fewer rounds, unless the lead is short or sites come up twice within most windows.
+  if (p.beta < 1 && p.k >= 4 && p.lead >= p.k && p.replicas > 1 && p.n >= 4 * (p.k + p.lead))
+    EXPECT_LT(frontier_rounds, plain_rounds[0]);
+}
+
+// The longer frontier rounds (a replica may move twice): 0, 1 and 30 more parts a round with
+// masked walks, 1 with the walks one proposal at a time; the same chain, in fewer rounds than
+// the frontier rounds wherever replicas move.
+TEST_P(FrontierEqualsSequential, LongerRoundsIdenticalTrajectoryAndState) {
+  const FrontierCase& p = GetParam();
+  std::uint64_t counts[4][2] = {};
+  const int parts[4] = {0, 1, 30, 1};
+  const bool masked[4] = {true, true, true, false};
+  expect_runs_equal_sequential(
+      p, 4,
+      [&](int v, ChainState& chain, const cpu::ChainData& data, const ThresholdTables& t,
+          const cpu::ChunkOptions& options, std::vector<std::vector<std::int64_t>>& trace) {
+        cpu::run_metropolis_frontier(chain, data, t, options, p.k, p.lead, masked[v], trace,
+                                     nullptr, counts[v], parts[v]);
+      });
   EXPECT_EQ(counts[0][1], 0u);
   EXPECT_EQ(counts[1][0], counts[3][0]);  // the same rounds, masked or not
   if (p.beta < 1 && p.k >= 4 && p.lead >= p.k && p.replicas > 1 && p.n >= 4 * (p.k + p.lead)) {
