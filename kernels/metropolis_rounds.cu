@@ -640,6 +640,84 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       const auto random_at = [&](int j, std::uint32_t slot) {
         return random[slot_of(j) * slot_stride + slot];
       };
+      // The longer rounds' second-order records (phases 6b–6d, global and frontier alike).
+      // Replica a's record slot r (two words, stage2[2(a·(k + 1) + r)]), counted by one warp
+      // from its move's column col_j and a later step's column col_l: the three-way count's two
+      // parts over col_j ∩ col_l (second_order_u, _v) and |C ∩ col_l| (moved from −1) or
+      // |D ∩ col_l| (from +1); with col_l null (r = k), |C ∩ col_j|, |D ∩ col_j|, |C|, |D|.
+      const auto count_second_item = [&](int a, bool was_plus, const std::uint32_t* col_j,
+                                         const std::uint32_t* col_l, int r) {
+        const std::uint32_t* set_a = sa + a * S;
+        const std::uint32_t* set_b = sb + a * S;
+        const std::uint32_t* set_c = sc + a * S;
+        const std::uint32_t* set_d = sd + a * S;
+        int x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+        if (col_l != nullptr) {
+          const std::uint32_t* outer = was_plus ? set_d : set_c;
+          for (int w = lane; w < words; w += 32) {
+            const std::uint32_t both = col_j[w] & col_l[w];
+            const std::uint32_t wa = set_a[w], wb = set_b[w], wc = set_c[w], wd = set_d[w];
+            x0 += __popc(both & second_order_u(wa, wb, wc, wd, flips));
+            x1 += __popc(both & second_order_v(wa, wb, wc, wd, flips));
+            x2 += __popc(col_l[w] & outer[w]);
+          }
+        } else {
+          for (int w = lane; w < words; w += 32) {
+            const std::uint32_t wc = set_c[w], wd = set_d[w];
+            x0 += __popc(col_j[w] & wc);
+            x1 += __popc(col_j[w] & wd);
+            x2 += __popc(wc);
+            x3 += __popc(wd);
+          }
+        }
+        x0 = warp_sum(x0);
+        x1 = warp_sum(x1);
+        x2 = warp_sum(x2);
+        x3 = warp_sum(x3);
+        if (lane == 0) {  // each below 2^16: 32·S ≤ 32·kMaxSliceWords patterns
+          const int at = 2 * (a * (k + 1) + r);
+          stage2[at] = std::uint32_t(x0) | std::uint32_t(x1) << 16;
+          stage2[at + 1] = std::uint32_t(x2) | std::uint32_t(x3) << 16;
+        }
+      };
+      // The block's records to every block of the cluster (6c), into records2.
+      const auto push_second_records = [&](std::uint32_t* records2) {
+        const int vectors = max(1, rec2 / 4);  // rec2 > 0 wherever it is called
+        const uint4* from = reinterpret_cast<const uint4*>(stage2);
+        for (int e = tid; e < C * vectors; e += threads) {
+          const int dst = e / vectors, v = e - dst * vectors;
+          uint4* to = cluster.map_shared_rank(
+              reinterpret_cast<uint4*>(records2 + std::size_t(rank) * rec2), dst);
+          to[v] = from[v];
+        }
+      };
+      // Replica a's terms from slot r summed over the blocks (6d): with h_l (its first-order
+      // counts at the later step), the sum s (second_sums[a·k + r]); without, r = k, the sizes
+      // after its move (second_sizes). h_j: its first-order counts at its move.
+      const auto second_terms = [&](const std::uint32_t* records2, int a, bool was_plus,
+                                    const int* h_j, int r, const int* h_l) {
+        const int e = a * (k + 1) + r;
+        int x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+        for (int b = 0; b < C; ++b) {
+          const std::uint32_t v0 = records2[b * rec2 + 2 * e];
+          const std::uint32_t v1 = records2[b * rec2 + 2 * e + 1];
+          x0 += v0 & 0xffffu;
+          x1 += v0 >> 16;
+          x2 += v1 & 0xffffu;
+          x3 += v1 >> 16;
+        }
+        if (h_l == nullptr) {
+          const int* size = hits + 2 * (k * y + a);  // |A|, |B|
+          // x0 = |C ∩ col_j|, x1 = |D ∩ col_j|, x2 = |C|, x3 = |D|
+          const SizesAfterFlip after_move =
+              sizes_after_flip(was_plus, h_j[0], h_j[1], x0, x1, size[0], size[1], x2, x3);
+          second_sizes[2 * a] = after_move.a;
+          second_sizes[2 * a + 1] = after_move.b;
+        } else {
+          second_sums[a * k + r] =
+              second_order_sum(was_plus, second_order_q(x0, x1, flips), h_l[0], h_l[1], x2);
+        }
+      };
       if constexpr (kFrontier) {
         // The frontier rounds (metropolis_frontier.hpp): warp 0 takes every member's tentative
         // decisions over its own k steps (a ballot a member), then thread 0 walks the members in
@@ -730,55 +808,14 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
               if (!((extend >> a) & 1u)) continue;
               const int t1 = m.step - starts[a];
               if (t != k && (t <= t1 || starts[a] + t >= n)) continue;
-              const std::uint32_t* col_j = cols + slot_of(m.step - step) * S;
-              const std::uint32_t* set_a = sa + a * S;
-              const std::uint32_t* set_b = sb + a * S;
-              const std::uint32_t* set_c = sc + a * S;
-              const std::uint32_t* set_d = sd + a * S;
-              int x0 = 0, x1 = 0, x2 = 0, x3 = 0;
-              if (t != k) {
-                const std::uint32_t* col_l = cols + slot_of(starts[a] - step + t) * S;
-                const std::uint32_t* outer = m.was_plus ? set_d : set_c;
-                for (int w = lane; w < words; w += 32) {
-                  const std::uint32_t both = col_j[w] & col_l[w];
-                  const std::uint32_t wa = set_a[w], wb = set_b[w], wc = set_c[w], wd = set_d[w];
-                  x0 += __popc(both & second_order_u(wa, wb, wc, wd, flips));
-                  x1 += __popc(both & second_order_v(wa, wb, wc, wd, flips));
-                  x2 += __popc(col_l[w] & outer[w]);
-                }
-              } else {
-                for (int w = lane; w < words; w += 32) {
-                  const std::uint32_t wc = set_c[w], wd = set_d[w];
-                  x0 += __popc(col_j[w] & wc);
-                  x1 += __popc(col_j[w] & wd);
-                  x2 += __popc(wc);
-                  x3 += __popc(wd);
-                }
-              }
-              x0 = warp_sum(x0);
-              x1 = warp_sum(x1);
-              x2 = warp_sum(x2);
-              x3 = warp_sum(x3);
-              if (lane == 0) {
-                const int at = 2 * (a * (k + 1) + t);
-                stage2[at] = std::uint32_t(x0) | std::uint32_t(x1) << 16;
-                stage2[at + 1] = std::uint32_t(x2) | std::uint32_t(x3) << 16;
-              }
+              count_second_item(a, m.was_plus, cols + slot_of(m.step - step) * S,
+                                t != k ? cols + slot_of(starts[a] - step + t) * S : nullptr, t);
             }
             __syncthreads();
             // 6c. The records to every block (two buffers by the part's parity), one more
             // cluster barrier.
             std::uint32_t* records2 = exchange2 + std::size_t(part & 1) * C * rec2;
-            {
-              const int vectors = rec2 / 4;
-              const uint4* from = reinterpret_cast<const uint4*>(stage2);
-              for (int e = tid; e < C * vectors; e += threads) {
-                const int dst = e / vectors, v = e - dst * vectors;
-                uint4* to = cluster.map_shared_rank(
-                    reinterpret_cast<uint4*>(records2 + std::size_t(rank) * rec2), dst);
-                to[v] = from[v];
-              }
-            }
+            push_second_records(records2);
             cluster.sync();
             // 6d. Warp 0: the terms, every member's tentative decisions, thread 0's walks.
             if (warp == 0) {
@@ -791,27 +828,8 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
                 const int* h_j = hits + 2 * (t1 * y + a);  // |A ∩ col_j|, |B ∩ col_j|
                 for (int t = t1 + 1 + lane; t <= k; t += 32) {
                   if (t != k && starts[a] + t >= n) continue;
-                  const int e = a * (k + 1) + t;
-                  int x0 = 0, x1 = 0, x2 = 0, x3 = 0;
-                  for (int r = 0; r < C; ++r) {
-                    const std::uint32_t v0 = records2[r * rec2 + 2 * e];
-                    const std::uint32_t v1 = records2[r * rec2 + 2 * e + 1];
-                    x0 += v0 & 0xffffu;
-                    x1 += v0 >> 16;
-                    x2 += v1 & 0xffffu;
-                    x3 += v1 >> 16;
-                  }
-                  if (t == k) {
-                    const int* size = hits + 2 * (k * y + a);  // |A|, |B|
-                    const SizesAfterFlip after_move = sizes_after_flip(
-                        m.was_plus, h_j[0], h_j[1], x0, x1, size[0], size[1], x2, x3);
-                    second_sizes[2 * a] = after_move.a;
-                    second_sizes[2 * a + 1] = after_move.b;
-                  } else {
-                    const int* h_l = hits + 2 * (t * y + a);
-                    second_sums[a * k + t] = second_order_sum(
-                        m.was_plus, second_order_q(x0, x1, flips), h_l[0], h_l[1], x2);
-                  }
+                  second_terms(records2, a, m.was_plus, h_j, t,
+                               t != k ? hits + 2 * (t * y + a) : nullptr);
                 }
               }
               __syncwarp();
@@ -933,68 +951,24 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
             // Read here, between barriers: thread 0 writes them again in the next part.
             const int flips_so_far = ctrl_flips;
             const int from = ctrl_next_step * round_stride(y, traced) + ctrl_next_replica;
-            // 6b. For each replica a in `extend` (its one move at step j) and each later step l:
-            // the three-way count's two parts over col_j ∩ col_l (second_order_u, _v) and |C ∩
-            // col_l| (moved from −1) or |D ∩ col_l| (from +1); at l = count (stored at k): |C ∩
-            // col_j|, |D ∩ col_j|, |C|, |D|. Record slot a·(k + 1) + l, two words.
-            // The (flip, l) pairs over the warps: pair e = f·(k + 1) + l, l = k standing for
-            // l = count.
+            // 6b. For each replica a in `extend` (its one move at step j) and each later step l
+            // (count_second_item, record slot l; at l = count, slot k, the sizes item): the
+            // (flip, l) pairs over the warps, pair e = f·(k + 1) + l, l = k standing for count.
 #pragma unroll 1
             for (int e = warp; e < flips_so_far * (k + 1); e += warps) {  // e: the same for the warp
               const int f = e / (k + 1), l_slot = e - f * (k + 1);
               const RoundFlip m = flip_list[f];
               if (!((extend >> m.replica) & 1u)) continue;
               if (l_slot != k && (l_slot <= m.step || l_slot >= count)) continue;
-              const std::uint32_t* col_j = cols + slot_of(m.step) * S;
-              const std::uint32_t* set_a = sa + m.replica * S;
-              const std::uint32_t* set_b = sb + m.replica * S;
-              const std::uint32_t* set_c = sc + m.replica * S;
-              const std::uint32_t* set_d = sd + m.replica * S;
-              int x0 = 0, x1 = 0, x2 = 0, x3 = 0;
-              if (l_slot != k) {
-                const std::uint32_t* col_l = cols + slot_of(l_slot) * S;
-                const std::uint32_t* outer = m.was_plus ? set_d : set_c;
-                for (int w = lane; w < words; w += 32) {
-                  const std::uint32_t both = col_j[w] & col_l[w];
-                  const std::uint32_t wa = set_a[w], wb = set_b[w], wc = set_c[w], wd = set_d[w];
-                  x0 += __popc(both & second_order_u(wa, wb, wc, wd, flips));
-                  x1 += __popc(both & second_order_v(wa, wb, wc, wd, flips));
-                  x2 += __popc(col_l[w] & outer[w]);
-                }
-              } else {
-                for (int w = lane; w < words; w += 32) {
-                  const std::uint32_t wc = set_c[w], wd = set_d[w];
-                  x0 += __popc(col_j[w] & wc);
-                  x1 += __popc(col_j[w] & wd);
-                  x2 += __popc(wc);
-                  x3 += __popc(wd);
-                }
-              }
-              x0 = warp_sum(x0);
-              x1 = warp_sum(x1);
-              x2 = warp_sum(x2);
-              x3 = warp_sum(x3);
-              if (lane == 0) {  // each below 2^16: 32·S ≤ 32·kMaxSliceWords patterns
-                const int at = 2 * (m.replica * (k + 1) + l_slot);
-                stage2[at] = std::uint32_t(x0) | std::uint32_t(x1) << 16;
-                stage2[at + 1] = std::uint32_t(x2) | std::uint32_t(x3) << 16;
-              }
+              count_second_item(m.replica, m.was_plus, cols + slot_of(m.step) * S,
+                                l_slot != k ? cols + slot_of(l_slot) * S : nullptr, l_slot);
             }
             __syncthreads();
             // 6c. The records to every block, one more cluster barrier. Two buffers, by the part's
             // parity: a block writes a buffer again only after a barrier (the next part's, or
             // the next round's phase 4) that every block reaches after reading it.
             std::uint32_t* records2 = exchange2 + std::size_t(part & 1) * C * rec2;
-            {
-              const int vectors = rec2 / 4;
-              const uint4* from = reinterpret_cast<const uint4*>(stage2);
-              for (int e = tid; e < C * vectors; e += threads) {
-                const int dst = e / vectors, v = e - dst * vectors;
-                uint4* to = cluster.map_shared_rank(
-                    reinterpret_cast<uint4*>(records2 + std::size_t(rank) * rec2), dst);
-                to[v] = from[v];
-              }
-            }
+            push_second_records(records2);
             cluster.sync();
             // 6d. Warp 0 sums the records into each extended replica's terms: the sums s (a·k + l)
             // and the sizes |A'|, |B'| after its move (sizes_after_flip, metropolis_rules.hpp);
@@ -1005,29 +979,9 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
                 const RoundFlip m = flip_list[f];
                 if (!((extend >> m.replica) & 1u)) continue;
                 const int* h_j = hits + 2 * (m.step * y + m.replica);  // |A ∩ col_j|, |B ∩ col_j|
-                for (int l = m.step + 1 + lane; l <= count; l += 32) {
-                  const int e = m.replica * (k + 1) + (l < count ? l : k);
-                  int x0 = 0, x1 = 0, x2 = 0, x3 = 0;
-                  for (int r = 0; r < C; ++r) {
-                    const std::uint32_t v0 = records2[r * rec2 + 2 * e];
-                    const std::uint32_t v1 = records2[r * rec2 + 2 * e + 1];
-                    x0 += v0 & 0xffffu;
-                    x1 += v0 >> 16;
-                    x2 += v1 & 0xffffu;
-                    x3 += v1 >> 16;
-                  }
-                  if (l == count) {
-                    const int* size = hits + 2 * (k * y + m.replica);  // |A|, |B|
-                    const SizesAfterFlip after_move = sizes_after_flip(
-                        m.was_plus, h_j[0], h_j[1], x0, x1, size[0], size[1], x2, x3);
-                    second_sizes[2 * m.replica] = after_move.a;
-                    second_sizes[2 * m.replica + 1] = after_move.b;
-                  } else {
-                    const int* h_l = hits + 2 * (l * y + m.replica);
-                    second_sums[m.replica * k + l] = second_order_sum(
-                        m.was_plus, second_order_q(x0, x1, flips), h_l[0], h_l[1], x2);
-                  }
-                }
+                for (int l = m.step + 1 + lane; l <= count; l += 32)
+                  second_terms(records2, m.replica, m.was_plus, h_j, l < count ? l : k,
+                               l < count ? hits + 2 * (l * y + m.replica) : nullptr);
               }
               __syncwarp();
               // A known replica's ΔE at step l after its own first move.
