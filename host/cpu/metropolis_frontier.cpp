@@ -81,17 +81,10 @@ void run_metropolis_frontier(ChainState& c, const ChainData& data, const Thresho
       // a time. (A replica needs only its own k steps; the twin counts all, for simplicity.)
       crew.run([&](int member) {
         for (int t = member; t < window; t += team_size) {
-          std::uint32_t* r = random.data() + std::size_t(t) * 4 * groups;
-          step_random(data, sweep, base + t, groups, r);
-          RoundStep& st = steps[t];
-          st.site = static_cast<int>(uniform_below(r[site_slot()], n));
-          st.replica_plus = 0;
-          for (int a = 0; a < y; ++a)
-            st.replica_plus |= std::uint32_t(test_bit(c.replica(a), st.site)) << a;
-          st.centre_plus = !traced && test_bit(c.centre.data(), st.site);
-          count_boundary_hits(data.columns->row(st.site), c.set_a.data(), c.set_b.data(), pw, y,
-                              hits.data() + std::size_t(t) * 2 * y,
-                              hits.data() + std::size_t(t) * 2 * y + y);
+          read_round_step(c, data, sweep, base + t, groups,
+                          random.data() + std::size_t(t) * 4 * groups, steps[t],
+                          hits.data() + std::size_t(t) * 2 * y,
+                          hits.data() + std::size_t(t) * 2 * y + y);
         }
       });
       // Steps whose site comes up at another step of the window.

@@ -55,16 +55,9 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
       crew.run([&](int member) {
         int hits_a[32], hits_b[32];
         for (int j = member; j < count; j += members) {
-          std::uint32_t* r = random.data() + std::size_t(j) * 4 * groups;
-          step_random(data, sweep, step + j, groups, r);
           RoundStep& st = steps[j];
-          st.site = static_cast<int>(uniform_below(r[site_slot()], n));
-          st.replica_plus = 0;
-          for (int a = 0; a < y; ++a)
-            st.replica_plus |= std::uint32_t(test_bit(c.replica(a), st.site)) << a;
-          st.centre_plus = !traced && test_bit(c.centre.data(), st.site);
-          count_boundary_hits(data.columns->row(st.site), c.set_a.data(), c.set_b.data(), pw, y,
-                              hits_a, hits_b);
+          read_round_step(c, data, sweep, step + j, groups,
+                          random.data() + std::size_t(j) * 4 * groups, st, hits_a, hits_b);
           for (int a = 0; a < y; ++a) {
             delta_e[std::size_t(j) * y + a] = flip_delta_energy(
                 (st.replica_plus >> a) & 1u, hits_a[a], hits_b[a], c.size_a[a], c.size_b[a]);
@@ -173,6 +166,19 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
     }
     finish_sweep(c, data, options, sweep, trace);
   }
+}
+
+void read_round_step(const ChainState& c, const ChainData& data, std::uint64_t sweep,
+                     int position, int groups, std::uint32_t* random, RoundStep& st,
+                     int* hits_a, int* hits_b) {
+  step_random(data, sweep, position, groups, random);
+  st.site = static_cast<int>(uniform_below(random[site_slot()], c.sites));
+  st.replica_plus = 0;
+  for (int a = 0; a < c.replicas; ++a)
+    st.replica_plus |= std::uint32_t(test_bit(c.replica(a), st.site)) << a;
+  st.centre_plus = c.explicit_centre && test_bit(c.centre.data(), st.site);
+  count_boundary_hits(data.columns->row(st.site), c.set_a.data(), c.set_b.data(),
+                      c.pattern_words, c.replicas, hits_a, hits_b);
 }
 
 void apply_round_moves(ChainState& c, const ChainData& data, const RoundFlip* flips,

@@ -28,6 +28,13 @@ void run_metropolis_rounds(ChainState& chain, const ChainData& data, const Thres
                            WorkerTeam* team = nullptr, int extensions = 0,
                            std::uint64_t* rounds = nullptr);
 
+// Step `position` of sweep `sweep` as both twins of the rounds read it at a round's start: its
+// Philox words into `random` (`groups` blocks), its site and the members' weights there into
+// `step`, and every replica's |A ∩ col| and |B ∩ col| into hits_a[y], hits_b[y].
+void read_round_step(const ChainState& chain, const ChainData& data, std::uint64_t sweep,
+                     int position, int groups, std::uint32_t* random, RoundStep& step,
+                     int* hits_a, int* hits_b);
+
 // A round's moves, as both twins of the rounds apply them: the replica flips in order (each
 // team member takes a run of whole 64-pattern words; a replica's two flips in the longer rounds
 // add up, flips of different replicas touch different stabilities), then their weights, site
