@@ -12,6 +12,7 @@
 #include "locent/error.hpp"
 #include "locent/metropolis_frontier.hpp"
 #include "tests/backend_compare.hpp"
+#include "tests/chain_against_sequential.hpp"
 #include "tests/test_util.hpp"
 
 namespace locent {
@@ -42,40 +43,8 @@ std::string frontier_case_name(const testing::TestParamInfo<FrontierCase>& info)
 
 class FrontierEqualsSequential : public testing::TestWithParam<FrontierCase> {};
 
-// The case's chain advanced sequentially and by `runs` other ways, chunk by chunk of 1 to 7
-// sweeps: run(v, chain, data, tables, options, trace) advances way v. Each must leave the
-// sequential chain's trace and state.
-template <class Run>
-void expect_runs_equal_sequential(const FrontierCase& p, int runs, const Run& run) {
-  const Dataset d = test::storage_instance(p.n, p.alpha, 21);
-  AnnealConfig config = test::hot_config(p.replicas, p.coupling, p.energy);
-  config.beta = p.beta < 1 ? Schedule::constant(p.beta) : Schedule::geometric(p.beta, 10 * p.beta);
-  config.gamma = Schedule::linear(0.1, 1.5);
-  config.max_sweeps = 60;
-  const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
-  const cpu::ChainData data{&rows, &cols, 5, 3};
-  const int hw = threshold_half_width(config, d.n_patterns());
-  cpu::ChunkOptions options;
-  options.trace_every = 2;
-  options.centre_check_every = 3;
-  ChainState sequential = initial_chain(config, rows, 3);
-  std::vector<std::vector<std::int64_t>> trace_sequential;
-  std::vector<ChainState> chains(runs, sequential);
-  std::vector<std::vector<std::vector<std::int64_t>>> traces(runs);
-  for (std::uint64_t s = 0; s < config.max_sweeps && !sequential.status.solved;) {
-    const std::size_t count = std::min<std::uint64_t>(1 + s % 7, config.max_sweeps - s);
-    const ThresholdTables t = build_thresholds(config, hw, s, count);
-    cpu::run_metropolis_chunk(sequential, data, t, options, trace_sequential);
-    for (int v = 0; v < runs; ++v) run(v, chains[v], data, t, options, traces[v]);
-    s += count;
-  }
-  EXPECT_GT(sequential.status.accepted, 200u);
-  EXPECT_EQ(bool(sequential.status.solved), p.beta >= 1.0) << "the cold cases are the solved ones";
-  for (int v = 0; v < runs; ++v) {
-    SCOPED_TRACE("way " + std::to_string(v));
-    EXPECT_EQ(trace_sequential, traces[v]);
-    test::expect_same_chain(sequential, chains[v]);
-  }
+test::SequentialCase sequential_case(const FrontierCase& p) {
+  return {p.n, p.alpha, p.replicas, p.coupling, p.energy, p.beta};
 }
 
 // The chain in frontier rounds (masked walks and one proposal at a time) against the sequential
@@ -83,8 +52,8 @@ void expect_runs_equal_sequential(const FrontierCase& p, int runs, const Run& ru
 TEST_P(FrontierEqualsSequential, IdenticalTrajectoryAndState) {
   const FrontierCase& p = GetParam();
   std::uint64_t frontier_rounds = 0, one_rounds = 0, plain_rounds[2] = {0, 0};
-  expect_runs_equal_sequential(
-      p, 3,
+  test::expect_runs_equal_sequential(
+      sequential_case(p), 3,
       [&](int v, ChainState& chain, const cpu::ChainData& data, const ThresholdTables& t,
           const cpu::ChunkOptions& options, std::vector<std::vector<std::int64_t>>& trace) {
         if (v == 2)
@@ -108,8 +77,8 @@ TEST_P(FrontierEqualsSequential, LongerRoundsIdenticalTrajectoryAndState) {
   std::uint64_t counts[4][2] = {};
   const int parts[4] = {0, 1, 30, 1};
   const bool masked[4] = {true, true, true, false};
-  expect_runs_equal_sequential(
-      p, 4,
+  test::expect_runs_equal_sequential(
+      sequential_case(p), 4,
       [&](int v, ChainState& chain, const cpu::ChainData& data, const ThresholdTables& t,
           const cpu::ChunkOptions& options, std::vector<std::vector<std::int64_t>>& trace) {
         cpu::run_metropolis_frontier(chain, data, t, options, p.k, p.lead, masked[v], trace,

@@ -11,6 +11,7 @@
 #include "locent/metropolis_rounds.hpp"
 #include "locent/backend.hpp"
 #include "tests/backend_compare.hpp"
+#include "tests/chain_against_sequential.hpp"
 #include "tests/test_util.hpp"
 
 namespace locent {
@@ -323,33 +324,14 @@ class RoundsEqualSequential : public testing::TestWithParam<Case> {};
 // The chain in rounds (plain, or longer with `extensions`) against the sequential chain; returns
 // the number of rounds.
 std::uint64_t expect_rounds_equal_sequential(const Case& p, int extensions) {
-  const Dataset d = test::storage_instance(p.n, p.alpha, 21);
-  AnnealConfig config = test::hot_config(p.replicas, p.coupling, p.energy);
-  // Hot cases stay unsolved (long trajectories, many flips); cold ones are solved mid-run.
-  config.beta = p.beta < 1 ? Schedule::constant(p.beta) : Schedule::geometric(p.beta, 10 * p.beta);
-  config.gamma = Schedule::linear(0.1, 1.5);
-  config.max_sweeps = 60;
-  const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
-  const cpu::ChainData data{&rows, &cols, 5, 3};
-  const int hw = threshold_half_width(config, d.n_patterns());
-  cpu::ChunkOptions options;
-  options.trace_every = 2;
-  options.centre_check_every = 3;
-  ChainState sequential = initial_chain(config, rows, 3), rounds = sequential;
-  std::vector<std::vector<std::int64_t>> trace_sequential, trace_rounds;
   std::uint64_t round_count[2] = {0, 0};  // rounds, parts after the plain decisions
-  for (std::uint64_t s = 0; s < config.max_sweeps && !sequential.status.solved;) {
-    const std::size_t count = std::min<std::uint64_t>(1 + s % 7, config.max_sweeps - s);
-    const ThresholdTables t = build_thresholds(config, hw, s, count);
-    cpu::run_metropolis_chunk(sequential, data, t, options, trace_sequential);
-    cpu::run_metropolis_rounds(rounds, data, t, options, p.round_steps, p.masked, trace_rounds,
-                               nullptr, extensions, round_count);
-    s += count;
-  }
-  EXPECT_GT(sequential.status.accepted, 200u);
-  EXPECT_EQ(bool(sequential.status.solved), p.beta >= 1.0) << "the cold cases are the solved ones";
-  EXPECT_EQ(trace_sequential, trace_rounds);
-  test::expect_same_chain(sequential, rounds);
+  test::expect_runs_equal_sequential(
+      {p.n, p.alpha, p.replicas, p.coupling, p.energy, p.beta}, 1,
+      [&](int, ChainState& chain, const cpu::ChainData& data, const ThresholdTables& t,
+          const cpu::ChunkOptions& options, std::vector<std::vector<std::int64_t>>& trace) {
+        cpu::run_metropolis_rounds(chain, data, t, options, p.round_steps, p.masked, trace,
+                                   nullptr, extensions, round_count);
+      });
   return round_count[0];
 }
 
