@@ -719,23 +719,22 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
         }
       };
       if constexpr (kFrontier) {
-        // The frontier rounds (metropolis_frontier.hpp): warp 0 takes every member's tentative
-        // decisions over its own k steps (a ballot a member), then thread 0 walks the members in
-        // the chain's order (frontier_walk_masked), each from its position to at most where the
-        // member before it got; member 0 at most 2k steps past the last member (the window's
+        // The frontier rounds (metropolis_frontier.hpp): every member's tentative decisions over
+        // its own k steps, a ballot a member and a member a warp, then thread 0 walks the members
+        // in the chain's order (frontier_walk_masked), each from its position to at most where
+        // the member before it got; member 0 at most 2k steps past the last member (the window's
         // base, `step`). A replica at zero energy stops the launch for a restart.
-        if (warp == 0) {
 #pragma unroll 1
-          for (int a = 0; a < members; ++a) {
-            const int j = positions[a] + lane;
-            const bool accept =
-                lane < k && j < end &&
-                frontier_tentative(steps, step, j, a, y, traced, a < y ? delta[lane * y + a] : 0,
-                                   view, random_at);
-            const std::uint32_t bits = __ballot_sync(0xffffffffu, accept);
-            if (lane == 0) masks[a] = bits;
-          }
+        for (int a = warp; a < members; a += warps) {  // a: the same for the whole warp
+          const int j = positions[a] + lane;
+          const bool accept =
+              lane < k && j < end &&
+              frontier_tentative(steps, step, j, a, y, traced, a < y ? delta[lane * y + a] : 0,
+                                 view, random_at);
+          const std::uint32_t bits = __ballot_sync(0xffffffffu, accept);
+          if (lane == 0) masks[a] = bits;
         }
+        __syncthreads();
         // Thread 0's, across the parts of the longer frontier rounds below.
         ProposalBits touched = 0, repeats = 0;
         int flip_count = 0, centre_count = 0, moved_before = 0;
