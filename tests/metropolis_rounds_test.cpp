@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <optional>
+#include <string>
 
 #include "locent/error.hpp"
 #include "locent/metropolis_rounds.hpp"
@@ -586,80 +588,73 @@ std::vector<ClusterCase> cluster_cases() {
 INSTANTIATE_TEST_SUITE_P(Cuda, ClusterRoundsEqualCpu, testing::ValuesIn(cluster_cases()),
                          cluster_case_name);
 
-// The same cases on the lean kernels (LOCENT_ROUNDS_LEAN=1, kernels/metropolis_rounds.cu).
-class LeanClusterRoundsEqualCpu : public ClusterRoundsEqualCpu {
+// The rounds kernels' variants (kernels/metropolis_rounds.cu) by their switches, set for as long
+// as the object lives: the lean kernels; the longer rounds (a replica may move twice in a round,
+// by the second-order terms of phases 6b–6d) in up to `parts` more parts a round; the frontier
+// rounds (each member at its own position, metropolis_frontier.hpp); both.
+enum class RoundsVariant { standard, lean, longer, frontier, frontier_longer };
+class RoundsVariantSwitches {
+ public:
+  RoundsVariantSwitches(RoundsVariant v, int parts) {
+    const std::string n = std::to_string(parts);
+    if (v == RoundsVariant::lean) setenv("LOCENT_ROUNDS_LEAN", "1", 1);
+    if (v == RoundsVariant::longer || v == RoundsVariant::frontier_longer)
+      setenv("LOCENT_ROUNDS_LONGER", n.c_str(), 1);
+    if (v == RoundsVariant::frontier || v == RoundsVariant::frontier_longer)
+      setenv("LOCENT_ROUNDS_FRONTIER", "1", 1);
+  }
+  ~RoundsVariantSwitches() {
+    for (const char* name : {"LOCENT_ROUNDS_LEAN", "LOCENT_ROUNDS_LONGER", "LOCENT_ROUNDS_FRONTIER"})
+      unsetenv(name);
+  }
+  RoundsVariantSwitches(const RoundsVariantSwitches&) = delete;
+  RoundsVariantSwitches& operator=(const RoundsVariantSwitches&) = delete;
+};
+
+// The same cases on a variant: the longer rounds with up to three more parts (both buffers of
+// the second records), the longer frontier rounds with up to two.
+template <RoundsVariant kVariant>
+class VariantClusterRoundsEqualCpu : public ClusterRoundsEqualCpu {
  protected:
   void SetUp() override {
     ClusterRoundsEqualCpu::SetUp();
-    setenv("LOCENT_ROUNDS_LEAN", "1", 1);
+    switches_.emplace(kVariant, kVariant == RoundsVariant::longer ? 3 : 2);
   }
-  void TearDown() override { unsetenv("LOCENT_ROUNDS_LEAN"); }
+  void TearDown() override { switches_.reset(); }
+
+ private:
+  std::optional<RoundsVariantSwitches> switches_;
 };
+
+using LeanClusterRoundsEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::lean>;
+using LongerClusterRoundsEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::longer>;
+using FrontierClusterRoundsEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::frontier>;
+using FrontierLongerClusterRoundsEqualCpu =
+    VariantClusterRoundsEqualCpu<RoundsVariant::frontier_longer>;
 
 TEST_P(LeanClusterRoundsEqualCpu, IdenticalTrajectoryAndState) { expect_rounds_equal_cpu(GetParam()); }
-
-INSTANTIATE_TEST_SUITE_P(CudaLean, LeanClusterRoundsEqualCpu, testing::ValuesIn(cluster_cases()),
-                         cluster_case_name);
-
-// The same cases on the lean kernels with the longer rounds (LOCENT_ROUNDS_LONGER=3: a replica may
-// move twice in a round, by the second-order terms of phases 6b–6d, in up to three more parts a
-// round: both buffers of the second records).
-class LongerClusterRoundsEqualCpu : public ClusterRoundsEqualCpu {
- protected:
-  void SetUp() override {
-    ClusterRoundsEqualCpu::SetUp();
-    setenv("LOCENT_ROUNDS_LONGER", "3", 1);
-  }
-  void TearDown() override { unsetenv("LOCENT_ROUNDS_LONGER"); }
-};
-
 TEST_P(LongerClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
   expect_rounds_equal_cpu(GetParam());
 }
-
-INSTANTIATE_TEST_SUITE_P(CudaLonger, LongerClusterRoundsEqualCpu,
-                         testing::ValuesIn(cluster_cases()), cluster_case_name);
-
-// The same cases on the lean kernels with the frontier rounds (LOCENT_ROUNDS_FRONTIER=1: each
-// member at its own position, metropolis_frontier.hpp).
-class FrontierClusterRoundsEqualCpu : public ClusterRoundsEqualCpu {
- protected:
-  void SetUp() override {
-    ClusterRoundsEqualCpu::SetUp();
-    setenv("LOCENT_ROUNDS_FRONTIER", "1", 1);
-  }
-  void TearDown() override { unsetenv("LOCENT_ROUNDS_FRONTIER"); }
-};
-
 TEST_P(FrontierClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
   expect_rounds_equal_cpu(GetParam());
 }
-
-INSTANTIATE_TEST_SUITE_P(CudaFrontier, FrontierClusterRoundsEqualCpu,
-                         testing::ValuesIn(cluster_cases()), cluster_case_name);
-
-// And the longer frontier rounds (both switches: up to two more parts a round).
-class FrontierLongerClusterRoundsEqualCpu : public ClusterRoundsEqualCpu {
- protected:
-  void SetUp() override {
-    ClusterRoundsEqualCpu::SetUp();
-    setenv("LOCENT_ROUNDS_FRONTIER", "1", 1);
-    setenv("LOCENT_ROUNDS_LONGER", "2", 1);
-  }
-  void TearDown() override {
-    unsetenv("LOCENT_ROUNDS_FRONTIER");
-    unsetenv("LOCENT_ROUNDS_LONGER");
-  }
-};
-
 TEST_P(FrontierLongerClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
   expect_rounds_equal_cpu(GetParam());
 }
 
+INSTANTIATE_TEST_SUITE_P(CudaLean, LeanClusterRoundsEqualCpu, testing::ValuesIn(cluster_cases()),
+                         cluster_case_name);
+INSTANTIATE_TEST_SUITE_P(CudaLonger, LongerClusterRoundsEqualCpu,
+                         testing::ValuesIn(cluster_cases()), cluster_case_name);
+INSTANTIATE_TEST_SUITE_P(CudaFrontier, FrontierClusterRoundsEqualCpu,
+                         testing::ValuesIn(cluster_cases()), cluster_case_name);
 INSTANTIATE_TEST_SUITE_P(CudaFrontierLonger, FrontierLongerClusterRoundsEqualCpu,
                          testing::ValuesIn(cluster_cases()), cluster_case_name);
 
-// Solved through solve_batch, the cluster kernel stops at the CPU's proposal, with its weights.
+// Solved through solve_batch, the cluster kernel stops at the CPU's proposal, with its weights,
+// in every variant (the longer ones with one more part a round). With the frontier rounds, a
+// replica's zero energy takes the chunk again in the lean rounds.
 TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
   if (!cuda_clusters_available()) GTEST_SKIP() << "no CUDA device with thread-block clusters";
   std::vector<Dataset> data;
@@ -669,23 +664,11 @@ TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
   config.seed = 12;
   CudaOptions options;
   options.cluster_blocks = 4;
-  // The default kernels, the lean ones, the lean ones with the longer rounds.
-  // With the frontier rounds, a replica's zero energy takes the chunk again in the lean rounds.
-  // The last variant sets both switches: the longer frontier rounds.
-  for (const char* variant : {"", "LOCENT_ROUNDS_LEAN", "LOCENT_ROUNDS_LONGER",
-                              "LOCENT_ROUNDS_FRONTIER", "both"}) {
-    SCOPED_TRACE(std::string("variant ") + variant);
-    const bool both = std::string(variant) == "both";
-    if (both) {
-      setenv("LOCENT_ROUNDS_FRONTIER", "1", 1);
-      setenv("LOCENT_ROUNDS_LONGER", "1", 1);
-    } else if (*variant) {
-      setenv(variant, "1", 1);  // the longer rounds with one more part
-    }
+  for (const RoundsVariant v : {RoundsVariant::standard, RoundsVariant::lean, RoundsVariant::longer,
+                                RoundsVariant::frontier, RoundsVariant::frontier_longer}) {
+    SCOPED_TRACE("variant " + std::to_string(int(v)));
+    const RoundsVariantSwitches switches(v, 1);
     test::expect_same_solutions(data, config, options);
-    unsetenv("LOCENT_ROUNDS_LEAN");
-    unsetenv("LOCENT_ROUNDS_LONGER");
-    unsetenv("LOCENT_ROUNDS_FRONTIER");
   }
 }
 
