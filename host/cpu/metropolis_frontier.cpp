@@ -12,23 +12,6 @@
 #include "locent/metropolis_frontier.hpp"
 
 namespace locent::cpu {
-namespace {
-
-// Sweep s of `tables` alone.
-ThresholdTables one_sweep(const ThresholdTables& tables, std::size_t s) {
-  ThresholdTables one;
-  one.first_sweep = tables.first_sweep + s;
-  one.half_width = tables.half_width;
-  one.coupling_states = tables.coupling_states;
-  one.centre_states = tables.centre_states;
-  one.data.assign(tables.data.begin() + s * tables.stride(),
-                  tables.data.begin() + (s + 1) * tables.stride());
-  one.beta = {tables.beta[s]};
-  one.gamma = {tables.gamma[s]};
-  return one;
-}
-
-}  // namespace
 
 void run_metropolis_frontier(ChainState& c, const ChainData& data, const ThresholdTables& tables,
                              const ChunkOptions& options, int round_steps, int lead,
@@ -247,7 +230,7 @@ void run_metropolis_frontier(ChainState& c, const ChainData& data, const Thresho
       // A replica reached zero energy, perhaps after proposals that other members took beyond
       // its place in the chain's order: the sweep again from its start, in the plain rounds.
       c = sweep_start;
-      run_metropolis_rounds(c, data, one_sweep(tables, s), options, k, true, trace, team);
+      run_metropolis_rounds(c, data, sweep_tables(tables, s), options, k, true, trace, team);
       continue;
     }
     finish_sweep(c, data, options, sweep, trace);

@@ -168,6 +168,19 @@ void run_metropolis_rounds(ChainState& c, const ChainData& data, const Threshold
   }
 }
 
+ThresholdTables sweep_tables(const ThresholdTables& tables, std::size_t s) {
+  ThresholdTables one;
+  one.first_sweep = tables.first_sweep + s;
+  one.half_width = tables.half_width;
+  one.coupling_states = tables.coupling_states;
+  one.centre_states = tables.centre_states;
+  one.data.assign(tables.data.begin() + s * tables.stride(),
+                  tables.data.begin() + (s + 1) * tables.stride());
+  one.beta = {tables.beta[s]};
+  one.gamma = {tables.gamma[s]};
+  return one;
+}
+
 void read_round_step(const ChainState& c, const ChainData& data, std::uint64_t sweep,
                      int position, int groups, std::uint32_t* random, RoundStep& st,
                      int* hits_a, int* hits_b) {

@@ -28,6 +28,10 @@ void run_metropolis_rounds(ChainState& chain, const ChainData& data, const Thres
                            WorkerTeam* team = nullptr, int extensions = 0,
                            std::uint64_t* rounds = nullptr);
 
+// Sweep s of `tables` alone (the sweep that the frontier rounds and the pipeline take again in
+// the plain rounds after a solve mid-sweep).
+ThresholdTables sweep_tables(const ThresholdTables& tables, std::size_t s);
+
 // Step `position` of sweep `sweep` as both twins of the rounds read it at a round's start: its
 // Philox words into `random` (`groups` blocks), its site and the members' weights there into
 // `step`, and every replica's |A ∩ col| and |B ∩ col| into hits_a[y], hits_b[y].
