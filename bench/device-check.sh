@@ -11,8 +11,9 @@
 # (default: all), plus target, probes and profile, which run only when named:
 #   tests     the dense-field tests in their own process, then every other CUDA test but the
 #             rounds kernel's;
-#   target    each rounds-kernel variant's N = 100001 figure and phase counters, then the
-#             rounds kernels' tests as in `cluster`: what the open target needs, first;
+#   target    the member pipeline's tests and N = 100001 figures (LOCENT_ROUNDS_PIPELINE=1),
+#             then each rounds-kernel variant's figure and phase counters, then the rounds
+#             kernels' tests as in `cluster`: what the open target needs, first;
 #   cluster   the rounds kernel's tests (default and lean variants, then apart the longer
 #             and the frontier rounds, LOCENT_ROUNDS_LONGER, LOCENT_ROUNDS_FRONTIER), and each
 #             variant's figures: one N = 100001 instance on a cluster, and batched with one
@@ -47,6 +48,7 @@ env_for() {
     longer*) echo "LOCENT_ROUNDS_LONGER=${1#longer}" ;;
     frontier) echo LOCENT_ROUNDS_FRONTIER=1 ;;
     frontier-longer) echo LOCENT_ROUNDS_FRONTIER=1 LOCENT_ROUNDS_LONGER=1 ;;
+    pipeline) echo LOCENT_ROUNDS_PIPELINE=1 ;;
     *) echo LOCENT_ROUNDS_LEAN=0 ;;
   esac
 }
@@ -78,7 +80,7 @@ gtests() {  # gtests LABEL LIMIT FILTER: one test run with its own time limit, a
 # The tensor-core kernels in their own process: a fault in one (the new wgmma kernel) would
 # otherwise poison the CUDA context of every test after it.
 want tests && gtests dense-tests 90 '*TensorCores*:*ManyTiles*'
-want tests && gtests gpu-tests 150 "*Cuda*-*Cluster*"
+want tests && gtests gpu-tests 150 "*Cuda*-*Cluster*:*CudaPipeline*"
 # The cluster kernel apart: new, and the one most likely to hang if it is wrong.
 rounds_tests() {
   gtests cluster-tests 180 '*Cluster*-*Longer*:*Frontier*:*ClusterRoundsSolve*'
@@ -87,6 +89,8 @@ rounds_tests() {
   gtests longer-tests 150 'CudaLonger/*'
   gtests frontier-tests 150 '*CudaFrontier/*:*ClusterRoundsSolve*'
   gtests frontier-longer-tests 150 '*CudaFrontierLonger*'
+  # The member pipeline (LOCENT_ROUNDS_PIPELINE), unless part `target` ran it already.
+  [[ -n ${pipeline_tested:-} ]] || gtests pipeline-tests 150 '*CudaPipeline/*'
 }
 want cluster && rounds_tests
 # Its races and barriers under compute-sanitizer, on two small cases (a cluster, one block each).
@@ -151,10 +155,26 @@ bench() {  # bench LABEL LIMIT ARGS...
   timeout "$limit" "$build/locent" bench "$@" >"$out/bench-$label.json"
   rows+=("bench $label|rc=$?|$(python3 bench/summarize_bench.py "$out/bench-$label.json" 2>&1)")
 }
-# Part `target`: the open N = 100001 target alone, each variant: one instance on a cluster of 16
-# (rounds of at most 16 steps; the frontier rounds at 32 too), then its phase counters
-# (LOCENT_ROUNDS_PROFILE=1).
+# Part `target`: the open N = 100001 target alone. First the member pipeline (one block a
+# member, kernels/metropolis_pipeline.cu): its CPU = CUDA tests in their own process, then its
+# figure counting 16 and 8 steps ahead, with its phase counters; then each rounds variant: one
+# instance on a cluster of 16 (rounds of at most 16 steps; the frontier rounds at 32 too), then
+# its phase counters (LOCENT_ROUNDS_PROFILE=1).
 if want target; then
+  gtests pipeline-tests 150 '*CudaPipeline/*'
+  pipeline_tested=1
+  for steps in 16 8; do
+    LOCENT_ROUNDS_PIPELINE=1 bench "target-n100001-pipeline-k$steps" 60 --backend cuda \
+      --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16 \
+      --round-steps $steps
+  done
+  if ! over_budget "phases N=100001 pipeline"; then
+    LOCENT_ROUNDS_PIPELINE=1 LOCENT_ROUNDS_PROFILE=1 timeout 60 "$build/locent" bench \
+      --backend cuda --N 100001 --instances 1 --cluster 16 --no-baseline --dense-size 0 \
+      --fbp-N 0 >"$out/probe-pipeline.json" 2>"$out/probe-pipeline.txt"
+    rows+=("phases N=100001 pipeline|rc=$?|$(grep 'pipeline profile' "$out/probe-pipeline.txt" | tail -1 | cut -d':' -f2-)")
+  fi
+  gtests pipeline-solve 120 '*ClusterRoundsSolve.Same*'
   for variant in lean0 lean1 longer1 longer2 frontier frontier-longer; do
     # shellcheck disable=SC2046  # one word a variable
     export $(env_for $variant)
@@ -166,7 +186,7 @@ if want target; then
         >"$out/probe-rounds.json" 2>"$out/probe-rounds.txt"
       rows+=("phases N=100001 $variant|rc=$?|$(grep 'rounds profile' "$out/probe-rounds.txt" | tail -1 | cut -d';' -f2)")
     fi
-    unset LOCENT_ROUNDS_LEAN LOCENT_ROUNDS_LONGER LOCENT_ROUNDS_FRONTIER
+    unset LOCENT_ROUNDS_LEAN LOCENT_ROUNDS_LONGER LOCENT_ROUNDS_FRONTIER LOCENT_ROUNDS_PIPELINE
   done
   LOCENT_ROUNDS_FRONTIER=1 bench target-n100001-frontier-k32 60 --backend cuda --N 100001 \
     --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16 --round-steps 32
@@ -186,7 +206,7 @@ for variant in lean0 lean1 longer1 longer2 frontier; do
     --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16
   [[ $variant == longer1 ]] || bench "rounds-batched-$variant" 90 --backend cuda \
     --N 1001 10001 --no-baseline --dense-size 0 --fbp-N 0 --cluster 1
-  unset LOCENT_ROUNDS_LEAN LOCENT_ROUNDS_LONGER LOCENT_ROUNDS_FRONTIER
+  unset LOCENT_ROUNDS_LEAN LOCENT_ROUNDS_LONGER LOCENT_ROUNDS_FRONTIER LOCENT_ROUNDS_PIPELINE
 done
 # The frontier rounds with rounds of at most 32 steps a member (a window of 96 steps).
 LOCENT_ROUNDS_FRONTIER=1 bench rounds-n100001-frontier-k32 60 --backend cuda --N 100001 \

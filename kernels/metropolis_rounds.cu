@@ -42,6 +42,7 @@
 
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_util.cuh"
+#include "kernels/metropolis_pipeline.cuh"
 #include "kernels/metropolis_rounds.cuh"
 #include "locent/metropolis_frontier.hpp"
 #include "locent/metropolis_rounds.hpp"
@@ -1557,13 +1558,21 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
                               const RoundsShape& shape, std::uint32_t* rank_words,
                               cudaStream_t stream) {
   const RoundsVariant variant = rounds_variant();
-  if (!is_frontier(variant)) {
+  // LOCENT_ROUNDS_PIPELINE=1: the member pipeline where it applies (metropolis_pipeline.cuh).
+  PipelineShape pipeline;
+  if (pipeline_requested()) {
+    int device = 0;
+    LOCENT_CUDA_CHECK(cudaGetDevice(&device));
+    pipeline = metropolis_pipeline_shape(device, batch, shape.round_steps);
+  }
+  if (!is_frontier(variant) && pipeline.members == 0) {
     launch_variant(batch, chunk, shape, rank_words, stream, variant, nullptr);
     return;
   }
-  // The frontier rounds: the chunk's starting state aside, then the launch; where a replica
-  // reached zero energy (its members ahead of it have gone past that point of the chain), the
-  // state back and the chunk again in the lean rounds, which stop exactly there.
+  // The frontier rounds and the pipeline: the chunk's starting state aside, then the launch;
+  // where a replica reached zero energy (the members ahead of it have gone past that point of
+  // the chain) or the pipeline met a stability beyond 16 bits, the state back and the chunk
+  // again in the lean rounds, which stop exactly there.
   static unsigned char* store = nullptr;
   static std::size_t store_bytes = 0;
   static int* restart = nullptr;
@@ -1592,7 +1601,10 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
   };
   copy(true);
   LOCENT_CUDA_CHECK(cudaMemsetAsync(restart, 0, batch.instances * sizeof(int), stream));
-  launch_variant(batch, chunk, shape, rank_words, stream, variant, restart);
+  if (pipeline.members > 0)
+    launch_metropolis_pipeline(batch, chunk, pipeline, restart, stream);
+  else
+    launch_variant(batch, chunk, shape, rank_words, stream, variant, restart);
   std::vector<int> flags(batch.instances);
   LOCENT_CUDA_CHECK(cudaMemcpyAsync(flags.data(), restart, flags.size() * sizeof(int),
                                     cudaMemcpyDeviceToHost, stream));

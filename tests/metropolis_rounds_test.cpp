@@ -592,7 +592,8 @@ INSTANTIATE_TEST_SUITE_P(Cuda, ClusterRoundsEqualCpu, testing::ValuesIn(cluster_
 // as the object lives: the lean kernels; the longer rounds (a replica may move twice in a round,
 // by the second-order terms of phases 6b–6d) in up to `parts` more parts a round; the frontier
 // rounds (each member at its own position, metropolis_frontier.hpp); both.
-enum class RoundsVariant { standard, lean, longer, frontier, frontier_longer };
+// The member pipeline (kernels/metropolis_pipeline.cu, taken by the same launches) too.
+enum class RoundsVariant { standard, lean, longer, frontier, frontier_longer, pipeline };
 class RoundsVariantSwitches {
  public:
   RoundsVariantSwitches(RoundsVariant v, int parts) {
@@ -602,9 +603,11 @@ class RoundsVariantSwitches {
       setenv("LOCENT_ROUNDS_LONGER", n.c_str(), 1);
     if (v == RoundsVariant::frontier || v == RoundsVariant::frontier_longer)
       setenv("LOCENT_ROUNDS_FRONTIER", "1", 1);
+    if (v == RoundsVariant::pipeline) setenv("LOCENT_ROUNDS_PIPELINE", "1", 1);
   }
   ~RoundsVariantSwitches() {
-    for (const char* name : {"LOCENT_ROUNDS_LEAN", "LOCENT_ROUNDS_LONGER", "LOCENT_ROUNDS_FRONTIER"})
+    for (const char* name : {"LOCENT_ROUNDS_LEAN", "LOCENT_ROUNDS_LONGER", "LOCENT_ROUNDS_FRONTIER",
+                             "LOCENT_ROUNDS_PIPELINE"})
       unsetenv(name);
   }
   RoundsVariantSwitches(const RoundsVariantSwitches&) = delete;
@@ -631,6 +634,7 @@ using LongerClusterRoundsEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::
 using FrontierClusterRoundsEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::frontier>;
 using FrontierLongerClusterRoundsEqualCpu =
     VariantClusterRoundsEqualCpu<RoundsVariant::frontier_longer>;
+using PipelineEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline>;
 
 TEST_P(LeanClusterRoundsEqualCpu, IdenticalTrajectoryAndState) { expect_rounds_equal_cpu(GetParam()); }
 TEST_P(LongerClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
@@ -643,6 +647,13 @@ TEST_P(FrontierLongerClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
   expect_rounds_equal_cpu(GetParam());
 }
 
+// The pipeline's cases must run in the pipeline, not fall back to the rounds kernel.
+TEST_P(PipelineEqualCpu, IdenticalTrajectoryAndState) {
+  const std::uint64_t before = cuda_pipeline_launches();
+  expect_rounds_equal_cpu(GetParam());
+  EXPECT_GT(cuda_pipeline_launches(), before);
+}
+
 INSTANTIATE_TEST_SUITE_P(CudaLean, LeanClusterRoundsEqualCpu, testing::ValuesIn(cluster_cases()),
                          cluster_case_name);
 INSTANTIATE_TEST_SUITE_P(CudaLonger, LongerClusterRoundsEqualCpu,
@@ -651,6 +662,8 @@ INSTANTIATE_TEST_SUITE_P(CudaFrontier, FrontierClusterRoundsEqualCpu,
                          testing::ValuesIn(cluster_cases()), cluster_case_name);
 INSTANTIATE_TEST_SUITE_P(CudaFrontierLonger, FrontierLongerClusterRoundsEqualCpu,
                          testing::ValuesIn(cluster_cases()), cluster_case_name);
+INSTANTIATE_TEST_SUITE_P(CudaPipeline, PipelineEqualCpu, testing::ValuesIn(cluster_cases()),
+                         cluster_case_name);
 
 // Solved through solve_batch, the cluster kernel stops at the CPU's proposal, with its weights,
 // in every variant (the longer ones with one more part a round). With the frontier rounds, a
@@ -665,7 +678,8 @@ TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
   CudaOptions options;
   options.cluster_blocks = 4;
   for (const RoundsVariant v : {RoundsVariant::standard, RoundsVariant::lean, RoundsVariant::longer,
-                                RoundsVariant::frontier, RoundsVariant::frontier_longer}) {
+                                RoundsVariant::frontier, RoundsVariant::frontier_longer,
+                                RoundsVariant::pipeline}) {
     SCOPED_TRACE("variant " + std::to_string(int(v)));
     const RoundsVariantSwitches switches(v, 1);
     test::expect_same_solutions(data, config, options);

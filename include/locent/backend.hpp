@@ -99,6 +99,9 @@ std::unique_ptr<Backend> make_cuda_backend(int device = 0, const CudaOptions& op
 bool cuda_available();
 // A usable device with thread-block clusters (compute capability 9.0 or later).
 bool cuda_clusters_available(int device = 0);
+// Launches of the member pipeline kernel in this process so far (LOCENT_ROUNDS_PIPELINE; 0
+// without CUDA): the tests' proof that a case ran in it.
+std::uint64_t cuda_pipeline_launches();
 // automatic: CUDA when a device is usable, else CPU with a note written to *note.
 std::unique_ptr<Backend> make_backend(BackendKind kind, int threads, std::string* note,
                                       const CudaOptions& cuda = {});

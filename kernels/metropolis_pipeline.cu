@@ -1,0 +1,710 @@
+// CUDA member pipeline (metropolis_pipeline.cuh). CPU twin: host/cpu/metropolis_pipeline.cpp;
+// the rules are shared (include/locent/metropolis_pipeline.hpp).
+//
+// Block a of an instance's cluster is member a (replica a < y, or the explicit centre a = y). A
+// replica block holds its stabilities (16 bits each: |Δ| ≤ N, and a launch that meets a larger
+// one hands the chunk back), its boundary sets and its weights in shared memory; the centre block
+// its weights. Pattern μ = 32w + q (bit q of pattern word w) has its stability at q·pw + w, so
+// that a thread takes whole words (32 patterns, one set word) and a warp's threads touch
+// consecutive 16-bit entries. A sweep is a sequence of rounds, each:
+//   1. warp 0 draws the Philox words and sites of the steps up to 2k ahead into a ring that also
+//      keeps the last kPipelineWindow steps' sites; every thread asks L2 for the columns of the
+//      next round's steps;
+//   2. (a replica) every thread counts |A ∩ col| + |B ∩ col| over its pattern words for each of
+//      the next m ≤ k steps, the columns read from global memory; a warp sum, a block sum;
+//   3. warp 0 decides: lane L watches member L, its progress (an acquire load through
+//      distributed shared memory) and, for the steps whose needs are met, its weights there; the
+//      decisions follow in order, all lanes alike; the block's own progress is published with a
+//      release store after each run of decisions. A replica's round ends at its accepted flip;
+//   4. (a replica that moved) its stabilities move by ±2, sets rebuilt word by word.
+// No cluster barrier inside a sweep: the members meet at its end (trace, centre check).
+#include "kernels/metropolis_pipeline.cuh"
+
+#include <cooperative_groups.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "kernels/cuda_check.cuh"
+#include "kernels/device_util.cuh"
+#include "locent/backend.hpp"
+#include "locent/error.hpp"
+#include "locent/metropolis_pipeline.hpp"
+#include "locent/metropolis_rounds.hpp"
+#include "locent/metropolis_rules.hpp"
+#include "locent/rng.hpp"
+
+namespace cg = cooperative_groups;
+
+namespace locent::cuda {
+namespace {
+
+constexpr int kPipelineWarps = 16;
+constexpr int kRingMask = kPipelineRing - 1;
+static_assert((kPipelineRing & kRingMask) == 0, "the ring is a power of two");
+// The ring holds the window behind a round's steps and 2k steps from its start.
+static_assert(kPipelineRing >= kPipelineWindow + 2 * kMaxPipelineSteps, "ring too short");
+static_assert(kMaxPipelineSteps <= 32, "a round's counts sit one a lane");
+constexpr int kMaxPipelineMembers = 16;  // a non-portable cluster
+// A 16-bit stability this far from zero could leave the range at its next move.
+constexpr int kStabilityLimit = 32765;
+// Polls of another member's progress before a wait is declared a defect (__trap, not a hang).
+constexpr long long kSpinLimit = 1LL << 26;
+
+// LOCENT_ROUNDS_PROFILE: thread 0's cycles by phase in the first instance's first and last
+// members, and its counts.
+enum PipelinePhase { kFill, kCount, kLook, kWait, kDecide, kMove, kSweepEnd, kRounds, kMoves,
+                     kSlots };
+constexpr const char* kPhaseNames[] = {"fill", "count", "look", "wait", "decide", "move", "end"};
+
+struct PipelineArgs {
+  int k;
+  int* restart;
+  bool table_in_shared;
+  unsigned long long* profile;  // 2 × kSlots, or null
+};
+
+// The carve-up of dynamic shared memory, in bytes from the start; the same on host and device.
+struct PipelineLayout {
+  std::size_t stabilities = 0, set_a = 0, set_b = 0, weights = 0, sites = 0, words = 0;
+  std::size_t partial = 0, table = 0, bytes = 0;
+  LOCENT_HD PipelineLayout(int pattern_words, int weight_words, std::size_t table_words) {
+    std::size_t at = 0;
+    const auto take = [&at](std::size_t size) {
+      const std::size_t here = at;
+      at += (size + 15) / 16 * 16;
+      return here;
+    };
+    stabilities = take(std::size_t(64) * pattern_words);  // 32 patterns a word, 2 bytes each
+    set_a = take(std::size_t(4) * pattern_words);
+    set_b = take(std::size_t(4) * pattern_words);
+    weights = take(std::size_t(4) * weight_words);
+    sites = take(4 * kPipelineRing);
+    words = take(4 * kPipelineRing);
+    partial = take(4 * kPipelineWarps * kMaxPipelineSteps);
+    table = take(4 * table_words);
+    bytes = at;
+  }
+};
+
+__device__ __forceinline__ unsigned load_acquire_cluster(const unsigned* p) {
+  unsigned v;
+  asm volatile("ld.acquire.cluster.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
+  return v;
+}
+__device__ __forceinline__ unsigned load_relaxed_cluster(const unsigned* p) {
+  unsigned v;
+  asm volatile("ld.relaxed.cluster.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
+  return v;
+}
+__device__ __forceinline__ void store_release_cluster(unsigned* p, unsigned v) {
+  asm volatile("st.release.cluster.u32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
+}
+__device__ __forceinline__ int load_flag(const int* p) {
+  return *reinterpret_cast<const volatile int*>(p);
+}
+__device__ __forceinline__ void prefetch_l2(const void* p) {
+  asm volatile("prefetch.global.L2 [%0];\n" ::"l"(p));
+}
+
+__global__ void __launch_bounds__(32 * kPipelineWarps, 1)
+    metropolis_pipeline_kernel(MetropolisBatch bt, MetropolisChunk ch, PipelineArgs pa) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  extern __shared__ __align__(16) unsigned char smem[];
+  __shared__ unsigned progress;  // steps of this sweep decided: read by the other members
+  __shared__ int ctrl_stop, ctrl_moved, ctrl_site, ctrl_was_plus, ctrl_decided, ctrl_k;
+  __shared__ int size_a, size_b, new_size_a, new_size_b, overflow, centre_solved;
+  __shared__ long long energy;
+  __shared__ unsigned long long sums[3];  // a sweep's end: errors, centre errors, distance
+  // Block 0 gathers every member's sums and accepted count at a sweep's end.
+  __shared__ unsigned long long gathered[kMaxPipelineMembers][4];
+  cg::cluster_group cluster = cg::this_cluster();
+
+  const bool traced = !bt.explicit_centre, flips = bt.flip_energy;
+  const int y = bt.replicas, members = traced ? y : y + 1;
+  const int a = static_cast<int>(cluster.block_rank());
+  const int b = blockIdx.x / members;
+  InstanceStatus* status = bt.status + b;
+  if (status->solved) return;  // the same for every block of the cluster
+
+  const int n = bt.sites, p = bt.patterns, pw = bt.pattern_words, nw = bt.weight_words;
+  const int rw = bt.input_words;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, warps = blockDim.x >> 5;
+  const int threads = blockDim.x;
+  const bool replica = a < y;
+  const std::uint32_t instance = bt.instance_ids[b];
+  const std::uint32_t full = 0xffffffffu;
+
+  const PipelineLayout lay(pw, nw, pa.table_in_shared ? ch.table_stride : 0);
+  std::int16_t* st = reinterpret_cast<std::int16_t*>(smem + lay.stabilities);
+  std::uint32_t* sa = reinterpret_cast<std::uint32_t*>(smem + lay.set_a);
+  std::uint32_t* sb = reinterpret_cast<std::uint32_t*>(smem + lay.set_b);
+  std::uint32_t* wts = reinterpret_cast<std::uint32_t*>(smem + lay.weights);
+  int* ring_site = reinterpret_cast<int*>(smem + lay.sites);
+  std::uint32_t* ring_word = reinterpret_cast<std::uint32_t*>(smem + lay.words);
+  int* partial = reinterpret_cast<int*>(smem + lay.partial);
+  std::uint32_t* shared_table = reinterpret_cast<std::uint32_t*>(smem + lay.table);
+
+  const std::uint32_t* columns = bt.columns + std::size_t(b) * bt.inputs * pw;
+  const std::uint32_t* rows = bt.rows + std::size_t(b) * p * rw;
+  const std::size_t ra = std::size_t(b) * y + (replica ? a : 0);  // (instance, replica) index
+  std::uint32_t* global_weights =
+      replica ? bt.weights + ra * nw : bt.centre + std::size_t(b) * nw;
+  std::int32_t* global_stab = bt.stabilities + ra * p;
+  std::int32_t* site_sums = bt.site_sums + std::size_t(b) * n;
+  std::uint32_t* centre_bits = bt.centre_scratch + std::size_t(b) * nw;
+  int* restart = pa.restart + b;
+
+  // Load.
+  if (tid == 0) {
+    progress = 0;
+    ctrl_stop = 0;
+    overflow = 0;
+    centre_solved = 0;
+    new_size_a = 0;
+    new_size_b = 0;
+    if (replica) {
+      size_a = bt.size_a[ra];
+      size_b = bt.size_b[ra];
+      energy = bt.energy[ra];
+    }
+  }
+  __syncthreads();
+  for (int w = tid; w < nw; w += threads) wts[w] = global_weights[w];
+  // Pattern of entry e of the stabilities (at the launch's start and end only).
+  const auto pattern_of = [pw](int e) {
+    const int q = e / pw;
+    return 32 * (e - q * pw) + q;
+  };
+  if (replica) {
+    bool over = false;
+    for (int e = tid; e < 32 * pw; e += threads) {
+      const int mu = pattern_of(e);
+      const int d = mu < p ? global_stab[mu] : 0;
+      over |= d > kStabilityLimit || d < -kStabilityLimit;
+      st[e] = static_cast<std::int16_t>(d);
+    }
+    if (over) overflow = 1;
+    for (int w = tid; w < pw; w += threads) {
+      sa[w] = bt.set_a[ra * pw + w];
+      sb[w] = bt.set_b[ra * pw + w];
+    }
+  }
+  __syncthreads();
+  if (tid == 0 && overflow) atomicExch(restart, 1);
+  // Thread 0's counters for this launch; the trace's are the status's plus every member's.
+  const std::uint64_t accepted_at_start = status->accepted;
+  std::uint64_t proposals = 0, accepted = 0, proposals_before = 0, accepted_before = 0;
+  int seen = 0;  // warp 0, lane L: the progress of member L last seen (this sweep)
+  const bool is_peer = lane < members && lane != a;
+  const unsigned* peer_progress = nullptr;
+  const std::uint32_t* peer_weights = nullptr;
+  cluster.sync();  // every block of the cluster exists before any reads another's memory
+  // LOCENT_ROUNDS_PROFILE: thread 0's cycles by phase (row 0: member 0, row 1: the last member).
+  __shared__ unsigned long long cycles[kSlots];
+  const int profile_row =
+      pa.profile != nullptr && b == 0 ? (a == 0 ? 0 : a == members - 1 ? 1 : -1) : -1;
+  if (profile_row >= 0 && tid == 0)
+    for (int q = 0; q < kSlots; ++q) cycles[q] = 0;
+  long long mark_at = clock64();
+  const auto mark = [&](int phase) {
+    if (profile_row < 0 || tid != 0) return;
+    const long long now = clock64();
+    cycles[phase] += static_cast<unsigned long long>(now - mark_at);
+    mark_at = now;
+  };
+  if (warp == 0 && is_peer) {
+    peer_progress = cluster.map_shared_rank(&progress, lane);
+    peer_weights = cluster.map_shared_rank(wts, lane);
+  }
+
+  // The last step l in [j − window, j) at step j's site, or −1 (warp-collective).
+  const auto previous_visit = [&](int j) {
+    const int site = ring_site[j & kRingMask];
+    const int first = j > kPipelineWindow ? j - kPipelineWindow : 0;
+    for (int c = 0; 32 * c < kPipelineWindow; ++c) {
+      const int l = j - 1 - lane - 32 * c;
+      const std::uint32_t match = __ballot_sync(full, l >= first && ring_site[l & kRingMask] == site);
+      if (match) return j - 1 - (__ffs(match) - 1) - 32 * c;
+    }
+    return -1;
+  };
+
+  for (int s = 0; s < ch.sweeps; ++s) {
+    const std::uint64_t sweep = ch.first_sweep + s;
+    const std::uint32_t* table = ch.tables + s * ch.table_stride;
+    if (pa.table_in_shared) {
+      for (std::size_t e = tid; e < ch.table_stride; e += threads) shared_table[e] = table[e];
+      table = shared_table;
+    }
+    if (tid == 0) {  // this sweep's count-ahead from this member's last acceptance
+      ctrl_k = adaptive_round_steps(accepted - accepted_before, proposals - proposals_before, 1,
+                                    pa.k);
+      accepted_before = accepted;
+      proposals_before = proposals;
+    }
+    __syncthreads();
+    const ThresholdView view{table, ch.half_width, ch.coupling_states};
+    const int k = ctrl_k;
+    int pos = 0, filled = 0;
+    seen = 0;
+
+    while (pos < n) {
+      // 1. The ring up to 2k steps ahead; the stop flag.
+      const int target = min(n, pos + 2 * k);
+      if (warp == 0) {
+        for (int j = filled + lane; j < target; j += 32) {
+          const PhiloxBlock g0 = philox_block(ch.seed, Purpose::metropolis, instance,
+                                              static_cast<std::uint32_t>(sweep),
+                                              static_cast<std::uint32_t>(j), 0);
+          const std::uint32_t slot = replica ? replica_slot(a) : centre_slot(y);
+          const std::uint32_t word =
+              slot < 4 ? g0.v[slot]
+                       : philox_block(ch.seed, Purpose::metropolis, instance,
+                                      static_cast<std::uint32_t>(sweep),
+                                      static_cast<std::uint32_t>(j), slot >> 2)
+                             .v[slot & 3u];
+          ring_site[j & kRingMask] = static_cast<int>(uniform_below(g0.v[site_slot()], n));
+          ring_word[j & kRingMask] = word;
+        }
+        if (lane == 0) ctrl_stop = load_flag(restart);
+      }
+      filled = target;
+      __syncthreads();
+      if (ctrl_stop) break;
+      mark(kFill);
+      const int m = min(k, n - pos);
+      if (replica) {  // the next round's columns on their way to L2
+        const int lines = (4 * pw + 127) / 128, ahead = max(0, min(n, pos + 2 * k) - (pos + k));
+        for (int e = tid; e < ahead * lines; e += threads) {
+          const int u = e / lines, line = e - u * lines;
+          prefetch_l2(columns + std::size_t(ring_site[(pos + k + u) & kRingMask]) * pw + 32 * line);
+        }
+      }
+
+      // 2. A replica's counts |A ∩ col| + |B ∩ col| for steps pos .. pos + m − 1.
+      int hits = 0;  // warp 0, lane t: step pos + t's
+      if (replica) {
+        int acc[kMaxPipelineSteps];
+        std::uint32_t col[kMaxPipelineSteps];  // word offsets (the shape keeps N · pw < 2^32)
+#pragma unroll
+        for (int t = 0; t < kMaxPipelineSteps; ++t) {
+          acc[t] = 0;
+          col[t] = std::uint32_t(ring_site[(pos + min(t, m - 1)) & kRingMask]) * std::uint32_t(pw);
+        }
+        for (int w = tid; w < pw; w += threads) {
+          const std::uint32_t wa = sa[w], wb = sb[w];
+#pragma unroll
+          for (int t = 0; t < kMaxPipelineSteps; ++t) {
+            if (t < m) {
+              const std::uint32_t x = __ldg(columns + col[t] + w);
+              acc[t] += __popc(x & wa) + __popc(x & wb);
+            }
+          }
+        }
+#pragma unroll
+        for (int t = 0; t < kMaxPipelineSteps; ++t) {
+          if (t < m) {
+            const int v = warp_sum(acc[t]);
+            if (lane == 0) partial[warp * kMaxPipelineSteps + t] = v;
+          }
+        }
+        __syncthreads();
+        if (warp == 0 && lane < m)
+          for (int q = 0; q < warps; ++q) hits += partial[q * kMaxPipelineSteps + lane];
+        mark(kCount);
+      }
+
+      // 3. The decisions, in warp 0.
+      if (warp == 0) {
+        int t = 0;
+        bool moved = false, stop = false;
+        int flip_site = 0;
+        bool flip_plus = false;
+        while (t < m && !moved && !stop) {
+          // A look at the others' progress: the run of steps whose needs are met.
+          if (is_peer) seen = max(seen, static_cast<int>(load_acquire_cluster(peer_progress)));
+          int ready = 0;
+          for (int u = t; u < m; ++u) {
+            const int j = pos + u;
+            const int need = is_peer ? pipeline_need(a, lane, j, previous_visit(j), kPipelineWindow) : 0;
+            if (!__all_sync(full, seen >= need)) break;
+            ++ready;
+          }
+          mark(kLook);
+          if (ready == 0) {  // wait for step pos + t's needs, or a stop
+            const int j = pos + t;
+            const int need = is_peer ? pipeline_need(a, lane, j, previous_visit(j), kPipelineWindow) : 0;
+            long long spins = 0;
+            while (!__all_sync(full, seen >= need)) {
+              if (__shfl_sync(full, lane == 0 ? load_flag(restart) : 0, 0)) {
+                stop = true;
+                break;
+              }
+              if (is_peer && seen < need)
+                seen = max(seen, static_cast<int>(load_acquire_cluster(peer_progress)));
+              if (++spins > kSpinLimit) __trap();
+            }
+            mark(kWait);
+            continue;
+          }
+          // The others' weights at those steps (bit u: step pos + t + u).
+          std::uint32_t bits = 0;
+          if (is_peer)
+            for (int u = 0; u < ready; ++u) {
+              const int site = ring_site[(pos + t + u) & kRingMask];
+              bits |= ((load_relaxed_cluster(peer_weights + (site >> 5)) >> (site & 31)) & 1u) << u;
+            }
+          mark(kLook);
+          int u = 0;
+          while (u < ready) {
+            const int j = pos + t + u;
+            const int site = ring_site[j & kRingMask];
+            const std::uint32_t others = __ballot_sync(full, is_peer && lane < y && ((bits >> u) & 1u));
+            const bool centre_read = (__shfl_sync(full, bits, y & 31) >> u) & 1u;  // lane y: the centre
+            const int hit = __shfl_sync(full, hits, (t + u) & 31);
+            const bool own = test_bit32(wts, site);
+            ++u;
+            RoundStep step;
+            step.site = site;
+            step.replica_plus = others | (replica ? std::uint32_t(own) << a : 0u);
+            step.centre_plus = replica ? (!traced && centre_read) : own;
+            // ΔE needs only |A ∩ col| + |B ∩ col| (metropolis_rules.hpp: flip_delta_energy).
+            const int de = replica ? flip_delta_energy(own, hit, 0, size_a, size_b) : 0;
+            const std::uint32_t word = ring_word[j & kRingMask];
+            const auto random_at = [word](int, std::uint32_t) { return word; };
+            ++proposals;
+            if (!proposal_accepted(step, j, a, y, traced, de, view, random_at)) continue;
+            ++accepted;
+            __syncwarp();
+            if (lane == 0) wts[site >> 5] ^= 1u << (site & 31);
+            __syncwarp();
+            if (!replica) continue;
+            moved = true;
+            flip_site = site;
+            flip_plus = own;
+            const long long after = energy + de;  // every lane reads it before lane 0 writes
+            __syncwarp();
+            if (lane == 0) energy = after;
+            if (after == 0) {  // solved mid-sweep: the chunk again, by another kernel
+              if (lane == 0) atomicExch(restart, 1);
+              stop = true;
+            }
+            break;
+          }
+          t += u;
+          mark(kDecide);
+          __syncwarp();
+          if (lane == 0) store_release_cluster(&progress, static_cast<unsigned>(pos + t));
+        }
+        if (lane == 0) {
+          ctrl_moved = moved;
+          ctrl_site = flip_site;
+          ctrl_was_plus = flip_plus;
+          ctrl_decided = t;
+          if (stop) ctrl_stop = 1;
+        }
+      }
+      __syncthreads();
+      if (ctrl_stop) break;
+
+      // 4. A replica's move: stabilities by ±2 where the column drops (or raises) them, sets
+      // rebuilt, their sizes summed; a thread a pattern word.
+      if (replica && ctrl_moved) {
+        const int site = ctrl_site;
+        const bool was_plus = ctrl_was_plus != 0;
+        const std::uint32_t* col = columns + std::size_t(site) * pw;
+        int count_a = 0, count_b = 0;
+        bool over = false;
+        for (int w = tid; w < pw; w += threads) {
+          const std::uint32_t x = __ldg(col + w);
+          const std::uint32_t drops = was_plus ? x : ~x;
+          const int live = min(32, p - 32 * w);  // patterns in this word
+          std::uint32_t word_a = 0, word_b = 0;
+#pragma unroll 8
+          for (int q = 0; q < 32; ++q) {
+            std::int16_t* e = st + q * pw + w;
+            const int d = *e + (((drops >> q) & 1u) ? -2 : 2);
+            if (q < live) {
+              *e = static_cast<std::int16_t>(d);
+              over |= d > kStabilityLimit || d < -kStabilityLimit;
+              word_a |= std::uint32_t(in_set_a(d, flips)) << q;
+              word_b |= std::uint32_t(in_set_b(d, flips)) << q;
+            }
+          }
+          sa[w] = word_a;
+          sb[w] = word_b;
+          count_a += __popc(word_a);
+          count_b += __popc(word_b);
+        }
+        count_a = warp_sum(count_a);
+        count_b = warp_sum(count_b);
+        if (lane == 0) {
+          atomicAdd(&new_size_a, count_a);
+          atomicAdd(&new_size_b, count_b);
+        }
+        if (over) overflow = 1;
+        if (tid == 0) atomicAdd(site_sums + site, was_plus ? -2 : 2);
+        __syncthreads();
+        if (tid == 0) {
+          size_a = new_size_a;
+          size_b = new_size_b;
+          new_size_a = 0;
+          new_size_b = 0;
+          if (overflow) atomicExch(restart, 1);
+        }
+      }
+      pos += ctrl_decided;
+      mark(kMove);
+      if (profile_row >= 0 && tid == 0) {
+        ++cycles[kRounds];
+        cycles[kMoves] += ctrl_moved && replica;
+      }
+    }
+
+    // The sweep's end: every member is done with it (or stopped).
+    cluster.sync();
+    if (tid == 0) {
+      ctrl_stop = load_flag(restart);  // set before its setter arrived: the same in every block
+      progress = 0;                    // nobody reads it again before the next sweep's start
+    }
+    __syncthreads();
+    if (ctrl_stop) break;
+    const std::uint64_t done = sweep + 1;
+    const bool check = done % ch.centre_check_every == 0;
+    const bool record = ch.trace_every > 0 && done % ch.trace_every == 0;
+    if (check || record) {
+      // The centre's bits, a share of the words a member: the clipped majority of the replicas
+      // (S_i ≥ 0), or the explicit centre's.
+      const int wshare = (nw + members - 1) / members, w0 = a * wshare, w1 = min(nw, w0 + wshare);
+      for (int w = w0 + tid; w < w1; w += threads) {
+        std::uint32_t word = 0;
+        if (traced) {
+          int plus[32];
+#pragma unroll
+          for (int q = 0; q < 32; ++q) plus[q] = 0;
+          for (int r = 0; r < y; ++r) {
+            const std::uint32_t x = *cluster.map_shared_rank(wts + w, r);
+#pragma unroll
+            for (int q = 0; q < 32; ++q) plus[q] += (x >> q) & 1u;
+          }
+#pragma unroll
+          for (int q = 0; q < 32; ++q) word |= std::uint32_t(32 * w + q < n && 2 * plus[q] >= y) << q;
+        } else {
+          word = *cluster.map_shared_rank(wts + w, y);
+        }
+        centre_bits[w] = word;
+      }
+      if (tid < 3) sums[tid] = 0;
+      cluster.sync();
+      // This replica's errors and distance to the centre; the centre's errors over a share of the
+      // patterns.
+      if (replica) {
+        int errors = 0, distance = 0;
+        for (int e = tid; e < 32 * pw; e += threads) errors += st[e] < 0;  // pads hold 0
+        for (int w = tid; w < nw; w += threads) distance += __popc(wts[w] ^ centre_bits[w]);
+        errors = warp_sum(errors);
+        distance = warp_sum(distance);
+        if (lane == 0) {
+          atomicAdd(&sums[0], static_cast<unsigned long long>(errors));
+          atomicAdd(&sums[2], static_cast<unsigned long long>(distance));
+        }
+      }
+      {
+        const int share = (p + members - 1) / members, mu0 = a * share, mu1 = min(p, mu0 + share);
+        for (int mu = mu0 + warp; mu < mu1; mu += warps) {
+          const std::uint32_t* row = rows + std::size_t(mu) * rw;
+          int differ = 0;
+          for (int w = lane; w < nw; w += 32) differ += __popc(row[w] ^ centre_bits[w]);
+          differ = warp_sum(differ);
+          if (lane == 0 && n - 2 * differ < 0) atomicAdd(&sums[1], 1ULL);
+        }
+      }
+      __syncthreads();
+      if (tid < 4)
+        *cluster.map_shared_rank(&gathered[a][tid], 0) = tid < 3 ? sums[tid] : accepted;
+      cluster.sync();
+      if (a == 0 && tid == 0) {
+        unsigned long long centre_errors = 0, distance = 0, all_accepted = accepted_at_start;
+        for (int r = 0; r < members; ++r) {
+          centre_errors += gathered[r][1];
+          distance += gathered[r][2];
+          all_accepted += gathered[r][3];
+        }
+        if (record && bt.trace_count[b] < bt.trace_capacity) {
+          std::int64_t* out =
+              bt.trace + (std::size_t(b) * bt.trace_capacity + bt.trace_count[b]) * (5 + y);
+          out[0] = instance;
+          out[1] = static_cast<std::int64_t>(done);
+          out[2] = static_cast<std::int64_t>(centre_errors);
+          out[3] = static_cast<std::int64_t>(distance);
+          out[4] = static_cast<std::int64_t>(all_accepted);
+          for (int r = 0; r < y; ++r) out[5 + r] = static_cast<std::int64_t>(gathered[r][0]);
+          ++bt.trace_count[b];
+        }
+        if (check && centre_errors == 0)
+          for (int r = 0; r < members; ++r) *cluster.map_shared_rank(&centre_solved, r) = 1;
+      }
+      cluster.sync();
+      if (centre_solved) break;
+    }
+    cluster.sync();  // every member has reset its progress before any looks at it again
+    mark(kSweepEnd);
+  }
+
+  // The launch's end: nobody reads another block's shared memory after this barrier.
+  cluster.sync();
+  if (profile_row >= 0 && tid == 0)
+    for (int q = 0; q < kSlots; ++q) pa.profile[profile_row * kSlots + q] = cycles[q];
+  if (load_flag(restart)) return;  // the chunk is taken again from its saved start
+  for (int w = tid; w < nw; w += threads) global_weights[w] = wts[w];
+  if (replica) {
+    int errors = 0;
+    for (int e = tid; e < 32 * pw; e += threads) {
+      const int mu = pattern_of(e);
+      if (mu < p) global_stab[mu] = st[e];
+      errors += st[e] < 0;  // pads hold 0
+    }
+    for (int w = tid; w < pw; w += threads) {
+      bt.set_a[ra * pw + w] = sa[w];
+      bt.set_b[ra * pw + w] = sb[w];
+    }
+    errors = warp_sum(errors);
+    if (tid == 0) sums[0] = 0;
+    __syncthreads();
+    if (lane == 0) atomicAdd(&sums[0], static_cast<unsigned long long>(errors));
+    __syncthreads();
+    if (tid == 0) {
+      bt.size_a[ra] = size_a;
+      bt.size_b[ra] = size_b;
+      bt.errors[ra] = static_cast<std::int32_t>(sums[0]);
+      bt.energy[ra] = energy;
+    }
+  }
+  if (tid == 0) {
+    atomicAdd(reinterpret_cast<unsigned long long*>(&status->proposals),
+              static_cast<unsigned long long>(proposals));
+    atomicAdd(reinterpret_cast<unsigned long long*>(&status->accepted),
+              static_cast<unsigned long long>(accepted));
+    if (a == 0 && centre_solved) {
+      status->solved = 1;
+      status->solved_by = y;
+    }
+  }
+#elif defined(__CUDA_ARCH__)
+  __trap();  // no sm_90 code in this build: metropolis_pipeline_shape never picks it
+#endif
+}
+
+cudaLaunchConfig_t pipeline_config(const MetropolisBatch& batch, int members, std::size_t bytes,
+                                   cudaLaunchAttribute* attribute) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(members * batch.instances);
+  config.blockDim = dim3(32 * kPipelineWarps);
+  config.dynamicSmemBytes = bytes;
+  attribute->id = cudaLaunchAttributeClusterDimension;
+  attribute->val.clusterDim.x = members;
+  attribute->val.clusterDim.y = 1;
+  attribute->val.clusterDim.z = 1;
+  config.attrs = attribute;
+  config.numAttrs = 1;
+  return config;
+}
+
+}  // namespace
+
+bool pipeline_requested() {
+  const char* value = std::getenv("LOCENT_ROUNDS_PIPELINE");
+  return value != nullptr && std::string(value) == "1";
+}
+
+PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch,
+                                        int round_steps) {
+  PipelineShape none;
+  const int members = batch.replicas + (batch.explicit_centre ? 1 : 0);
+  if (batch.hidden_units > 1 || members > kMaxPipelineMembers || round_steps < 1) return none;
+  if (std::uint64_t(batch.sites) * std::uint64_t(batch.pattern_words) >= (std::uint64_t{1} << 32))
+    return none;  // column offsets are 32-bit
+  int major = 0, optin = 0;
+  LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  if (major < 9) return none;
+  LOCENT_CUDA_CHECK(
+      cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  cudaFuncAttributes attributes{};
+  LOCENT_CUDA_CHECK(cudaFuncGetAttributes(&attributes, metropolis_pipeline_kernel));
+  if (attributes.ptxVersion < 90 || attributes.binaryVersion < 90) return none;
+  const std::size_t limit = std::size_t(optin) - attributes.sharedSizeBytes;
+  const std::size_t bytes = PipelineLayout(batch.pattern_words, batch.weight_words, 0).bytes;
+  if (bytes > limit) return none;
+  LOCENT_CUDA_CHECK(cudaFuncSetAttribute(metropolis_pipeline_kernel,
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize, int(limit)));
+  if (members > 8)
+    LOCENT_CUDA_CHECK(cudaFuncSetAttribute(metropolis_pipeline_kernel,
+                                           cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
+  cudaLaunchAttribute attribute{};
+  const cudaLaunchConfig_t config = pipeline_config(batch, members, bytes, &attribute);
+  int clusters = 0;
+  if (cudaOccupancyMaxActiveClusters(&clusters, metropolis_pipeline_kernel, &config) !=
+          cudaSuccess ||
+      clusters < 1) {
+    (void)cudaGetLastError();
+    return none;
+  }
+  PipelineShape shape;
+  shape.members = members;
+  shape.round_steps = std::min(round_steps, kMaxPipelineSteps);
+  shape.warps = kPipelineWarps;
+  shape.shared_bytes = bytes;
+  shape.max_shared_bytes = limit;
+  return shape;
+}
+
+namespace {
+std::atomic<std::uint64_t> launches{0};
+}  // namespace
+
+void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisChunk& chunk,
+                                const PipelineShape& shape, int* restart, cudaStream_t stream) {
+  if (shape.members == 0) throw Error("the member pipeline does not apply to this batch");
+  // LOCENT_ROUNDS_PROFILE: thread 0's cycles by phase, on stderr after each launch.
+  static const bool profile = std::getenv("LOCENT_ROUNDS_PROFILE") != nullptr;
+  static unsigned long long* cycles = nullptr;
+  if (profile && cycles == nullptr) {
+    LOCENT_CUDA_CHECK(cudaMalloc(&cycles, 2 * kSlots * sizeof(unsigned long long)));
+    LOCENT_CUDA_CHECK(cudaMemset(cycles, 0, 2 * kSlots * sizeof(unsigned long long)));
+  }
+  PipelineArgs args{shape.round_steps, restart, false, profile ? cycles : nullptr};
+  std::size_t bytes = shape.shared_bytes;
+  const std::size_t with_table =
+      PipelineLayout(batch.pattern_words, batch.weight_words, chunk.table_stride).bytes;
+  if (with_table <= shape.max_shared_bytes && chunk.table_stride * 4 <= kSharedTableBytes) {
+    args.table_in_shared = true;
+    bytes = with_table;
+  }
+  cudaLaunchAttribute attribute{};
+  cudaLaunchConfig_t config = pipeline_config(batch, shape.members, bytes, &attribute);
+  config.stream = stream;
+  LOCENT_CUDA_CHECK(cudaLaunchKernelEx(&config, metropolis_pipeline_kernel, batch, chunk, args));
+  ++launches;
+  if (!profile) return;
+  unsigned long long host[2 * kSlots] = {};
+  LOCENT_CUDA_CHECK(cudaMemcpyAsync(host, cycles, sizeof(host), cudaMemcpyDeviceToHost, stream));
+  LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
+  std::fprintf(stderr, "pipeline profile:");
+  for (int row = 0; row < 2; ++row) {
+    const unsigned long long* c = host + row * kSlots;
+    const double rounds = c[kRounds] > 0 ? double(c[kRounds]) : 1.0;
+    std::fprintf(stderr, " %s member: %llu rounds, %llu moves, cycles a round", row ? "last" : "first",
+                 c[kRounds], c[kMoves]);
+    for (int q = 0; q < kRounds; ++q) std::fprintf(stderr, " %s:%.0f", kPhaseNames[q], double(c[q]) / rounds);
+    std::fprintf(stderr, row ? "\n" : ";");
+  }}
+
+}  // namespace locent::cuda
+
+namespace locent {
+std::uint64_t cuda_pipeline_launches() { return cuda::launches.load(); }
+}  // namespace locent

@@ -1,0 +1,45 @@
+// CUDA member pipeline (include/locent/metropolis_pipeline.hpp), compute capability 9.0,
+// perceptrons: one thread block a chain member (replica, explicit centre), a cluster an
+// instance. Each block holds its replica's stabilities (16 bits each) and boundary sets in shared
+// memory and walks the sweep on its own, counting its ΔE for up to k steps ahead and reading the
+// other members' weights through distributed shared memory once their progress allows: no
+// cluster barrier inside a sweep. CPU twin: host/cpu/metropolis_pipeline.cpp; the trajectory is
+// the sequential chain's, bit for bit. Not yet run on hardware, so opt-in
+// (LOCENT_ROUNDS_PIPELINE=1, taken by launch_metropolis_rounds).
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/metropolis.cuh"
+
+namespace locent::cuda {
+
+// The most steps a replica counts ahead in one pass (its per-thread sums are registers).
+inline constexpr int kMaxPipelineSteps = 16;
+
+struct PipelineShape {
+  int members = 0;          // blocks a cluster: y, or y + 1 with an explicit centre; 0: no
+  int round_steps = 0;      // the most steps counted ahead
+  int warps = 0;
+  std::size_t shared_bytes = 0;  // dynamic, without the threshold table
+  std::size_t max_shared_bytes = 0;
+};
+
+// LOCENT_ROUNDS_PIPELINE=1: the rounds kernel's launches take the pipeline where it applies.
+bool pipeline_requested();
+
+// The shape, or members = 0 where the pipeline does not apply: a committee, compute capability
+// below 9.0, more than 16 members, or a replica whose stabilities and sets do not fit in one
+// block's shared memory. `round_steps` is capped at kMaxPipelineSteps.
+PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch,
+                                        int round_steps);
+
+// Launches one chunk. restart[b] (zeroed by the caller) becomes 1 where instance b must be taken
+// again from the chunk's start by another kernel: a replica reached zero energy mid-sweep (members
+// before it may have gone past that point of the chain), or a stability left the 16-bit range.
+void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisChunk& chunk,
+                                const PipelineShape& shape, int* restart, cudaStream_t stream);
+
+}  // namespace locent::cuda
