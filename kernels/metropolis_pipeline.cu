@@ -8,8 +8,9 @@
 // that a thread takes whole words (32 patterns, one set word) and a warp's threads touch
 // consecutive 16-bit entries. A sweep is a sequence of rounds, each:
 //   1. warp 0 draws the Philox words and sites of the steps up to 2k ahead into a ring that also
-//      keeps the last kPipelineWindow steps' sites; every thread asks L2 for the columns of the
-//      next round's steps;
+//      keeps the last kPipelineWindow steps' sites; the block finds the new steps' previous
+//      visits within that window (one (step, earlier step) pair a thread); every thread asks L2
+//      for the columns of the next round's steps;
 //   2. (a replica) every thread counts |A ∩ col| + |B ∩ col| over its pattern words for each of
 //      the next m ≤ k steps, the columns read from global memory; a warp sum, a block sum;
 //   3. warp 0 decides: lane L watches member L, its progress (an acquire load through
@@ -70,6 +71,7 @@ struct PipelineArgs {
 // The carve-up of dynamic shared memory, in bytes from the start; the same on host and device.
 struct PipelineLayout {
   std::size_t stabilities = 0, set_a = 0, set_b = 0, weights = 0, sites = 0, words = 0;
+  std::size_t previous = 0;
   std::size_t partial = 0, table = 0, bytes = 0;
   LOCENT_HD PipelineLayout(int pattern_words, int weight_words, std::size_t table_words) {
     std::size_t at = 0;
@@ -84,6 +86,7 @@ struct PipelineLayout {
     weights = take(std::size_t(4) * weight_words);
     sites = take(4 * kPipelineRing);
     words = take(4 * kPipelineRing);
+    previous = take(4 * kPipelineRing);
     partial = take(4 * kPipelineWarps * kMaxPipelineSteps);
     table = take(4 * table_words);
     bytes = at;
@@ -145,6 +148,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   std::uint32_t* wts = reinterpret_cast<std::uint32_t*>(smem + lay.weights);
   int* ring_site = reinterpret_cast<int*>(smem + lay.sites);
   std::uint32_t* ring_word = reinterpret_cast<std::uint32_t*>(smem + lay.words);
+  int* ring_previous = reinterpret_cast<int*>(smem + lay.previous);  // pipeline_previous_visit
   int* partial = reinterpret_cast<int*>(smem + lay.partial);
   std::uint32_t* shared_table = reinterpret_cast<std::uint32_t*>(smem + lay.table);
 
@@ -221,18 +225,6 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
     peer_weights = cluster.map_shared_rank(wts, lane);
   }
 
-  // The last step l in [j − window, j) at step j's site, or −1 (warp-collective).
-  const auto previous_visit = [&](int j) {
-    const int site = ring_site[j & kRingMask];
-    const int first = j > kPipelineWindow ? j - kPipelineWindow : 0;
-    for (int c = 0; 32 * c < kPipelineWindow; ++c) {
-      const int l = j - 1 - lane - 32 * c;
-      const std::uint32_t match = __ballot_sync(full, l >= first && ring_site[l & kRingMask] == site);
-      if (match) return j - 1 - (__ffs(match) - 1) - 32 * c;
-    }
-    return -1;
-  };
-
   for (int s = 0; s < ch.sweeps; ++s) {
     const std::uint64_t sweep = ch.first_sweep + s;
     const std::uint32_t* table = ch.tables + s * ch.table_stride;
@@ -269,12 +261,21 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
                              .v[slot & 3u];
           ring_site[j & kRingMask] = static_cast<int>(uniform_below(g0.v[site_slot()], n));
           ring_word[j & kRingMask] = word;
+          ring_previous[j & kRingMask] = -1;
         }
         if (lane == 0) ctrl_stop = load_flag(restart);
       }
-      filled = target;
       __syncthreads();
       if (ctrl_stop) break;
+      // The new steps' previous visits within the window (pipeline_previous_visit), every
+      // (step, earlier step) pair a thread's: the latest match wins.
+      for (int e = tid; e < (target - filled) * kPipelineWindow; e += threads) {
+        const int j = filled + e / kPipelineWindow, l = j - 1 - e % kPipelineWindow;
+        if (l >= 0 && ring_site[l & kRingMask] == ring_site[j & kRingMask])
+          atomicMax(ring_previous + (j & kRingMask), l);
+      }
+      filled = target;
+      __syncthreads();
       mark(kFill);
       const int m = min(k, n - pos);
       if (replica) {  // the next round's columns on their way to L2
@@ -330,14 +331,16 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           int ready = 0;
           for (int u = t; u < m; ++u) {
             const int j = pos + u;
-            const int need = is_peer ? pipeline_need(a, lane, j, previous_visit(j), kPipelineWindow) : 0;
+            const int need =
+                is_peer ? pipeline_need(a, lane, j, ring_previous[j & kRingMask], kPipelineWindow) : 0;
             if (!__all_sync(full, seen >= need)) break;
             ++ready;
           }
           mark(kLook);
           if (ready == 0) {  // wait for step pos + t's needs, or a stop
             const int j = pos + t;
-            const int need = is_peer ? pipeline_need(a, lane, j, previous_visit(j), kPipelineWindow) : 0;
+            const int need =
+                is_peer ? pipeline_need(a, lane, j, ring_previous[j & kRingMask], kPipelineWindow) : 0;
             long long spins = 0;
             while (!__all_sync(full, seen >= need)) {
               if (__shfl_sync(full, lane == 0 ? load_flag(restart) : 0, 0)) {
@@ -352,12 +355,16 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
             continue;
           }
           // The others' weights at those steps (bit u: step pos + t + u).
-          std::uint32_t bits = 0;
-          if (is_peer)
-            for (int u = 0; u < ready; ++u) {
-              const int site = ring_site[(pos + t + u) & kRingMask];
-              bits |= ((load_relaxed_cluster(peer_weights + (site >> 5)) >> (site & 31)) & 1u) << u;
-            }
+          // All loads in flight before the first is used.
+          std::uint32_t bits = 0, read[kMaxPipelineSteps];
+          int at[kMaxPipelineSteps];
+#pragma unroll
+          for (int u = 0; u < kMaxPipelineSteps; ++u) {
+            at[u] = ring_site[(pos + t + min(u, ready - 1)) & kRingMask];
+            read[u] = is_peer && u < ready ? load_relaxed_cluster(peer_weights + (at[u] >> 5)) : 0u;
+          }
+#pragma unroll
+          for (int u = 0; u < kMaxPipelineSteps; ++u) bits |= ((read[u] >> (at[u] & 31)) & 1u) << u;
           mark(kLook);
           int u = 0;
           while (u < ready) {
