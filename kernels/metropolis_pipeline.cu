@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <string>
 
 #include "kernels/cuda_check.cuh"
@@ -118,7 +119,10 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ unsigned progress;  // steps of this sweep decided: read by the other members
-  __shared__ int ctrl_stop, ctrl_moved, ctrl_site, ctrl_was_plus, ctrl_decided, ctrl_k;
+  // Written by one thread between two block barriers and read by all between the next two: the
+  // stop flag seen at a round's start (fill_stop) and at its decisions (ctrl_stop) are two, so
+  // that a slow warp never reads the next round's value.
+  __shared__ int fill_stop, ctrl_stop, ctrl_moved, ctrl_site, ctrl_was_plus, ctrl_decided, ctrl_k;
   __shared__ int size_a, size_b, new_size_a, new_size_b, overflow, centre_solved;
   __shared__ long long energy;
   __shared__ unsigned long long sums[3];  // a sweep's end: errors, centre errors, distance
@@ -178,18 +182,14 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   }
   __syncthreads();
   for (int w = tid; w < nw; w += threads) wts[w] = global_weights[w];
-  // Pattern of entry e of the stabilities (at the launch's start and end only).
-  const auto pattern_of = [pw](int e) {
-    const int q = e / pw;
-    return 32 * (e - q * pw) + q;
-  };
+  // Entry of pattern μ's stability (the global arrays are read and written in μ order).
+  const auto entry_of = [pw](int mu) { return (mu & 31) * pw + (mu >> 5); };
   if (replica) {
     bool over = false;
-    for (int e = tid; e < 32 * pw; e += threads) {
-      const int mu = pattern_of(e);
+    for (int mu = tid; mu < 32 * pw; mu += threads) {
       const int d = mu < p ? global_stab[mu] : 0;
       over |= d > kStabilityLimit || d < -kStabilityLimit;
-      st[e] = static_cast<std::int16_t>(d);
+      st[entry_of(mu)] = static_cast<std::int16_t>(d);
     }
     if (over) overflow = 1;
     for (int w = tid; w < pw; w += threads) {
@@ -233,7 +233,10 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
       table = shared_table;
     }
     if (tid == 0) {  // this sweep's count-ahead from this member's last acceptance
-      ctrl_k = adaptive_round_steps(accepted - accepted_before, proposals - proposals_before, 1,
+      // (The centre's rounds never end at a move: always k.)
+      ctrl_k = !replica ? pa.k
+                        : adaptive_round_steps(accepted - accepted_before,
+                                               proposals - proposals_before, 1,
                                     pa.k);
       accepted_before = accepted;
       proposals_before = proposals;
@@ -263,10 +266,10 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           ring_word[j & kRingMask] = word;
           ring_previous[j & kRingMask] = -1;
         }
-        if (lane == 0) ctrl_stop = load_flag(restart);
+        if (lane == 0) fill_stop = load_flag(restart);
       }
       __syncthreads();
-      if (ctrl_stop) break;
+      if (fill_stop) break;
       // The new steps' previous visits within the window (pipeline_previous_visit), every
       // (step, earlier step) pair a thread's: the latest match wins.
       for (int e = tid; e < (target - filled) * kPipelineWindow; e += threads) {
@@ -343,7 +346,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
                 is_peer ? pipeline_need(a, lane, j, ring_previous[j & kRingMask], kPipelineWindow) : 0;
             long long spins = 0;
             while (!__all_sync(full, seen >= need)) {
-              if (__shfl_sync(full, lane == 0 ? load_flag(restart) : 0, 0)) {
+              // The restart flag lives in global memory: a look every 64 polls.
+              if ((spins & 63) == 63 && __shfl_sync(full, lane == 0 ? load_flag(restart) : 0, 0)) {
                 stop = true;
                 break;
               }
@@ -387,7 +391,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
             if (!proposal_accepted(step, j, a, y, traced, de, view, random_at)) continue;
             ++accepted;
             __syncwarp();
-            if (lane == 0) wts[site >> 5] ^= 1u << (site & 31);
+            // Atomic: the others may be reading other bits of the word.
+            if (lane == 0) atomicXor(wts + (site >> 5), 1u << (site & 31));
             __syncwarp();
             if (!replica) continue;
             moved = true;
@@ -472,13 +477,13 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
       }
     }
 
-    // The sweep's end: every member is done with it (or stopped).
+    // The sweep's end: every member is done with it (or stopped). Block 0 reads the restart flag
+    // (set before its setter arrived here) and hands its value to every block, so that all
+    // take the same path through the barriers below.
     cluster.sync();
-    if (tid == 0) {
-      ctrl_stop = load_flag(restart);  // set before its setter arrived: the same in every block
-      progress = 0;                    // nobody reads it again before the next sweep's start
-    }
-    __syncthreads();
+    if (tid == 0) progress = 0;  // nobody reads it again before the next sweep's start
+    if (a == 0 && tid < members) *cluster.map_shared_rank(&ctrl_stop, tid) = load_flag(restart);
+    cluster.sync();
     if (ctrl_stop) break;
     const std::uint64_t done = sweep + 1;
     const bool check = done % ch.centre_check_every == 0;
@@ -531,8 +536,10 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
         }
       }
       __syncthreads();
-      if (tid < 4)
-        *cluster.map_shared_rank(&gathered[a][tid], 0) = tid < 3 ? sums[tid] : accepted;
+      if (tid == 0) {  // thread 0's counters
+        for (int q = 0; q < 3; ++q) *cluster.map_shared_rank(&gathered[a][q], 0) = sums[q];
+        *cluster.map_shared_rank(&gathered[a][3], 0) = accepted;
+      }
       cluster.sync();
       if (a == 0 && tid == 0) {
         unsigned long long centre_errors = 0, distance = 0, all_accepted = accepted_at_start;
@@ -570,10 +577,10 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   for (int w = tid; w < nw; w += threads) global_weights[w] = wts[w];
   if (replica) {
     int errors = 0;
-    for (int e = tid; e < 32 * pw; e += threads) {
-      const int mu = pattern_of(e);
-      if (mu < p) global_stab[mu] = st[e];
-      errors += st[e] < 0;  // pads hold 0
+    for (int mu = tid; mu < p; mu += threads) {
+      const int d = st[entry_of(mu)];
+      global_stab[mu] = d;
+      errors += d < 0;
     }
     for (int w = tid; w < pw; w += threads) {
       bt.set_a[ra * pw + w] = sa[w];
@@ -628,8 +635,9 @@ bool pipeline_requested() {
   return value != nullptr && std::string(value) == "1";
 }
 
-PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch,
-                                        int round_steps) {
+namespace {
+
+PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_steps) {
   PipelineShape none;
   const int members = batch.replicas + (batch.explicit_centre ? 1 : 0);
   if (batch.hidden_units > 1 || members > kMaxPipelineMembers || round_steps < 1) return none;
@@ -667,6 +675,36 @@ PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch
   shape.shared_bytes = bytes;
   shape.max_shared_bytes = limit;
   return shape;
+}
+
+}  // namespace
+
+// The last answer is kept: every chunk of a run asks again with the same batch.
+PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch,
+                                        int round_steps) {
+  struct Key {
+    int device, sites, patterns, pattern_words, weight_words, replicas, hidden_units, steps;
+    bool centre;
+    bool operator==(const Key& o) const {
+      return device == o.device && sites == o.sites && patterns == o.patterns &&
+             pattern_words == o.pattern_words && weight_words == o.weight_words &&
+             replicas == o.replicas && hidden_units == o.hidden_units && steps == o.steps &&
+             centre == o.centre;
+    }
+  };
+  static std::mutex lock;
+  static bool known = false;
+  static Key last{};
+  static PipelineShape answer;
+  const Key key{device, batch.sites, batch.patterns, batch.pattern_words, batch.weight_words,
+                batch.replicas, batch.hidden_units, round_steps, batch.explicit_centre};
+  const std::lock_guard<std::mutex> hold(lock);
+  if (!known || !(key == last)) {
+    answer = find_shape(device, batch, round_steps);
+    last = key;
+    known = true;
+  }
+  return answer;
 }
 
 namespace {
