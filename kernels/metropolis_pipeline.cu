@@ -2,11 +2,9 @@
 // the rules are shared (include/locent/metropolis_pipeline.hpp).
 //
 // Block a of an instance's cluster is member a (replica a < y, or the explicit centre a = y). A
-// replica block holds its stabilities (16 bits each: |Δ| ≤ N, and a launch that meets a larger
-// one hands the chunk back), its boundary sets and its weights in shared memory; the centre block
-// its weights. Pattern μ = 32w + q (bit q of pattern word w) has its stability at q·pw + w, so
-// that a thread takes whole words (32 patterns, one set word) and a warp's threads touch
-// consecutive 16-bit entries. A sweep is a sequence of rounds, each:
+// replica block holds its stabilities in bit planes (sliced_stabilities.hpp: plane k of pattern
+// word w at k·pw + w, ⌈log2(N + 1)⌉ + 1 planes), its boundary sets and its weights in shared
+// memory; the centre block its weights. A sweep is a sequence of rounds, each:
 //   1. warp 0 draws the Philox words and sites of the steps up to 2k ahead into a ring that also
 //      keeps the last kPipelineWindow steps' sites; the block finds the new steps' previous
 //      visits within that window (one (step, earlier step) pair a thread); every thread asks L2
@@ -17,7 +15,8 @@
 //      distributed shared memory) and, for the steps whose needs are met, its weights there; the
 //      decisions follow in order, all lanes alike; the block's own progress is published with a
 //      release store after each run of decisions. A replica's round ends at its accepted flip;
-//   4. (a replica that moved) its stabilities move by ±2, sets rebuilt word by word.
+//   4. (a replica that moved) its stabilities move by ±2, a thread a pattern word: a carry
+//      ripple through the planes, which give the new set words in the same pass.
 // No cluster barrier inside a sweep: the members meet at its end (trace, centre check).
 #include "kernels/metropolis_pipeline.cuh"
 
@@ -38,6 +37,7 @@
 #include "locent/metropolis_rounds.hpp"
 #include "locent/metropolis_rules.hpp"
 #include "locent/rng.hpp"
+#include "locent/sliced_stabilities.hpp"
 
 namespace cg = cooperative_groups;
 
@@ -51,8 +51,6 @@ static_assert((kPipelineRing & kRingMask) == 0, "the ring is a power of two");
 static_assert(kPipelineRing >= kPipelineWindow + 2 * kMaxPipelineSteps, "ring too short");
 static_assert(kMaxPipelineSteps <= 32, "a round's counts sit one a lane");
 constexpr int kMaxPipelineMembers = 16;  // a non-portable cluster
-// A 16-bit stability this far from zero could leave the range at its next move.
-constexpr int kStabilityLimit = 32765;
 // Polls of another member's progress before a wait is declared a defect (__trap, not a hang).
 constexpr long long kSpinLimit = 1LL << 26;
 
@@ -74,14 +72,15 @@ struct PipelineLayout {
   std::size_t stabilities = 0, set_a = 0, set_b = 0, weights = 0, sites = 0, words = 0;
   std::size_t previous = 0;
   std::size_t partial = 0, table = 0, bytes = 0;
-  LOCENT_HD PipelineLayout(int pattern_words, int weight_words, std::size_t table_words) {
+  LOCENT_HD PipelineLayout(int pattern_words, int weight_words, int planes,
+                           std::size_t table_words) {
     std::size_t at = 0;
     const auto take = [&at](std::size_t size) {
       const std::size_t here = at;
       at += (size + 15) / 16 * 16;
       return here;
     };
-    stabilities = take(std::size_t(64) * pattern_words);  // 32 patterns a word, 2 bytes each
+    stabilities = take(std::size_t(4) * planes * pattern_words);  // bit planes
     set_a = take(std::size_t(4) * pattern_words);
     set_b = take(std::size_t(4) * pattern_words);
     weights = take(std::size_t(4) * weight_words);
@@ -123,7 +122,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   // stop flag seen at a round's start (fill_stop) and at its decisions (ctrl_stop) are two, so
   // that a slow warp never reads the next round's value.
   __shared__ int fill_stop, ctrl_stop, ctrl_moved, ctrl_site, ctrl_was_plus, ctrl_decided, ctrl_k;
-  __shared__ int size_a, size_b, new_size_a, new_size_b, overflow, centre_solved;
+  __shared__ int size_a, size_b, new_size_a, new_size_b, centre_solved;
   __shared__ long long energy;
   __shared__ unsigned long long sums[3];  // a sweep's end: errors, centre errors, distance
   // Block 0 gathers every member's sums and accepted count at a sweep's end.
@@ -145,8 +144,15 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   const std::uint32_t instance = bt.instance_ids[b];
   const std::uint32_t full = 0xffffffffu;
 
-  const PipelineLayout lay(pw, nw, pa.table_in_shared ? ch.table_stride : 0);
-  std::int16_t* st = reinterpret_cast<std::int16_t*>(smem + lay.stabilities);
+  const int planes = stability_planes(n);
+  const PipelineLayout lay(pw, nw, planes, pa.table_in_shared ? ch.table_stride : 0);
+  // Plane k of pattern word w's stabilities (sliced_stabilities.hpp) at plane[k · pw + w].
+  std::uint32_t* plane = reinterpret_cast<std::uint32_t*>(smem + lay.stabilities);
+  // The patterns of word w, as a mask (the last word's pads left out).
+  const auto live_mask = [p](int w) {
+    const int live = p - 32 * w;
+    return live >= 32 ? 0xffffffffu : (1u << live) - 1u;
+  };
   std::uint32_t* sa = reinterpret_cast<std::uint32_t*>(smem + lay.set_a);
   std::uint32_t* sb = reinterpret_cast<std::uint32_t*>(smem + lay.set_b);
   std::uint32_t* wts = reinterpret_cast<std::uint32_t*>(smem + lay.weights);
@@ -170,7 +176,6 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   if (tid == 0) {
     progress = 0;
     ctrl_stop = 0;
-    overflow = 0;
     centre_solved = 0;
     new_size_a = 0;
     new_size_b = 0;
@@ -182,23 +187,22 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   }
   __syncthreads();
   for (int w = tid; w < nw; w += threads) wts[w] = global_weights[w];
-  // Entry of pattern μ's stability (the global arrays are read and written in μ order).
-  const auto entry_of = [pw](int mu) { return (mu & 31) * pw + (mu >> 5); };
   if (replica) {
-    bool over = false;
-    for (int mu = tid; mu < 32 * pw; mu += threads) {
+    // A warp a pattern word, a lane a pattern: the planes by ballots.
+    for (int w = warp; w < pw; w += warps) {
+      const int mu = 32 * w + lane;
       const int d = mu < p ? global_stab[mu] : 0;
-      over |= d > kStabilityLimit || d < -kStabilityLimit;
-      st[entry_of(mu)] = static_cast<std::int16_t>(d);
+      for (int k = 0; k < planes; ++k) {
+        const std::uint32_t bits = __ballot_sync(full, stability_bit(d, k));
+        if (lane == 0) plane[k * pw + w] = bits;
+      }
     }
-    if (over) overflow = 1;
     for (int w = tid; w < pw; w += threads) {
       sa[w] = bt.set_a[ra * pw + w];
       sb[w] = bt.set_b[ra * pw + w];
     }
   }
   __syncthreads();
-  if (tid == 0 && overflow) atomicExch(restart, 1);
   // Thread 0's counters for this launch; the trace's are the status's plus every member's.
   const std::uint64_t accepted_at_start = status->accepted;
   std::uint64_t proposals = 0, accepted = 0, proposals_before = 0, accepted_before = 0;
@@ -430,23 +434,12 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
         const bool was_plus = ctrl_was_plus != 0;
         const std::uint32_t* col = columns + std::size_t(site) * pw;
         int count_a = 0, count_b = 0;
-        bool over = false;
         for (int w = tid; w < pw; w += threads) {
           const std::uint32_t x = __ldg(col + w);
-          const std::uint32_t drops = was_plus ? x : ~x;
-          const int live = min(32, p - 32 * w);  // patterns in this word
-          std::uint32_t word_a = 0, word_b = 0;
-#pragma unroll 8
-          for (int q = 0; q < 32; ++q) {
-            std::int16_t* e = st + q * pw + w;
-            const int d = *e + (((drops >> q) & 1u) ? -2 : 2);
-            if (q < live) {
-              *e = static_cast<std::int16_t>(d);
-              over |= d > kStabilityLimit || d < -kStabilityLimit;
-              word_a |= std::uint32_t(in_set_a(d, flips)) << q;
-              word_b |= std::uint32_t(in_set_b(d, flips)) << q;
-            }
-          }
+          const SlicedSets<std::uint32_t> sets =
+              move_sliced_word(plane + w, std::size_t(pw), planes, was_plus ? x : ~x, flips);
+          const std::uint32_t mask = live_mask(w);
+          const std::uint32_t word_a = sets.a & mask, word_b = sets.b & mask;
           sa[w] = word_a;
           sb[w] = word_b;
           count_a += __popc(word_a);
@@ -458,7 +451,6 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           atomicAdd(&new_size_a, count_a);
           atomicAdd(&new_size_b, count_b);
         }
-        if (over) overflow = 1;
         if (tid == 0) atomicAdd(site_sums + site, was_plus ? -2 : 2);
         __syncthreads();
         if (tid == 0) {
@@ -466,7 +458,6 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           size_b = new_size_b;
           new_size_a = 0;
           new_size_b = 0;
-          if (overflow) atomicExch(restart, 1);
         }
       }
       pos += ctrl_decided;
@@ -516,7 +507,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
       // patterns.
       if (replica) {
         int errors = 0, distance = 0;
-        for (int e = tid; e < 32 * pw; e += threads) errors += st[e] < 0;  // pads hold 0
+        for (int w = tid; w < pw; w += threads)  // the sign plane
+          errors += __popc(plane[(planes - 1) * pw + w] & live_mask(w));
         for (int w = tid; w < nw; w += threads) distance += __popc(wts[w] ^ centre_bits[w]);
         errors = warp_sum(errors);
         distance = warp_sum(distance);
@@ -577,10 +569,13 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   for (int w = tid; w < nw; w += threads) global_weights[w] = wts[w];
   if (replica) {
     int errors = 0;
-    for (int mu = tid; mu < p; mu += threads) {
-      const int d = st[entry_of(mu)];
-      global_stab[mu] = d;
-      errors += d < 0;
+    for (int w = warp; w < pw; w += warps) {  // a lane a pattern
+      const int mu = 32 * w + lane;
+      const int d = sliced_stability(plane + w, std::size_t(pw), planes, lane);
+      if (mu < p) {
+        global_stab[mu] = d;
+        errors += d < 0;
+      }
     }
     for (int w = tid; w < pw; w += threads) {
       bt.set_a[ra * pw + w] = sa[w];
@@ -652,7 +647,9 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   LOCENT_CUDA_CHECK(cudaFuncGetAttributes(&attributes, metropolis_pipeline_kernel));
   if (attributes.ptxVersion < 90 || attributes.binaryVersion < 90) return none;
   const std::size_t limit = std::size_t(optin) - attributes.sharedSizeBytes;
-  const std::size_t bytes = PipelineLayout(batch.pattern_words, batch.weight_words, 0).bytes;
+  const int planes = stability_planes(batch.sites);
+  const std::size_t bytes =
+      PipelineLayout(batch.pattern_words, batch.weight_words, planes, 0).bytes;
   if (bytes > limit) return none;
   LOCENT_CUDA_CHECK(cudaFuncSetAttribute(metropolis_pipeline_kernel,
                                          cudaFuncAttributeMaxDynamicSharedMemorySize, int(limit)));
@@ -724,7 +721,9 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
   PipelineArgs args{shape.round_steps, restart, false, profile ? cycles : nullptr};
   std::size_t bytes = shape.shared_bytes;
   const std::size_t with_table =
-      PipelineLayout(batch.pattern_words, batch.weight_words, chunk.table_stride).bytes;
+      PipelineLayout(batch.pattern_words, batch.weight_words, stability_planes(batch.sites),
+                     chunk.table_stride)
+          .bytes;
   if (with_table <= shape.max_shared_bytes && chunk.table_stride * 4 <= kSharedTableBytes) {
     args.table_in_shared = true;
     bytes = with_table;

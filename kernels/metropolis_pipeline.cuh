@@ -1,6 +1,6 @@
 // CUDA member pipeline (include/locent/metropolis_pipeline.hpp), compute capability 9.0,
 // perceptrons: one thread block a chain member (replica, explicit centre), a cluster an
-// instance. Each block holds its replica's stabilities (16 bits each) and boundary sets in shared
+// instance. Each block holds its replica's stabilities (in bit planes) and boundary sets in shared
 // memory and walks the sweep on its own, counting its ΔE for up to k steps ahead and reading the
 // other members' weights through distributed shared memory once their progress allows: no
 // cluster barrier inside a sweep. CPU twin: host/cpu/metropolis_pipeline.cpp; the trajectory is
@@ -38,7 +38,7 @@ PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch
 
 // Launches one chunk. restart[b] (zeroed by the caller) becomes 1 where instance b must be taken
 // again from the chunk's start by another kernel: a replica reached zero energy mid-sweep (members
-// before it may have gone past that point of the chain), or a stability left the 16-bit range.
+// before it may have gone past that point of the chain).
 void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisChunk& chunk,
                                 const PipelineShape& shape, int* restart, cudaStream_t stream);
 
