@@ -148,11 +148,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   const PipelineLayout lay(pw, nw, planes, pa.table_in_shared ? ch.table_stride : 0);
   // Plane k of pattern word w's stabilities (sliced_stabilities.hpp) at plane[k · pw + w].
   std::uint32_t* plane = reinterpret_cast<std::uint32_t*>(smem + lay.stabilities);
-  // The patterns of word w, as a mask (the last word's pads left out).
-  const auto live_mask = [p](int w) {
-    const int live = p - 32 * w;
-    return live >= 32 ? 0xffffffffu : (1u << live) - 1u;
-  };
+  // The patterns of word w, as a mask (pads left out; a word may hold only pads).
+  const auto live_mask = [p](int w) { return pattern_word_mask(p, w); };
   std::uint32_t* sa = reinterpret_cast<std::uint32_t*>(smem + lay.set_a);
   std::uint32_t* sb = reinterpret_cast<std::uint32_t*>(smem + lay.set_b);
   std::uint32_t* wts = reinterpret_cast<std::uint32_t*>(smem + lay.weights);

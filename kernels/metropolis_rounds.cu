@@ -1571,8 +1571,7 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
   }
   // The frontier rounds and the pipeline: the chunk's starting state aside, then the launch;
   // where a replica reached zero energy (the members ahead of it have gone past that point of
-  // the chain) or the pipeline met a stability beyond 16 bits, the state back and the chunk
-  // again in the lean rounds, which stop exactly there.
+  // the chain), the state back and the chunk again in the lean rounds, which stop exactly there.
   static unsigned char* store = nullptr;
   static std::size_t store_bytes = 0;
   static int* restart = nullptr;

@@ -73,6 +73,17 @@ TEST(SlicedStabilities, MovesAndSetsMatchIntegers) {
     }
 }
 
+// Pads: P = 601 patterns in 20 32-bit words (counted in 64-bit words): word 18 holds 25, word
+// 19 none.
+TEST(SlicedStabilities, PatternWordMasksLeaveOutPads) {
+  EXPECT_EQ(pattern_word_mask(601, 0), 0xffffffffu);
+  EXPECT_EQ(pattern_word_mask(601, 17), 0xffffffffu);
+  EXPECT_EQ(pattern_word_mask(601, 18), (1u << 25) - 1u);
+  EXPECT_EQ(pattern_word_mask(601, 19), 0u);
+  EXPECT_EQ(pattern_word_mask(64, 1), 0xffffffffu);
+  EXPECT_EQ(pattern_word_mask(64, 2), 0u);
+}
+
 // The planes' limits: ±n and its neighbours within range survive a move both ways.
 TEST(SlicedStabilities, ExtremesSurviveMoves) {
   const int n = 100001, planes = stability_planes(n);

@@ -81,6 +81,14 @@ LOCENT_HD int sliced_stability(const Word* planes_at, std::size_t stride, int pl
   return shift > 0 ? static_cast<int>(v << shift) >> shift : static_cast<int>(v);
 }
 
+// The patterns of 32-bit pattern word w among P, as a mask: pads left out, none in a word of
+// pads only (the pattern words are counted in 64-bit words, so the last 32-bit one may hold
+// none).
+LOCENT_HD std::uint32_t pattern_word_mask(int patterns, int w) {
+  const int live = patterns - 32 * w;
+  return live <= 0 ? 0u : live >= 32 ? 0xffffffffu : (1u << live) - 1u;
+}
+
 // Bit q of stability d in plane k (planes that hold d: stability_planes).
 LOCENT_HD bool stability_bit(int d, int k) { return (d >> k) & 1; }
 
