@@ -5,16 +5,18 @@
 // replica block holds its stabilities in bit planes (sliced_stabilities.hpp: plane k of pattern
 // word w at k·pw + w, ⌈log2(N + 1)⌉ + 1 planes), its boundary sets and its weights in shared
 // memory; the centre block its weights. A sweep is a sequence of rounds, each:
-//   1. warp 0 draws the Philox words and sites of the steps up to 2k ahead into a ring that also
-//      keeps the last kPipelineWindow steps' sites; the block finds the new steps' previous
-//      visits within that window (one (step, earlier step) pair a thread); every thread asks L2
-//      for the columns of the next round's steps;
+//   1. the stop flag; in a sweep's first round, warp 0 draws the Philox words and sites of the
+//      first 2k steps into a ring that also keeps the last kPipelineWindow steps' sites, and the
+//      block finds their previous visits within that window (one (step, earlier step) pair a
+//      thread); every thread asks L2 for the columns of the next round's steps;
 //   2. (a replica) every thread counts |A ∩ col| + |B ∩ col| over its pattern words for each of
 //      the next m ≤ k steps, the columns read from global memory; a warp sum, a block sum;
 //   3. warp 0 decides: lane L watches member L, its progress (an acquire load through
-//      distributed shared memory) and, for the steps whose needs are met, its weights there; the
-//      decisions follow in order, all lanes alike; the block's own progress is published with a
-//      release store after each run of decisions. A replica's round ends at its accepted flip;
+//      distributed shared memory) and, for the steps whose needs are met, its weights there;
+//      then the run's decisions all at once, a lane a step, the first accepted one ending a
+//      replica's run; the block's own progress is published with a release store after each
+//      run. Meanwhile the other warps draw the ring's next steps, up to 3k ahead, and find
+//      their previous visits (behind a named barrier of their own);
 //   4. (a replica that moved) its stabilities move by ±2, a thread a pattern word: a carry
 //      ripple through the planes, which give the new set words in the same pass.
 // No cluster barrier inside a sweep: the members meet at its end (trace, centre check).
@@ -47,8 +49,8 @@ namespace {
 constexpr int kPipelineWarps = 16;
 constexpr int kRingMask = kPipelineRing - 1;
 static_assert((kPipelineRing & kRingMask) == 0, "the ring is a power of two");
-// The ring holds the window behind a round's steps and 2k steps from its start.
-static_assert(kPipelineRing >= kPipelineWindow + 2 * kMaxPipelineSteps, "ring too short");
+// The ring holds the window behind a round's steps and 3k steps from its start.
+static_assert(kPipelineRing >= kPipelineWindow + 3 * kMaxPipelineSteps, "ring too short");
 static_assert(kMaxPipelineSteps <= 32, "a round's counts sit one a lane");
 constexpr int kMaxPipelineMembers = 16;  // a non-portable cluster
 // Polls of another member's progress before a wait is declared a defect (__trap, not a hang).
@@ -226,8 +228,34 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
     peer_weights = cluster.map_shared_rank(wts, lane);
   }
 
+  std::uint64_t sweep = ch.first_sweep;  // the sweep under way
+  // Step j's Philox words (the site's, this member's) and site into the ring.
+  const auto fill_step = [&](int j) {
+    const PhiloxBlock g0 = philox_block(ch.seed, Purpose::metropolis, instance,
+                                        static_cast<std::uint32_t>(sweep),
+                                        static_cast<std::uint32_t>(j), 0);
+    const std::uint32_t slot = replica ? replica_slot(a) : centre_slot(y);
+    const std::uint32_t word = slot < 4 ? g0.v[slot]
+                                        : philox_block(ch.seed, Purpose::metropolis, instance,
+                                                       static_cast<std::uint32_t>(sweep),
+                                                       static_cast<std::uint32_t>(j), slot >> 2)
+                                              .v[slot & 3u];
+    ring_site[j & kRingMask] = static_cast<int>(uniform_below(g0.v[site_slot()], n));
+    ring_word[j & kRingMask] = word;
+    ring_previous[j & kRingMask] = -1;
+  };
+  // The previous visits within the window (pipeline_previous_visit) of steps [from, to), one
+  // (step, earlier step) pair a thread (`rank` of `count`): the latest match wins.
+  const auto find_previous = [&](int from, int to, int rank, int count) {
+    for (int e = rank; e < (to - from) * kPipelineWindow; e += count) {
+      const int j = from + e / kPipelineWindow, l = j - 1 - e % kPipelineWindow;
+      if (l >= 0 && ring_site[l & kRingMask] == ring_site[j & kRingMask])
+        atomicMax(ring_previous + (j & kRingMask), l);
+    }
+  };
+
   for (int s = 0; s < ch.sweeps; ++s) {
-    const std::uint64_t sweep = ch.first_sweep + s;
+    sweep = ch.first_sweep + s;
     const std::uint32_t* table = ch.tables + s * ch.table_stride;
     if (pa.table_in_shared) {
       for (std::size_t e = tid; e < ch.table_stride; e += threads) shared_table[e] = table[e];
@@ -249,37 +277,20 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
     seen = 0;
 
     while (pos < n) {
-      // 1. The ring up to 2k steps ahead; the stop flag.
+      // 1. The ring up to 2k steps ahead (at a sweep's start; later rounds find it filled by
+      // the warps that do not decide, phase 3), and the stop flag.
       const int target = min(n, pos + 2 * k);
       if (warp == 0) {
-        for (int j = filled + lane; j < target; j += 32) {
-          const PhiloxBlock g0 = philox_block(ch.seed, Purpose::metropolis, instance,
-                                              static_cast<std::uint32_t>(sweep),
-                                              static_cast<std::uint32_t>(j), 0);
-          const std::uint32_t slot = replica ? replica_slot(a) : centre_slot(y);
-          const std::uint32_t word =
-              slot < 4 ? g0.v[slot]
-                       : philox_block(ch.seed, Purpose::metropolis, instance,
-                                      static_cast<std::uint32_t>(sweep),
-                                      static_cast<std::uint32_t>(j), slot >> 2)
-                             .v[slot & 3u];
-          ring_site[j & kRingMask] = static_cast<int>(uniform_below(g0.v[site_slot()], n));
-          ring_word[j & kRingMask] = word;
-          ring_previous[j & kRingMask] = -1;
-        }
+        for (int j = filled + lane; j < target; j += 32) fill_step(j);
         if (lane == 0) fill_stop = load_flag(restart);
       }
       __syncthreads();
       if (fill_stop) break;
-      // The new steps' previous visits within the window (pipeline_previous_visit), every
-      // (step, earlier step) pair a thread's: the latest match wins.
-      for (int e = tid; e < (target - filled) * kPipelineWindow; e += threads) {
-        const int j = filled + e / kPipelineWindow, l = j - 1 - e % kPipelineWindow;
-        if (l >= 0 && ring_site[l & kRingMask] == ring_site[j & kRingMask])
-          atomicMax(ring_previous + (j & kRingMask), l);
+      if (filled < target) {  // the same in every thread
+        find_previous(filled, target, tid, threads);
+        filled = target;
+        __syncthreads();
       }
-      filled = target;
-      __syncthreads();
       mark(kFill);
       const int m = min(k, n - pos);
       if (replica) {  // the next round's columns on their way to L2
@@ -323,8 +334,15 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
         mark(kCount);
       }
 
-      // 3. The decisions, in warp 0.
-      if (warp == 0) {
+      // 3. The decisions, in warp 0; meanwhile the other warps fill the ring up to 3k steps
+      // ahead, their previous visits after a barrier of their own.
+      const int ahead = max(filled, min(n, pos + 3 * k));
+      if (warp != 0) {
+        const int helpers = threads - 32;
+        for (int j = filled + tid - 32; j < ahead; j += helpers) fill_step(j);
+        asm volatile("bar.sync 1, %0;\n" ::"r"(helpers) : "memory");
+        find_previous(filled, ahead, tid - 32, helpers);
+      } else {
         int t = 0;
         bool moved = false, stop = false;
         int flip_site = 0;
@@ -371,35 +389,59 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
 #pragma unroll
           for (int u = 0; u < kMaxPipelineSteps; ++u) bits |= ((read[u] >> (at[u] & 31)) & 1u) << u;
           mark(kLook);
-          int u = 0;
+          // The run's decisions all at once, a lane a step (ready ≤ k ≤ 16): the others' weights
+          // at step u by one ballot each; then each lane decides its step. Until an accepted
+          // proposal nothing a decision reads changes, so the first accepted lane ends the
+          // replica's run; the centre goes on after it, its later steps decided again with its
+          // new weight (they differ only at the same site).
+          std::uint32_t others = 0;
+#pragma unroll
+          for (int u = 0; u < kMaxPipelineSteps; ++u) {
+            const std::uint32_t o = __ballot_sync(full, is_peer && lane < y && ((bits >> u) & 1u));
+            if (lane == u) others = o;
+          }
+          const std::uint32_t centre_bits = __shfl_sync(full, bits, y & 31);  // lane y: the centre
+          const int hit = __shfl_sync(full, hits, min(t + lane, 31));          // step t + lane's
+          int u = 0;  // the run's steps decided
           while (u < ready) {
-            const int j = pos + t + u;
-            const int site = ring_site[j & kRingMask];
-            const std::uint32_t others = __ballot_sync(full, is_peer && lane < y && ((bits >> u) & 1u));
-            const bool centre_read = (__shfl_sync(full, bits, y & 31) >> u) & 1u;  // lane y: the centre
-            const int hit = __shfl_sync(full, hits, (t + u) & 31);
-            const bool own = test_bit32(wts, site);
-            ++u;
-            RoundStep step;
-            step.site = site;
-            step.replica_plus = others | (replica ? std::uint32_t(own) << a : 0u);
-            step.centre_plus = replica ? (!traced && centre_read) : own;
-            // ΔE needs only |A ∩ col| + |B ∩ col| (metropolis_rules.hpp: flip_delta_energy).
-            const int de = replica ? flip_delta_energy(own, hit, 0, size_a, size_b) : 0;
-            const std::uint32_t word = ring_word[j & kRingMask];
-            const auto random_at = [word](int, std::uint32_t) { return word; };
-            ++proposals;
-            if (!proposal_accepted(step, j, a, y, traced, de, view, random_at)) continue;
+            bool accept = false, own = false;
+            int site = 0, de = 0;
+            if (lane >= u && lane < ready) {
+              const int j = pos + t + lane;
+              site = ring_site[j & kRingMask];
+              own = test_bit32(wts, site);
+              RoundStep step;
+              step.site = site;
+              step.replica_plus = others | (replica ? std::uint32_t(own) << a : 0u);
+              step.centre_plus = replica ? (!traced && ((centre_bits >> lane) & 1u)) : own;
+              // ΔE needs only |A ∩ col| + |B ∩ col| (metropolis_rules.hpp: flip_delta_energy).
+              de = replica ? flip_delta_energy(own, hit, 0, size_a, size_b) : 0;
+              const std::uint32_t word = ring_word[j & kRingMask];
+              const auto random_at = [word](int, std::uint32_t) { return word; };
+              accept = proposal_accepted(step, j, a, y, traced, de, view, random_at);
+            }
+            const std::uint32_t accepted_lanes = __ballot_sync(full, accept);
+            if (accepted_lanes == 0) {
+              proposals += ready - u;
+              u = ready;
+              break;
+            }
+            const int f = __ffs(accepted_lanes) - 1;  // the first accepted step of the run
+            proposals += f + 1 - u;
             ++accepted;
-            __syncwarp();
+            u = f + 1;
+            const int f_site = __shfl_sync(full, site, f);
+            const bool f_own = __shfl_sync(full, own, f);
+            const int f_de = __shfl_sync(full, de, f);
+            __syncwarp();  // every lane has read its weight
             // Atomic: the others may be reading other bits of the word.
-            if (lane == 0) atomicXor(wts + (site >> 5), 1u << (site & 31));
+            if (lane == 0) atomicXor(wts + (f_site >> 5), 1u << (f_site & 31));
             __syncwarp();
             if (!replica) continue;
             moved = true;
-            flip_site = site;
-            flip_plus = own;
-            const long long after = energy + de;  // every lane reads it before lane 0 writes
+            flip_site = f_site;
+            flip_plus = f_own;
+            const long long after = energy + f_de;  // every lane reads it before lane 0 writes
             __syncwarp();
             if (lane == 0) energy = after;
             if (after == 0) {  // solved mid-sweep: the chunk again, by another kernel
@@ -421,6 +463,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           if (stop) ctrl_stop = 1;
         }
       }
+      filled = ahead;
       __syncthreads();
       if (ctrl_stop) break;
 
