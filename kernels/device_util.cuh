@@ -33,4 +33,22 @@ __device__ __forceinline__ void wait_copies() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
 }
 
+// A launch of `blocks` blocks of `threads` threads in clusters of `cluster` blocks along x, with
+// `bytes` of dynamic shared memory; `attribute` (the cluster's size) must outlive the config.
+inline cudaLaunchConfig_t cluster_launch_config(int blocks, int threads, int cluster,
+                                                std::size_t bytes,
+                                                cudaLaunchAttribute* attribute) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(blocks);
+  config.blockDim = dim3(threads);
+  config.dynamicSmemBytes = bytes;
+  attribute->id = cudaLaunchAttributeClusterDimension;
+  attribute->val.clusterDim.x = cluster;
+  attribute->val.clusterDim.y = 1;
+  attribute->val.clusterDim.z = 1;
+  config.attrs = attribute;
+  config.numAttrs = 1;
+  return config;
+}
+
 }  // namespace locent::cuda

@@ -395,16 +395,9 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
     }
     __syncthreads();
     if (tid == 0) {
-      if (record && bt.trace_count[b] < bt.trace_capacity) {
-        std::int64_t* r = bt.trace + (std::size_t(b) * bt.trace_capacity + bt.trace_count[b]) * (5 + y);
-        r[0] = instance;
-        r[1] = static_cast<std::int64_t>(done);
-        r[2] = centre_errors;
-        r[3] = static_cast<std::int64_t>(distance);
-        r[4] = static_cast<std::int64_t>(accepted);
-        for (int a = 0; a < y; ++a) r[5 + a] = errors[a];
-        ++bt.trace_count[b];
-      }
+      if (record)
+        append_trace_record(bt, b, instance, done, centre_errors, distance, accepted,
+                            [&](int a) { return errors[a]; });
       if (check && centre_errors == 0) {
         status->solved = 1;
         status->solved_by = y;

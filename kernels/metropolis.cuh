@@ -55,6 +55,26 @@ struct MetropolisChunk {
   int centre_check_every, trace_every;
 };
 
+// Appends instance b's trace record after sweep `done` (TraceLayout: instance, sweeps done, the
+// centre's errors, the replicas' distance to it, accepted proposals, then replica a's errors
+// errors_of(a)), unless its trace is full. One thread.
+template <class ErrorsOf>
+__device__ void append_trace_record(const MetropolisBatch& bt, int b, std::uint32_t instance,
+                                    std::uint64_t done, long long centre_errors,
+                                    unsigned long long distance, unsigned long long accepted,
+                                    const ErrorsOf& errors_of) {
+  if (bt.trace_count[b] >= bt.trace_capacity) return;
+  const int y = bt.replicas;
+  std::int64_t* r = bt.trace + (std::size_t(b) * bt.trace_capacity + bt.trace_count[b]) * (5 + y);
+  r[0] = instance;
+  r[1] = static_cast<std::int64_t>(done);
+  r[2] = centre_errors;
+  r[3] = static_cast<std::int64_t>(distance);
+  r[4] = static_cast<std::int64_t>(accepted);
+  for (int a = 0; a < y; ++a) r[5 + a] = static_cast<std::int64_t>(errors_of(a));
+  ++bt.trace_count[b];
+}
+
 // Largest y the kernel's shared arrays hold.
 inline constexpr int kMaxReplicas = 30;
 

@@ -580,17 +580,9 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           distance += gathered[r][2];
           all_accepted += gathered[r][3];
         }
-        if (record && bt.trace_count[b] < bt.trace_capacity) {
-          std::int64_t* out =
-              bt.trace + (std::size_t(b) * bt.trace_capacity + bt.trace_count[b]) * (5 + y);
-          out[0] = instance;
-          out[1] = static_cast<std::int64_t>(done);
-          out[2] = static_cast<std::int64_t>(centre_errors);
-          out[3] = static_cast<std::int64_t>(distance);
-          out[4] = static_cast<std::int64_t>(all_accepted);
-          for (int r = 0; r < y; ++r) out[5 + r] = static_cast<std::int64_t>(gathered[r][0]);
-          ++bt.trace_count[b];
-        }
+        if (record)
+          append_trace_record(bt, b, instance, done, static_cast<long long>(centre_errors),
+                              distance, all_accepted, [&](int r) { return gathered[r][0]; });
         if (check && centre_errors == 0)
           for (int r = 0; r < members; ++r) *cluster.map_shared_rank(&centre_solved, r) = 1;
       }
@@ -650,17 +642,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
 
 cudaLaunchConfig_t pipeline_config(const MetropolisBatch& batch, int members, std::size_t bytes,
                                    cudaLaunchAttribute* attribute) {
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(members * batch.instances);
-  config.blockDim = dim3(32 * kPipelineWarps);
-  config.dynamicSmemBytes = bytes;
-  attribute->id = cudaLaunchAttributeClusterDimension;
-  attribute->val.clusterDim.x = members;
-  attribute->val.clusterDim.y = 1;
-  attribute->val.clusterDim.z = 1;
-  config.attrs = attribute;
-  config.numAttrs = 1;
-  return config;
+  return cluster_launch_config(members * batch.instances, 32 * kPipelineWarps, members, bytes,
+                               attribute);
 }
 
 }  // namespace

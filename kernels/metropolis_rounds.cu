@@ -1205,21 +1205,13 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
         centre_errors += reduce[r * red + y];
         distance += reduce[r * red + y + 1];
       }
-      if (rank == 0 && record && bt.trace_count[b] < bt.trace_capacity) {
-        std::int64_t* out =
-            bt.trace + (std::size_t(b) * bt.trace_capacity + bt.trace_count[b]) * (5 + y);
-        out[0] = instance;
-        out[1] = static_cast<std::int64_t>(done);
-        out[2] = static_cast<std::int64_t>(centre_errors);
-        out[3] = static_cast<std::int64_t>(distance);
-        out[4] = static_cast<std::int64_t>(accepted);
-        for (int a = 0; a < y; ++a) {
-          unsigned long long errors = 0;
-          for (int r = 0; r < C; ++r) errors += reduce[r * red + a];
-          out[5 + a] = static_cast<std::int64_t>(errors);
-        }
-        ++bt.trace_count[b];
-      }
+      if (rank == 0 && record)
+        append_trace_record(bt, b, instance, done, static_cast<long long>(centre_errors),
+                            distance, accepted, [&](int a) {
+                              unsigned long long errors = 0;
+                              for (int r = 0; r < C; ++r) errors += reduce[r * red + a];
+                              return errors;
+                            });
       if (check && centre_errors == 0) {
         stop = 1;
         solved_by = y;
@@ -1343,17 +1335,7 @@ bool is_longer(RoundsVariant v) { return v == kLongerRounds || v == kFrontierLon
 
 cudaLaunchConfig_t launch_config(const MetropolisBatch& batch, int cluster, int warps,
                                  std::size_t bytes, cudaLaunchAttribute* attribute) {
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(cluster * batch.instances);
-  config.blockDim = dim3(32 * warps);
-  config.dynamicSmemBytes = bytes;
-  attribute->id = cudaLaunchAttributeClusterDimension;
-  attribute->val.clusterDim.x = cluster;
-  attribute->val.clusterDim.y = 1;
-  attribute->val.clusterDim.z = 1;
-  config.attrs = attribute;
-  config.numAttrs = 1;
-  return config;
+  return cluster_launch_config(cluster * batch.instances, 32 * warps, cluster, bytes, attribute);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,33 @@ struct SequentialCase {
   EnergyKind energy;
   double beta;  // < 1: hot, constant; ≥ 1: annealed from there, solved mid-run
 };
+
+// A case of a way that counts k steps ahead within a second length, `span` (the frontier rounds'
+// lead, the pipeline's window).
+struct AheadCase {
+  int n;
+  double alpha;
+  int replicas;
+  Coupling coupling;
+  EnergyKind energy;
+  int k, span;
+  double beta;  // < 1: hot, never solved; ≥ 1: annealed from there, solved mid-run
+
+  SequentialCase sequential() const { return {n, alpha, replicas, coupling, energy, beta}; }
+};
+
+inline void PrintTo(const AheadCase& c, std::ostream* os) {
+  *os << "N=" << c.n << " alpha=" << c.alpha << " y=" << c.replicas << " k=" << c.k
+      << " span=" << c.span;
+}
+
+// A test name for case c, the span called `span_name`.
+inline std::string ahead_case_name(const AheadCase& c, const std::string& span_name) {
+  return "N" + std::to_string(c.n) + "_y" + std::to_string(c.replicas) +
+         (c.coupling == Coupling::traced ? "_traced" : "_explicit") +
+         (c.energy == EnergyKind::flips ? "_flips" : "_errors") + "_k" + std::to_string(c.k) +
+         "_" + span_name + std::to_string(c.span) + "_beta" + std::to_string(int(c.beta * 10));
+}
 
 // run(v, chain, data, tables, options, trace) advances way v (of `runs`) by a chunk; each way
 // must leave the sequential chain's trace and state.

@@ -18,34 +18,13 @@
 namespace locent {
 namespace {
 
-struct FrontierCase {
-  int n;
-  double alpha;
-  int replicas;
-  Coupling coupling;
-  EnergyKind energy;
-  int k, lead;
-  double beta;  // < 1: hot, never solved; ≥ 1: annealed from there, solved mid-run
-};
-
-void PrintTo(const FrontierCase& c, std::ostream* os) {
-  *os << "N=" << c.n << " alpha=" << c.alpha << " y=" << c.replicas << " k=" << c.k
-      << " lead=" << c.lead;
-}
+using FrontierCase = test::AheadCase;  // span: the lead
 
 std::string frontier_case_name(const testing::TestParamInfo<FrontierCase>& info) {
-  const FrontierCase& c = info.param;
-  return "N" + std::to_string(c.n) + "_y" + std::to_string(c.replicas) +
-         (c.coupling == Coupling::traced ? "_traced" : "_explicit") +
-         (c.energy == EnergyKind::flips ? "_flips" : "_errors") + "_k" + std::to_string(c.k) +
-         "_lead" + std::to_string(c.lead) + "_beta" + std::to_string(int(c.beta * 10));
+  return test::ahead_case_name(info.param, "lead");
 }
 
 class FrontierEqualsSequential : public testing::TestWithParam<FrontierCase> {};
-
-test::SequentialCase sequential_case(const FrontierCase& p) {
-  return {p.n, p.alpha, p.replicas, p.coupling, p.energy, p.beta};
-}
 
 // The chain in frontier rounds (masked walks and one proposal at a time) against the sequential
 // chain, and against the plain rounds (fewer rounds wherever rounds can be longer than a step).
@@ -53,19 +32,19 @@ TEST_P(FrontierEqualsSequential, IdenticalTrajectoryAndState) {
   const FrontierCase& p = GetParam();
   std::uint64_t frontier_rounds = 0, one_rounds = 0, plain_rounds[2] = {0, 0};
   test::expect_runs_equal_sequential(
-      sequential_case(p), 3,
+      p.sequential(), 3,
       [&](int v, ChainState& chain, const cpu::ChainData& data, const ThresholdTables& t,
           const cpu::ChunkOptions& options, std::vector<std::vector<std::int64_t>>& trace) {
         if (v == 2)
           cpu::run_metropolis_rounds(chain, data, t, options, p.k, true, trace, nullptr, 0,
                                      plain_rounds);
         else
-          cpu::run_metropolis_frontier(chain, data, t, options, p.k, p.lead, v == 0, trace,
+          cpu::run_metropolis_frontier(chain, data, t, options, p.k, p.span, v == 0, trace,
                                        nullptr, v == 0 ? &frontier_rounds : &one_rounds);
       });
   EXPECT_EQ(frontier_rounds, one_rounds);
   // Fewer rounds, unless the lead is short or sites come up twice within most windows.
-  if (p.beta < 1 && p.k >= 4 && p.lead >= p.k && p.replicas > 1 && p.n >= 4 * (p.k + p.lead))
+  if (p.beta < 1 && p.k >= 4 && p.span >= p.k && p.replicas > 1 && p.n >= 4 * (p.k + p.span))
     EXPECT_LT(frontier_rounds, plain_rounds[0]);
 }
 
@@ -78,15 +57,15 @@ TEST_P(FrontierEqualsSequential, LongerRoundsIdenticalTrajectoryAndState) {
   const int parts[4] = {0, 1, 30, 1};
   const bool masked[4] = {true, true, true, false};
   test::expect_runs_equal_sequential(
-      sequential_case(p), 4,
+      p.sequential(), 4,
       [&](int v, ChainState& chain, const cpu::ChainData& data, const ThresholdTables& t,
           const cpu::ChunkOptions& options, std::vector<std::vector<std::int64_t>>& trace) {
-        cpu::run_metropolis_frontier(chain, data, t, options, p.k, p.lead, masked[v], trace,
+        cpu::run_metropolis_frontier(chain, data, t, options, p.k, p.span, masked[v], trace,
                                      nullptr, counts[v], parts[v]);
       });
   EXPECT_EQ(counts[0][1], 0u);
   EXPECT_EQ(counts[1][0], counts[3][0]);  // the same rounds, masked or not
-  if (p.beta < 1 && p.k >= 4 && p.lead >= p.k && p.replicas > 1 && p.n >= 4 * (p.k + p.lead)) {
+  if (p.beta < 1 && p.k >= 4 && p.span >= p.k && p.replicas > 1 && p.n >= 4 * (p.k + p.span)) {
     EXPECT_GT(counts[1][1], 0u);
     EXPECT_LT(counts[1][0], counts[0][0]);
     EXPECT_LE(counts[2][0], counts[1][0]);

@@ -18,27 +18,10 @@
 namespace locent {
 namespace {
 
-struct PipelineCase {
-  int n;
-  double alpha;
-  int replicas;
-  Coupling coupling;
-  EnergyKind energy;
-  int k, window;
-  double beta;  // < 1: hot, never solved; ≥ 1: annealed from there, solved mid-run
-};
-
-void PrintTo(const PipelineCase& c, std::ostream* os) {
-  *os << "N=" << c.n << " alpha=" << c.alpha << " y=" << c.replicas << " k=" << c.k
-      << " window=" << c.window;
-}
+using PipelineCase = test::AheadCase;  // span: the window
 
 std::string pipeline_case_name(const testing::TestParamInfo<PipelineCase>& info) {
-  const PipelineCase& c = info.param;
-  return "N" + std::to_string(c.n) + "_y" + std::to_string(c.replicas) +
-         (c.coupling == Coupling::traced ? "_traced" : "_explicit") +
-         (c.energy == EnergyKind::flips ? "_flips" : "_errors") + "_k" + std::to_string(c.k) +
-         "_window" + std::to_string(c.window) + "_beta" + std::to_string(int(c.beta * 10));
+  return test::ahead_case_name(info.param, "window");
 }
 
 class PipelineEqualsSequential : public testing::TestWithParam<PipelineCase> {};
@@ -49,10 +32,10 @@ TEST_P(PipelineEqualsSequential, IdenticalTrajectoryAndState) {
   const PipelineCase& p = GetParam();
   std::uint64_t waits[4] = {};
   test::expect_runs_equal_sequential(
-      {p.n, p.alpha, p.replicas, p.coupling, p.energy, p.beta}, 4,
+      p.sequential(), 4,
       [&](int v, ChainState& chain, const cpu::ChainData& data, const ThresholdTables& t,
           const cpu::ChunkOptions& options, std::vector<std::vector<std::int64_t>>& trace) {
-        cpu::run_metropolis_pipeline(chain, data, t, options, p.k, p.window, 1000 + v, trace,
+        cpu::run_metropolis_pipeline(chain, data, t, options, p.k, p.span, 1000 + v, trace,
                                      &waits[v]);
       });
   const int members = p.replicas + (p.coupling == Coupling::explicit_ ? 1 : 0);
