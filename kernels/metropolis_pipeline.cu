@@ -53,8 +53,6 @@ static_assert((kPipelineRing & kRingMask) == 0, "the ring is a power of two");
 static_assert(kPipelineRing >= kPipelineWindow + 3 * kMaxPipelineSteps, "ring too short");
 static_assert(kMaxPipelineSteps <= 32, "a round's counts sit one a lane");
 constexpr int kMaxPipelineMembers = 16;  // a non-portable cluster
-// Polls of another member's progress before a wait is declared a defect (__trap, not a hang).
-constexpr long long kSpinLimit = 1LL << 26;
 
 // LOCENT_ROUNDS_PROFILE: thread 0's cycles by phase in the first instance's first and last
 // members, and its counts.
@@ -95,6 +93,11 @@ struct PipelineLayout {
   }
 };
 
+// The kernel's own device helpers, compiled for compute capability 9.0 only (as its body).
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+// Polls of another member's progress before a wait is declared a defect (__trap, not a hang).
+constexpr long long kSpinLimit = 1LL << 26;
+
 __device__ __forceinline__ unsigned load_acquire_cluster(const unsigned* p) {
   unsigned v;
   asm volatile("ld.acquire.cluster.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
@@ -114,6 +117,7 @@ __device__ __forceinline__ int load_flag(const int* p) {
 __device__ __forceinline__ void prefetch_l2(const void* p) {
   asm volatile("prefetch.global.L2 [%0];\n" ::"l"(p));
 }
+#endif
 
 __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
     metropolis_pipeline_kernel(MetropolisBatch bt, MetropolisChunk ch, PipelineArgs pa) {
