@@ -344,6 +344,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
       if (warp != 0) {
         const int helpers = threads - 32;
         for (int j = filled + tid - 32; j < ahead; j += helpers) fill_step(j);
+        __syncwarp();  // bar.sync wants whole warps
         asm volatile("bar.sync 1, %0;\n" ::"r"(helpers) : "memory");
         find_previous(filled, ahead, tid - 32, helpers);
       } else {
@@ -396,15 +397,16 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           // The run's decisions all at once, a lane a step (ready ≤ k ≤ 16): the others' weights
           // at step u by one ballot each; then each lane decides its step. Until an accepted
           // proposal nothing a decision reads changes, so the first accepted lane ends the
-          // replica's run; the centre goes on after it, its later steps decided again with its
-          // new weight (they differ only at the same site).
+          // replica's run. The centre goes on after it, deciding its later steps again with its
+          // new weight; they cannot differ (the needs never let a run hold the same site twice
+          // for a member with others), but the second pass keeps that out of the argument.
           std::uint32_t others = 0;
 #pragma unroll
           for (int u = 0; u < kMaxPipelineSteps; ++u) {
             const std::uint32_t o = __ballot_sync(full, is_peer && lane < y && ((bits >> u) & 1u));
             if (lane == u) others = o;
           }
-          const std::uint32_t centre_bits = __shfl_sync(full, bits, y & 31);  // lane y: the centre
+          const std::uint32_t centre_plus = __shfl_sync(full, bits, y & 31);  // lane y: the centre
           const int hit = __shfl_sync(full, hits, min(t + lane, 31));          // step t + lane's
           int u = 0;  // the run's steps decided
           while (u < ready) {
@@ -417,7 +419,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
               RoundStep step;
               step.site = site;
               step.replica_plus = others | (replica ? std::uint32_t(own) << a : 0u);
-              step.centre_plus = replica ? (!traced && ((centre_bits >> lane) & 1u)) : own;
+              step.centre_plus = replica ? (!traced && ((centre_plus >> lane) & 1u)) : own;
               // ΔE needs only |A ∩ col| + |B ∩ col| (metropolis_rules.hpp: flip_delta_energy).
               de = replica ? flip_delta_energy(own, hit, 0, size_a, size_b) : 0;
               const std::uint32_t word = ring_word[j & kRingMask];
