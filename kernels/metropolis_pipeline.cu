@@ -451,7 +451,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
             __syncwarp();
             if (lane == 0) energy = after;
             if (after == 0) {  // solved mid-sweep: the chunk again, by another kernel
-              if (lane == 0) atomicExch(restart, 1);
+              if (lane == 0) atomicExch(restart, s + 1);  // from this sweep of the chunk
               stop = true;
             }
             break;

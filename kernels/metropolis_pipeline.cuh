@@ -36,9 +36,10 @@ bool pipeline_requested();
 PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch,
                                         int round_steps);
 
-// Launches one chunk. restart[b] (zeroed by the caller) becomes 1 where instance b must be taken
-// again from the chunk's start by another kernel: a replica reached zero energy mid-sweep (members
-// before it may have gone past that point of the chain).
+// Launches one chunk. restart[b] (zeroed by the caller) becomes s + 1 where instance b must be
+// taken again by another kernel from the start of the chunk's sweep s: a replica reached zero
+// energy mid-sweep (members before it may have gone past that point of the chain). The sweeps
+// before s may be taken again by this kernel, which will give the same state.
 void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisChunk& chunk,
                                 const PipelineShape& shape, int* restart, cudaStream_t stream);
 

@@ -1590,9 +1590,24 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
   LOCENT_CUDA_CHECK(cudaMemcpyAsync(flags.data(), restart, flags.size() * sizeof(int),
                                     cudaMemcpyDeviceToHost, stream));
   LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
-  if (std::find(flags.begin(), flags.end(), 1) == flags.end()) return;
+  // The earliest sweep to take again: flag s + 1 (the pipeline) or 1 (the frontier rounds, the
+  // chunk's first).
+  int first = chunk.sweeps;
+  for (const int f : flags)
+    if (f > 0) first = std::min(first, f - 1);
+  if (first == chunk.sweeps) return;
   copy(false);
-  launch_variant(batch, chunk, shape, rank_words, stream, kLeanRounds, nullptr);
+  MetropolisChunk rest = chunk;
+  if (first > 0) {  // the sweeps before it again, as before: no instance solved mid-sweep there
+    MetropolisChunk before = chunk;
+    before.sweeps = first;
+    LOCENT_CUDA_CHECK(cudaMemsetAsync(restart, 0, batch.instances * sizeof(int), stream));
+    launch_metropolis_pipeline(batch, before, pipeline, restart, stream);
+    rest.tables += std::size_t(first) * chunk.table_stride;
+    rest.first_sweep += static_cast<std::uint64_t>(first);
+    rest.sweeps -= first;
+  }
+  launch_variant(batch, rest, shape, rank_words, stream, kLeanRounds, nullptr);
 }
 
 }  // namespace locent::cuda
