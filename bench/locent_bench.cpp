@@ -10,10 +10,12 @@
 #include "bench/plain_loop.hpp"
 #include "host/cpu/boundary_sets.hpp"
 #include "host/cpu/metropolis_frontier.hpp"
+#include "host/cpu/metropolis_pipeline.hpp"
 #include "host/cpu/metropolis_rounds.hpp"
 #include "locent/anneal.hpp"
 #include "locent/backend.hpp"
 #include "locent/dense_fields.hpp"
+#include "locent/metropolis_pipeline.hpp"
 #include "locent/metropolis_rounds.hpp"
 #include "locent/problem.hpp"
 #include "locent/rng.hpp"
@@ -246,6 +248,26 @@ BENCHMARK(BM_FrontierRoundLengthBySweep)
     ->Args({100001, 16, 32, 1})
     ->Args({100001, 32, 64, 1})
     ->Args({100001, 32, 64, 2})
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1);
+
+// The member pipeline's twin (host/cpu/metropolis_pipeline) sweep by sweep, N = 100001, counting
+// up to k steps ahead (traced coupling): a replica's steps per counting pass (a kernel round:
+// all proposals over all passes) and the twin's time, one thread.
+void BM_PipelineBySweep(benchmark::State& state) {
+  const int k = static_cast<int>(state.range(1));
+  const WorkloadChain w(static_cast<int>(state.range(0)));
+  std::vector<std::vector<std::int64_t>> trace;
+  rounds_by_sweep(state, w, false,
+                  [&](ChainState& chain, const ThresholdTables& t, std::uint64_t* rounds) {
+                    cpu::run_metropolis_pipeline(chain, w.data, t, {}, k, kPipelineWindow, 1,
+                                                 trace, nullptr, rounds);
+                  });
+  state.SetLabel("member pipeline (twin)");
+}
+BENCHMARK(BM_PipelineBySweep)
+    ->Args({100001, 16})
+    ->Args({100001, 8})
     ->Unit(benchmark::kSecond)
     ->Iterations(1);
 

@@ -33,7 +33,7 @@ void run_metropolis_pipeline(ChainState& c, const ChainData& data, const Thresho
                              const ChunkOptions& options, int round_steps, int window,
                              std::uint64_t schedule_seed,
                              std::vector<std::vector<std::int64_t>>& trace,
-                             std::uint64_t* waits) {
+                             std::uint64_t* waits, std::uint64_t* counts) {
   if (c.committee()) throw Error("the member pipeline is implemented for perceptrons only");
   if (round_steps < 1 || round_steps > kMaxRoundSteps)
     throw Error("round length must be 1.." + std::to_string(kMaxRoundSteps) + " steps");
@@ -90,6 +90,7 @@ void run_metropolis_pipeline(ChainState& c, const ChainData& data, const Thresho
         if (a < y && me.position >= me.counted_from + me.counted) {
           me.counted_from = me.position;
           me.counted = std::min(k, n - me.position);
+          if (counts) ++*counts;
           for (int t = 0; t < me.counted; ++t) {
             const int j = me.position + t;
             int hit_a = 0, hit_b = 0;

@@ -16,11 +16,12 @@ namespace locent::cpu {
 // replica counts ahead; `window` (1..kPipelineWindow): how far back a member looks for an earlier
 // visit of a step's site. A replica that reaches zero energy sends the sweep back to its start,
 // to be taken again in the plain rounds, which stop exactly there. `waits`, when given, counts
-// the members' looks at the others' progress that found a step's needs unmet.
+// the members' looks at the others' progress that found a step's needs unmet; `counts` the
+// replicas' passes counting steps ahead (a kernel round each).
 void run_metropolis_pipeline(ChainState& chain, const ChainData& data,
                              const ThresholdTables& tables, const ChunkOptions& options,
                              int round_steps, int window, std::uint64_t schedule_seed,
                              std::vector<std::vector<std::int64_t>>& trace,
-                             std::uint64_t* waits = nullptr);
+                             std::uint64_t* waits = nullptr, std::uint64_t* counts = nullptr);
 
 }  // namespace locent::cpu
