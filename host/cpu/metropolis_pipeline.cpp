@@ -69,8 +69,8 @@ void run_metropolis_pipeline(ChainState& c, const ChainData& data, const Thresho
     const auto random_at = [&](int j, std::uint32_t slot) {
       return random[std::size_t(j) * 4 * groups + slot];
     };
-    for (Member& member : m) member = Member{0, 0, 0, 0, 0, member.delta_e, member.plus,
-                                             member.centre_plus};
+    for (Member& member : m)
+      member.position = member.counted_from = member.counted = member.read_from = member.ready = 0;
     int done = 0;  // members at the sweep's end
     bool solved = false;
     while (done < members && !solved) {
