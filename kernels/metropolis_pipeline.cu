@@ -661,6 +661,8 @@ bool pipeline_requested() {
 
 namespace {
 
+std::atomic<std::uint64_t> launches{0};  // cuda_pipeline_launches
+
 PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_steps) {
   PipelineShape none;
   const int members = batch.replicas + (batch.explicit_centre ? 1 : 0);
@@ -697,7 +699,6 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   PipelineShape shape;
   shape.members = members;
   shape.round_steps = std::min(round_steps, kMaxPipelineSteps);
-  shape.warps = kPipelineWarps;
   shape.shared_bytes = bytes;
   shape.max_shared_bytes = limit;
   return shape;
@@ -732,10 +733,6 @@ PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch
   }
   return answer;
 }
-
-namespace {
-std::atomic<std::uint64_t> launches{0};
-}  // namespace
 
 void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisChunk& chunk,
                                 const PipelineShape& shape, int* restart, cudaStream_t stream) {

@@ -22,7 +22,6 @@ inline constexpr int kMaxPipelineSteps = 16;
 struct PipelineShape {
   int members = 0;          // blocks a cluster: y, or y + 1 with an explicit centre; 0: no
   int round_steps = 0;      // the most steps counted ahead
-  int warps = 0;
   std::size_t shared_bytes = 0;  // dynamic, without the threshold table
   std::size_t max_shared_bytes = 0;
 };
