@@ -11,7 +11,8 @@
 # (default: all), plus target, probes and profile, which run only when named:
 #   tests     the dense-field tests in their own process, then every other CUDA test but the
 #             rounds kernel's;
-#   target    the member pipeline's tests and N = 100001 figures (LOCENT_ROUNDS_PIPELINE=1),
+#   target    the member pipeline's tests and N = 100001 figures (LOCENT_ROUNDS_PIPELINE=1), its
+#             counts by popcounts and on the tensor cores (LOCENT_PIPELINE_COUNT=tensor),
 #             then each rounds-kernel variant's figure and phase counters, then the rounds
 #             kernels' tests as in `cluster`: what the open target needs, first;
 #   cluster   the rounds kernel's tests (default and lean variants, then apart the longer
@@ -91,6 +92,7 @@ rounds_tests() {
   gtests frontier-longer-tests 150 '*CudaFrontierLonger*'
   # The member pipeline (LOCENT_ROUNDS_PIPELINE), unless part `target` ran it already.
   [[ -n ${pipeline_tested:-} ]] || gtests pipeline-tests 150 '*CudaPipeline/*'
+  [[ -n ${pipeline_tested:-} ]] || gtests pipeline-tensor-tests 150 '*CudaPipelineTensor/*'
 }
 want cluster && rounds_tests
 # Its races and barriers under compute-sanitizer, on two small cases (a cluster, one block each).
@@ -156,24 +158,29 @@ bench() {  # bench LABEL LIMIT ARGS...
   rows+=("bench $label|rc=$?|$(python3 bench/summarize_bench.py "$out/bench-$label.json" 2>&1)")
 }
 # Part `target`: the open N = 100001 target alone. First the member pipeline (one block a
-# member, kernels/metropolis_pipeline.cu): its CPU = CUDA tests in their own process, then its
-# figure counting 16 and 8 steps ahead, with its phase counters; then each rounds variant: one
+# member, kernels/metropolis_pipeline.cu): its CPU = CUDA tests in their own process, its counts
+# by popcounts and on the tensor cores each, then its figure counting 16 and 8 steps ahead, both
+# ways, with its phase counters; then each rounds variant: one
 # instance on a cluster of 16 (rounds of at most 16 steps; the frontier rounds at 32 too), then
 # its phase counters (LOCENT_ROUNDS_PROFILE=1).
 if want target; then
   gtests pipeline-tests 150 '*CudaPipeline/*'
+  gtests pipeline-tensor-tests 150 '*CudaPipelineTensor/*'
   pipeline_tested=1
-  for steps in 16 8; do
-    LOCENT_ROUNDS_PIPELINE=1 bench "target-n100001-pipeline-k$steps" 60 --backend cuda \
-      --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16 \
-      --round-steps $steps
+  for count in popc tensor; do
+    for steps in 16 8; do
+      LOCENT_ROUNDS_PIPELINE=1 LOCENT_PIPELINE_COUNT=$count bench \
+        "target-n100001-pipeline-$count-k$steps" 60 --backend cuda --N 100001 --instances 1 \
+        --no-baseline --dense-size 0 --fbp-N 0 --cluster 16 --round-steps $steps
+    done
   done
-  if ! over_budget "phases N=100001 pipeline"; then
-    LOCENT_ROUNDS_PIPELINE=1 LOCENT_ROUNDS_PROFILE=1 timeout 60 "$build/locent" bench \
-      --backend cuda --N 100001 --instances 1 --cluster 16 --no-baseline --dense-size 0 \
-      --fbp-N 0 >"$out/probe-pipeline.json" 2>"$out/probe-pipeline.txt"
-    rows+=("phases N=100001 pipeline|rc=$?|$(grep 'pipeline profile' "$out/probe-pipeline.txt" | tail -1 | cut -d':' -f2-)")
-  fi
+  for count in popc tensor; do
+    over_budget "phases N=100001 pipeline $count" && continue
+    LOCENT_ROUNDS_PIPELINE=1 LOCENT_PIPELINE_COUNT=$count LOCENT_ROUNDS_PROFILE=1 timeout 60 \
+      "$build/locent" bench --backend cuda --N 100001 --instances 1 --cluster 16 --no-baseline \
+      --dense-size 0 --fbp-N 0 >"$out/probe-pipeline-$count.json" 2>"$out/probe-pipeline-$count.txt"
+    rows+=("phases N=100001 pipeline $count|rc=$?|$(grep 'pipeline profile' "$out/probe-pipeline-$count.txt" | tail -1 | cut -d':' -f2-)")
+  done
   gtests pipeline-solve 120 '*ClusterRoundsSolve.Same*'
   for variant in lean0 lean1 longer1 longer2 frontier frontier-longer; do
     # shellcheck disable=SC2046  # one word a variable

@@ -41,6 +41,7 @@ namespace {
 
 using cuda::commit_copies;
 using cuda::copy_16_bytes;
+using cuda::mma_and_popc;
 using cuda::wait_copies;
 
 namespace wmma = nvcuda::wmma;
@@ -108,16 +109,6 @@ constexpr int kStages = 3;
 constexpr std::size_t mma_shared_bytes(int warp_rows) {
   return std::size_t(kStages) * (64 * warp_rows + kMmaTile) * kRowStride * 4;
 }
-
-__device__ __forceinline__ void mma_and_popc(int (&d)[4], const std::uint32_t (&a)[4],
-                                             const std::uint32_t (&b)[2]) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k256.row.col.s32.b1.b1.s32.and.popc "
-      "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-      : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
-
 
 // Copies one stage (a_rows rows of a from a_row0, 128 of b from b_row0, K words [k_word,
 // k_word + 16)) into the stage's shared tiles, in pieces of 16 bytes, 4 per row.

@@ -1,4 +1,5 @@
-// Small device helpers shared by the kernels: warp sums, bit tests, cp.async copies.
+// Small device helpers shared by the kernels: warp sums, bit tests, cp.async copies, the 1-bit
+// tensor-core multiply.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -31,6 +32,21 @@ __device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_
 template <int kPending>
 __device__ __forceinline__ void wait_copies() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
+}
+
+// d += A·B on the 1-bit tensor cores: mma.sync m16n8k256, AND then POPC (sm_80 and later; the
+// caller compiles it only there). Fragments (PTX ISA layout), g = lane / 4, t = lane % 4, K as
+// 8 words of 32 bits: a = {A[g][t], A[g + 8][t], A[g][t + 4], A[g + 8][t + 4]}, b = {B[t][g],
+// B[t + 4][g]} (B column g), d = {C[g][2t], C[g][2t + 1], C[g + 8][2t], C[g + 8][2t + 1]}. Each
+// dot product sums AND+POPC over the 8 words, so any one numbering of the words, the same for A
+// and B, gives the same product.
+__device__ __forceinline__ void mma_and_popc(int (&d)[4], const std::uint32_t (&a)[4],
+                                             const std::uint32_t (&b)[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k256.row.col.s32.b1.b1.s32.and.popc "
+      "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+      : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
 // A launch of `blocks` blocks of `threads` threads in clusters of `cluster` blocks along x, with

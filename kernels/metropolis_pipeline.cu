@@ -117,8 +117,56 @@ __device__ __forceinline__ int load_flag(const int* p) {
 __device__ __forceinline__ void prefetch_l2(const void* p) {
   asm volatile("prefetch.global.L2 [%0];\n" ::"l"(p));
 }
+
+// Phase 2 on the 1-bit tensor cores: C = X·S, X the 16 steps' columns (rows: steps pos + u, the
+// last of the m counted standing in for u ≥ m), S the sets (column 0: A, 1: B, 2–7: zero), K
+// the pattern words, 256 patterns (8 words) an mma. Warp w takes the 256-pattern chunks
+// w, w + warps, ...; lane (g, t) brings words 2t and 2t + 1 of a chunk for rows g and g + 8
+// (one 64-bit load each) and, for g < 2, of set g: that numbering of the chunk's words, the
+// same in X and S, gives the same products (mma_and_popc). Words past pw are zero in S, so
+// that none is counted. partial[warp · 16 + u] ← C[u][0] + C[u][1] = |A ∩ col| + |B ∩ col|,
+// this warp's share of step pos + u. Needs pw even (64-bit words) and 16-byte aligned sets.
+__device__ __forceinline__ void count_on_tensor_cores(const std::uint32_t* columns,
+                                                      const std::uint32_t* sa,
+                                                      const std::uint32_t* sb, int pw,
+                                                      const int* ring_site, int pos, int m,
+                                                      int* partial) {
+  static_assert(kMaxPipelineSteps == 16, "a round's steps are the 16 rows of one mma");
+  constexpr int kBatch = 8;  // chunks whose loads are in flight at once
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  const int g = lane >> 2, t = lane & 3;
+  const std::uint32_t* low = columns + std::size_t(ring_site[(pos + min(g, m - 1)) & kRingMask]) * pw;
+  const std::uint32_t* high =
+      columns + std::size_t(ring_site[(pos + min(g + 8, m - 1)) & kRingMask]) * pw;
+  const std::uint32_t* set = g == 0 ? sa : sb;  // read only for g < 2
+  const int chunks = (pw + 7) / 8;
+  int d[2][4] = {};  // two accumulators: every other mma, half the dependent chain
+  for (int c0 = warp; c0 < chunks; c0 += kBatch * warps) {
+    uint2 x[kBatch], z[kBatch], e[kBatch];
+#pragma unroll
+    for (int q = 0; q < kBatch; ++q) {
+      const int w = 8 * (c0 + q * warps) + 2 * t;
+      const bool in = w < pw;  // pw even: w + 1 too
+      x[q] = in ? __ldg(reinterpret_cast<const uint2*>(low + w)) : make_uint2(0, 0);
+      z[q] = in ? __ldg(reinterpret_cast<const uint2*>(high + w)) : make_uint2(0, 0);
+      e[q] = in && g < 2 ? *reinterpret_cast<const uint2*>(set + w) : make_uint2(0, 0);
+    }
+#pragma unroll
+    for (int q = 0; q < kBatch; ++q) {
+      const std::uint32_t a[4] = {x[q].x, z[q].x, x[q].y, z[q].y};
+      const std::uint32_t b[2] = {e[q].x, e[q].y};
+      mma_and_popc(d[q & 1], a, b);
+    }
+  }
+  if (t == 0) {  // columns 0 and 1 of rows g and g + 8
+    partial[warp * kMaxPipelineSteps + g] = d[0][0] + d[0][1] + d[1][0] + d[1][1];
+    partial[warp * kMaxPipelineSteps + g + 8] = d[0][2] + d[0][3] + d[1][2] + d[1][3];
+  }
+}
 #endif
 
+// kTensorCount: phase 2 on the 1-bit tensor cores (count_on_tensor_cores) instead of popcounts.
+template <bool kTensorCount>
 __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
     metropolis_pipeline_kernel(MetropolisBatch bt, MetropolisChunk ch, PipelineArgs pa) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -307,7 +355,13 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
 
       // 2. A replica's counts |A ∩ col| + |B ∩ col| for steps pos .. pos + m − 1.
       int hits = 0;  // warp 0, lane t: step pos + t's
-      if (replica) {
+      if (replica && kTensorCount) {
+        count_on_tensor_cores(columns, sa, sb, pw, ring_site, pos, m, partial);
+        __syncthreads();
+        if (warp == 0 && lane < m)
+          for (int q = 0; q < warps; ++q) hits += partial[q * kMaxPipelineSteps + lane];
+        mark(kCount);
+      } else if (replica) {
         int acc[kMaxPipelineSteps];
         std::uint32_t col[kMaxPipelineSteps];  // word offsets (the shape keeps N · pw < 2^32)
 #pragma unroll
@@ -663,7 +717,18 @@ namespace {
 
 std::atomic<std::uint64_t> launches{0};  // cuda_pipeline_launches
 
-PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_steps) {
+bool tensor_count_requested() {
+  const char* value = std::getenv("LOCENT_PIPELINE_COUNT");
+  return value != nullptr && std::string(value) == "tensor";
+}
+
+using PipelineKernel = void (*)(MetropolisBatch, MetropolisChunk, PipelineArgs);
+PipelineKernel pipeline_kernel(bool tensor_count) {
+  return tensor_count ? metropolis_pipeline_kernel<true> : metropolis_pipeline_kernel<false>;
+}
+
+PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_steps,
+                         bool tensor_count) {
   PipelineShape none;
   const int members = batch.replicas + (batch.explicit_centre ? 1 : 0);
   if (batch.hidden_units > 1 || members > kMaxPipelineMembers || round_steps < 1) return none;
@@ -672,25 +737,29 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   int major = 0, optin = 0;
   LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
   if (major < 9) return none;
+  // The tensor-core count loads 64-bit pairs of words (always so: the sets are counted in
+  // 64-bit words).
+  if (batch.pattern_words % 2 != 0) tensor_count = false;
+  const PipelineKernel kernel = pipeline_kernel(tensor_count);
   LOCENT_CUDA_CHECK(
       cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
   cudaFuncAttributes attributes{};
-  LOCENT_CUDA_CHECK(cudaFuncGetAttributes(&attributes, metropolis_pipeline_kernel));
+  LOCENT_CUDA_CHECK(cudaFuncGetAttributes(&attributes, kernel));
   if (attributes.ptxVersion < 90 || attributes.binaryVersion < 90) return none;
   const std::size_t limit = std::size_t(optin) - attributes.sharedSizeBytes;
   const int planes = stability_planes(batch.sites);
   const std::size_t bytes =
       PipelineLayout(batch.pattern_words, batch.weight_words, planes, 0).bytes;
   if (bytes > limit) return none;
-  LOCENT_CUDA_CHECK(cudaFuncSetAttribute(metropolis_pipeline_kernel,
-                                         cudaFuncAttributeMaxDynamicSharedMemorySize, int(limit)));
+  LOCENT_CUDA_CHECK(
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(limit)));
   if (members > 8)
-    LOCENT_CUDA_CHECK(cudaFuncSetAttribute(metropolis_pipeline_kernel,
-                                           cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
+    LOCENT_CUDA_CHECK(
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
   cudaLaunchAttribute attribute{};
   const cudaLaunchConfig_t config = pipeline_config(batch, members, bytes, &attribute);
   int clusters = 0;
-  if (cudaOccupancyMaxActiveClusters(&clusters, metropolis_pipeline_kernel, &config) !=
+  if (cudaOccupancyMaxActiveClusters(&clusters, kernel, &config) !=
           cudaSuccess ||
       clusters < 1) {
     (void)cudaGetLastError();
@@ -701,6 +770,7 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   shape.round_steps = std::min(round_steps, kMaxPipelineSteps);
   shape.shared_bytes = bytes;
   shape.max_shared_bytes = limit;
+  shape.tensor_count = tensor_count;
   return shape;
 }
 
@@ -711,12 +781,12 @@ PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch
                                         int round_steps) {
   struct Key {
     int device, sites, patterns, pattern_words, weight_words, replicas, hidden_units, steps;
-    bool centre;
+    bool centre, tensor;
     bool operator==(const Key& o) const {
       return device == o.device && sites == o.sites && patterns == o.patterns &&
              pattern_words == o.pattern_words && weight_words == o.weight_words &&
              replicas == o.replicas && hidden_units == o.hidden_units && steps == o.steps &&
-             centre == o.centre;
+             centre == o.centre && tensor == o.tensor;
     }
   };
   static std::mutex lock;
@@ -724,10 +794,11 @@ PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch
   static Key last{};
   static PipelineShape answer;
   const Key key{device, batch.sites, batch.patterns, batch.pattern_words, batch.weight_words,
-                batch.replicas, batch.hidden_units, round_steps, batch.explicit_centre};
+                batch.replicas, batch.hidden_units, round_steps, batch.explicit_centre,
+                tensor_count_requested()};
   const std::lock_guard<std::mutex> hold(lock);
   if (!known || !(key == last)) {
-    answer = find_shape(device, batch, round_steps);
+    answer = find_shape(device, batch, round_steps, key.tensor);
     last = key;
     known = true;
   }
@@ -757,13 +828,14 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
   cudaLaunchAttribute attribute{};
   cudaLaunchConfig_t config = pipeline_config(batch, shape.members, bytes, &attribute);
   config.stream = stream;
-  LOCENT_CUDA_CHECK(cudaLaunchKernelEx(&config, metropolis_pipeline_kernel, batch, chunk, args));
+  LOCENT_CUDA_CHECK(
+      cudaLaunchKernelEx(&config, pipeline_kernel(shape.tensor_count), batch, chunk, args));
   ++launches;
   if (!profile) return;
   unsigned long long host[2 * kSlots] = {};
   LOCENT_CUDA_CHECK(cudaMemcpyAsync(host, cycles, sizeof(host), cudaMemcpyDeviceToHost, stream));
   LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
-  std::fprintf(stderr, "pipeline profile:");
+  std::fprintf(stderr, "pipeline profile (%s counts):", shape.tensor_count ? "tensor" : "popc");
   for (int row = 0; row < 2; ++row) {
     const unsigned long long* c = host + row * kSlots;
     const double rounds = c[kRounds] > 0 ? double(c[kRounds]) : 1.0;

@@ -24,6 +24,9 @@ struct PipelineShape {
   int round_steps = 0;      // the most steps counted ahead
   std::size_t shared_bytes = 0;  // dynamic, without the threshold table
   std::size_t max_shared_bytes = 0;
+  // A replica's counts on the 1-bit tensor cores, not by popcounts: LOCENT_PIPELINE_COUNT=tensor
+  // (read at each shape query, so that a test can take both).
+  bool tensor_count = false;
 };
 
 // LOCENT_ROUNDS_PIPELINE=1: the rounds kernel's launches take the pipeline where it applies.

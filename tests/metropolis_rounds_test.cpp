@@ -592,8 +592,17 @@ INSTANTIATE_TEST_SUITE_P(Cuda, ClusterRoundsEqualCpu, testing::ValuesIn(cluster_
 // as the object lives: the lean kernels; the longer rounds (a replica may move twice in a round,
 // by the second-order terms of phases 6b–6d) in up to `parts` more parts a round; the frontier
 // rounds (each member at its own position, metropolis_frontier.hpp); both.
-// The member pipeline (kernels/metropolis_pipeline.cu, taken by the same launches) too.
-enum class RoundsVariant { standard, lean, longer, frontier, frontier_longer, pipeline };
+// The member pipeline (kernels/metropolis_pipeline.cu, taken by the same launches) too, its
+// counts by popcounts or on the tensor cores.
+enum class RoundsVariant {
+  standard,
+  lean,
+  longer,
+  frontier,
+  frontier_longer,
+  pipeline,
+  pipeline_tensor
+};
 class RoundsVariantSwitches {
  public:
   RoundsVariantSwitches(RoundsVariant v, int parts) {
@@ -603,11 +612,13 @@ class RoundsVariantSwitches {
       setenv("LOCENT_ROUNDS_LONGER", n.c_str(), 1);
     if (v == RoundsVariant::frontier || v == RoundsVariant::frontier_longer)
       setenv("LOCENT_ROUNDS_FRONTIER", "1", 1);
-    if (v == RoundsVariant::pipeline) setenv("LOCENT_ROUNDS_PIPELINE", "1", 1);
+    if (v == RoundsVariant::pipeline || v == RoundsVariant::pipeline_tensor)
+      setenv("LOCENT_ROUNDS_PIPELINE", "1", 1);
+    if (v == RoundsVariant::pipeline_tensor) setenv("LOCENT_PIPELINE_COUNT", "tensor", 1);
   }
   ~RoundsVariantSwitches() {
     for (const char* name : {"LOCENT_ROUNDS_LEAN", "LOCENT_ROUNDS_LONGER", "LOCENT_ROUNDS_FRONTIER",
-                             "LOCENT_ROUNDS_PIPELINE"})
+                             "LOCENT_ROUNDS_PIPELINE", "LOCENT_PIPELINE_COUNT"})
       unsetenv(name);
   }
   RoundsVariantSwitches(const RoundsVariantSwitches&) = delete;
@@ -635,6 +646,7 @@ using FrontierClusterRoundsEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant
 using FrontierLongerClusterRoundsEqualCpu =
     VariantClusterRoundsEqualCpu<RoundsVariant::frontier_longer>;
 using PipelineEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline>;
+using PipelineTensorEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline_tensor>;
 
 TEST_P(LeanClusterRoundsEqualCpu, IdenticalTrajectoryAndState) { expect_rounds_equal_cpu(GetParam()); }
 TEST_P(LongerClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
@@ -653,6 +665,11 @@ TEST_P(PipelineEqualCpu, IdenticalTrajectoryAndState) {
   expect_rounds_equal_cpu(GetParam());
   EXPECT_GT(cuda_pipeline_launches(), before);
 }
+TEST_P(PipelineTensorEqualCpu, IdenticalTrajectoryAndState) {
+  const std::uint64_t before = cuda_pipeline_launches();
+  expect_rounds_equal_cpu(GetParam());
+  EXPECT_GT(cuda_pipeline_launches(), before);
+}
 
 INSTANTIATE_TEST_SUITE_P(CudaLean, LeanClusterRoundsEqualCpu, testing::ValuesIn(cluster_cases()),
                          cluster_case_name);
@@ -664,6 +681,8 @@ INSTANTIATE_TEST_SUITE_P(CudaFrontierLonger, FrontierLongerClusterRoundsEqualCpu
                          testing::ValuesIn(cluster_cases()), cluster_case_name);
 INSTANTIATE_TEST_SUITE_P(CudaPipeline, PipelineEqualCpu, testing::ValuesIn(cluster_cases()),
                          cluster_case_name);
+INSTANTIATE_TEST_SUITE_P(CudaPipelineTensor, PipelineTensorEqualCpu,
+                         testing::ValuesIn(cluster_cases()), cluster_case_name);
 
 // Solved through solve_batch, the cluster kernel stops at the CPU's proposal, with its weights,
 // in every variant (the longer ones with one more part a round). With the frontier rounds, a
@@ -679,7 +698,7 @@ TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
   options.cluster_blocks = 4;
   for (const RoundsVariant v : {RoundsVariant::standard, RoundsVariant::lean, RoundsVariant::longer,
                                 RoundsVariant::frontier, RoundsVariant::frontier_longer,
-                                RoundsVariant::pipeline}) {
+                                RoundsVariant::pipeline, RoundsVariant::pipeline_tensor}) {
     SCOPED_TRACE("variant " + std::to_string(int(v)));
     const RoundsVariantSwitches switches(v, 1);
     test::expect_same_solutions(data, config, options);
