@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "host/output_file.hpp"
 #include "locent/error.hpp"
 
 namespace locent {
@@ -733,24 +734,11 @@ void write_npy(const std::string& path, const std::string& descr,
   for (std::size_t i = 0; i < len_bytes; ++i)
     prefix += static_cast<char>((header.size() >> (8 * i)) & 0xff);
 
-  errno = 0;
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) fail(path, "cannot open for writing: " + errno_text(errno));
-  errno = 0;
-  bool ok = std::fwrite(prefix.data(), 1, prefix.size(), f) == prefix.size() &&
-            std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
-            (values_count == 0 ||
-             std::fwrite(data, item_size, values_count, f) == values_count) &&
-            std::fflush(f) == 0;
-  int err = errno;
-  if (std::fclose(f) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
-    std::remove(path.c_str());
-    fail(path, "cannot write: " + errno_text(err));
-  }
+  write_output_file(path, [&](std::FILE* f) {
+    return std::fwrite(prefix.data(), 1, prefix.size(), f) == prefix.size() &&
+           std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
+           (values_count == 0 || std::fwrite(data, item_size, values_count, f) == values_count);
+  });
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ double seconds_since(Clock::time_point t0) {
 
 constexpr std::size_t kMaxTableBytesPerChunk = std::size_t{32} << 20;
 constexpr double kChunkTargetSeconds = 0.25;
+constexpr double kMaxInverseTemperature = 1e6;  // β and γ
 
 }  // namespace
 
@@ -32,6 +33,14 @@ void AnnealConfig::validate() const {
     throw Error("beta must stay positive over the whole schedule (" + beta.to_string() + ")");
   if (!(gamma.min_value(max_sweeps) >= 0))
     throw Error("gamma must be non-negative over the whole schedule (" + gamma.to_string() + ")");
+  // Beyond these, every acceptance probability is already 0 or 1 to 2^-32 (ΔE ≥ 1 at β ≈ 23,
+  // coupling ratios e^{±2γ} at γ ≈ 12), and larger values only risk overflow in the tables.
+  if (!(beta.max_value(max_sweeps) <= kMaxInverseTemperature))
+    throw Error("beta must stay at most 1e6 over the whole schedule (" + beta.to_string() +
+                "): beyond that every proposal is decided as at zero temperature");
+  if (!(gamma.max_value(max_sweeps) <= kMaxInverseTemperature))
+    throw Error("gamma must stay at most 1e6 over the whole schedule (" + gamma.to_string() +
+                "): beyond that the replicas are as coupled as they can be");
   if (centre_check_every < 1) throw Error("the centre check interval must be at least 1 sweep");
   if (trace_every < 0) throw Error("the trace interval must be non-negative");
 }

@@ -109,6 +109,89 @@ assert "(8, 3, 21)" in header(sys.argv[4]), header(sys.argv[4])
 PY
   passed=$((passed + 1))
 fi
+# --- outputs: checked before the work, never destroyed by a failed write --------------------
+expect 2 "no directory" -- solve --N 21 --alpha 0.3 --backend cpu -q --out "$tmp/nodir/r.json"
+expect 2 "no directory" -- solve --N 21 --alpha 0.3 --backend cpu -q --save-weights "$tmp/nodir/w.npy"
+expect 2 "empty" -- solve --N 21 --alpha 0.3 --backend cpu -q --out ""
+expect 2 "directory" -- solve --N 21 --alpha 0.3 --backend cpu -q --out "$tmp"
+expect 2 "--save-weights" -- solve --N 21 --alpha 0.3 --backend cpu -q --save-all
+if [[ -w /dev/full ]]; then
+  # A full disk: an error, not a result lost with exit code 0; a link to the full device stays.
+  for command in "solve --N 21 --alpha 0.3" "solve --algo fbp --N 21 --alpha 0.3" \
+                 "bench --N 21 --instances 1 --dense-size 0 --fbp-N 0 --no-baseline"; do
+    # shellcheck disable=SC2086  # one word an option
+    "$locent" $command --backend cpu -q >/dev/full 2>"$tmp/err"
+    if [[ $? -ne 1 ]] || ! grep -q "standard output" "$tmp/err"; then
+      echo "FAIL: $command >/dev/full" >&2; failures=$((failures + 1))
+    else
+      passed=$((passed + 1))
+    fi
+  done
+  ln -s /dev/full "$tmp/full-link"
+  expect 3 "No space" -- solve --N 21 --alpha 0.3 --backend cpu -q --save-weights "$tmp/full-link"
+  if [[ -L "$tmp/full-link" ]]; then passed=$((passed + 1)); else
+    echo "FAIL: a failed write removed the link it wrote through" >&2; failures=$((failures + 1))
+  fi
+fi
+# A file is replaced whole, through a temporary file beside it that does not stay.
+printf 'old' >"$tmp/w21.npy"
+"$locent" solve --N 21 --alpha 0.3 --backend cpu -q --seed 3 --save-weights "$tmp/w21.npy" \
+  --out "$tmp/r21.json" 2>"$tmp/err" && [[ $(head -c 6 "$tmp/w21.npy" | tail -c 5) == NUMPY ]] &&
+  [[ -z $(find "$tmp" -name '.locent-*') ]] && passed=$((passed + 1)) ||
+  { echo "FAIL: weights written through a temporary file" >&2; failures=$((failures + 1)); }
+# A results file that is not one is refused as it is, even without a last newline; a whole last
+# record without its newline is a record.
+cat >"$tmp/s.toml" <<'TOML'
+N = [21]
+alpha = [0.3]
+instances = 1
+backend = "cpu"
+[[solver]]
+name = "rsa"
+max_sweeps = 50
+TOML
+printf 'notes\nline two without newline' >"$tmp/notes.txt"
+cp "$tmp/notes.txt" "$tmp/notes.copy"
+cp "$tmp/s.toml" "$tmp/s.copy"
+truncate -s -1 "$tmp/s.toml"  # no last newline
+expect 3 "not a valid run record" -- sweep "$tmp/s.toml" -q --results "$tmp/notes.txt"
+expect 3 "not a valid run record|not a run record" -- sweep "$tmp/s.toml" -q --results "$tmp/s.toml"
+if cmp -s "$tmp/notes.txt" "$tmp/notes.copy" && [[ $(wc -c <"$tmp/s.toml") -eq $(($(wc -c <"$tmp/s.copy") - 1)) ]]; then
+  passed=$((passed + 1))
+else
+  echo "FAIL: a refused results file was changed" >&2; failures=$((failures + 1))
+fi
+"$locent" sweep "$tmp/s.copy" -q --results "$tmp/s.jsonl" 2>"$tmp/err" && truncate -s -1 "$tmp/s.jsonl"
+expect 0 "" -- report "$tmp/s.jsonl"
+expect 0 "" -- sweep "$tmp/s.copy" -q --results "$tmp/s.jsonl"
+if [[ $(wc -l <"$tmp/s.jsonl") -eq 1 ]] && [[ $(tail -c 1 "$tmp/s.jsonl" | od -An -c | tr -d ' ') == '\n' ]]; then
+  passed=$((passed + 1))
+else
+  echo "FAIL: a whole last record without its newline was not kept" >&2; failures=$((failures + 1))
+fi
+
+# --- options that would be ignored or wrap around --------------------------------------------
+expect 2 "--seed" -- solve --N 21 --alpha 0.3 --backend cpu --seed -1
+expect 2 "--seed" -- solve --N 21 --alpha 0.3 --backend cpu --seed 18446744073709551616
+expect 2 "2\^32" -- solve --N 21 --alpha 0.3 --backend cpu --first-instance 4294967295 --instances 2
+expect 2 "--test-patterns" -- solve --N 21 --alpha 0.3 --backend cpu --label-mode teacher --test-patterns -1
+expect 2 "teacher" -- solve --N 21 --alpha 0.3 --backend cpu --test-patterns 5
+expect 2 "empty" -- solve --patterns "" --labels "" --backend cpu
+expect 2 "--algo sa" -- solve --N 21 --alpha 0.3 --backend cpu --algo sa --gamma 5
+expect 2 "--algo sa" -- solve --N 21 --alpha 0.3 --backend cpu --algo sa --coupling explicit
+expect 2 "at most 1e6" -- solve --N 21 --alpha 0.3 --backend cpu --gamma 1e308
+expect 2 "at most 1e6" -- solve --N 21 --alpha 0.3 --backend cpu --beta lin:1:1e300
+expect 2 "unknown subcommand 'foo'" -- foo
+expect 2 "locent bench --help" -- bench --bogus
+# fBP protocols: no number silently dropped, no bad file read whole.
+expect 2 "one number each" -- solve --algo fbp --N 21 --alpha 0.3 --protocol scoping --fbp-gamma 1,2
+expect 2 "not a finite number" -- solve --algo fbp --N 21 --alpha 0.3 --protocol list --fbp-gamma 1,
+expect 2 "not a finite number" -- solve --algo fbp --N 21 --alpha 0.3 --protocol list --fbp-gamma 1e999
+expect 3 "is a directory" -- solve --algo fbp --N 21 --alpha 0.3 --protocol-file "$tmp"
+printf '1 0\n' >"$tmp/protocol.txt"
+expect 3 "protocol.txt: step 1" -- solve --algo fbp --N 21 --alpha 0.3 --protocol-file "$tmp/protocol.txt"
+expect 3 "NUL" -- solve --algo fbp --N 21 --alpha 0.3 --protocol-file "$tmp/w21.npy"
+
 expect 2 "flips energy" -- solve --model committee --energy flips --backend cpu --max-sweeps 2
 expect 2 "K must be odd" -- solve --model committee --K 2 --backend cpu --max-sweeps 2
 expect 2 "divisible" -- solve --model committee --K 3 --N 100 --backend cpu --max-sweeps 2

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "host/cli/commands.hpp"
+#include "host/output_file.hpp"
 #include "host/text_format.hpp"
 #include "locent/backend.hpp"
 #include "locent/dense_fields.hpp"
@@ -289,7 +290,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
                               {"device", backend->device_name()},
                               {"workload", "storage, alpha 0.6, y 7, traced, beta 2, gamma 0.5"},
                               {"figures", figures}};
-    std::cout << j.dump(2) << std::endl;
+    write_stdout(j.dump(2) + "\n");
     return 0;
   };
 }

@@ -2,11 +2,14 @@
 // progress on stderr, and the JSON result in the shape of the rSA result plus a per-step trace.
 #include "host/cli/fbp_solve.hpp"
 #include "host/cli/status_line.hpp"
+#include "host/output_file.hpp"
 #include "host/text_format.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -32,10 +35,13 @@ const char* const kFbpOnly[] = {"--protocol", "--protocol-steps", "--fbp-gamma",
                                 "--protocol-file", "--max-iters", "--epsilon", "--damping",
                                 "--init-size", "--save-messages", "--init-messages"};
 
+// Every field, empty ones too (a trailing separator gives an empty last field).
 std::vector<std::string> split(const std::string& text, char sep) {
   std::vector<std::string> parts;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, sep);) parts.push_back(item);
+  std::size_t begin = 0;
+  for (std::size_t end; (end = text.find(sep, begin)) != std::string::npos; begin = end + 1)
+    parts.push_back(text.substr(begin, end - begin));
+  parts.push_back(text.substr(begin));
   return parts;
 }
 
@@ -181,21 +187,32 @@ std::vector<double> parse_numbers(const std::string& text, const std::string& op
       continue;
     }
     char* end = nullptr;
+    errno = 0;
     const double x = std::strtod(item.c_str(), &end);
-    if (item.empty() || *end != '\0' || std::isnan(x))
-      throw Error(option + ": '" + item + "' is not a number (write inf for infinity)");
+    if (item.empty() || *end != '\0' || !std::isfinite(x) || errno == ERANGE)
+      throw Error(option + ": '" + item + "' is not a finite number (write inf for infinity)");
     v.push_back(x);
   }
   if (v.empty()) throw Error(option + " is empty");
   return v;
 }
 
+// A protocol file: a regular text file of a sane size (not a directory, a binary, /dev/zero).
 std::string read_text_file(const std::string& path) {
-  std::ifstream f(path);
+  constexpr std::size_t kMaxBytes = std::size_t{16} << 20;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw Error(path + ": is a directory, not a protocol file", ExitCode::bad_input);
+  std::ifstream f(path, std::ios::binary);
   if (!f) throw Error(path + ": cannot open the protocol file", ExitCode::bad_input);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  std::string text(kMaxBytes + 1, '\0');
+  f.read(text.data(), std::streamsize(text.size()));
+  text.resize(std::size_t(f.gcount()));
+  if (text.size() > kMaxBytes)
+    throw Error(path + ": larger than 16 MiB: not a protocol file", ExitCode::bad_input);
+  if (text.find('\0') != std::string::npos)
+    throw Error(path + ": holds NUL bytes: not a text protocol file", ExitCode::bad_input);
+  return text;
 }
 
 }  // namespace
@@ -265,6 +282,9 @@ FbpProtocol make_fbp_protocol(const FbpCliOptions& o, const CLI::App& cmd) {
     const std::vector<std::string> range = split(o.gamma, ':');
     if (range.empty() || range.size() > 2)
       throw Error("--fbp-gamma for scoping is first:last (got '" + o.gamma + "')");
+    for (const std::string& end : range)
+      if (parse_numbers(end, "--fbp-gamma").size() != 1)
+        throw Error("--fbp-gamma for scoping is first:last, one number each (got '" + o.gamma + "')");
     const double first = parse_numbers(range[0], "--fbp-gamma").at(0);
     const double last = range.size() == 2 ? parse_numbers(range[1], "--fbp-gamma").at(0) : first;
     const std::vector<double> y = parse_numbers(o.y, "--fbp-y");
@@ -279,6 +299,12 @@ FbpProtocol make_fbp_protocol(const FbpCliOptions& o, const CLI::App& cmd) {
     } catch (const Error& e) {
       throw Error(e.what(), ExitCode::bad_input);
     }
+    for (std::size_t s = 0; s < steps.size(); ++s)
+      if (!(steps[s].gamma >= 0) || !(steps[s].y >= 1))
+        throw Error(o.protocol_file + ": step " + std::to_string(s + 1) +
+                        " needs gamma ≥ 0 and y ≥ 1 (got " + format_number(steps[s].gamma) + " " +
+                        format_number(steps[s].y) + ")",
+                    ExitCode::bad_input);
     return FbpProtocol::list(std::move(steps));
   }
   if (!gamma_given) throw Error("--protocol list needs --fbp-gamma (and --fbp-y) or --protocol-file");
@@ -361,11 +387,9 @@ int run_fbp_solve(const FbpCliOptions& o, const FbpSolveContext& ctx, const CLI:
     write_float32_array(o.save_messages, results[0].messages.array_shape(),
                         results[0].messages.to_array());
   if (ctx.out.empty()) {
-    std::cout << j.dump(2) << std::endl;
+    write_stdout(j.dump(2) + "\n");
   } else {
-    std::ofstream f(ctx.out);
-    if (!(f << j.dump(2) << "\n"))
-      throw Error("cannot write the result to " + ctx.out, ExitCode::bad_input);
+    write_output_text(ctx.out, j.dump(2) + "\n");
   }
   if (!ctx.quiet) {
     const auto& s = j["summary"];

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 #include <new>
+#include <string>
 
 #include "host/cli/commands.hpp"
 #include "locent/error.hpp"
@@ -27,8 +28,19 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "locent: error: " << e.what() << "\n"
-              << "Run 'locent --help' or 'locent solve --help' for the options.\n";
+    // The subcommand the options were for, if one was named.
+    std::string command;
+    for (int i = 1; i < argc && command.empty(); ++i)
+      for (const char* name : {"solve", "sweep", "report", "bench"})
+        if (std::string(argv[i]) == name) command = name;
+    if (command.empty() && argc > 1 && argv[1][0] != '-') {
+      std::cerr << "locent: error: unknown subcommand '" << argv[1]
+                << "' (solve, sweep, report or bench)\n";
+    } else {
+      std::cerr << "locent: error: " << e.what() << "\n"
+                << "Run 'locent " << (command.empty() ? "" : command + " ")
+                << "--help' for the options.\n";
+    }
     return static_cast<int>(locent::ExitCode::usage);
   }
   try {

@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "host/cli/commands.hpp"
+#include "host/output_file.hpp"
 #include "locent/error.hpp"
 #include "locent/sweep.hpp"
 
@@ -113,10 +114,7 @@ std::function<int()> add_report_command(CLI::App& app) {
       throw Error(o->results + " holds no run records", ExitCode::bad_input);
     const Report report = summarize(contents.records);
     for (const auto& n : report.notes) std::cerr << "locent: note: " << n << "\n";
-    std::cout << (o->csv    ? report_csv(report)
-                  : o->json ? report_json(report)
-                            : report_table(report))
-              << std::flush;
+    write_stdout(o->csv ? report_csv(report) : o->json ? report_json(report) : report_table(report));
     if (!o->plot.empty()) draw_plot(report, o->plot);
     return 0;
   };

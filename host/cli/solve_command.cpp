@@ -2,7 +2,10 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <limits>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -12,6 +15,7 @@
 #include "host/cli/status_line.hpp"
 #include "host/cli/fbp_solve.hpp"
 #include "host/cli/result_json.hpp"
+#include "host/output_file.hpp"
 #include "locent/backend.hpp"
 #include "locent/error.hpp"
 #include "locent/npy.hpp"
@@ -52,6 +56,20 @@ struct SolveOptions {
 
 bool is_committee(const SolveOptions& o) { return o.model == "committee"; }
 
+// A whole number in [0, `max`], written in decimal: no sign, no wrap-around, no saturation.
+CLI::Validator whole_number_up_to(std::uint64_t max) {
+  return CLI::Validator(
+      [max](std::string& text) -> std::string {
+        const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+        errno = 0;
+        const unsigned long long v = digits ? std::strtoull(text.c_str(), nullptr, 10) : 0;
+        if (!digits || errno == ERANGE || v > max)
+          return "'" + text + "' is not a whole number from 0 to " + std::to_string(max);
+        return "";
+      },
+      "0.." + std::to_string(max));
+}
+
 AnnealConfig make_config(const SolveOptions& o, CLI::App& cmd) {
   const AnnealConfig defaults = is_committee(o) ? committee_defaults() : AnnealConfig{};
   AnnealConfig c;
@@ -66,6 +84,10 @@ AnnealConfig make_config(const SolveOptions& o, CLI::App& cmd) {
   if (o.algo == "sa") {
     if (cmd.count("--replicas") && o.replicas != 1)
       throw Error("--algo sa is plain simulated annealing (y = 1); drop --replicas or use --algo rsa");
+    for (const char* name : {"--gamma", "--coupling"})
+      if (cmd.count(name))
+        throw Error(std::string("--algo sa has no replicas to couple; drop ") + name +
+                    " or use --algo rsa");
     c.replicas = 1;
     c.gamma = Schedule::constant(0);
   }
@@ -192,14 +214,15 @@ std::function<int()> add_solve_command(CLI::App& app) {
                                    "storage (random labels) or teacher (teacher–student)")
                        ->check(CLI::IsMember({"storage", "teacher"}))
                        ->capture_default_str();
-  cmd->add_option("--test-patterns", o->test_patterns,
-                  "Fresh patterns for the test error of a teacher–student run")
-      ->capture_default_str();
+  auto* test_opt = cmd->add_option("--test-patterns", o->test_patterns,
+                                   "Fresh patterns for the test error of a teacher–student run")
+                       ->check(whole_number_up_to(100000000))
+                       ->capture_default_str();
   auto* pat = cmd->add_option("--patterns", o->patterns_file, "Training patterns, P × N .npy (±1, or 0/1 bool/uint8)");
   auto* lab = cmd->add_option("--labels", o->labels_file, "Training labels, length-P .npy");
   pat->needs(lab);
   lab->needs(pat);
-  pat->excludes(n_opt)->excludes(alpha_opt)->excludes(mode_opt);
+  pat->excludes(n_opt)->excludes(alpha_opt)->excludes(mode_opt)->excludes(test_opt);
   cmd->add_option("--teacher", o->teacher,
                   "Teacher–student: the teacher is the student's network (same) or a perceptron")
       ->check(CLI::IsMember({"same", "perceptron"}))
@@ -231,11 +254,14 @@ std::function<int()> add_solve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-seconds", o->max_seconds, "Wall-clock budget for the batch, 0 = none")
       ->capture_default_str();
-  cmd->add_option("--seed", o->seed, "Seed of the instances and of the Monte Carlo")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed of the instances and of the Monte Carlo")
+      ->check(whole_number_up_to(std::numeric_limits<std::uint64_t>::max()))
+      ->capture_default_str();
   cmd->add_option("--instances", o->instances, "Independent instances solved together")
       ->check(CLI::Range(1u, 1u << 24))
       ->capture_default_str();
   cmd->add_option("--first-instance", o->first_instance, "Instance index of the first instance")
+      ->check(whole_number_up_to(std::numeric_limits<std::uint32_t>::max()))
       ->capture_default_str();
   cmd->add_option("--backend", o->backend, "auto (CUDA if a GPU is usable), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
@@ -246,7 +272,8 @@ std::function<int()> add_solve_command(CLI::App& app) {
                   "Save the solving (else lowest-error) weights as int8 .npy");
   cmd->add_flag("--save-all", o->save_all,
                 "With --save-weights: save all replicas and then the centre, (y+1) × N "
-                "(committee: (y+1) × K × fan_in)");
+                "(committee: (y+1) × K × fan_in)")
+      ->needs("--save-weights");
   cmd->add_option("--trace-every", o->trace_every,
                   "Record errors, distance, acceptance, beta, gamma every k sweeps (JSON 'trace')")
       ->check(CLI::NonNegativeNumber);
@@ -262,6 +289,19 @@ std::function<int()> add_solve_command(CLI::App& app) {
     if (!is_committee(*o) && (cmd->count("--K") || cmd->count("--arch")))
       throw Error("--K and --arch describe a committee machine; add --model committee");
     check_algo_options(o->algo, *cmd);
+    // Options that would otherwise be ignored, and files that could not be written after the work.
+    if (cmd->count("--patterns") && (o->patterns_file.empty() || o->labels_file.empty()))
+      throw Error("--patterns and --labels need file names (got an empty one)");
+    if (o->label_mode != "teacher" && (cmd->count("--teacher") || cmd->count("--test-patterns")))
+      throw Error("--teacher and --test-patterns apply to --label-mode teacher only");
+    if (cmd->count("--patterns") && cmd->count("--first-instance"))
+      throw Error("--first-instance numbers generated instances; it does not apply to --patterns");
+    if (std::uint64_t(o->first_instance) + o->instances > (std::uint64_t{1} << 32))
+      throw Error("--first-instance + --instances must not pass 2^32 (instance numbers are 32-bit)");
+    for (const auto& [option, path] : {std::pair<const char*, const std::string*>{"--out", &o->out},
+                                       {"--save-weights", &o->save_weights},
+                                       {"--save-messages", &fbp->save_messages}})
+      if (cmd->count(option)) check_output_path(*path, option);
     if (o->algo == "fbp") {
       FbpSolveContext ctx;
       ctx.datasets = make_datasets(*o, *cmd);
@@ -307,11 +347,9 @@ std::function<int()> add_solve_command(CLI::App& app) {
     const nlohmann::json j = solve_result_json(what, config, datasets, result, traces);
     if (!o->save_weights.empty()) save_weights(*o, result, datasets[0].model);
     if (o->out.empty()) {
-      std::cout << j.dump(2) << std::endl;
+      write_stdout(j.dump(2) + "\n");
     } else {
-      std::ofstream f(o->out);
-      if (!(f << j.dump(2) << "\n"))
-        throw Error("cannot write the result to " + o->out, ExitCode::bad_input);
+      write_output_text(o->out, j.dump(2) + "\n");
     }
     if (!o->quiet) {
       const auto& s = j["summary"];

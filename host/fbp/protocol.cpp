@@ -16,13 +16,6 @@
 namespace locent {
 namespace {
 
-std::string number_text(double v) {
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
 void require_steps(int steps) {
   if (steps < 1 || steps > 1000000)
     throw Error("the number of protocol steps must be between 1 and 1000000 (got " +
@@ -54,13 +47,13 @@ FbpProtocol FbpProtocol::standard(int steps) {
 
 FbpProtocol FbpProtocol::scoping(double y, double gamma_first, double gamma_last, int steps) {
   require_steps(steps);
-  if (!(y >= 1)) throw Error("scoping needs y ≥ 1 (got " + number_text(y) + ")");
+  if (!(y >= 1)) throw Error("scoping needs y ≥ 1 (got " + format_number(y) + ")");
   if (!(gamma_first > 0) || !(gamma_last >= gamma_first) || std::isinf(gamma_last))
-    throw Error("scoping needs a finite γ range 0 < first ≤ last (got " + number_text(gamma_first) +
-                ":" + number_text(gamma_last) + ")");
+    throw Error("scoping needs a finite γ range 0 < first ≤ last (got " + format_number(gamma_first) +
+                ":" + format_number(gamma_last) + ")");
   FbpProtocol p{"scoping",
-                "scoping:y=" + number_text(y) + ",gamma=" + number_text(gamma_first) + ":" +
-                    number_text(gamma_last) + ",steps=" + std::to_string(steps),
+                "scoping:y=" + format_number(y) + ",gamma=" + format_number(gamma_first) + ":" +
+                    format_number(gamma_last) + ",steps=" + std::to_string(steps),
                 {}};
   for (int j = 0; j < steps; ++j) {
     const double t = steps == 1 ? 0.0 : double(j) / (steps - 1);
@@ -117,8 +110,8 @@ void FbpConfig::validate() const {
   for (std::size_t s = 0; s < protocol.steps.size(); ++s) {
     const FbpStep& st = protocol.steps[s];
     const std::string where = "fBP step " + std::to_string(s) + ": ";
-    if (!(st.gamma >= 0)) throw Error(where + "gamma must be ≥ 0 (got " + number_text(st.gamma) + ")");
-    if (!(st.y >= 1)) throw Error(where + "y must be ≥ 1 (got " + number_text(st.y) + ")");
+    if (!(st.gamma >= 0)) throw Error(where + "gamma must be ≥ 0 (got " + format_number(st.gamma) + ")");
+    if (!(st.y >= 1)) throw Error(where + "y must be ≥ 1 (got " + format_number(st.y) + ")");
   }
   if (max_iters < 1) throw Error("--max-iters must be at least 1");
   if (!(epsilon > 0)) throw Error("--epsilon must be positive");

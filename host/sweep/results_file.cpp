@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "host/sweep/sweep_internal.hpp"
@@ -51,6 +52,20 @@ RunRecord parse_record(const nlohmann::json& j) {
   return r;
 }
 
+// A last line without its newline: a whole record (its writer died between the record and the
+// newline), or a torn one. Only a line that starts a JSON object can be a torn record.
+bool starts_a_record(const std::string& line) {
+  const std::size_t first = line.find_first_not_of(" \t\r");
+  return first != std::string::npos && line[first] == '{';
+}
+std::optional<RunRecord> whole_record(const std::string& line) {
+  try {
+    return parse_record(nlohmann::json::parse(line));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 std::string make_run_key(const std::string& model, const std::string& label_mode, int n,
@@ -68,7 +83,15 @@ ResultsContents parse_results(const std::string& text, const std::string& path) 
     ++line;
     const std::size_t end = text.find('\n', begin);
     if (end == std::string::npos) {
-      out.torn_tail = true;
+      std::optional<RunRecord> last = whole_record(text.substr(begin));
+      if (last) {
+        out.records.push_back(std::move(*last));
+      } else if (starts_a_record(text.substr(begin))) {
+        out.torn_tail = true;
+      } else {
+        throw Error(path + ":" + std::to_string(line) + ": not a valid run record",
+                    ExitCode::bad_input);
+      }
       break;
     }
     const std::string s = text.substr(begin, end - begin);
@@ -131,7 +154,7 @@ ResultsFile::~ResultsFile() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-std::size_t ResultsFile::drop_torn_tail() {
+std::size_t ResultsFile::repair_tail() {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) throw Error(os_error("cannot stat", path_), ExitCode::bad_input);
   const off_t size = st.st_size;
@@ -154,15 +177,35 @@ std::size_t ResultsFile::drop_torn_tail() {
       }
     end = start;
   }
+  std::string tail(std::size_t(size - keep), '\0');
+  if (::pread(fd_, tail.data(), tail.size(), keep) != ssize_t(tail.size()))
+    throw Error(os_error("cannot read", path_), ExitCode::bad_input);
+  if (whole_record(tail)) {  // only its newline is missing
+    if (::write(fd_, "\n", 1) != 1 || ::fsync(fd_) != 0)
+      throw Error(os_error("cannot repair", path_), ExitCode::failure);
+    return 0;
+  }
+  if (!starts_a_record(tail))
+    throw Error(path_ + ": its last line is not a run record: not a results file? (left as it is)",
+                ExitCode::bad_input);
   if (::ftruncate(fd_, keep) != 0 || ::fsync(fd_) != 0)
     throw Error(os_error("cannot repair", path_), ExitCode::bad_input);
-  return std::size_t(size - keep);
+  return tail.size();
 }
 
 std::string ResultsFile::repair_and_read(std::size_t* dropped_bytes) {
   Lock lock(*this);
-  const std::size_t dropped = drop_torn_tail();
+  // Every whole line must be a record before anything is changed: a file that is not a results
+  // file is refused as it is.
+  std::string text = read_all();
+  const std::size_t whole = text.find_last_of('\n');
+  parse_results(whole == std::string::npos ? std::string() : text.substr(0, whole + 1), path_);
+  const std::size_t dropped = repair_tail();
   if (dropped_bytes) *dropped_bytes = dropped;
+  return dropped > 0 || (!text.empty() && text.back() != '\n') ? read_all() : text;
+}
+
+std::string ResultsFile::read_all() const {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) throw Error(os_error("cannot stat", path_), ExitCode::bad_input);
   std::string text(std::size_t(st.st_size), '\0');
@@ -179,7 +222,7 @@ std::string ResultsFile::repair_and_read(std::size_t* dropped_bytes) {
 void ResultsFile::append(const std::string& lines) {
   if (lines.empty()) return;
   Lock lock(*this);
-  drop_torn_tail();
+  repair_tail();
   struct stat st {};
   if (::fstat(fd_, &st) != 0) throw Error(os_error("cannot stat", path_), ExitCode::bad_input);
   std::size_t done = 0;
