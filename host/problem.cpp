@@ -100,10 +100,10 @@ std::vector<std::int8_t> random_teacher(const ModelSpec& model, std::uint64_t se
 }  // namespace
 
 void ModelSpec::validate() const {
-  if (inputs < 1) throw Error("N must be positive (got " + std::to_string(inputs) + ")");
   if (hidden_units < 1 || hidden_units % 2 == 0)
     throw Error("the number of hidden units K must be odd (got " + std::to_string(hidden_units) +
                 ")");
+  if (inputs < 1) throw Error("N must be positive (got " + std::to_string(inputs) + ")");
   if (architecture == Architecture::perceptron && hidden_units != 1)
     throw Error("a perceptron has K = 1");
   if (architecture == Architecture::committee_tree) {

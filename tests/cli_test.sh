@@ -181,6 +181,15 @@ expect 2 "--algo sa" -- solve --N 21 --alpha 0.3 --backend cpu --algo sa --gamma
 expect 2 "--algo sa" -- solve --N 21 --alpha 0.3 --backend cpu --algo sa --coupling explicit
 expect 2 "at most 1e6" -- solve --N 21 --alpha 0.3 --backend cpu --gamma 1e308
 expect 2 "at most 1e6" -- solve --N 21 --alpha 0.3 --backend cpu --beta lin:1:1e300
+expect 2 "--threads" -- solve --N 21 --alpha 0.3 --backend cpu --threads -1
+expect 2 "--max-seconds" -- solve --N 21 --alpha 0.3 --backend cpu --max-seconds inf
+expect 2 "--max-sweeps: '-1'" -- solve --N 21 --alpha 0.3 --backend cpu --max-sweeps -1
+expect 2 "hidden units K must be odd .got 0" -- solve --model committee --K 0 --backend cpu
+expect 2 "--sweeps-scale" -- bench --backend cpu --N 21 --sweeps-scale nan --dense-size 0 --fbp-N 0
+expect 2 "--dense-size" -- bench --backend cpu --N 21 --dense-size -5 --fbp-N 0
+expect 2 "--mac-ceiling" -- bench --backend cpu --N 0 --dense-size 0 --fbp-N 0 --mac-ceiling -1
+# An fBP instance too large for this machine is refused before it is generated (at once).
+expect 5 "out of host memory" -- solve --algo fbp --backend cpu --N 200001 --alpha 2
 expect 2 "unknown subcommand 'foo'" -- foo
 expect 2 "locent bench --help" -- bench --bogus
 # fBP protocols: no number silently dropped, no bad file read whole.

@@ -57,8 +57,15 @@ PY
 expect 0 "" -- report "$tmp/s.jsonl" --json
 "$py" -c 'import json,sys; r=json.load(open(sys.argv[1]))["rows"]; assert len(r)==8 and "success_ci95" in r[0]' \
   "$tmp/out" || failures=$((failures + 1))
-expect 0 "note: solver .sa. appears with 2 different settings or label modes" -- report "$tmp/more.jsonl"
+expect 0 "note: solver .sa. appears with 2 different settings, label modes or models" -- report "$tmp/more.jsonl"
 grep -q '^sa \[2\] ' "$tmp/out" || { echo "FAIL: no row for sa [2]" >&2; failures=$((failures + 1)); }
+# Runs of another model under the same solver name and settings are not pooled either; a record
+# whose numbers are out of range is refused, not wrapped.
+head -1 "$tmp/s.jsonl" >"$tmp/models.jsonl"
+head -1 "$tmp/s.jsonl" | sed 's/"model":"perceptron"/"model":"committee-tree-K3"/' >>"$tmp/models.jsonl"
+expect 0 "appears with 2 different settings, label modes or models" -- report "$tmp/models.jsonl"
+head -1 "$tmp/s.jsonl" | sed 's/"instance":[0-9]*/"instance":-1/' >"$tmp/negative.jsonl"
+expect 3 "negative.jsonl:1: not a valid run record .*instance" -- report "$tmp/negative.jsonl"
 expect 2 "excludes|--json" -- report "$tmp/s.jsonl" --csv --json
 expect 3 "cannot open the results file" -- report "$tmp/missing.jsonl"
 { head -1 "$tmp/s.jsonl"; echo '{"solver": "x"}'; } >"$tmp/broken.jsonl"

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "host/cli/commands.hpp"
+#include "host/cli/validators.hpp"
 #include "host/output_file.hpp"
 #include "host/text_format.hpp"
 #include "locent/backend.hpp"
@@ -56,20 +57,25 @@ std::function<int()> add_bench_command(CLI::App& app) {
   cmd->add_option("--N", o->sizes, "Sizes of the rSA figures (odd; 0 skips them)")->capture_default_str();
   cmd->add_option("--sweeps-scale", o->sweeps_scale,
                   "Multiply the default sweeps per size (1000, 30, 3 for N ≤ 2001, ≤ 20001, larger)")
-      ->check(CLI::PositiveNumber)
+      ->check(finite_number_in(0, 1e6, true))
       ->capture_default_str();
-  cmd->add_option("--threads", o->threads, "CPU threads, 0 = all cores")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--instances", o->instances, "Chains per figure, 0 = what fills the device");
+  cmd->add_option("--threads", o->threads, "CPU threads, 0 = all cores")
+      ->check(whole_number_up_to(kMaxThreads));
+  cmd->add_option("--instances", o->instances, "Chains per figure, 0 = what fills the device")
+      ->check(whole_number_up_to(1u << 24));
   cmd->add_flag("!--no-baseline", o->baseline, "Skip the plain-loop baseline and the scaling figure");
   cmd->add_option("--proposals-ceiling", o->proposals_ceiling,
                   "A ceiling in proposals/s to report each rSA figure against (e.g. the dense "
-                  "AND+POPC floor of ceilings.md)");
+                  "AND+POPC floor of ceilings.md)")
+      ->check(finite_number_in(0, 1e30, true));
   cmd->add_option("--dense-size", o->dense_size,
                   "R = P = N of the dense field + error evaluation (default 8192 on a GPU, 2048 on "
-                  "the CPU; 0 skips it)");
+                  "the CPU; 0 skips it)")
+      ->check(whole_number_up_to(65536));
   cmd->add_option("--mac-ceiling", o->mac_ceiling,
                   "The device's binary multiply-adds per second (ceilings.md: 5.0e15 on an H100's "
-                  "1-bit tensor cores) to report the dense figure against");
+                  "1-bit tensor cores) to report the dense figure against")
+      ->check(finite_number_in(0, 1e30, true));
   cmd->add_option("--dense-kernel", o->dense_kernel,
                   "GPU kernel of the dense figure: auto (the fastest measured one the device "
                   "runs: wgmma-cluster on compute capability 9.0, else mma), mma (mma.sync "

@@ -12,12 +12,14 @@
 #include <map>
 
 #include "host/cli/commands.hpp"
+#include "host/cli/validators.hpp"
 #include "host/cli/status_line.hpp"
 #include "host/cli/fbp_solve.hpp"
 #include "host/cli/result_json.hpp"
 #include "host/output_file.hpp"
 #include "locent/backend.hpp"
 #include "locent/error.hpp"
+#include "locent/fbp.hpp"
 #include "locent/npy.hpp"
 
 namespace locent::cli {
@@ -55,20 +57,6 @@ struct SolveOptions {
 };
 
 bool is_committee(const SolveOptions& o) { return o.model == "committee"; }
-
-// A whole number in [0, `max`], written in decimal: no sign, no wrap-around, no saturation.
-CLI::Validator whole_number_up_to(std::uint64_t max) {
-  return CLI::Validator(
-      [max](std::string& text) -> std::string {
-        const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
-        errno = 0;
-        const unsigned long long v = digits ? std::strtoull(text.c_str(), nullptr, 10) : 0;
-        if (!digits || errno == ERANGE || v > max)
-          return "'" + text + "' is not a whole number from 0 to " + std::to_string(max);
-        return "";
-      },
-      "0.." + std::to_string(max));
-}
 
 AnnealConfig make_config(const SolveOptions& o, CLI::App& cmd) {
   const AnnealConfig defaults = is_committee(o) ? committee_defaults() : AnnealConfig{};
@@ -110,12 +98,23 @@ ModelSpec model_spec(const SolveOptions& o, int inputs) {
   return m;
 }
 
+// N of a generated instance: --N, or for a committee without it 101 inputs per hidden unit, tree
+// or fully connected.
+int generated_inputs(const SolveOptions& o, const CLI::App& cmd) {
+  return is_committee(o) && !cmd.count("--N") ? (o.arch == "fc" ? 101 : 101 * o.hidden_units)
+                                              : o.n;
+}
+
 std::vector<Dataset> make_datasets(const SolveOptions& o, CLI::App& cmd) {
   std::vector<Dataset> data;
   if (!o.patterns_file.empty()) {
     if (o.instances != 1) throw Error("--instances must be 1 with --patterns/--labels");
     Dataset d;
     read_training_data(o.patterns_file, o.labels_file, d.patterns, d.labels);
+    if (d.patterns.cols() > std::size_t{1} << 30)
+      throw Error(o.patterns_file + ": " + std::to_string(d.patterns.cols()) +
+                      " columns: more inputs N than this tool takes (2^30)",
+                  ExitCode::bad_input);
     d.model = model_spec(o, static_cast<int>(d.patterns.cols()));
     try {
       d.model.validate();
@@ -126,11 +125,7 @@ std::vector<Dataset> make_datasets(const SolveOptions& o, CLI::App& cmd) {
     return data;
   }
   GenerateSpec spec;
-  // A committee without --N: 101 inputs per hidden unit, tree or fully connected.
-  const int n = is_committee(o) && !cmd.count("--N")
-                    ? (o.arch == "fc" ? 101 : 101 * o.hidden_units)
-                    : o.n;
-  spec.model = model_spec(o, n);
+  spec.model = model_spec(o, generated_inputs(o, cmd));
   spec.alpha = o.alpha;
   spec.labels = o.label_mode == "teacher" ? LabelMode::teacher : LabelMode::storage;
   if (o.teacher == "perceptron") spec.teacher_architecture = Architecture::perceptron;
@@ -195,7 +190,9 @@ std::function<int()> add_solve_command(CLI::App& app) {
   cmd->add_option("--model", o->model, "Network: perceptron or committee (K hidden units)")
       ->check(CLI::IsMember({"perceptron", "committee"}))
       ->capture_default_str();
-  cmd->add_option("--K", o->hidden_units, "Committee: hidden units K (odd)")->capture_default_str();
+  cmd->add_option("--K", o->hidden_units, "Committee: hidden units K (odd)")
+      ->check(whole_number_up_to(1001))
+      ->capture_default_str();
   cmd->add_option("--arch", o->arch,
                   "Committee: tree (unit k sees inputs [k N/K, (k+1) N/K)) or fc (every unit sees "
                   "all N inputs)")
@@ -251,8 +248,10 @@ std::function<int()> add_solve_command(CLI::App& app) {
   cmd->add_option("--max-sweeps", o->max_sweeps,
                   "Sweep budget (one sweep = weights·y proposals, weights = N, or K × fan_in for "
                   "a committee); the schedules span it")
+      ->check(whole_number_up_to(0xffffffffu))
       ->capture_default_str();
   cmd->add_option("--max-seconds", o->max_seconds, "Wall-clock budget for the batch, 0 = none")
+      ->check(finite_number_in(0, 1e9))
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the instances and of the Monte Carlo")
       ->check(whole_number_up_to(std::numeric_limits<std::uint64_t>::max()))
@@ -266,7 +265,8 @@ std::function<int()> add_solve_command(CLI::App& app) {
   cmd->add_option("--backend", o->backend, "auto (CUDA if a GPU is usable), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
-  cmd->add_option("--threads", o->threads, "CPU threads, 0 = all cores")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", o->threads, "CPU threads, 0 = all cores")
+      ->check(whole_number_up_to(kMaxThreads));
   cmd->add_option("--out", o->out, "Write the JSON result to this file instead of stdout");
   cmd->add_option("--save-weights", o->save_weights,
                   "Save the solving (else lowest-error) weights as int8 .npy");
@@ -276,7 +276,7 @@ std::function<int()> add_solve_command(CLI::App& app) {
       ->needs("--save-weights");
   cmd->add_option("--trace-every", o->trace_every,
                   "Record errors, distance, acceptance, beta, gamma every k sweeps (JSON 'trace')")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number_up_to(0x7fffffff));
   cmd->add_option("--centre-check-every", o->centre_check_every,
                   "Sweeps between checks of the centre's errors (stop criterion)")
       ->capture_default_str();
@@ -303,6 +303,13 @@ std::function<int()> add_solve_command(CLI::App& app) {
                                        {"--save-messages", &fbp->save_messages}})
       if (cmd->count(option)) check_output_path(*path, option);
     if (o->algo == "fbp") {
+      // A generated instance too large for the CPU engine is refused before it is generated.
+      if (o->patterns_file.empty() &&
+          (o->backend == "cpu" || (o->backend == "auto" && !cuda_available()))) {
+        const ModelSpec model = model_spec(*o, generated_inputs(*o, *cmd));
+        model.validate();
+        require_fbp_host_memory(model, pattern_count(model, o->alpha));
+      }
       FbpSolveContext ctx;
       ctx.datasets = make_datasets(*o, *cmd);
       ctx.label_mode = o->patterns_file.empty() ? o->label_mode : "files";

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "host/cli/commands.hpp"
+#include "host/cli/validators.hpp"
 #include "host/cli/status_line.hpp"
 #include "host/sweep/mpi_comm.hpp"
 #include "locent/error.hpp"
@@ -179,11 +180,11 @@ std::function<int()> add_sweep_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   cmd->add_option("--threads", o->threads,
                   "Override the file's CPU threads per process (0: cores / processes per node)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number_up_to(kMaxThreads));
   cmd->add_option(
          "--batch-size", o->batch_size,
          "Override the file's runs per batch (default: 1024 on CUDA, 4 x threads on the CPU)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1 << 24));
   cmd->add_flag("-q,--quiet", o->quiet, "No progress or notes on stderr");
 
   return [o]() -> int {

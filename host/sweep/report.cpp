@@ -63,10 +63,10 @@ Quartiles quartiles(std::vector<double> v) {
 
 Report summarize(const std::vector<RunRecord>& records) {
   Report report;
-  // A solver name with several settings or label modes (files extended with --force) gets one
-  // label per variant, so that different experiments are never pooled.
+  // A solver name with several settings, label modes or models (files extended with --force) gets
+  // one label per variant, so that different experiments are never pooled.
   std::vector<std::string> names;
-  std::map<std::string, std::vector<std::pair<std::string, std::string>>> variants_of;
+  std::map<std::string, std::vector<std::tuple<std::string, std::string, std::string>>> variants_of;
   std::unordered_set<std::string> seen;
   std::size_t duplicates = 0;
   struct Group {
@@ -75,7 +75,7 @@ Report summarize(const std::vector<RunRecord>& records) {
   };
   std::map<std::tuple<std::size_t, int, double>, Group> groups;  // (label index, N, α)
   struct Label {
-    std::string name, settings, label_mode;
+    std::string name, settings, label_mode, model;
   };
   std::vector<Label> labels;
   for (const RunRecord& r : records) {
@@ -85,7 +85,8 @@ Report summarize(const std::vector<RunRecord>& records) {
     }
     auto& list = variants_of[r.solver];
     if (list.empty()) names.push_back(r.solver);
-    const std::pair<std::string, std::string> variant_id{r.settings, r.label_mode};
+    const std::tuple<std::string, std::string, std::string> variant_id{r.settings, r.label_mode,
+                                                                      r.model};
     auto it = std::find(list.begin(), list.end(), variant_id);
     const std::size_t variant = it - list.begin();
     if (it == list.end()) list.push_back(variant_id);
@@ -93,7 +94,7 @@ Report summarize(const std::vector<RunRecord>& records) {
         variant == 0 ? r.solver : r.solver + " [" + std::to_string(variant + 1) + "]";
     auto l = std::find_if(labels.begin(), labels.end(), [&](auto& x) { return x.name == label; });
     if (l == labels.end()) {
-      labels.push_back({label, r.settings, r.label_mode});
+      labels.push_back({label, r.settings, r.label_mode, r.model});
       l = labels.end() - 1;
     }
     Group& g = groups[{std::size_t(l - labels.begin()), r.n, r.alpha}];
@@ -112,7 +113,7 @@ Report summarize(const std::vector<RunRecord>& records) {
     if (variants_of[name].size() > 1)
       report.notes.push_back("solver \"" + name + "\" appears with " +
                              std::to_string(variants_of[name].size()) +
-                             " different settings or label modes, reported as \"" + name +
+                             " different settings, label modes or models, reported as \"" + name +
                              "\", \"" + name + " [2]\"...");
   for (const auto& [key, g] : groups) {
     ReportRow row;
@@ -120,6 +121,7 @@ Report summarize(const std::vector<RunRecord>& records) {
     row.solver = label.name;
     row.settings = label.settings;
     row.label_mode = label.label_mode;
+    row.model = label.model;
     row.n = std::get<1>(key);
     row.alpha = std::get<2>(key);
     row.patterns = g.patterns;
@@ -201,6 +203,7 @@ std::string report_json(const Report& report) {
     j["solver"] = r.solver;
     j["settings"] = nlohmann::ordered_json::parse(r.settings);
     j["label_mode"] = r.label_mode;
+    j["model"] = r.model;
     j["N"] = r.n;
     j["alpha"] = r.alpha;
     j["P"] = r.patterns;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <sstream>
 
@@ -26,6 +27,15 @@ std::string parent_directory(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
+// A whole non-negative number up to `max` (nlohmann would wrap -1 into an unsigned type).
+std::uint64_t whole_field(const nlohmann::json& j, const char* name, std::uint64_t max) {
+  const nlohmann::json& v = j.at(name);
+  if (!v.is_number_unsigned() || v.get<std::uint64_t>() > max)
+    throw std::invalid_argument(std::string(name) + " is not a whole number from 0 to " +
+                                std::to_string(max));
+  return v.get<std::uint64_t>();
+}
+
 RunRecord parse_record(const nlohmann::json& j) {
   RunRecord r;
   r.sweep_hash = j.at("sweep_hash").get<std::string>();
@@ -34,16 +44,18 @@ RunRecord parse_record(const nlohmann::json& j) {
   if (!settings.is_object()) throw std::invalid_argument("settings is not an object");
   r.settings = settings.dump();
   r.label_mode = j.at("label_mode").get<std::string>();
-  r.n = j.at("N").get<int>();
+  r.model = j.at("model").get<std::string>();
+  r.n = int(whole_field(j, "N", 0x7fffffff));
   r.alpha = j.at("alpha").get<double>();
-  r.patterns = j.at("P").get<std::size_t>();
-  r.instance = j.at("instance").get<std::uint32_t>();
+  r.patterns = whole_field(j, "P", std::numeric_limits<std::uint64_t>::max());
+  r.instance = std::uint32_t(whole_field(j, "instance", 0xffffffffu));
   r.solved = j.at("solved").get<bool>();
   r.sweeps = j.at("sweeps").get<double>();
   const nlohmann::json& t = j.at("seconds_to_solution");
   if (!t.is_null()) r.seconds_to_solution = t.get<double>();
-  r.key = make_run_key(j.at("model").get<std::string>(), j.at("label_mode").get<std::string>(), r.n,
-                       r.alpha, r.solver, settings, j.at("point_seed").get<std::uint64_t>(),
+  r.key = make_run_key(r.model, r.label_mode, r.n,
+                       r.alpha, r.solver, settings,
+                       whole_field(j, "point_seed", std::numeric_limits<std::uint64_t>::max()),
                        r.instance);
   r.outcome =
       nlohmann::json::array({j.at("solved"), j.at("solved_by"), j.at("sweeps"), j.at("proposals"),

@@ -89,6 +89,7 @@ struct RunRecord {
   std::string solver;    // name
   std::string settings;  // canonical JSON of the solver settings
   std::string label_mode;
+  std::string model;     // "perceptron", "committee-tree-K3"...
   int n = 0;
   double alpha = 0;
   std::size_t patterns = 0;
@@ -199,6 +200,7 @@ struct ReportRow {
   std::string solver;    // name, suffixed " [2]", " [3]"... when one name has several settings
   std::string settings;  // canonical JSON
   std::string label_mode;
+  std::string model;
   int n = 0;
   double alpha = 0;
   std::size_t patterns = 0;
