@@ -67,6 +67,13 @@ expect 0 "appears with 2 different settings, label modes or models" -- report "$
 head -1 "$tmp/s.jsonl" | sed 's/"instance":[0-9]*/"instance":-1/' >"$tmp/negative.jsonl"
 expect 3 "negative.jsonl:1: not a valid run record .*instance" -- report "$tmp/negative.jsonl"
 expect 2 "excludes|--json" -- report "$tmp/s.jsonl" --csv --json
+expect 2 "no directory" -- report "$tmp/s.jsonl" --plot "$tmp/nodir/p.png"
+expect 2 ".png, .pdf or .svg" -- report "$tmp/s.jsonl" --plot "$tmp/plot"
+expect 3 "is a directory" -- report "$tmp"
+expect 3 "is a directory" -- sweep "$tmp"
+expect 3 "is empty" -- sweep /dev/null
+expect 3 "NUL bytes" -- report /dev/zero
+expect 3 "NUL bytes" -- sweep /dev/zero
 expect 3 "cannot open the results file" -- report "$tmp/missing.jsonl"
 { head -1 "$tmp/s.jsonl"; echo '{"solver": "x"}'; } >"$tmp/broken.jsonl"
 expect 3 "broken.jsonl:2: not a valid run record" -- report "$tmp/broken.jsonl"

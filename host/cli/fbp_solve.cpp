@@ -2,11 +2,11 @@
 // progress on stderr, and the JSON result in the shape of the rSA result plus a per-step trace.
 #include "host/cli/fbp_solve.hpp"
 #include "host/cli/status_line.hpp"
+#include "host/input_text.hpp"
 #include "host/output_file.hpp"
 #include "host/text_format.hpp"
 
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -197,22 +197,9 @@ std::vector<double> parse_numbers(const std::string& text, const std::string& op
   return v;
 }
 
-// A protocol file: a regular text file of a sane size (not a directory, a binary, /dev/zero).
+// A protocol file: a text file of a sane size (not a directory, a binary, /dev/zero).
 std::string read_text_file(const std::string& path) {
-  constexpr std::size_t kMaxBytes = std::size_t{16} << 20;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    throw Error(path + ": is a directory, not a protocol file", ExitCode::bad_input);
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error(path + ": cannot open the protocol file", ExitCode::bad_input);
-  std::string text(kMaxBytes + 1, '\0');
-  f.read(text.data(), std::streamsize(text.size()));
-  text.resize(std::size_t(f.gcount()));
-  if (text.size() > kMaxBytes)
-    throw Error(path + ": larger than 16 MiB: not a protocol file", ExitCode::bad_input);
-  if (text.find('\0') != std::string::npos)
-    throw Error(path + ": holds NUL bytes: not a text protocol file", ExitCode::bad_input);
-  return text;
+  return read_input_text(path, "protocol file", std::size_t{16} << 20);
 }
 
 }  // namespace

@@ -102,9 +102,20 @@ std::function<int()> add_report_command(CLI::App& app) {
   csv->excludes(json);
   cmd->add_option("--plot", o->plot,
                   "Also draw success probability vs alpha and median sweeps to solution vs N "
-                  "into this PNG (needs Python with matplotlib; LOCENT_PYTHON picks the Python)");
+                  "into this image, .png, .pdf or .svg (needs Python with matplotlib; "
+                  "LOCENT_PYTHON picks the Python)");
 
-  return [o]() -> int {
+  return [o, cmd]() -> int {
+    if (cmd->count("--plot")) {
+      const std::string& p = o->plot;
+      const auto dot = p.find_last_of('.');
+      const std::string ext = dot == std::string::npos || p.find('/', dot) != std::string::npos
+                                  ? ""
+                                  : p.substr(dot);
+      if (!p.empty() && ext != ".png" && ext != ".pdf" && ext != ".svg")
+        throw Error("--plot " + p + ": name the image .png, .pdf or .svg");
+      check_output_path(p, "--plot");
+    }
     const ResultsContents contents = read_results(o->results);
     if (contents.torn_tail)
       std::cerr

@@ -11,6 +11,7 @@
 #include <optional>
 #include <sstream>
 
+#include "host/input_text.hpp"
 #include "host/sweep/sweep_internal.hpp"
 #include "locent/error.hpp"
 
@@ -120,11 +121,9 @@ ResultsContents parse_results(const std::string& text, const std::string& path) 
 }
 
 ResultsContents read_results(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open the results file " + path, ExitCode::bad_input);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_results(text.str(), path);
+  // Records are a few hundred bytes: a line of a megabyte is not one.
+  return parse_results(
+      read_input_text(path, "results file", std::numeric_limits<std::size_t>::max()), path);
 }
 
 // An exclusive lock on the whole file for the lifetime of the object; waits for other holders.

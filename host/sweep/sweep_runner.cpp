@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <memory>
 #include <thread>
@@ -85,11 +86,15 @@ std::string point_name(const SweepSpec& spec, const Batch& b) {
 }
 
 // The runs still to do, in the order of enumerate_runs, cut into batches of one point each.
+// The runs not in `done`, in batches of one point. A stop request ends the listing early (the
+// caller then stops before running anything): a grid of millions of runs takes seconds to list.
 std::vector<Batch> make_batches(const SweepSpec& spec, const std::unordered_set<std::string>& done,
-                                std::size_t batch_size) {
+                                std::size_t batch_size, const std::function<bool()>& stop) {
   std::vector<Batch> batches;
+  std::size_t listed = 0;
   for (const SweepRun& run : enumerate_runs(spec)) {
-    if (done.count(run_key(spec, run))) continue;
+    if (stop && ++listed % 65536 == 0 && stop()) break;
+    if (!done.empty() && done.count(run_key(spec, run))) continue;
     const bool same_point = !batches.empty() && batches.back().solver == run.solver &&
                             batches.back().n == run.n && batches.back().alpha == run.alpha;
     if (!same_point || batches.back().instances.size() >= batch_size)
@@ -259,7 +264,9 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& 
 
   std::unordered_set<std::string> done;
   for (const RunRecord& r : contents.records) done.insert(r.key);
-  const std::vector<Batch> batches = make_batches(spec, done, batch_size);
+  if (rank == 0 && spec.run_count() >= 1000000)
+    note("listing the " + std::to_string(spec.run_count()) + " runs of the grid");
+  const std::vector<Batch> batches = make_batches(spec, done, batch_size, o.stop_requested);
   std::size_t pending = 0;
   for (const Batch& b : batches) pending += b.instances.size();
 

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "host/input_text.hpp"
 #include "host/sweep/sweep_internal.hpp"
 #include "locent/error.hpp"
 #include "locent/sweep.hpp"
@@ -707,11 +708,10 @@ SweepSpec parse_sweep(const std::string& text, const std::string& source) {
 }
 
 SweepSpec load_sweep(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open the sweep file " + path, ExitCode::bad_input);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_sweep(text.str(), path);
+  const std::string text = read_input_text(path, "sweep file", std::size_t{16} << 20);
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw Error(path + " is empty: not a sweep file", ExitCode::bad_input);
+  return parse_sweep(text, path);
 }
 
 std::vector<SweepRun> enumerate_runs(const SweepSpec& spec) {
