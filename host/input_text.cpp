@@ -21,7 +21,7 @@ std::string read_input_text(const std::string& path, const std::string& what,
     throw Error("cannot open the " + what + " " + path + ": " + std::strerror(errno),
                 ExitCode::bad_input);
   std::string text;
-  std::size_t line_start = 0;
+  std::size_t line = 0;  // bytes of the line under way
   char buffer[1 << 16];
   while (in) {
     in.read(buffer, sizeof buffer);
@@ -33,14 +33,18 @@ std::string read_input_text(const std::string& path, const std::string& what,
       throw Error(path + " is larger than " + std::to_string(max_bytes >> 20) + " MiB: not a " +
                       what,
                   ExitCode::bad_input);
+    // The length of the line under way, segment by segment between newlines.
+    for (const char *at = buffer, *end = buffer + got; at < end;) {
+      const char* newline = static_cast<const char*>(std::memchr(at, '\n', std::size_t(end - at)));
+      line += std::size_t((newline ? newline : end) - at);
+      if (line > max_line)
+        throw Error(path + " has a line longer than " + std::to_string(max_line) +
+                        " bytes: not a " + what,
+                    ExitCode::bad_input);
+      if (newline) line = 0;
+      at = newline ? newline + 1 : end;
+    }
     text.append(buffer, got);
-    const std::size_t last_newline = text.find_last_of('\n');
-    if (last_newline != std::string::npos && last_newline + 1 > line_start)
-      line_start = last_newline + 1;
-    if (text.size() - line_start > max_line)
-      throw Error(path + " has a line longer than " + std::to_string(max_line >> 20) +
-                      " MiB: not a " + what,
-                  ExitCode::bad_input);
   }
   if (in.bad()) throw Error("cannot read the " + what + " " + path, ExitCode::bad_input);
   return text;

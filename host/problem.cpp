@@ -1,4 +1,5 @@
 // Problem instances: validation, deterministic generation, error measures (problem.hpp).
+#include "host/text_format.hpp"
 #include "locent/problem.hpp"
 
 #include <cmath>
@@ -121,7 +122,7 @@ void ModelSpec::validate() const {
 
 std::size_t pattern_count(const ModelSpec& model, double alpha) {
   if (!(alpha > 0) || !std::isfinite(alpha))
-    throw Error("alpha must be a positive number (got " + std::to_string(alpha) + ")");
+    throw Error("alpha must be a positive number (got " + format_number(alpha) + ")");
   const double p = std::round(alpha * static_cast<double>(model.capacity_unit()));
   if (p < 1) throw Error("alpha · N rounds to zero patterns; increase alpha or N");
   if (p > 2.0e9) throw Error("alpha · N is too large (more than 2e9 patterns)");

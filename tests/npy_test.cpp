@@ -165,7 +165,7 @@ TEST(Npy, WriteKeepsArbitraryInt8Values) {
 TEST(Npy, WriteToMissingDirectoryFails) {
   expect_bad_input(
       [] { locent::write_int8_array(temp_path("no_such_dir/w.npy"), {1}, {1}); },
-      "cannot open for writing");
+      "cannot write");
 }
 
 // ---------------------------------------------------------------------------------------------

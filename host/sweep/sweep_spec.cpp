@@ -158,6 +158,11 @@ std::vector<int> parse_n(const toml::node& n, Problems& problems) {
         problems.add(*factor, "N.factor", "must be a number > 1");
         return {};
       }
+      if (*f < 3) {
+        problems.add(*from, "N.from",
+                     "must be at least 3 with a factor (the grid grows N − 1 geometrically)");
+        return {};
+      }
       // Geometric in N − 1, rounded to the nearest odd N: 201, 401, 801, 1601 for factor 2.
       for (int k = 0; values.size() <= kMaxGridValues; ++k) {
         const double half = double(*f - 1) / 2 * std::pow(*x, k);
@@ -259,6 +264,11 @@ std::vector<double> parse_alpha(const toml::node& n, Problems& problems) {
       continue;
     }
     const double a = round_alpha(v);
+    if (a == 0) {
+      problems.add(*at, key,
+                   "values are kept to 9 decimals, and " + number_text(v) + " rounds to 0");
+      continue;
+    }
     if (std::find(out.begin(), out.end(), a) != out.end()) {
       problems.add(*at, key, "value " + number_text(a) + " appears twice");
       continue;
