@@ -59,28 +59,29 @@ TEST(Bits, TransposeMatchesElementwise) {
   }
 }
 
-// Stabilities, errors and flip energy from the bit-packed path equal naive ±1 loops.
+// Stabilities, errors and both energies from the bit-packed path equal naive ±1 loops.
 TEST(Fields, StabilitiesAndErrorsMatchNaiveLoop) {
-  std::mt19937 rng(4);
   for (int n : {5, 33, 65, 129, 301}) {
-    const Dataset d = test::storage_instance(n, 0.77, 9);
-    AnnealConfig config = test::hot_config(3, Coupling::traced, EnergyKind::flips);
-    const ChainState c = initial_chain(config, d.folded_rows(), 0);
-    for (int a = 0; a < c.replicas; ++a) {
-      const auto w = unpack_signs(c.replica(a), n);
-      long errors = 0, flips = 0;
-      for (std::size_t mu = 0; mu < d.n_patterns(); ++mu) {
-        int field = 0;
-        for (int i = 0; i < n; ++i) field += d.patterns.get(mu, i) * w[i];
-        const int stability = d.labels[mu] * field;
-        ASSERT_EQ(c.stabilities[a * d.n_patterns() + mu], stability);
-        errors += stability < 0;
-        flips += stability < 1 ? (1 - stability) / 2 : 0;
+    for (const EnergyKind energy : {EnergyKind::flips, EnergyKind::errors}) {
+      const Dataset d = test::storage_instance(n, 0.77, 9);
+      AnnealConfig config = test::hot_config(3, Coupling::traced, energy);
+      const ChainState c = initial_chain(config, d.folded_rows(), 0);
+      for (int a = 0; a < c.replicas; ++a) {
+        const auto w = unpack_signs(c.replica(a), n);
+        long errors = 0, flips = 0;
+        for (std::size_t mu = 0; mu < d.n_patterns(); ++mu) {
+          int field = 0;
+          for (int i = 0; i < n; ++i) field += d.patterns.get(mu, i) * w[i];
+          const int stability = d.labels[mu] * field;
+          ASSERT_EQ(c.stabilities[a * d.n_patterns() + mu], stability);
+          errors += stability < 0;
+          flips += stability < 1 ? (1 - stability) / 2 : 0;
+        }
+        EXPECT_EQ(c.errors[a], errors);
+        EXPECT_EQ(c.energy[a], energy == EnergyKind::flips ? flips : errors);
+        EXPECT_EQ(count_errors(d.folded_rows(), c.replica(a)), errors);
+        EXPECT_NEAR(perceptron_error_rate(d, w), double(errors) / d.n_patterns(), 1e-12);
       }
-      EXPECT_EQ(c.errors[a], errors);
-      EXPECT_EQ(c.energy[a], flips);
-      EXPECT_EQ(count_errors(d.folded_rows(), c.replica(a)), errors);
-      EXPECT_NEAR(perceptron_error_rate(d, w), double(errors) / d.n_patterns(), 1e-12);
     }
   }
 }

@@ -46,8 +46,43 @@ fi
 # Training data from files: the saved weights of a solved run classify it without error.
 npy "$tmp/p.npy" "<f8" "(3, 5)" "struct.pack('<15d', *([1,-1,1,1,-1]*3))"
 npy "$tmp/l.npy" "|i1" "(3,)" "bytes([1,1,1])"
-expect 0 "" -- solve --patterns "$tmp/p.npy" --labels "$tmp/l.npy" --backend cpu --out "$tmp/f.json"
-grep -q '"label_mode": "files"' "$tmp/f.json" || { echo "FAIL: files run" >&2; failures=$((failures + 1)); }
+expect 0 "" -- solve --patterns "$tmp/p.npy" --labels "$tmp/l.npy" --backend cpu --out "$tmp/f.json" \
+  --save-weights "$tmp/fw.npy"
+"$py" - "$tmp/f.json" "$tmp/fw.npy" <<'PY' || { echo "FAIL: files run" >&2; failures=$((failures + 1)); }
+import struct, sys
+assert '"label_mode": "files"' in open(sys.argv[1]).read()
+raw = open(sys.argv[2], "rb").read()
+w = [b - 256 if b > 127 else b for b in raw[10 + struct.unpack("<H", raw[8:10])[0]:]]
+# The patterns [1,-1,1,1,-1] three times, labels +1: the weights classify every one.
+assert len(w) == 5 and sum(x * y for x, y in zip(w, [1, -1, 1, 1, -1])) > 0, w
+PY
+
+# Teacher–student: generalization and test errors reported, both far below chance.
+expect 0 "" -- solve --N 201 --alpha 1.0 --label-mode teacher --test-patterns 2000 --backend cpu \
+  --seed 2 --out "$tmp/t.json"
+"$py" - "$tmp/t.json" <<'PY' || { echo "FAIL: teacher-student run" >&2; failures=$((failures + 1)); }
+import json, sys
+i = json.load(open(sys.argv[1]))["instances"][0]
+assert i["solved"] and 0 < i["generalization_error"] < 0.4 and 0 < i["test_error"] < 0.4, i
+assert abs(i["test_error"] - i["generalization_error"]) < 0.08, i
+PY
+
+# fBP from the command line: a solve that saves its messages, then a warm start from them at its
+# last step's y that solves the same instance in a few iterations.
+expect 0 "" -- solve --algo fbp --N 101 --alpha 0.5 --backend cpu --seed 3 --out "$tmp/b.json" \
+  --save-messages "$tmp/m.npy" --save-weights "$tmp/bw.npy"
+last_y=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["instances"][0]["trace"][-1]["y"])' "$tmp/b.json")
+expect 0 "" -- solve --algo fbp --N 101 --alpha 0.5 --backend cpu --seed 3 --out "$tmp/b2.json" \
+  --init-messages "$tmp/m.npy" --protocol list --fbp-gamma inf --fbp-y "$last_y"
+"$py" - "$tmp/b.json" "$tmp/b2.json" <<'PY' || { echo "FAIL: fBP runs" >&2; failures=$((failures + 1)); }
+import json, sys
+first, again = (json.load(open(p)) for p in sys.argv[1:3])
+a, b = first["instances"][0], again["instances"][0]
+assert a["solved"] and a["train_error"] == 0.0, a
+assert b["solved"] and b["iterations"] <= 3 < a["iterations"], (a["iterations"], b["iterations"])
+assert again["solver"]["init_messages"].endswith("m.npy"), again["solver"]
+PY
+expect 3 "shape|messages" -- solve --algo fbp --N 103 --alpha 0.5 --backend cpu --init-messages "$tmp/m.npy"
 
 # --- bad input -------------------------------------------------------------------------------
 expect 2 "N must be odd" -- solve --N 1000 --backend cpu

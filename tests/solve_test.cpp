@@ -96,6 +96,90 @@ TEST(Solve, TraceRecordsEveryKSweeps) {
   EXPECT_LT(trace.back().mean_distance, trace.front().mean_distance + 0.5);
 }
 
+// The explicit centre coupling end to end: easy instances are all solved (a coupling of the
+// wrong sign solves none of them).
+TEST(Solve, ExplicitCouplingSolvesEasyInstances) {
+  std::vector<Dataset> data;
+  for (std::uint32_t b = 0; b < 4; ++b) data.push_back(test::storage_instance(201, 0.5, 1, b));
+  AnnealConfig config;
+  config.coupling = Coupling::explicit_;
+  config.seed = 1;
+  auto cpu = make_cpu_backend(2);
+  const BatchResult r = solve_batch(data, config, *cpu);
+  for (std::uint32_t b = 0; b < 4; ++b) {
+    ASSERT_TRUE(r.instances[b].solved) << b;
+    EXPECT_EQ(perceptron_error_rate(data[b], r.instances[b].best_weights()), 0.0) << b;
+  }
+}
+
+// A solve by the centre (the clipped majority of the traced replicas) is reported as the
+// centre's, with the centre's weights, which classify every pattern. This seeded instance is
+// solved by its centre at sweep 19, before any replica.
+TEST(Solve, CentreSolutionIsTheCentres) {
+  const std::vector<Dataset> data = {test::storage_instance(201, 0.5, 2, 0)};
+  AnnealConfig config;
+  config.seed = 2;
+  auto cpu = make_cpu_backend(1);
+  const BatchResult r = solve_batch(data, config, *cpu);
+  const InstanceResult& i = r.instances[0];
+  ASSERT_TRUE(i.solved);
+  ASSERT_EQ(i.solved_by, config.replicas);
+  EXPECT_EQ(i.best_index(), config.replicas);
+  EXPECT_EQ(i.centre_errors, 0);
+  EXPECT_EQ(perceptron_error_rate(data[0], i.centre_weights), 0.0);
+  EXPECT_EQ(&i.best_weights(), &i.centre_weights);
+  for (int a = 0; a < config.replicas; ++a) EXPECT_GT(i.replica_errors[a], 0) << a;
+  // Checked only every 50 sweeps, the centre solves it no earlier than sweep 50.
+  config.centre_check_every = 50;
+  const BatchResult late = solve_batch(data, config, *cpu);
+  if (late.instances[0].solved_by == config.replicas) EXPECT_GE(late.instances[0].sweeps, 50.0);
+  EXPECT_NE(late.instances[0].proposals, i.proposals);
+}
+
+// An unsolved run's best weights: the fewest errors, the centre on a tie.
+TEST(Solve, BestWeightsOfAnUnsolvedRun) {
+  InstanceResult r;
+  r.replica_errors = {5, 3, 4};
+  r.centre_errors = 4;
+  r.replica_weights = {{1}, {-1}, {1}};
+  r.centre_weights = {1};
+  EXPECT_EQ(r.best_index(), 1);
+  EXPECT_EQ(&r.best_weights(), &r.replica_weights[1]);
+  r.centre_errors = 3;
+  EXPECT_EQ(r.best_index(), 3);
+  EXPECT_EQ(&r.best_weights(), &r.centre_weights);
+  r.solved = true;
+  r.solved_by = 2;
+  EXPECT_EQ(r.best_index(), 2);
+}
+
+// The trace's distance is the mean Hamming distance of the replicas to the centre, per weight.
+TEST(Solve, TraceDistanceIsTheReplicasDistanceToTheCentre) {
+  const std::vector<Dataset> data = {test::storage_instance(301, 0.7, 2)};
+  for (const Coupling coupling : {Coupling::traced, Coupling::explicit_}) {
+    AnnealConfig config;
+    config.coupling = coupling;
+    config.max_sweeps = 12;
+    config.trace_every = 12;
+    std::vector<TraceRecord> trace;
+    SolveHooks hooks;
+    hooks.on_trace = [&](const TraceRecord& t) { trace.push_back(t); };
+    auto cpu = make_cpu_backend(1);
+    const BatchResult r = solve_batch(data, config, *cpu, hooks);
+    const InstanceResult& i = r.instances[0];
+    ASSERT_FALSE(i.solved);
+    ASSERT_EQ(trace.size(), 1u);
+    long differ = 0;
+    for (const auto& w : i.replica_weights)
+      for (std::size_t k = 0; k < w.size(); ++k) differ += w[k] != i.centre_weights[k];
+    EXPECT_DOUBLE_EQ(trace[0].mean_distance,
+                     double(differ) / (double(config.replicas) * double(data[0].model.weights())));
+    EXPECT_GT(differ, 0);
+    EXPECT_EQ(trace[0].centre_errors, i.centre_errors);
+    EXPECT_EQ(trace[0].replica_errors, i.replica_errors);
+  }
+}
+
 TEST(Solve, RejectsBadConfiguration) {
   const std::vector<Dataset> data = {test::storage_instance(101, 0.5, 1)};
   auto cpu = make_cpu_backend(1);

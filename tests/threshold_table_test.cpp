@@ -45,8 +45,10 @@ TEST(Threshold, TracedTableMatchesFormulaAndWindowIsExact) {
       // At the window's edges the decision no longer depends on u.
       EXPECT_EQ(v.table[k * v.row_length() + 2 * hw - 2], 0u) << "ΔE = D − 1 must be rejected";
       EXPECT_EQ(v.table[k * v.row_length() + 0], 0xffffffffu) << "ΔE = −(D − 1) must be accepted";
-      EXPECT_FALSE(v.accept_replica(hw, k, 0));
-      EXPECT_TRUE(v.accept_replica(-hw, k, 0xffffffffu));
+      // Beyond the window (where the decision is taken without the table) it is exact too:
+      // rejected at ΔE ≥ D whatever u, accepted at ΔE ≤ −D.
+      EXPECT_EQ(probability_threshold(std::exp(-beta * hw) * ratio), 0u) << "ΔE = D";
+      EXPECT_EQ(probability_threshold(std::exp(beta * hw) * ratio), 0xffffffffu) << "ΔE = −D";
     }
   }
 }
