@@ -5,12 +5,14 @@
 // replica block holds its stabilities in bit planes (sliced_stabilities.hpp: plane k of pattern
 // word w at k·pw + w, ⌈log2(N + 1)⌉ + 1 planes), its boundary sets and its weights in shared
 // memory; the centre block its weights. A sweep is a sequence of rounds, each:
-//   1. the stop flag; in a sweep's first round, warp 0 draws the Philox words and sites of the
-//      first 2k steps into a ring that also keeps the last kPipelineWindow steps' sites, and the
-//      block finds their previous visits within that window (one (step, earlier step) pair a
-//      thread); every thread asks L2 for the columns of the next round's steps;
+//   1. the stop flag (loaded during the previous round); in a sweep's first round, warp 0
+//      draws the Philox words and sites of the first 2k steps into a ring that also keeps the
+//      last kPipelineWindow steps' sites, and the block finds their previous visits within that
+//      window (one (step, earlier step) pair a thread); every thread asks L2 for the columns of
+//      the next round's steps;
 //   2. (a replica) every thread counts |A ∩ col| + |B ∩ col| over its pattern words for each of
-//      the next m ≤ k steps, the columns read from global memory; a warp sum, a block sum;
+//      the next m ≤ k steps, the columns read from global memory; a warp sum, a block sum (or
+//      the same counts on the 1-bit tensor cores, count_on_tensor_cores);
 //   3. warp 0 decides: lane L watches member L, its progress (an acquire load through
 //      distributed shared memory) and, for the steps whose needs are met, its weights there;
 //      then the run's decisions all at once, a lane a step, the first accepted one ending a
@@ -327,6 +329,10 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
     const int k = ctrl_k;
     int pos = 0, filled = 0;
     seen = 0;
+    // Warp 0, lane 0: the restart flag as loaded during the previous round's decisions, so that
+    // no round waits at its first barrier for a load from global memory (a round late at most:
+    // a stopped launch's state is never written back).
+    int next_stop = warp == 0 && lane == 0 ? load_flag(restart) : 0;
 
     while (pos < n) {
       // 1. The ring up to 2k steps ahead (at a sweep's start; later rounds find it filled by
@@ -334,7 +340,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
       const int target = min(n, pos + 2 * k);
       if (warp == 0) {
         for (int j = filled + lane; j < target; j += 32) fill_step(j);
-        if (lane == 0) fill_stop = load_flag(restart);
+        if (lane == 0) fill_stop = next_stop;
       }
       __syncthreads();
       if (fill_stop) break;
@@ -521,6 +527,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           ctrl_was_plus = flip_plus;
           ctrl_decided = t;
           if (stop) ctrl_stop = 1;
+          next_stop = load_flag(restart);  // used at the next round's start
         }
       }
       filled = ahead;
