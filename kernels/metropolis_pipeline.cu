@@ -359,6 +359,10 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
         }
       }
 
+      // A first look at the others' progress, its latency hidden behind the counts (an acquire:
+      // every weight read after it sees what the progress it returns covers).
+      if (warp == 0 && is_peer) seen = max(seen, static_cast<int>(load_acquire_cluster(peer_progress)));
+
       // 2. A replica's counts |A ∩ col| + |B ∩ col| for steps pos .. pos + m − 1.
       int hits = 0;  // warp 0, lane t: step pos + t's
       if (replica && kTensorCount) {
@@ -412,16 +416,24 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
         bool moved = false, stop = false;
         int flip_site = 0;
         bool flip_plus = false;
-        while (t < m && !moved && !stop) {
-          // A look at the others' progress: the run of steps whose needs are met.
-          if (is_peer) seen = max(seen, static_cast<int>(load_acquire_cluster(peer_progress)));
+        // The run of steps from `from` whose needs the progress seen meets (warp-uniform).
+        const auto ready_from = [&](int from) {
           int ready = 0;
-          for (int u = t; u < m; ++u) {
+          for (int u = from; u < m; ++u) {
             const int j = pos + u;
             const int need =
                 is_peer ? pipeline_need(a, lane, j, ring_previous[j & kRingMask], kPipelineWindow) : 0;
             if (!__all_sync(full, seen >= need)) break;
             ++ready;
+          }
+          return ready;
+        };
+        while (t < m && !moved && !stop) {
+          // The run that the last look allows; a fresh look where it falls short of the round.
+          int ready = ready_from(t);
+          if (t + ready < m) {
+            if (is_peer) seen = max(seen, static_cast<int>(load_acquire_cluster(peer_progress)));
+            ready = ready_from(t);
           }
           mark(kLook);
           if (ready == 0) {  // wait for step pos + t's needs, or a stop
