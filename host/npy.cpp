@@ -785,13 +785,17 @@ FloatArray read_float32_array(const std::string& path) {
                          " trailing bytes after the data");
   FloatArray out;
   out.shape = h.shape;
-  out.values.resize(h.count);
+  // A file of known size holds all the data (checked above); a stream of unknown size grows the
+  // array as its data arrives, so that a header with a huge shape ends as "file ends inside the
+  // data", not as an allocation of the header's size.
+  if (left >= 0) out.values.resize(h.count);
   std::vector<unsigned char> buf(std::min<std::size_t>(kChunkBytes, h.count * h.dtype.size));
   const std::size_t chunk_items = buf.empty() ? 1 : buf.size() / h.dtype.size;
   for (std::size_t done = 0; done < h.count;) {
     const std::size_t n = std::min(h.count - done, chunk_items);
     if (in.read_some(buf.data(), n * h.dtype.size) < n * h.dtype.size)
       fail(path, "file ends inside the data");
+    if (out.values.size() < done + n) out.values.resize(done + n);
     for (std::size_t i = 0; i < n; ++i) {
       const unsigned char* p = buf.data() + i * h.dtype.size;
       out.values[done + i] = h.dtype.size == 4 ? load<float>(p, h.dtype.swap)
