@@ -116,7 +116,7 @@ void write_stdout(const std::string& text) {
   if (!std::cout)
     throw Error(std::string("cannot write the result to standard output: ") +
                     errno_text(errno != 0 ? errno : EIO),
-                ExitCode::failure);
+                ExitCode::bad_input);
 }
 
 }  // namespace locent

@@ -20,7 +20,7 @@ void write_output_file(const std::string& path, const std::function<bool(std::FI
 void write_output_text(const std::string& path, const std::string& text);
 
 // Standard output, flushed and checked: a full disk or a closed stream is an error
-// (Error(failure)), not a result silently lost.
+// (Error(bad_input), as for any output file), not a result silently lost.
 void write_stdout(const std::string& text);
 
 }  // namespace locent

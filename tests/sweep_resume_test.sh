@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Resuming a sweep: interrupted with SIGINT, killed with SIGKILL at random moments, and left with a
 # torn last line, then resumed until done (with varying batch sizes), it records exactly the runs
-# and outcomes of an uninterrupted run: none lost, none duplicated, every line valid JSON.
+# and outcomes of an uninterrupted run: none lost, none duplicated, every line valid JSON. So do
+# two invocations writing one results file at once.
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/shell_common.sh"
 
@@ -94,7 +95,24 @@ fi
 "$locent" sweep "$tmp/s.toml" --results "$tmp/parts.jsonl" 2>"$tmp/err"
 grep -q "0 runs done now" "$tmp/err" || { echo "FAIL: a complete sweep ran again:" >&2; cat "$tmp/err" >&2; failures=$((failures + 1)); }
 
-"$py" - "$tmp/whole.jsonl" "$tmp/parts.jsonl" <<'PY' || failures=$((failures + 1))
+# Two invocations on one results file at once (as a rank left running by a killed job would be):
+# each run recorded once, by whichever got there first, and both end with exit code 0.
+"$locent" sweep "$tmp/s.toml" --results "$tmp/both.jsonl" --batch-size 2 --threads 1 -q 2>"$tmp/err1" &
+pid1=$!
+"$locent" sweep "$tmp/s.toml" --results "$tmp/both.jsonl" --batch-size 3 --threads 1 -q 2>"$tmp/err2" &
+pid2=$!
+wait $pid1
+rc1=$?
+wait $pid2
+rc2=$?
+if [[ $rc1 -ne 0 || $rc2 -ne 0 ]]; then
+  echo "FAIL: concurrent sweeps exited with $rc1 and $rc2" >&2
+  cat "$tmp/err1" "$tmp/err2" >&2
+  failures=$((failures + 1))
+fi
+
+for recorded in parts both; do
+"$py" - "$tmp/whole.jsonl" "$tmp/$recorded.jsonl" <<'PY' || failures=$((failures + 1))
 import json, sys
 
 def load(path):
@@ -118,6 +136,8 @@ diff = [k for k in whole if whole[k] != parts[k]]
 assert not diff, "different outcomes for %d runs, e.g. %s: %s vs %s" % (
     len(diff), diff[0], whole[diff[0]], parts[diff[0]])
 PY
+
+done
 
 echo "sweep_resume_test: $failures failed"
 [[ $failures -eq 0 ]]

@@ -150,16 +150,21 @@ int run(const SweepCommandOptions& o, SweepComm& comm) {
   progress.finish();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const std::size_t recorded = s.already_done + s.done_now;
+  const std::size_t recorded = std::min(s.total, s.already_done + s.done_now + s.recorded_elsewhere);
   if (!o.quiet && rank == 0) {
     std::cerr << fmt::format("locent: {} runs done now ({} solved) in {}; {}/{} recorded in {}\n",
                              s.done_now, s.solved_now, duration_text(seconds), recorded, s.total,
                              options.results_path);
+    if (s.recorded_elsewhere > 0)
+      std::cerr << "locent: note: " << s.recorded_elsewhere
+                << " runs were recorded meanwhile by another writer of the same file, and not "
+                   "recorded again\n";
     if (recorded < s.total)
       std::cerr << "locent: run the same command again to resume the remaining "
                 << s.total - recorded << " runs\n";
   }
-  return g_stop || s.interrupted ? kInterruptedExit : 0;
+  // Interrupted: work is left (a signal during the last batch leaves none, and that run is done).
+  return (g_stop || s.interrupted) && recorded < s.total ? kInterruptedExit : 0;
 }
 
 }  // namespace

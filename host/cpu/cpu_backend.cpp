@@ -128,7 +128,7 @@ class CpuBackend final : public Backend {
                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))) {}
   std::string name() const override { return "cpu"; }
   std::string device_name() const override {
-    return cpu_model_name() + " (" + std::to_string(threads_) + " threads)";
+    return cpu_model_name() + " (" + std::to_string(threads_) + (threads_ == 1 ? " thread)" : " threads)");
   }
   std::unique_ptr<MetropolisEngine> create_metropolis(const EngineSetup& setup) override {
     return std::make_unique<CpuMetropolisEngine>(setup, threads_);

@@ -193,7 +193,7 @@ std::size_t ResultsFile::repair_tail() {
     throw Error(os_error("cannot read", path_), ExitCode::bad_input);
   if (whole_record(tail)) {  // only its newline is missing
     if (::write(fd_, "\n", 1) != 1 || ::fsync(fd_) != 0)
-      throw Error(os_error("cannot repair", path_), ExitCode::failure);
+      throw Error(os_error("cannot repair", path_), ExitCode::bad_input);
     return 0;
   }
   if (!starts_a_record(tail))
@@ -213,7 +213,46 @@ std::string ResultsFile::repair_and_read(std::size_t* dropped_bytes) {
   parse_results(whole == std::string::npos ? std::string() : text.substr(0, whole + 1), path_);
   const std::size_t dropped = repair_tail();
   if (dropped_bytes) *dropped_bytes = dropped;
-  return dropped > 0 || (!text.empty() && text.back() != '\n') ? read_all() : text;
+  if (dropped > 0 || (!text.empty() && text.back() != '\n')) text = read_all();
+  keys_.clear();
+  for (const RunRecord& r : parse_results(text, path_).records) keys_.insert(r.key);
+  read_to_ = text.size();
+  return text;
+}
+
+void ResultsFile::catch_up() {
+  Lock lock(*this);
+  catch_up_locked();
+}
+
+void ResultsFile::catch_up_locked() {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) throw Error(os_error("cannot stat", path_), ExitCode::bad_input);
+  const std::size_t size = std::size_t(st.st_size);
+  if (size < read_to_) {  // cut back by another process: read it all again
+    keys_.clear();
+    read_to_ = 0;
+  }
+  if (size == read_to_) return;
+  std::string added(size - read_to_, '\0');
+  std::size_t done = 0;
+  while (done < added.size()) {
+    const ssize_t got = ::pread(fd_, added.data() + done, added.size() - done, off_t(read_to_ + done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) throw Error(os_error("cannot read", path_), ExitCode::bad_input);
+    done += std::size_t(got);
+  }
+  // Whole lines only: a torn tail is left for repair_tail.
+  const std::size_t whole = added.find_last_of('\n');
+  if (whole == std::string::npos) return;
+  std::size_t begin = 0;
+  while (begin <= whole) {
+    const std::size_t end = added.find('\n', begin);
+    if (std::optional<RunRecord> r = whole_record(added.substr(begin, end - begin)))
+      keys_.insert(r->key);
+    begin = end + 1;
+  }
+  read_to_ += whole + 1;
 }
 
 std::string ResultsFile::read_all() const {
@@ -230,10 +269,26 @@ std::string ResultsFile::read_all() const {
   return text;
 }
 
-void ResultsFile::append(const std::string& lines) {
-  if (lines.empty()) return;
+std::vector<bool> ResultsFile::append(
+    const std::vector<std::pair<std::string, std::string>>& records) {
+  std::vector<bool> written(records.size(), false);
+  if (records.empty()) return written;
   Lock lock(*this);
   repair_tail();
+  catch_up_locked();
+  std::string lines;
+  for (std::size_t r = 0; r < records.size(); ++r) {
+    // Not a run recorded meanwhile by another writer, nor one twice in this call.
+    if (keys_.count(records[r].first)) continue;
+    bool repeated = false;
+    for (std::size_t q = 0; q < r && !repeated; ++q)
+      repeated = written[q] && records[q].first == records[r].first;
+    if (repeated) continue;
+    lines += records[r].second;
+    lines += '\n';
+    written[r] = true;
+  }
+  if (lines.empty()) return written;
   struct stat st {};
   if (::fstat(fd_, &st) != 0) throw Error(os_error("cannot stat", path_), ExitCode::bad_input);
   std::size_t done = 0;
@@ -244,11 +299,15 @@ void ResultsFile::append(const std::string& lines) {
       const std::string message = os_error("cannot write to", path_);
       // Leave whole lines only, so that the file stays valid for a resume.
       if (::ftruncate(fd_, st.st_size) == 0) ::fsync(fd_);
-      throw Error(message, ExitCode::failure);
+      throw Error(message, ExitCode::bad_input);
     }
     done += std::size_t(put);
   }
-  if (::fsync(fd_) != 0) throw Error(os_error("cannot flush", path_), ExitCode::failure);
+  if (::fsync(fd_) != 0) throw Error(os_error("cannot flush", path_), ExitCode::bad_input);
+  for (std::size_t r = 0; r < records.size(); ++r)
+    if (written[r]) keys_.insert(records[r].first);
+  read_to_ = std::size_t(st.st_size) + lines.size();
+  return written;
 }
 
 }  // namespace locent

@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "locent/sweep.hpp"
 
@@ -38,13 +41,25 @@ class ResultsFile {
   // the whole file. `dropped_bytes` receives the size of what was dropped. A file that is not a
   // results file is refused (Error(bad_input)) before anything in it changes.
   std::string repair_and_read(std::size_t* dropped_bytes);
-  // Appends whole lines with one write and makes them durable before returning. A tail left by
-  // a writer that died holding the lock is repaired first; a failed write is rolled back.
-  void append(const std::string& lines);
+  // Reads in, under the lock, the records other writers (another invocation on the same file, a
+  // rank left running by a killed job) appended since this object last read the file, so that
+  // recorded() knows them.
+  void catch_up();
+  // Whether a run with this key is in the file as last read.
+  bool recorded(const std::string& key) const { return keys_.count(key) > 0; }
+  // Appends the lines (each one record, with its run key) whose runs are not yet recorded, with
+  // one write, and makes them durable before returning; returns which it wrote. Under the
+  // lock: a tail left by a writer that died holding it is repaired, and what other writers
+  // appended is read in first, so that no run is ever recorded twice. A failed write is rolled
+  // back.
+  std::vector<bool> append(const std::vector<std::pair<std::string, std::string>>& records);
   const std::string& path() const { return path_; }
 
  private:
   class Lock;
+  void catch_up_locked();
+  std::unordered_set<std::string> keys_;  // run keys of the records read so far
+  std::size_t read_to_ = 0;               // bytes of the file read so far (whole lines)
   // With the lock held: a last line without its newline gets its newline if it is a whole
   // record, is dropped if it starts one (torn by a killed writer), and is refused otherwise,
   // nothing changed. Returns the bytes dropped.

@@ -89,11 +89,16 @@ std::string point_name(const SweepSpec& spec, const Batch& b) {
 // The runs not in `done`, in batches of one point. A stop request ends the listing early (the
 // caller then stops before running anything): a grid of millions of runs takes seconds to list.
 std::vector<Batch> make_batches(const SweepSpec& spec, const std::unordered_set<std::string>& done,
-                                std::size_t batch_size, const std::function<bool()>& stop) {
+                                std::size_t batch_size, const std::function<bool()>& stop,
+                                bool* stopped) {
   std::vector<Batch> batches;
   std::size_t listed = 0;
+  *stopped = false;
   for (const SweepRun& run : enumerate_runs(spec)) {
-    if (stop && ++listed % 65536 == 0 && stop()) break;
+    if (stop && ++listed % 65536 == 0 && stop()) {
+      *stopped = true;
+      break;
+    }
     if (!done.empty() && done.count(run_key(spec, run))) continue;
     const bool same_point = !batches.empty() && batches.back().solver == run.solver &&
                             batches.back().n == run.n && batches.back().alpha == run.alpha;
@@ -266,18 +271,23 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& 
   for (const RunRecord& r : contents.records) done.insert(r.key);
   if (rank == 0 && spec.run_count() >= 1000000)
     note("listing the " + std::to_string(spec.run_count()) + " runs of the grid");
-  const std::vector<Batch> batches = make_batches(spec, done, batch_size, o.stop_requested);
+  // Stopped while listing: nothing runs, and the runs recorded are those read from the file.
+  bool listing_stopped = false;
+  std::vector<Batch> batches =
+      make_batches(spec, done, batch_size, o.stop_requested, &listing_stopped);
+  if (listing_stopped) batches.clear();
   std::size_t pending = 0;
   for (const Batch& b : batches) pending += b.instances.size();
 
   SweepSummary summary;
   summary.total = spec.run_count();
-  summary.already_done = summary.total - pending;
+  summary.already_done =
+      listing_stopped ? std::min(summary.total, done.size()) : summary.total - pending;
   summary.batches = batches.size();
   summary.batch_size = batch_size;
   summary.backend = backend->name();
   summary.device = backend->device_name();
-  if (rank == 0)
+  if (rank == 0 && !listing_stopped)
     note(std::to_string(summary.total) + " runs, " + std::to_string(summary.already_done) +
          " already recorded; " + std::to_string(pending) + " to run in " +
          std::to_string(batches.size()) + (batches.size() == 1 ? " batch" : " batches") +
@@ -297,14 +307,32 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& 
     progress.pending_work += budget(spec, batches[i]);
   }
   const auto t0 = Clock::now();
-  std::size_t solved_now = 0;
+  std::size_t solved_now = 0, recorded_elsewhere = 0;
   bool interrupted = false;
   for (std::size_t i = rank; i < batches.size(); i += comm.size()) {
     if (o.stop_requested && o.stop_requested()) {
       interrupted = true;
       break;
     }
-    const Batch& b = batches[i];
+    // Runs another writer recorded meanwhile (another invocation on the same file, a rank of a
+    // killed job still running) are not run again.
+    file->catch_up();
+    Batch b = batches[i];
+    const std::size_t listed = b.instances.size();
+    b.instances.erase(std::remove_if(b.instances.begin(), b.instances.end(),
+                                     [&](std::uint32_t instance) {
+                                       return file->recorded(
+                                           run_key(spec, SweepRun{b.solver, b.n, b.alpha, instance}));
+                                     }),
+                      b.instances.end());
+    recorded_elsewhere += listed - b.instances.size();
+    if (b.instances.empty()) {
+      progress.done += listed;
+      progress.pending -= listed;
+      progress.done_work += budget(spec, batches[i]);
+      progress.pending_work -= budget(spec, batches[i]);
+      continue;
+    }
     const SolverSpec& solver = spec.solvers[b.solver];
     GenerateSpec g;
     g.model = spec.model;
@@ -327,7 +355,11 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& 
     };
     if (o.on_progress) o.on_progress(progress);
 
-    std::string lines;
+    std::vector<std::pair<std::string, std::string>> records;  // (run key, record line)
+    std::vector<bool> solved;
+    const auto key_of = [&](std::uint32_t instance) {
+      return run_key(spec, SweepRun{b.solver, b.n, b.alpha, instance});
+    };
     if (solver.algo == "fbp") {
       // One instance after another, each on every thread (or the process's GPU).
       FbpConfig config = solver.fbp;
@@ -355,11 +387,11 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& 
       const double seconds = std::chrono::duration<double>(Clock::now() - batch_start).count();
       const std::string date = utc_now();
       for (std::size_t k = 0; k < results.size(); ++k) {
-        lines += make_fbp_record(spec, hash, solver, data[k], b.alpha, results[k], seconds,
-                                 b.instances.size(), rank, date)
-                     .dump();
-        lines += '\n';
-        solved_now += results[k].solved;
+        records.emplace_back(key_of(b.instances[k]),
+                             make_fbp_record(spec, hash, solver, data[k], b.alpha, results[k],
+                                             seconds, b.instances.size(), rank, date)
+                                 .dump());
+        solved.push_back(results[k].solved);
       }
     } else {
       AnnealConfig config = solver.config;
@@ -369,20 +401,28 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& 
       const BatchResult result = solve_batch(data, config, *backend, hooks);
       const std::string date = utc_now();
       for (std::size_t k = 0; k < result.instances.size(); ++k) {
-        lines += make_record(spec, hash, solver, data[k], b.alpha, result.instances[k], result,
-                             b.instances.size(), rank, date)
-                     .dump();
-        lines += '\n';
-        solved_now += result.instances[k].solved;
+        records.emplace_back(key_of(b.instances[k]),
+                             make_record(spec, hash, solver, data[k], b.alpha,
+                                         result.instances[k], result, b.instances.size(), rank,
+                                         date)
+                                 .dump());
+        solved.push_back(result.instances[k].solved);
       }
     }
-    file->append(lines);
+    // A record another writer got in first is theirs, not ours.
+    const std::vector<bool> mine = file->append(records);
+    std::size_t written = 0;
+    for (std::size_t k = 0; k < records.size(); ++k) {
+      written += mine[k];
+      solved_now += mine[k] && solved[k];
+    }
+    recorded_elsewhere += records.size() - written;
 
-    progress.done += b.instances.size();
-    progress.done_now += b.instances.size();
-    progress.pending -= b.instances.size();
-    progress.done_work += progress.batch_work;
-    progress.pending_work -= progress.batch_work;
+    progress.done += listed;
+    progress.done_now += written;
+    progress.pending -= listed;
+    progress.done_work += budget(spec, batches[i]);
+    progress.pending_work -= budget(spec, batches[i]);
     progress.batch_runs = 0;
     progress.batch_work = 0;
     progress.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -391,7 +431,8 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& 
 
   summary.done_now = comm.sum_all(progress.done_now);
   summary.solved_now = comm.sum_all(solved_now);
-  summary.interrupted = !comm.all_ok(!interrupted);
+  summary.recorded_elsewhere = comm.sum_all(recorded_elsewhere);
+  summary.interrupted = !comm.all_ok(!interrupted && !listing_stopped);
   return summary;
 }
 

@@ -172,6 +172,9 @@ struct SweepSummary {
   std::size_t already_done = 0;  // recorded before this invocation
   std::size_t done_now = 0;      // recorded by this invocation, all processes
   std::size_t solved_now = 0;
+  // Runs of this invocation's list recorded meanwhile by another writer (another invocation on
+  // the same file): not run, or not recorded, a second time.
+  std::size_t recorded_elsewhere = 0;
   std::size_t batches = 0;  // batches this invocation had to run, all processes
   std::size_t batch_size = 0;
   std::string backend, device;  // of this process
