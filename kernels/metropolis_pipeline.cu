@@ -125,8 +125,8 @@ __device__ __forceinline__ void prefetch_l2(const void* p) {
 // the pattern words, 256 patterns (8 words) an mma. Warp w takes the 256-pattern chunks
 // w, w + warps, ...; lane (g, t) brings words 2t and 2t + 1 of a chunk for rows g and g + 8
 // (one 64-bit load each) and, for g < 2, of set g: that numbering of the chunk's words, the
-// same in X and S, gives the same products (mma_and_popc). Words past pw are zero in S, so
-// that none is counted. partial[warp · 16 + u] ← C[u][0] + C[u][1] = |A ∩ col| + |B ∩ col|,
+// same in X and S, gives the same products (mma_and_popc). Words past pw are zero in X and S:
+// none is counted, and nothing past the last column is read. partial[warp · 16 + u] ← C[u][0] + C[u][1] = |A ∩ col| + |B ∩ col|,
 // this warp's share of step pos + u. Needs pw even (64-bit words) and 16-byte aligned sets.
 __device__ __forceinline__ void count_on_tensor_cores(const std::uint32_t* columns,
                                                       const std::uint32_t* sa,
@@ -359,10 +359,6 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
         }
       }
 
-      // A first look at the others' progress, its latency hidden behind the counts (an acquire:
-      // every weight read after it sees what the progress it returns covers).
-      if (warp == 0 && is_peer) seen = max(seen, static_cast<int>(load_acquire_cluster(peer_progress)));
-
       // 2. A replica's counts |A ∩ col| + |B ∩ col| for steps pos .. pos + m − 1.
       int hits = 0;  // warp 0, lane t: step pos + t's
       if (replica && kTensorCount) {
@@ -429,7 +425,9 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           return ready;
         };
         while (t < m && !moved && !stop) {
-          // The run that the last look allows; a fresh look where it falls short of the round.
+          // The run that the progress already seen allows (every value in `seen` came from an
+          // acquire by this lane, earlier in program order); a fresh look, one round trip to the
+          // others' shared memory, only where that falls short of the round.
           int ready = ready_from(t);
           if (t + ready < m) {
             if (is_peer) seen = max(seen, static_cast<int>(load_acquire_cluster(peer_progress)));
