@@ -377,13 +377,15 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
         }
         for (int w = tid; w < pw; w += threads) {
           const std::uint32_t wa = sa[w], wb = sb[w];
+          // Every load in flight before the first is used: loads taken only where t < m were
+          // issued two at a time, each pair waiting out the L2 latency (disassembly). A step
+          // past m loads step m − 1's column word again, an L1 hit, and is not counted.
+          std::uint32_t x[kMaxPipelineSteps];
 #pragma unroll
-          for (int t = 0; t < kMaxPipelineSteps; ++t) {
-            if (t < m) {
-              const std::uint32_t x = __ldg(columns + col[t] + w);
-              acc[t] += __popc(x & wa) + __popc(x & wb);
-            }
-          }
+          for (int t = 0; t < kMaxPipelineSteps; ++t) x[t] = __ldg(columns + col[t] + w);
+#pragma unroll
+          for (int t = 0; t < kMaxPipelineSteps; ++t)
+            if (t < m) acc[t] += __popc(x[t] & wa) + __popc(x[t] & wb);
         }
 #pragma unroll
         for (int t = 0; t < kMaxPipelineSteps; ++t) {
@@ -551,16 +553,29 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
         const bool was_plus = ctrl_was_plus != 0;
         const std::uint32_t* col = columns + std::size_t(site) * pw;
         int count_a = 0, count_b = 0;
-        for (int w = tid; w < pw; w += threads) {
-          const std::uint32_t x = __ldg(col + w);
-          const SlicedSets<std::uint32_t> sets =
-              move_sliced_word(plane + w, std::size_t(pw), planes, was_plus ? x : ~x, flips);
-          const std::uint32_t mask = live_mask(w);
-          const std::uint32_t word_a = sets.a & mask, word_b = sets.b & mask;
-          sa[w] = word_a;
-          sb[w] = word_b;
-          count_a += __popc(word_a);
-          count_b += __popc(word_b);
+        // A thread's column words (up to 4) all loaded before the first move, so that one L2
+        // latency, not one a word, is waited out.
+        constexpr int kWordsInFlight = 4;
+        for (int w0 = tid; w0 < pw; w0 += kWordsInFlight * threads) {
+          std::uint32_t xs[kWordsInFlight];
+#pragma unroll
+          for (int q = 0; q < kWordsInFlight; ++q) {
+            const int w = w0 + q * threads;
+            xs[q] = w < pw ? __ldg(col + w) : 0u;
+          }
+#pragma unroll
+          for (int q = 0; q < kWordsInFlight; ++q) {
+            const int w = w0 + q * threads;
+            if (w >= pw) break;
+            const SlicedSets<std::uint32_t> sets = move_sliced_word(
+                plane + w, std::size_t(pw), planes, was_plus ? xs[q] : ~xs[q], flips);
+            const std::uint32_t mask = live_mask(w);
+            const std::uint32_t word_a = sets.a & mask, word_b = sets.b & mask;
+            sa[w] = word_a;
+            sb[w] = word_b;
+            count_a += __popc(word_a);
+            count_b += __popc(word_b);
+          }
         }
         count_a = warp_sum(count_a);
         count_b = warp_sum(count_b);
@@ -568,7 +583,9 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           atomicAdd(&new_size_a, count_a);
           atomicAdd(&new_size_b, count_b);
         }
-        if (tid == 0) atomicAdd(site_sums + site, was_plus ? -2 : 2);
+        // Not thread 0: its warp's release of the progress (a GPU-scope memory barrier in the
+        // disassembly) would wait for this global atomic to reach L2 first.
+        if (tid == 32) atomicAdd(site_sums + site, was_plus ? -2 : 2);
         __syncthreads();
         if (tid == 0) {
           size_a = new_size_a;
