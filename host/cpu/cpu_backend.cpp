@@ -1,8 +1,9 @@
 // The CPU backend: a batch of chains advanced by a pool of threads, one instance per task; a lone
 // large instance gets all the threads, in speculative rounds.
 #include <algorithm>
-#include <chrono>
 #include <atomic>
+#include <chrono>
+#include <ctime>
 #include <fstream>
 #include <thread>
 
@@ -55,11 +56,26 @@ class CpuMetropolisEngine final : public MetropolisEngine {
     const cpu::ChunkOptions options{config_.centre_check_every, trace_every};
     if (lone_large_instance()) {
       // One large perceptron instance: every thread works on it, a speculative round at a time
-      // (host/cpu/metropolis_rounds.cpp); the trajectory is the same as one thread's.
-      cpu::WorkerTeam team(threads_);
+      // (host/cpu/metropolis_rounds.cpp), unless the machine's cores are busy with other work:
+      // then each round waits for the thread that lost its core, and the team loses to one
+      // thread (0.5–0.8× on the 2-core development machine under load). A team chunk whose
+      // threads got less than kMinCoreShare of their cores (process CPU time over wall time ×
+      // threads; waiting members spin, so an idle-core team counts as busy) sends the next
+      // kAloneChunks chunks to one thread. Both give the same trajectory.
       const cpu::ChainData data{&rows_[0], &columns_[0], config_.seed, instances_[0]};
+      if (alone_chunks_left_ > 0) {
+        --alone_chunks_left_;
+        cpu::run_metropolis_chunk(chains_[0], data, tables, options, pending_[0]);
+        return;
+      }
+      const double cpu0 = process_cpu_seconds();
+      const auto t0 = std::chrono::steady_clock::now();
+      cpu::WorkerTeam team(threads_);
       cpu::run_metropolis_rounds(chains_[0], data, tables, options, round_steps(),
                                  /*masked=*/false, pending_[0], &team);  // no lanes to fill here
+      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (wall > 0.02 && process_cpu_seconds() - cpu0 < kMinCoreShare * wall * threads_)
+        alone_chunks_left_ = kAloneChunks;
       return;
     }
     std::vector<std::size_t> order(chains_.size());
@@ -93,7 +109,8 @@ class CpuMetropolisEngine final : public MetropolisEngine {
   std::string kernel() const override {
     return std::string("cpu ") + cpu::simd_path() +
            (lone_large_instance() ? ", rounds of " + std::to_string(round_steps()) + " steps on " +
-                                        std::to_string(threads_) + " threads"
+                                        std::to_string(threads_) +
+                                        " threads (one while the cores are busy)"
                                   : std::string());
   }
 
@@ -105,6 +122,15 @@ class CpuMetropolisEngine final : public MetropolisEngine {
   // development machine rounds on both cores lost at N = 20001 (5.5e6 against 9.9e6 proposals/s
   // on one), won 1.25× at N = 40001 and 1.5× at N = 100001 (NOTES.md).
   static constexpr int kTeamMinPatterns = 24000;
+  // A lone large instance's team chunk whose threads had less than this share of their cores
+  // sends the next kAloneChunks chunks to one thread.
+  static constexpr double kMinCoreShare = 0.8;
+  static constexpr int kAloneChunks = 16;
+  static double process_cpu_seconds() {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+  }
 
   bool lone_large_instance() const {
     return chains_.size() == 1 && threads_ > 1 && !chains_[0].committee() &&
@@ -115,6 +141,7 @@ class CpuMetropolisEngine final : public MetropolisEngine {
   int threads_;
   std::vector<BitMatrix> rows_, columns_;
   std::vector<double> seconds_per_sweep_;  // of each chain in the last chunk
+  int alone_chunks_left_ = 0;  // a lone large instance: chunks still to run on one thread
   std::vector<std::uint32_t> instances_;
   std::vector<ModelSpec> models_;
   std::vector<ChainState> chains_;
