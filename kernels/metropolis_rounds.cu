@@ -379,14 +379,20 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
       };
       const auto read_step = [&](int j) {
         const int i = sites[slot_of(j)];
+        // The replicas' words eight at a time, all in flight before the first is used (one at a
+        // time, each waited out an L2 round trip: disassembly), the centre's with them.
+        const std::uint32_t* at = weights + (i >> 5);
+        const std::uint32_t centre_word = traced ? 0u : centre[i >> 5];
         std::uint32_t plus = 0;
-        if constexpr (kLean) {
 #pragma unroll 1
-          for (int a = 0; a < y; ++a) plus |= std::uint32_t(test_bit32(weights + a * nw, i)) << a;
-        } else {
-          for (int a = 0; a < y; ++a) plus |= std::uint32_t(test_bit32(weights + a * nw, i)) << a;
+        for (int a0 = 0; a0 < y; a0 += 8) {
+          std::uint32_t word[8];
+#pragma unroll
+          for (int u = 0; u < 8; ++u) word[u] = a0 + u < y ? at[(a0 + u) * nw] : 0u;
+#pragma unroll
+          for (int u = 0; u < 8; ++u) plus |= ((word[u] >> (i & 31)) & 1u) << (a0 + u);
         }
-        steps[j] = RoundStep{i, plus, !traced && test_bit32(centre, i)};
+        steps[j] = RoundStep{i, plus, !traced && ((centre_word >> (i & 31)) & 1u)};
       };
       // The ring's fresh steps [loaded, g + 2k): their random words and sites (draw_fresh),
       // then, after a block barrier, their column slices as one cp.async group (copy_fresh).
@@ -1019,20 +1025,16 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
           for (int f = 0; f < out.flips; ++f) {
             const RoundFlip& m = flip_list[f];
             const int i = steps[m.step].site;
-            // The weight word was read at the round's start (in L1); the site sums are read by
-            // nobody before the launch ends, so the lean kernels make theirs a reduction that
-            // thread 0 does not wait for (a plain update loads the word from L2 first).
-            weights[m.replica * nw + (i >> 5)] ^= 1u << (i & 31);
-            if (rank == 0) {
-              if constexpr (kLean)
-                atomicAdd(&site_sums[i], m.was_plus ? -2 : 2);
-              else
-                site_sums[i] -= m.was_plus ? 2 : -2;
-            }
+            // Reductions that thread 0 does not wait for: a plain update loads the word first,
+            // from L2 (the cluster barrier's L1 invalidation has dropped it), one flip after
+            // another (disassembly). This block's own copy of the weights; the site sums are
+            // read by nobody before the launch ends.
+            atomicXor(&weights[m.replica * nw + (i >> 5)], 1u << (i & 31));
+            if (rank == 0) atomicAdd(&site_sums[i], m.was_plus ? -2 : 2);
           }
           for (int f = 0; f < out.centre_flips; ++f) {
             const int i = steps[centre_steps[f]].site;
-            centre[i >> 5] ^= 1u << (i & 31);
+            atomicXor(&centre[i >> 5], 1u << (i & 31));
           }
           ctrl_flips = out.flips;
           ctrl_next_step = out.next_step;
