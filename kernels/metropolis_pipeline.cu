@@ -447,7 +447,11 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
                 stop = true;
                 break;
               }
-              if (is_peer && seen < need)
+              // Polled with relaxed loads (an acquire also invalidates the SM's L1, each time);
+              // once one shows the need met, an acquire load, which returns no less (coherence),
+              // orders the weight reads after it.
+              if (is_peer && seen < need &&
+                  static_cast<int>(load_relaxed_cluster(peer_progress)) >= need)
                 seen = max(seen, static_cast<int>(load_acquire_cluster(peer_progress)));
               if (++spins > kSpinLimit) __trap();
             }
