@@ -44,11 +44,7 @@ TEST(CommitteeSolve, ResultsHaveTheCommitteeShapes) {
     config.replicas = 5;
     config.max_sweeps = 7;
     config.trace_every = 7;
-    std::vector<TraceRecord> trace;
-    SolveHooks hooks;
-    hooks.on_trace = [&](const TraceRecord& t) { trace.push_back(t); };
-    auto cpu = make_cpu_backend(1);
-    const BatchResult r = solve_batch(data, config, *cpu, hooks);
+    const auto [r, trace] = test::solve_traced(data, config);
     const InstanceResult& i = r.instances[0];
     ASSERT_FALSE(i.solved);
     EXPECT_EQ(i.proposals, 7u * 63 * 5);

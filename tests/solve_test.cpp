@@ -78,11 +78,7 @@ TEST(Solve, TraceRecordsEveryKSweeps) {
   AnnealConfig config;
   config.max_sweeps = 20;
   config.trace_every = 5;
-  std::vector<TraceRecord> trace;
-  SolveHooks hooks;
-  hooks.on_trace = [&](const TraceRecord& r) { trace.push_back(r); };
-  auto cpu = make_cpu_backend(1);
-  solve_batch(data, config, *cpu, hooks);
+  const std::vector<TraceRecord> trace = test::solve_traced(data, config).second;
   ASSERT_EQ(trace.size(), 4u);
   for (std::size_t k = 0; k < trace.size(); ++k) {
     EXPECT_EQ(trace[k].sweep, 5 * (k + 1));
@@ -161,11 +157,7 @@ TEST(Solve, TraceDistanceIsTheReplicasDistanceToTheCentre) {
     config.coupling = coupling;
     config.max_sweeps = 12;
     config.trace_every = 12;
-    std::vector<TraceRecord> trace;
-    SolveHooks hooks;
-    hooks.on_trace = [&](const TraceRecord& t) { trace.push_back(t); };
-    auto cpu = make_cpu_backend(1);
-    const BatchResult r = solve_batch(data, config, *cpu, hooks);
+    const auto [r, trace] = test::solve_traced(data, config);
     const InstanceResult& i = r.instances[0];
     ASSERT_FALSE(i.solved);
     ASSERT_EQ(trace.size(), 1u);

@@ -1,6 +1,10 @@
 // Small helpers shared by the tests.
 #pragma once
+#include <utility>
+#include <vector>
+
 #include "locent/anneal.hpp"
+#include "locent/backend.hpp"
 #include "locent/problem.hpp"
 
 namespace locent::test {
@@ -35,6 +39,17 @@ inline AnnealConfig hot_config(int replicas, Coupling coupling, EnergyKind energ
   c.gamma = Schedule::constant(0.3);
   c.max_sweeps = 1000;
   return c;
+}
+
+// solve_batch on one CPU thread, with the trace records it reports.
+inline std::pair<BatchResult, std::vector<TraceRecord>> solve_traced(
+    const std::vector<Dataset>& data, const AnnealConfig& config) {
+  std::vector<TraceRecord> trace;
+  SolveHooks hooks;
+  hooks.on_trace = [&](const TraceRecord& t) { trace.push_back(t); };
+  auto cpu = make_cpu_backend(1);
+  BatchResult r = solve_batch(data, config, *cpu, hooks);
+  return {std::move(r), std::move(trace)};
 }
 
 }  // namespace locent::test
