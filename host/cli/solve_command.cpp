@@ -2,20 +2,18 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstdlib>
-#include <limits>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 
 #include "host/cli/commands.hpp"
-#include "host/cli/validators.hpp"
-#include "host/cli/status_line.hpp"
 #include "host/cli/fbp_solve.hpp"
 #include "host/cli/result_json.hpp"
+#include "host/cli/status_line.hpp"
+#include "host/cli/validators.hpp"
 #include "host/output_file.hpp"
 #include "locent/backend.hpp"
 #include "locent/error.hpp"

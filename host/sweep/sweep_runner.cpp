@@ -85,9 +85,9 @@ std::string point_name(const SweepSpec& spec, const Batch& b) {
          spec.solvers[b.solver].name;
 }
 
-// The runs still to do, in the order of enumerate_runs, cut into batches of one point each.
-// The runs not in `done`, in batches of one point. A stop request ends the listing early (the
-// caller then stops before running anything): a grid of millions of runs takes seconds to list.
+// The runs not in `done`, in the order of enumerate_runs, cut into batches of one point each. A
+// stop request ends the listing early (*stopped; the caller then runs nothing): a grid of
+// millions of runs takes seconds to list.
 std::vector<Batch> make_batches(const SweepSpec& spec, const std::unordered_set<std::string>& done,
                                 std::size_t batch_size, const std::function<bool()>& stop,
                                 bool* stopped) {
@@ -318,13 +318,14 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& 
     // killed job still running) are not run again.
     file->catch_up();
     Batch b = batches[i];
+    const auto key_of = [&](std::uint32_t instance) {
+      return run_key(spec, SweepRun{b.solver, b.n, b.alpha, instance});
+    };
     const std::size_t listed = b.instances.size();
-    b.instances.erase(std::remove_if(b.instances.begin(), b.instances.end(),
-                                     [&](std::uint32_t instance) {
-                                       return file->recorded(
-                                           run_key(spec, SweepRun{b.solver, b.n, b.alpha, instance}));
-                                     }),
-                      b.instances.end());
+    b.instances.erase(
+        std::remove_if(b.instances.begin(), b.instances.end(),
+                       [&](std::uint32_t instance) { return file->recorded(key_of(instance)); }),
+        b.instances.end());
     recorded_elsewhere += listed - b.instances.size();
     if (b.instances.empty()) {
       progress.done += listed;
@@ -357,9 +358,6 @@ SweepSummary run_sweep(const SweepSpec& spec, const SweepOptions& o, SweepComm& 
 
     std::vector<std::pair<std::string, std::string>> records;  // (run key, record line)
     std::vector<bool> solved;
-    const auto key_of = [&](std::uint32_t instance) {
-      return run_key(spec, SweepRun{b.solver, b.n, b.alpha, instance});
-    };
     if (solver.algo == "fbp") {
       // One instance after another, each on every thread (or the process's GPU).
       FbpConfig config = solver.fbp;
