@@ -6,10 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <optional>
-#include <sstream>
 
 #include "host/input_text.hpp"
 #include "host/sweep/sweep_internal.hpp"
@@ -54,8 +52,7 @@ RunRecord parse_record(const nlohmann::json& j) {
   r.sweeps = j.at("sweeps").get<double>();
   const nlohmann::json& t = j.at("seconds_to_solution");
   if (!t.is_null()) r.seconds_to_solution = t.get<double>();
-  r.key = make_run_key(r.model, r.label_mode, r.n,
-                       r.alpha, r.solver, settings,
+  r.key = make_run_key(r.model, r.label_mode, r.n, r.alpha, r.solver, settings,
                        whole_field(j, "point_seed", std::numeric_limits<std::uint64_t>::max()),
                        r.instance);
   r.outcome =
