@@ -118,9 +118,28 @@ ResultsContents parse_results(const std::string& text, const std::string& path) 
 }
 
 ResultsContents read_results(const std::string& path) {
+  // A shared lock while reading, so that a writer's repair and append (under its exclusive lock)
+  // never land between two of the reads. Where the file takes no lock (a pipe), it is read
+  // without. The lock ends with the read: closing any descriptor of the file releases a
+  // process's locks on it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    struct flock l {};
+    l.l_type = F_RDLCK;
+    l.l_whence = SEEK_SET;
+    while (fcntl(fd, F_SETLKW, &l) != 0 && errno == EINTR) {
+    }
+  }
   // Records are a few hundred bytes: a line of a megabyte is not one.
-  return parse_results(
-      read_input_text(path, "results file", std::numeric_limits<std::size_t>::max()), path);
+  std::string text;
+  try {
+    text = read_input_text(path, "results file", std::numeric_limits<std::size_t>::max());
+  } catch (...) {
+    if (fd >= 0) ::close(fd);
+    throw;
+  }
+  if (fd >= 0) ::close(fd);
+  return parse_results(text, path);
 }
 
 // An exclusive lock on the whole file for the lifetime of the object; waits for other holders.
