@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "host/cpu/boundary_sets.hpp"
 #include "locent/backend.hpp"
 #include "tests/test_util.hpp"
@@ -195,6 +197,27 @@ TEST(MetropolisChunks, TrajectoryIndependentOfChunking) {
   cpu::run_metropolis_chunk(same_start, cpu::ChainData{&rows, &cols, config.seed, 8},
                             build_thresholds(config, hw, 0, 30), {}, trace);
   EXPECT_NE(one.weights, same_start.weights);
+}
+
+// Each replica draws its own random words: replicas started from one configuration part ways
+// (with one word for all, identical replicas would make identical decisions forever).
+TEST(MetropolisChunks, IdenticalReplicasPartWays) {
+  const Dataset d = test::storage_instance(201, 0.6, 4);
+  const BitMatrix rows = d.folded_rows(), cols = rows.transposed();
+  AnnealConfig config = test::hot_config(5, Coupling::traced, EnergyKind::flips);
+  ChainState chain = initial_chain(config, rows, 0);
+  for (int a = 1; a < chain.replicas; ++a)
+    std::copy(chain.replica(0), chain.replica(0) + chain.weight_words, chain.replica(a));
+  chain.recompute(rows);
+  const int hw = threshold_half_width(config, d.n_patterns());
+  std::vector<std::vector<std::int64_t>> trace;
+  cpu::run_metropolis_chunk(chain, cpu::ChainData{&rows, &cols, config.seed, 0},
+                            build_thresholds(config, hw, 0, 3), {}, trace);
+  ASSERT_GT(chain.status.accepted, 100u);
+  for (int a = 1; a < chain.replicas; ++a)
+    EXPECT_FALSE(std::equal(chain.replica(0), chain.replica(0) + chain.weight_words,
+                            chain.replica(a)))
+        << "replica " << a << " moved in step with replica 0";
 }
 
 }  // namespace
