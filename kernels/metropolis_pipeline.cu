@@ -126,8 +126,9 @@ __device__ __forceinline__ void prefetch_l2(const void* p) {
 // w, w + warps, ...; lane (g, t) brings words 2t and 2t + 1 of a chunk for rows g and g + 8
 // (one 64-bit load each) and, for g < 2, of set g: that numbering of the chunk's words, the
 // same in X and S, gives the same products (mma_and_popc). Words past pw are zero in X and S:
-// none is counted, and nothing past the last column is read. partial[warp · 16 + u] ← C[u][0] + C[u][1] = |A ∩ col| + |B ∩ col|,
-// this warp's share of step pos + u. Needs pw even (64-bit words) and 16-byte aligned sets.
+// none is counted, and nothing past the last column is read.
+// partial[warp · 16 + u] ← C[u][0] + C[u][1] = |A ∩ col| + |B ∩ col|, this warp's share of step
+// pos + u. Needs pw even (64-bit words) and 16-byte aligned sets.
 __device__ __forceinline__ void count_on_tensor_cores(const std::uint32_t* columns,
                                                       const std::uint32_t* sa,
                                                       const std::uint32_t* sb, int pw,
