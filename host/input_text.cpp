@@ -47,6 +47,7 @@ std::string read_input_text(const std::string& path, const std::string& what,
     text.append(buffer, got);
   }
   if (in.bad()) throw Error("cannot read the " + what + " " + path, ExitCode::bad_input);
+  if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);  // a UTF-8 byte-order mark
   return text;
 }
 

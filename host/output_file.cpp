@@ -9,12 +9,15 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include "locent/error.hpp"
 
 namespace locent {
 namespace {
+
+namespace fs = std::filesystem;
 
 std::string parent_of(const std::string& path) {
   const auto slash = path.find_last_of('/');
@@ -36,6 +39,25 @@ int finish(std::FILE* f, const std::function<bool(std::FILE*)>& write) {
   if (err == 0 && ::fsync(fileno(f)) != 0 && errno != EINVAL && errno != EROFS) err = errno;
   if (std::fclose(f) != 0 && err == 0) err = errno != 0 ? errno : EIO;
   return err;
+}
+
+// A stream the process already has open (/dev/stdout, /dev/fd/3, /proc/self/fd/1): written in
+// place, whatever it leads to, so that a shell's redirection (`> log`, `>> log`) is kept.
+bool names_an_open_stream(const std::string& path) {
+  return path.rfind("/dev/", 0) == 0 || path.rfind("/proc/", 0) == 0;
+}
+
+// The descriptor that /dev/stdout, /dev/stderr, /dev/fd/N or /proc/self/fd/N names, or -1.
+int open_descriptor(const std::string& path) {
+  if (path == "/dev/stdout") return 1;
+  if (path == "/dev/stderr") return 2;
+  for (const char* prefix : {"/dev/fd/", "/proc/self/fd/"}) {
+    const std::string p(prefix);
+    if (path.size() > p.size() && path.compare(0, p.size(), p) == 0 &&
+        path.find_first_not_of("0123456789", p.size()) == std::string::npos)
+      return std::atoi(path.c_str() + p.size());
+  }
+  return -1;
 }
 
 }  // namespace
@@ -61,21 +83,70 @@ void check_output_path(const std::string& path, const std::string& option) {
                 errno_text(errno));
 }
 
+namespace {
+
+// Whether two paths name one file: the same inode where both exist, else the same path once made
+// absolute and normal (links resolved as far as they exist).
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code e1, e2;
+  if (fs::exists(a, e1) && fs::exists(b, e2)) return fs::equivalent(a, b, e1);
+  return fs::weakly_canonical(fs::absolute(a, e1), e1) ==
+         fs::weakly_canonical(fs::absolute(b, e2), e2);
+}
+
+}  // namespace
+
+void check_distinct_files(const std::vector<NamedPath>& outputs,
+                          const std::vector<NamedPath>& inputs,
+                          const std::vector<std::pair<std::string, std::string>>& allowed) {
+  const auto counts = [](const NamedPath& p) {
+    return !p.second.empty() && !names_an_open_stream(p.second);
+  };
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    if (!counts(outputs[i])) continue;
+    for (std::size_t j = i + 1; j < outputs.size(); ++j)
+      if (counts(outputs[j]) && same_file(outputs[i].second, outputs[j].second))
+        throw Error(outputs[i].first + " and " + outputs[j].first + " name one file (" +
+                    outputs[j].second + "): one would overwrite the other");
+    for (const NamedPath& in : inputs) {
+      if (!counts(in)) continue;
+      bool fine = false;
+      for (const auto& [out_option, in_option] : allowed)
+        fine |= out_option == outputs[i].first && in_option == in.first;
+      if (!fine && same_file(outputs[i].second, in.second))
+        throw Error(outputs[i].first + " " + outputs[i].second + " is the input of " + in.first +
+                    ": it would be overwritten");
+    }
+  }
+}
+
 void write_output_file(const std::string& path, const std::function<bool(std::FILE*)>& write) {
   struct stat st {};
   const bool exists = ::stat(path.c_str(), &st) == 0;
-  if (exists && !S_ISREG(st.st_mode)) {  // a device, a pipe: in place, never removed
+  if ((exists && !S_ISREG(st.st_mode)) || names_an_open_stream(path)) {
+    // A device, a pipe, a stream: in place, never removed; a descriptor this process has open
+    // (/dev/stdout, /dev/fd/N) is written through a copy of it, not opened again, which would
+    // truncate the file a shell's `>>` appends to.
     errno = 0;
-    std::FILE* f = std::fopen(path.c_str(), "wb");
+    const int open_fd = open_descriptor(path);
+    std::FILE* f = open_fd >= 0 ? ::fdopen(::dup(open_fd), "wb") : std::fopen(path.c_str(), "wb");
     if (f == nullptr) cannot_write(path, errno);
     if (const int err = finish(f, write)) cannot_write(path, err);
     return;
   }
-  // The file itself, not a link to it, is what gets replaced.
+  // The file itself, not a link to it, is what gets replaced (or created, for a link to a file
+  // that does not exist yet).
   std::string target = path;
   if (exists) {
     char resolved[PATH_MAX];
     if (::realpath(path.c_str(), resolved) != nullptr) target = resolved;
+  } else if (struct stat link {}; ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+    char to[PATH_MAX];
+    const ssize_t n = ::readlink(path.c_str(), to, sizeof to - 1);
+    if (n > 0) {
+      target.assign(to, std::size_t(n));
+      if (target[0] != '/') target = parent_of(path) + "/" + target;
+    }
   }
   std::string temporary = parent_of(target) + "/.locent-XXXXXX";
   const int fd = ::mkstemp(temporary.data());

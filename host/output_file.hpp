@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace locent {
 
@@ -11,6 +13,15 @@ namespace locent {
 // an empty path, a directory, a parent that is missing, not a directory or not writable.
 // `option` names it in the message.
 void check_output_path(const std::string& path, const std::string& option);
+
+// Refuses (Error(usage)) two outputs that are one file, and an output that is one of the inputs
+// (`allowed`: an (output option, input option) pair that may name one file, e.g. messages saved
+// over the ones a run started from). Items are (option, path); empty paths and streams
+// (/dev/..., /proc/...) are left out.
+using NamedPath = std::pair<std::string, std::string>;
+void check_distinct_files(const std::vector<NamedPath>& outputs,
+                          const std::vector<NamedPath>& inputs,
+                          const std::vector<std::pair<std::string, std::string>>& allowed = {});
 
 // Writes `path` by `write` (which returns true when every byte went out). A regular file, or a
 // new one, is written beside it and renamed over it, so that a failed write leaves what was

@@ -88,7 +88,7 @@ expect 3 "shape|messages" -- solve --algo fbp --N 103 --alpha 0.5 --backend cpu 
 expect 2 "N must be odd" -- solve --N 1000 --backend cpu
 expect 2 "alpha must be a positive" -- solve --alpha 0 --backend cpu
 expect 2 "alpha must be a positive" -- solve --alpha -0.5 --backend cpu
-expect 2 "replicas y must be between" -- solve --replicas 0 --backend cpu
+expect 2 "--replicas: .0. is not a whole number from 1 to 30" -- solve --replicas 0 --backend cpu
 expect 2 "bogus" -- solve --bogus
 expect 2 "--beta" -- solve --beta geom:0:1 --backend cpu
 expect 2 "backend" -- solve --backend tpu
@@ -168,6 +168,19 @@ if [[ -w /dev/full ]]; then
     echo "FAIL: a failed write removed the link it wrote through" >&2; failures=$((failures + 1))
   fi
 fi
+# A shell's `>>` through --out /dev/stdout appends, as with plain stdout; two outputs that are one
+# file, or an output that is an input, are refused; a link to a file not yet there creates it.
+printf 'earlier line\n' >"$tmp/log.txt"
+"$locent" solve --N 21 --alpha 0.3 --backend cpu -q --out /dev/stdout >>"$tmp/log.txt" 2>"$tmp/err"
+[[ $(head -1 "$tmp/log.txt") == "earlier line" && $(sed -n 2p "$tmp/log.txt") == "{" ]] &&
+  passed=$((passed + 1)) || { echo "FAIL: --out /dev/stdout with >>" >&2; failures=$((failures + 1)); }
+expect 2 "name one file" -- solve --N 21 --alpha 0.3 --backend cpu -q --out "$tmp/same" --save-weights "$tmp/same"
+expect 2 "is the input of --patterns" -- solve --patterns "$tmp/p.npy" --labels "$tmp/l.npy" --backend cpu -q --out "$tmp/p.npy"
+ln -s "$tmp/later.json" "$tmp/link.json"
+expect 0 "" -- solve --N 21 --alpha 0.3 --backend cpu -q --out "$tmp/link.json"
+[[ -L "$tmp/link.json" && -s "$tmp/later.json" ]] && passed=$((passed + 1)) ||
+  { echo "FAIL: a link to a missing file" >&2; failures=$((failures + 1)); }
+
 # A file is replaced whole, through a temporary file beside it that does not stay.
 printf 'old' >"$tmp/w21.npy"
 "$locent" solve --N 21 --alpha 0.3 --backend cpu -q --seed 3 --save-weights "$tmp/w21.npy" \
@@ -185,6 +198,12 @@ backend = "cpu"
 name = "rsa"
 max_sweeps = 50
 TOML
+printf '{"config": "not a results file", "values": [1, 2, 3]}' >"$tmp/one-line.json"
+expect 3 "not a run record" -- sweep "$tmp/s.toml" -q --results "$tmp/one-line.json"
+grep -q '"values": \[1, 2, 3\]}$' "$tmp/one-line.json" && passed=$((passed + 1)) ||
+  { echo "FAIL: a one-line JSON file taken for a torn record" >&2; failures=$((failures + 1)); }
+expect 3 "regular file" -- sweep "$tmp/s.toml" -q --results /dev/null
+expect 2 "empty" -- sweep "$tmp/s.toml" -q --results ""
 printf 'notes\nline two without newline' >"$tmp/notes.txt"
 cp "$tmp/notes.txt" "$tmp/notes.copy"
 cp "$tmp/s.toml" "$tmp/s.copy"
@@ -235,6 +254,8 @@ expect 3 "is a directory" -- solve --algo fbp --N 21 --alpha 0.3 --protocol-file
 printf '1 0\n' >"$tmp/protocol.txt"
 expect 3 "protocol.txt: step 1" -- solve --algo fbp --N 21 --alpha 0.3 --protocol-file "$tmp/protocol.txt"
 expect 3 "NUL" -- solve --algo fbp --N 21 --alpha 0.3 --protocol-file "$tmp/w21.npy"
+printf '\xef\xbb\xbfinf 1\ninf 2\n' >"$tmp/bom.txt"  # a byte-order mark first
+expect 0 "" -- solve --algo fbp --N 21 --alpha 0.3 --backend cpu -q --protocol-file "$tmp/bom.txt"
 
 expect 2 "flips energy" -- solve --model committee --energy flips --backend cpu --max-sweeps 2
 expect 2 "K must be odd" -- solve --model committee --K 2 --backend cpu --max-sweeps 2

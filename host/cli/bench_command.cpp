@@ -57,7 +57,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
   cmd->add_option("--N", o->sizes, "Sizes of the rSA figures (odd; 0 skips them)")->capture_default_str();
   cmd->add_option("--sweeps-scale", o->sweeps_scale,
                   "Multiply the default sweeps per size (1000, 30, 3 for N ≤ 2001, ≤ 20001, larger)")
-      ->check(finite_number_in(0, 1e6, true))
+      ->check(finite_number_in(0, 100, true))
       ->capture_default_str();
   cmd->add_option("--threads", o->threads, "CPU threads, 0 = all cores")
       ->check(whole_number_up_to(kMaxThreads));

@@ -2,6 +2,7 @@
 // Entry point: parses the subcommand and turns every error into one message and an exit code.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <new>
@@ -12,6 +13,9 @@
 #include "locent/version.hpp"
 
 int main(int argc, char** argv) {
+  // A file-size limit makes a write fail (EFBIG) instead of killing the process, so that the
+  // output code removes its temporary file and says why.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"locent: local-entropy (robust-ensemble) learning for binary neural networks"};
   app.set_version_flag("--version", std::string("locent ") + locent::kVersion);
   app.require_subcommand(1);

@@ -225,7 +225,9 @@ std::function<int()> add_solve_command(CLI::App& app) {
                   "rsa (replicated SA), sa (plain SA: y = 1, gamma = 0) or fbp (focusing BP)")
       ->check(CLI::IsMember({"rsa", "sa", "fbp"}))
       ->capture_default_str();
-  cmd->add_option("-y,--replicas", o->replicas, "Number of replicas y")->capture_default_str();
+  cmd->add_option("-y,--replicas", o->replicas, "Number of replicas y, 1 to 30")
+      ->check(whole_number_in(1, 30))
+      ->capture_default_str();
   cmd->add_option("--coupling", o->coupling, "traced (centre summed out) or explicit (centre moved)")
       ->check(CLI::IsMember({"traced", "explicit"}))
       ->capture_default_str();
@@ -276,6 +278,7 @@ std::function<int()> add_solve_command(CLI::App& app) {
       ->check(whole_number_up_to(0x7fffffff));
   cmd->add_option("--centre-check-every", o->centre_check_every,
                   "Sweeps between checks of the centre's errors (stop criterion)")
+      ->check(whole_number_up_to(0x7fffffff))
       ->capture_default_str();
   cmd->add_flag("-q,--quiet", o->quiet, "No progress on stderr");
 
@@ -299,6 +302,14 @@ std::function<int()> add_solve_command(CLI::App& app) {
                                        {"--save-weights", &o->save_weights},
                                        {"--save-messages", &fbp->save_messages}})
       if (cmd->count(option)) check_output_path(*path, option);
+    check_distinct_files({{"--out", o->out},
+                          {"--save-weights", o->save_weights},
+                          {"--save-messages", fbp->save_messages}},
+                         {{"--patterns", o->patterns_file},
+                          {"--labels", o->labels_file},
+                          {"--init-messages", fbp->init_messages},
+                          {"--protocol-file", fbp->protocol_file}},
+                         {{"--save-messages", "--init-messages"}});
     if (o->algo == "fbp") {
       // A generated instance too large for the CPU engine is refused before it is generated.
       if (o->patterns_file.empty() &&

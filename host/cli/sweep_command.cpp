@@ -189,10 +189,12 @@ std::function<int()> add_sweep_command(CLI::App& app) {
   cmd->add_option(
          "--batch-size", o->batch_size,
          "Override the file's runs per batch (default: 1024 on CUDA, 4 x threads on the CPU)")
-      ->check(CLI::Range(1, 1 << 24));
+      ->check(whole_number_in(1, 1 << 24));
   cmd->add_flag("-q,--quiet", o->quiet, "No progress or notes on stderr");
 
-  return [o]() -> int {
+  return [o, cmd]() -> int {
+    if (cmd->count("--results") && o->results.empty())
+      throw Error("--results needs a file name (got an empty one)");
     std::unique_ptr<SweepComm> comm = make_sweep_comm();
     try {
       return run(*o, *comm);

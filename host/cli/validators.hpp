@@ -13,20 +13,22 @@
 
 namespace locent::cli {
 
-// A whole number in [0, max], written in decimal: no sign, no exponent.
-inline CLI::Validator whole_number_up_to(std::uint64_t max) {
+// A whole number in [min, max], written in decimal: no sign, no exponent.
+inline CLI::Validator whole_number_in(std::uint64_t min, std::uint64_t max) {
+  const std::string range = std::to_string(min) + " to " + std::to_string(max);
   return CLI::Validator(
-      [max](std::string& text) -> std::string {
+      [=](std::string& text) -> std::string {
         const bool digits =
             !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
         errno = 0;
         const unsigned long long v = digits ? std::strtoull(text.c_str(), nullptr, 10) : 0;
-        if (!digits || errno == ERANGE || v > max)
-          return "'" + text + "' is not a whole number from 0 to " + std::to_string(max);
+        if (!digits || errno == ERANGE || v < min || v > max)
+          return "'" + text + "' is not a whole number from " + range;
         return "";
       },
-      "0.." + std::to_string(max));
+      std::to_string(min) + ".." + std::to_string(max));
 }
+inline CLI::Validator whole_number_up_to(std::uint64_t max) { return whole_number_in(0, max); }
 
 // A finite number in [low, high] (or (low, high] with `open_low`).
 inline CLI::Validator finite_number_in(double low, double high, bool open_low = false) {

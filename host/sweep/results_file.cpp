@@ -63,11 +63,16 @@ RunRecord parse_record(const nlohmann::json& j) {
 }
 
 // A last line without its newline: a whole record (its writer died between the record and the
-// newline), or a torn one. Only a line that starts a JSON object can be a torn record.
+// newline), or a torn one: a start of `{"sweep_hash"`, with which every record begins.
 bool starts_a_record(const std::string& line) {
-  const std::size_t first = line.find_first_not_of(" \t\r");
-  return first != std::string::npos && line[first] == '{';
+  static const std::string head = "{\"sweep_hash\"";
+  return line.size() <= head.size() ? !line.empty() && head.compare(0, line.size(), line) == 0
+                                    : line.compare(0, head.size(), head) == 0;
 }
+
+// A record line is a few hundred bytes, more only with very long settings (a β list of a value
+// a sweep); a sweep file is at most 16 MiB.
+constexpr std::size_t kMaxRecordBytes = std::size_t{64} << 20;
 std::optional<RunRecord> whole_record(const std::string& line) {
   try {
     return parse_record(nlohmann::json::parse(line));
@@ -130,10 +135,10 @@ ResultsContents read_results(const std::string& path) {
     while (fcntl(fd, F_SETLKW, &l) != 0 && errno == EINTR) {
     }
   }
-  // Records are a few hundred bytes: a line of a megabyte is not one.
   std::string text;
   try {
-    text = read_input_text(path, "results file", std::numeric_limits<std::size_t>::max());
+    text = read_input_text(path, "results file", std::numeric_limits<std::size_t>::max(),
+                           kMaxRecordBytes);
   } catch (...) {
     if (fd >= 0) ::close(fd);
     throw;
@@ -175,6 +180,13 @@ ResultsFile::ResultsFile(const std::string& path) : path_(path) {
   }
   if (errno == EEXIST) fd_ = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
   if (fd_ < 0) throw Error(os_error("cannot open the results file", path), ExitCode::bad_input);
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    fd_ = -1;
+    throw Error(path + ": a results file must be a regular file (it is read back to resume)",
+                ExitCode::bad_input);
+  }
 }
 
 ResultsFile::~ResultsFile() {
@@ -320,6 +332,9 @@ std::vector<bool> ResultsFile::append(
     done += std::size_t(put);
   }
   if (::fsync(fd_) != 0) throw Error(os_error("cannot flush", path_), ExitCode::bad_input);
+  if (struct stat now {}; ::fstat(fd_, &now) == 0 && now.st_nlink == 0)
+    throw Error(path_ + " was deleted while the sweep ran: its records are lost with it",
+                ExitCode::bad_input);
   for (std::size_t r = 0; r < records.size(); ++r)
     if (written[r]) keys_.insert(records[r].first);
   read_to_ = std::size_t(st.st_size) + lines.size();

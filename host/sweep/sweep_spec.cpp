@@ -236,6 +236,10 @@ std::vector<double> parse_alpha(const toml::node& n, Problems& problems) {
     if (!l) problems.add(*to, "alpha.to", "expected a number");
     if (!s) problems.add(*step, "alpha.step", "expected a number");
     if (!f || !l || !s) return {};
+    if (!std::isfinite(*f) || !std::isfinite(*l)) {
+      problems.add(n, key, "from and to must be finite numbers");
+      return {};
+    }
     if (!(*s > 0) || !std::isfinite(*s)) {
       problems.add(*step, "alpha.step", "must be > 0 (got " + number_text(*s) + ")");
       return {};
