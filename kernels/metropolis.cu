@@ -31,9 +31,11 @@ constexpr int kMaxWarps = 32;
 
 
 // kWide: the perceptron's few-instance shape (chunks > 1), whose block holds many warps per
-// replica. It gets its own instance of the kernel, because the four-words-in-flight update loop
-// that serves it costs registers (96 against 72), and registers bound how many blocks of the
-// many-instance shape are resident (4 per SM at y = 7 with 72: 528 on an H100; 264 with 96).
+// replica. It gets its own instance of the kernel, because what serves it costs registers (110
+// against 71), and registers bound how many blocks of the many-instance shape are resident (4 per
+// SM at y = 7 with at most 72: 528 on an H100; 264 with 96). Both move four stability words at
+// a time, their loads in flight together (one at a time, each waited out a global-memory round
+// trip behind the previous store: disassembly, seventh session).
 template <bool kCommittee, bool kWide>
 __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, int chunks,
                                         bool table_in_shared) {
@@ -137,10 +139,24 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
         const std::uint32_t* sa = unit_set_a + a * pw;
         const std::uint32_t* sb = unit_set_b + a * pw;
         int pa = 0, pb = 0;
-        for (int w = w0 + lane; w < w1; w += 32) {
-          const std::uint32_t cw = col[w];
-          pa += __popc(sa[w] & cw);
-          pb += __popc(sb[w] & cw);
+        const std::uint32_t weight_word = (lane == 0 && c == 0) ? weights[a * nw + (i >> 5)] : 0u;
+        // All of a batch's words in flight before the first is used (a lane's tail used to
+        // wait out one round trip per word after the unrolled body).
+        constexpr int kBatch = 4;
+        for (int w = w0 + lane; w < w1; w += 32 * kBatch) {
+          std::uint32_t cw[kBatch], xa[kBatch], xb[kBatch];
+#pragma unroll
+          for (int u = 0; u < kBatch; ++u) {
+            const bool in = w + 32 * u < w1;
+            cw[u] = in ? col[w + 32 * u] : 0u;
+            xa[u] = in ? sa[w + 32 * u] : 0u;
+            xb[u] = in ? sb[w + 32 * u] : 0u;
+          }
+#pragma unroll
+          for (int u = 0; u < kBatch; ++u) {
+            pa += __popc(xa[u] & cw[u]);
+            pb += __popc(xb[u] & cw[u]);
+          }
         }
         pa = warp_sum(pa);
         pb = warp_sum(pb);
@@ -153,7 +169,7 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
             atomicAdd(&hits_b[a], pb);
           }
           if (c == 0) {
-            old_plus[a] = test_bit32(weights + a * nw, i);
+            old_plus[a] = (weight_word >> (i & 31)) & 1u;
             if (kCommittee) {
               size_a[a] = global_size_a[unit * y + a];
               size_b[a] = global_size_b[unit * y + a];
@@ -297,7 +313,7 @@ __global__ void metropolis_chunk_kernel(MetropolisBatch bt, MetropolisChunk ch, 
         // Four words at a time, their loads issued before any store: the loop is bound by the
         // latency of global memory, and the compiler cannot prove that the stores of one word
         // leave the next word's loads alone.
-        constexpr int kUnroll = kWide ? 4 : 1;
+        constexpr int kUnroll = 4;
         const int w_end = min(w1, (p + 31) / 32);
         for (int w = w0; w < w_end; w += kUnroll) {
           std::uint32_t cw[kUnroll];

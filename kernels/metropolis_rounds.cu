@@ -590,8 +590,8 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
         const uint4* from = reinterpret_cast<const uint4*>(stage);
         for (int e = tid; e < C * vectors; e += threads) {
           const int dst = e / vectors, v = e % vectors;
-          uint4* to = cluster.map_shared_rank(
-              reinterpret_cast<uint4*>(exchange + (std::size_t(buffer) * C + rank) * rec), dst);
+          uint4* own = reinterpret_cast<uint4*>(exchange + (std::size_t(buffer) * C + rank) * rec);
+          uint4* to = C == 1 ? own : cluster.map_shared_rank(own, dst);
           to[v] = from[v];
         }
       }
@@ -601,6 +601,10 @@ __global__ void __launch_bounds__(32 * kWarps, 16 / kWarps)
         __syncthreads();
         copy_fresh();
         cluster.barrier_wait(std::move(arrived));
+      } else if (C == 1) {
+        // A cluster of one: a block barrier, not the cluster barrier's GPU-scope fence and L1
+        // invalidation (disassembly).
+        __syncthreads();
       } else {
         cluster.sync();
       }
