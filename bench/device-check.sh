@@ -182,6 +182,9 @@ if want target; then
     rows+=("phases N=100001 pipeline $count|rc=$?|$(grep 'pipeline profile' "$out/probe-pipeline-$count.txt" | tail -1 | cut -d':' -f2-)")
   done
   gtests pipeline-solve 120 '*ClusterRoundsSolve.Same*'
+  # The step kernel and the one-block rounds kernel changed too (seventh session, from their
+  # disassembly): their CPU = CUDA tests before the older variants' figures.
+  gtests step-tests 120 '*CudaEqualsCpu*:*CudaSolve*:Cuda/ClusterRoundsEqualCpu.*_C1_*'
   for variant in lean0 lean1 longer1 longer2 frontier frontier-longer; do
     # shellcheck disable=SC2046  # one word a variable
     export $(env_for $variant)
