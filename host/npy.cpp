@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "host/output_file.hpp"
+#include "host/text_format.hpp"
 #include "locent/error.hpp"
 
 namespace locent {
@@ -30,8 +31,6 @@ constexpr int kMaxLiteralDepth = 64;                       // nesting limit for 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
   throw Error(path + ": " + what, ExitCode::bad_input);
 }
-
-std::string errno_text(int err) { return err != 0 ? std::strerror(err) : "unknown error"; }
 
 struct FileCloser {
   void operator()(std::FILE* f) const {

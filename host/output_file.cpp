@@ -1,7 +1,6 @@
 // Output files: checked up front, replaced whole or not at all (output_file.hpp).
 #include "host/output_file.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,20 +11,13 @@
 #include <filesystem>
 #include <iostream>
 
+#include "host/text_format.hpp"
 #include "locent/error.hpp"
 
 namespace locent {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string parent_of(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-std::string errno_text(int err) { return err != 0 ? std::strerror(err) : "unknown error"; }
 
 [[noreturn]] void cannot_write(const std::string& path, int err) {
   throw Error(path + ": cannot write: " + errno_text(err), ExitCode::bad_input);
@@ -60,31 +52,6 @@ int open_descriptor(const std::string& path) {
   return -1;
 }
 
-}  // namespace
-
-void check_output_path(const std::string& path, const std::string& option) {
-  if (path.empty()) throw Error(option + " needs a file name (got an empty one)");
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) throw Error(option + " " + path + " is a directory, not a file");
-    if (S_ISREG(st.st_mode) && ::access(path.c_str(), W_OK) != 0)
-      throw Error(option + " " + path + " is not writable: " + errno_text(errno));
-    if (S_ISREG(st.st_mode) && ::access(parent_of(path).c_str(), W_OK | X_OK) != 0)
-      throw Error(option + " " + path + ": its directory is not writable: " + errno_text(errno));
-    return;
-  }
-  const std::string parent = parent_of(path);
-  struct stat dir {};
-  if (::stat(parent.c_str(), &dir) != 0)
-    throw Error(option + " " + path + ": no directory " + parent + " (" + errno_text(errno) + ")");
-  if (!S_ISDIR(dir.st_mode)) throw Error(option + " " + path + ": " + parent + " is not a directory");
-  if (::access(parent.c_str(), W_OK | X_OK) != 0)
-    throw Error(option + " " + path + ": cannot create files in " + parent + ": " +
-                errno_text(errno));
-}
-
-namespace {
-
 // Whether two paths name one file: the same inode where both exist, else the same path once made
 // absolute and normal (links resolved as far as they exist).
 bool same_file(const std::string& a, const std::string& b) {
@@ -95,6 +62,27 @@ bool same_file(const std::string& a, const std::string& b) {
 }
 
 }  // namespace
+
+void check_output_path(const std::string& path, const std::string& option) {
+  if (path.empty()) throw Error(option + " needs a file name (got an empty one)");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) throw Error(option + " " + path + " is a directory, not a file");
+    if (S_ISREG(st.st_mode) && ::access(path.c_str(), W_OK) != 0)
+      throw Error(option + " " + path + " is not writable: " + errno_text(errno));
+    if (S_ISREG(st.st_mode) && ::access(parent_directory(path).c_str(), W_OK | X_OK) != 0)
+      throw Error(option + " " + path + ": its directory is not writable: " + errno_text(errno));
+    return;
+  }
+  const std::string parent = parent_directory(path);
+  struct stat dir {};
+  if (::stat(parent.c_str(), &dir) != 0)
+    throw Error(option + " " + path + ": no directory " + parent + " (" + errno_text(errno) + ")");
+  if (!S_ISDIR(dir.st_mode)) throw Error(option + " " + path + ": " + parent + " is not a directory");
+  if (::access(parent.c_str(), W_OK | X_OK) != 0)
+    throw Error(option + " " + path + ": cannot create files in " + parent + ": " +
+                errno_text(errno));
+}
 
 void check_distinct_files(const std::vector<NamedPath>& outputs,
                           const std::vector<NamedPath>& inputs,
@@ -145,10 +133,10 @@ void write_output_file(const std::string& path, const std::function<bool(std::FI
     const ssize_t n = ::readlink(path.c_str(), to, sizeof to - 1);
     if (n > 0) {
       target.assign(to, std::size_t(n));
-      if (target[0] != '/') target = parent_of(path) + "/" + target;
+      if (target[0] != '/') target = parent_directory(path) + "/" + target;
     }
   }
-  std::string temporary = parent_of(target) + "/.locent-XXXXXX";
+  std::string temporary = parent_directory(target) + "/.locent-XXXXXX";
   const int fd = ::mkstemp(temporary.data());
   if (fd < 0) cannot_write(path, errno);
   // The mode a new file would get (mkstemp makes 0600), or the replaced file's.

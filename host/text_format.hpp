@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <string>
 
@@ -24,6 +25,16 @@ inline std::string format_number(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
+}
+
+// errno's text for a message ("unknown error" for 0).
+inline std::string errno_text(int err) { return err != 0 ? std::strerror(err) : "unknown error"; }
+
+// The folder part of a path: "." for a bare name, "/" for a file at the root.
+inline std::string parent_directory(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 // Bytes as "1.23 GiB", for memory refusals.

@@ -196,10 +196,6 @@ std::vector<double> parse_numbers(const std::string& text, const std::string& op
   return v;
 }
 
-// A protocol file: a text file of a sane size (not a directory, a binary, /dev/zero).
-std::string read_text_file(const std::string& path) {
-  return read_input_text(path, "protocol file", std::size_t{16} << 20);
-}
 
 }  // namespace
 
@@ -281,7 +277,8 @@ FbpProtocol make_fbp_protocol(const FbpCliOptions& o, const CLI::App& cmd) {
   if (file_given) {
     std::vector<FbpStep> steps;
     try {
-      steps = FbpProtocol::parse_steps(read_text_file(o.protocol_file), o.protocol_file);
+      steps = FbpProtocol::parse_steps(
+          read_input_text(o.protocol_file, "protocol file", std::size_t{16} << 20), o.protocol_file);
     } catch (const Error& e) {
       throw Error(e.what(), ExitCode::bad_input);
     }

@@ -11,6 +11,7 @@
 
 #include "host/input_text.hpp"
 #include "host/sweep/sweep_internal.hpp"
+#include "host/text_format.hpp"
 #include "locent/error.hpp"
 
 namespace locent {
@@ -18,12 +19,6 @@ namespace {
 
 std::string os_error(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);
-}
-
-std::string parent_directory(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 // A whole non-negative number up to `max` (nlohmann would wrap -1 into an unsigned type).
