@@ -11,10 +11,10 @@
 # (default: all), plus target, probes and profile, which run only when named:
 #   tests     the dense-field tests in their own process, then every other CUDA test but the
 #             rounds kernel's;
-#   target    the member pipeline's tests and N = 100001 figures (LOCENT_ROUNDS_PIPELINE=1), its
-#             counts by popcounts and on the tensor cores (LOCENT_PIPELINE_COUNT=tensor),
-#             then each rounds-kernel variant's figure and phase counters, then the rounds
-#             kernels' tests as in `cluster`: what the open target needs, first;
+#   target    what the open N = 100001 target needs, first: the CPU = CUDA tests of the default
+#             kernels, the member pipeline's tests and figures (LOCENT_ROUNDS_PIPELINE=1; counts
+#             by popcounts and on the tensor cores, LOCENT_PIPELINE_COUNT=tensor), the
+#             default's figures, the older rounds variants and their tests;
 #   cluster   the rounds kernel's tests (default and lean variants, then apart the longer
 #             and the frontier rounds, LOCENT_ROUNDS_LONGER, LOCENT_ROUNDS_FRONTIER), and each
 #             variant's figures: one N = 100001 instance on a cluster, and batched with one
@@ -32,8 +32,7 @@
 #   profile   Nsight Compute on the rounds and wgmma kernels (the rounds kernel has not survived
 #             its replay on an H200).
 # Every step has its own time limit, so that one hang cannot eat the machine's lease.
-# For the open N = 100001 target alone: PARTS=target (each variant's figure and phase counters,
-# then the rounds kernels' tests), 5–8 minutes; BUDGET (seconds, default 540) skips the steps
+# For the open N = 100001 target alone: PARTS=target, 3–8 minutes; BUDGET (seconds, default 540) skips the steps
 # that would start later, so that the table comes back within a call's time limit.
 set -uo pipefail
 build=${1:-build-device}
@@ -157,53 +156,64 @@ bench() {  # bench LABEL LIMIT ARGS...
   timeout "$limit" "$build/locent" bench "$@" >"$out/bench-$label.json"
   rows+=("bench $label|rc=$?|$(python3 bench/summarize_bench.py "$out/bench-$label.json" 2>&1)")
 }
-# Part `target`: the open N = 100001 target alone. First the member pipeline (one block a
-# member, kernels/metropolis_pipeline.cu): its CPU = CUDA tests in their own process, its counts
-# by popcounts and on the tensor cores each, then its figure counting 16 and 8 steps ahead, both
-# ways, with its phase counters; then each rounds variant: one
-# instance on a cluster of 16 (rounds of at most 16 steps; the frontier rounds at 32 too), then
-# its phase counters (LOCENT_ROUNDS_PROFILE=1).
+# Part `target`: the open N = 100001 target, in order of what a result is worth. First the
+# CPU = CUDA tests of the kernels that are defaults (the step kernel, the rounds kernel on one
+# block and on a cluster); then the member pipeline (one block a member,
+# kernels/metropolis_pipeline.cu), its counts by popcounts and on the tensor cores each: tests in
+# their own process, and where they did not hang, its figure counting 16 and 8 steps ahead and its
+# phase counters; then the default's figures (one N = 100001 instance, batched N = 1001 and
+# 10001) and the older rounds variants with the time left.
 if want target; then
-  gtests pipeline-tests 150 '*CudaPipeline/*'
-  gtests pipeline-tensor-tests 150 '*CudaPipelineTensor/*'
-  pipeline_tested=1
+  gtests step-tests 90 '*CudaEqualsCpu*:*CudaSolve*:Cuda/ClusterRoundsEqualCpu.*_C1_*'
+  gtests cluster-tests 120 '*Cluster*-*Longer*:*Frontier*:*ClusterRoundsSolve*:*_C1_*'
   for count in popc tensor; do
+    label=pipeline-tests
+    [[ $count == tensor ]] && label=pipeline-tensor-tests
+    filter='*CudaPipeline/*'
+    [[ $count == tensor ]] && filter='*CudaPipelineTensor/*'
+    gtests $label 60 "$filter"
+    # A hang (timeout's 124, or a kill) leaves the figures out: they would hang too.
+    if grep -q "^$label|FAIL rc=\(124\|137\)" <(printf '%s\n' "${rows[@]}"); then
+      rows+=("pipeline $count figures|skipped|its tests hung")
+      continue
+    fi
     for steps in 16 8; do
       LOCENT_ROUNDS_PIPELINE=1 LOCENT_PIPELINE_COUNT=$count bench \
-        "target-n100001-pipeline-$count-k$steps" 60 --backend cuda --N 100001 --instances 1 \
+        "target-n100001-pipeline-$count-k$steps" 40 --backend cuda --N 100001 --instances 1 \
         --no-baseline --dense-size 0 --fbp-N 0 --cluster 16 --round-steps $steps
     done
-  done
-  for count in popc tensor; do
     over_budget "phases N=100001 pipeline $count" && continue
-    LOCENT_ROUNDS_PIPELINE=1 LOCENT_PIPELINE_COUNT=$count LOCENT_ROUNDS_PROFILE=1 timeout 60 \
+    LOCENT_ROUNDS_PIPELINE=1 LOCENT_PIPELINE_COUNT=$count LOCENT_ROUNDS_PROFILE=1 timeout 40 \
       "$build/locent" bench --backend cuda --N 100001 --instances 1 --cluster 16 --no-baseline \
       --dense-size 0 --fbp-N 0 >"$out/probe-pipeline-$count.json" 2>"$out/probe-pipeline-$count.txt"
     rows+=("phases N=100001 pipeline $count|rc=$?|$(grep 'pipeline profile' "$out/probe-pipeline-$count.txt" | tail -1 | cut -d':' -f2-)")
   done
-  gtests pipeline-solve 120 '*ClusterRoundsSolve.Same*'
-  # The step kernel and the one-block rounds kernel changed too (seventh session, from their
-  # disassembly): their CPU = CUDA tests before the older variants' figures.
-  gtests step-tests 120 '*CudaEqualsCpu*:*CudaSolve*:Cuda/ClusterRoundsEqualCpu.*_C1_*'
-  for variant in lean0 lean1 longer1 longer2 frontier frontier-longer; do
+  pipeline_tested=1
+  gtests pipeline-solve 60 '*ClusterRoundsSolve.Same*'
+  # The default rounds kernel: one instance on a cluster of 16 with its phase counters, and the
+  # batched figures of the table (rSA only).
+  bench target-n100001-lean0 40 --backend cuda --N 100001 --instances 1 --no-baseline \
+    --dense-size 0 --fbp-N 0 --cluster 16
+  if ! over_budget "phases N=100001 lean0"; then
+    LOCENT_ROUNDS_PROFILE=1 timeout 40 "$build/locent" bench --backend cuda --N 100001 \
+      --instances 1 --cluster 16 --no-baseline --dense-size 0 --fbp-N 0 \
+      >"$out/probe-rounds.json" 2>"$out/probe-rounds.txt"
+    rows+=("phases N=100001 lean0|rc=$?|$(grep 'rounds profile' "$out/probe-rounds.txt" | tail -1 | cut -d';' -f2)")
+  fi
+  bench target-batched 120 --backend cuda --N 1001 10001 --no-baseline --dense-size 0 --fbp-N 0
+  for variant in lean1 frontier longer2 frontier-longer; do
     # shellcheck disable=SC2046  # one word a variable
     export $(env_for $variant)
-    bench "target-n100001-$variant" 60 --backend cuda --N 100001 --instances 1 --no-baseline \
+    bench "target-n100001-$variant" 40 --backend cuda --N 100001 --instances 1 --no-baseline \
       --dense-size 0 --fbp-N 0 --cluster 16
-    if ! over_budget "phases N=100001 $variant"; then
-      LOCENT_ROUNDS_PROFILE=1 timeout 60 "$build/locent" bench --backend cuda --N 100001 \
-        --instances 1 --cluster 16 --no-baseline --dense-size 0 --fbp-N 0 \
-        >"$out/probe-rounds.json" 2>"$out/probe-rounds.txt"
-      rows+=("phases N=100001 $variant|rc=$?|$(grep 'rounds profile' "$out/probe-rounds.txt" | tail -1 | cut -d';' -f2)")
-    fi
     unset LOCENT_ROUNDS_LEAN LOCENT_ROUNDS_LONGER LOCENT_ROUNDS_FRONTIER LOCENT_ROUNDS_PIPELINE
   done
-  LOCENT_ROUNDS_FRONTIER=1 bench target-n100001-frontier-k32 60 --backend cuda --N 100001 \
-    --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16 --round-steps 32
   echo "target figures: ${SECONDS}s"
-  # Then the tests that say which of those figures count (a variant whose trajectory is not the
-  # CPU's gives no figure).
-  rounds_tests
+  # Then the other rounds kernels' tests (a variant whose trajectory is not the CPU's gives no
+  # figure).
+  gtests longer-tests 90 'CudaLonger/*'
+  gtests frontier-tests 90 '*CudaFrontier/*'
+  gtests frontier-longer-tests 90 '*CudaFrontierLonger*'
   echo "target: ${SECONDS}s"
 fi
 if want cluster; then
