@@ -15,6 +15,8 @@
 #             kernels, the member pipeline's tests and figures (LOCENT_ROUNDS_PIPELINE=1; counts
 #             by popcounts and on the tensor cores, LOCENT_PIPELINE_COUNT=tensor), the
 #             default's figures, the older rounds variants and their tests;
+#   pipeline  the member pipeline (the default for one large instance): its tests, the
+#             default's, its N = 100001 figure by count, window and sync, phase counters;
 #   cluster   the rounds kernel's tests (default and lean variants, then apart the longer
 #             and the frontier rounds, LOCENT_ROUNDS_LONGER, LOCENT_ROUNDS_FRONTIER), and each
 #             variant's figures: one N = 100001 instance on a cluster, and batched with one
@@ -215,6 +217,37 @@ if want target; then
   gtests frontier-tests 90 '*CudaFrontier/*'
   gtests frontier-longer-tests 90 '*CudaFrontierLonger*'
   echo "target: ${SECONDS}s"
+fi
+# Part `pipeline`: the member pipeline, now the default for one large instance: its tests, the
+# default's (the rounds kernels' own suites with it switched off, the default taking it for a
+# cluster only), then its N = 100001 figure by count (popcounts, tensor cores), window
+# (LOCENT_PIPELINE_WINDOW) and synchronization (LOCENT_PIPELINE_SYNC=full: the cluster-scope
+# release and acquire instead of fences restricted to shared memory), and phase counters.
+if want pipeline; then
+  gtests pipeline-tests 60 '*CudaPipeline/*'
+  gtests pipeline-tensor-tests 60 '*CudaPipelineTensor/*'
+  pipeline_tested=1
+  gtests default-tests 120 '*ClusterRoundsSolve*:Cuda/ClusterRoundsEqualCpu.*'
+  bench pipeline-default 40 --backend cuda --N 100001 --instances 1 --no-baseline --dense-size 0 \
+    --fbp-N 0
+  for what in popc:448:restricted tensor:448:restricted popc:448:full tensor:448:full \
+    tensor:192:restricted; do
+    IFS=: read -r count window sync <<<"$what"
+    LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window LOCENT_PIPELINE_SYNC=$sync \
+      bench "pipeline-$count-w$window-$sync" 40 --backend cuda --N 100001 --instances 1 \
+      --no-baseline --dense-size 0 --fbp-N 0 --cluster 16
+  done
+  for what in popc:448:restricted tensor:448:restricted popc:448:full; do
+    IFS=: read -r count window sync <<<"$what"
+    label="phases pipeline $count w$window $sync"
+    over_budget "$label" && continue
+    LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window LOCENT_PIPELINE_SYNC=$sync \
+      LOCENT_ROUNDS_PROFILE=1 timeout 40 "$build/locent" bench --backend cuda --N 100001 \
+      --instances 1 --cluster 16 --no-baseline --dense-size 0 --fbp-N 0 \
+      >"$out/probe-pipeline-$count-$window-$sync.json" 2>"$out/probe-pipeline-$count-$window-$sync.txt"
+    rows+=("$label|rc=$?|$(grep 'pipeline profile' "$out/probe-pipeline-$count-$window-$sync.txt" | tail -1 | cut -d':' -f2-)")
+  done
+  echo "pipeline: ${SECONDS}s"
 fi
 if want cluster; then
 # One N = 100001 instance on a cluster of 16 (rounds adapted to the acceptance, at most 16

@@ -260,7 +260,7 @@ void BM_PipelineBySweep(benchmark::State& state) {
   std::vector<std::vector<std::int64_t>> trace;
   rounds_by_sweep(state, w, false,
                   [&](ChainState& chain, const ThresholdTables& t, std::uint64_t* rounds) {
-                    cpu::run_metropolis_pipeline(chain, w.data, t, {}, k, kPipelineWindow, 1,
+                    cpu::run_metropolis_pipeline(chain, w.data, t, {}, k, kPipelineDefaultWindow, 1,
                                                  trace, nullptr, rounds);
                   });
   state.SetLabel("member pipeline (twin)");

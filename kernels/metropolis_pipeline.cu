@@ -7,7 +7,7 @@
 // memory; the centre block its weights. A sweep is a sequence of rounds, each:
 //   1. the stop flag (loaded during the previous round); in a sweep's first round, warp 0
 //      draws the Philox words and sites of the first 2k steps into a ring that also keeps the
-//      last kPipelineWindow steps' sites, and the block finds their previous visits within that
+//      last `window` steps' sites, and the block finds their previous visits within that
 //      window (one (step, earlier step) pair a thread); every thread asks L2 for the columns of
 //      the next round's steps;
 //   2. (a replica) every thread counts |A ∩ col| + |B ∩ col| over its pattern words for each of
@@ -58,12 +58,18 @@ constexpr int kMaxPipelineMembers = 16;  // a non-portable cluster
 
 // LOCENT_ROUNDS_PROFILE: thread 0's cycles by phase in the first instance's first and last
 // members, and its counts.
+// kLooks: fresh looks at the others' progress; kRuns: runs of decisions (each published).
 enum PipelinePhase { kFill, kCount, kLook, kWait, kDecide, kMove, kSweepEnd, kRounds, kMoves,
-                     kSlots };
+                     kLooks, kRuns, kSlots };
 constexpr const char* kPhaseNames[] = {"fill", "count", "look", "wait", "decide", "move", "end"};
 
 struct PipelineArgs {
   int k;
+  // The members' progress published and read through fences restricted to shared memory
+  // (default), or with the cluster-scope release and acquire on generic addresses
+  // (LOCENT_PIPELINE_SYNC=full).
+  bool restricted_sync;
+  int window;  // steps back a member looks for a previous visit (≤ kPipelineWindow)
   int* restart;
   bool table_in_shared;
   unsigned long long* profile;  // 2 × kSlots, or null
@@ -112,6 +118,32 @@ __device__ __forceinline__ unsigned load_relaxed_cluster(const unsigned* p) {
 }
 __device__ __forceinline__ void store_release_cluster(unsigned* p, unsigned v) {
   asm volatile("st.release.cluster.u32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
+}
+// The same through shared-memory state spaces, with fences restricted to them (PTX ISA 8.6):
+// a release that orders this block's shared-memory writes only (no GPU-scope memory barrier),
+// an acquire that orders later reads of the cluster's shared memory only (no L1 invalidation).
+__device__ __forceinline__ std::uint32_t shared_cluster_address(const void* local, int rank) {
+  std::uint32_t address;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n"
+               : "=r"(address)
+               : "r"(static_cast<std::uint32_t>(__cvta_generic_to_shared(local))), "r"(rank));
+  return address;
+}
+__device__ __forceinline__ unsigned load_relaxed_shared_cluster(std::uint32_t address) {
+  unsigned v;
+  asm volatile("ld.relaxed.cluster.shared::cluster.u32 %0, [%1];\n" : "=r"(v) : "r"(address) : "memory");
+  return v;
+}
+__device__ __forceinline__ void fence_acquire_shared_cluster() {
+  asm volatile("fence.acquire.sync_restrict::shared::cluster.cluster;\n" ::: "memory");
+}
+__device__ __forceinline__ void store_release_shared_cta(unsigned* p, unsigned v) {
+  asm volatile(
+      "fence.release.sync_restrict::shared::cta.cluster;\n"
+      "st.relaxed.cluster.shared::cta.u32 [%0], %1;\n" ::"r"(
+          static_cast<std::uint32_t>(__cvta_generic_to_shared(p))),
+      "r"(v)
+      : "memory");
 }
 __device__ __forceinline__ int load_flag(const int* p) {
   return *reinterpret_cast<const volatile int*>(p);
@@ -264,6 +296,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   const bool is_peer = lane < members && lane != a;
   const unsigned* peer_progress = nullptr;
   const std::uint32_t* peer_weights = nullptr;
+  std::uint32_t peer_progress_at = 0, peer_weights_at = 0;  // the same, shared::cluster
   cluster.sync();  // every block of the cluster exists before any reads another's memory
   // LOCENT_ROUNDS_PROFILE: thread 0's cycles by phase (row 0: member 0, row 1: the last member).
   __shared__ unsigned long long cycles[kSlots];
@@ -281,7 +314,25 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   if (warp == 0 && is_peer) {
     peer_progress = cluster.map_shared_rank(&progress, lane);
     peer_weights = cluster.map_shared_rank(wts, lane);
+    peer_progress_at = shared_cluster_address(&progress, lane);
+    peer_weights_at = shared_cluster_address(wts, lane);
   }
+  const bool restricted = pa.restricted_sync;
+  // Another member's progress: polled (relaxed), or acquired (orders the weight reads after it).
+  const auto poll_progress = [&]() -> int {
+    return static_cast<int>(restricted ? load_relaxed_shared_cluster(peer_progress_at)
+                                       : load_relaxed_cluster(peer_progress));
+  };
+  const auto acquire_progress = [&]() -> int {
+    if (!restricted) return static_cast<int>(load_acquire_cluster(peer_progress));
+    const unsigned v = load_relaxed_shared_cluster(peer_progress_at);
+    fence_acquire_shared_cluster();
+    return static_cast<int>(v);
+  };
+  const auto peer_weight_word = [&](int w) -> std::uint32_t {
+    return restricted ? load_relaxed_shared_cluster(peer_weights_at + 4u * std::uint32_t(w))
+                      : load_relaxed_cluster(peer_weights + w);
+  };
 
   std::uint64_t sweep = ch.first_sweep;  // the sweep under way
   // Step j's Philox words (the site's, this member's) and site into the ring.
@@ -301,9 +352,10 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   };
   // The previous visits within the window (pipeline_previous_visit) of steps [from, to), one
   // (step, earlier step) pair a thread (`rank` of `count`): the latest match wins.
+  const int window = pa.window;
   const auto find_previous = [&](int from, int to, int rank, int count) {
-    for (int e = rank; e < (to - from) * kPipelineWindow; e += count) {
-      const int j = from + e / kPipelineWindow, l = j - 1 - e % kPipelineWindow;
+    for (int e = rank; e < (to - from) * window; e += count) {
+      const int j = from + e / window, l = j - 1 - e % window;
       if (l >= 0 && ring_site[l & kRingMask] == ring_site[j & kRingMask])
         atomicMax(ring_previous + (j & kRingMask), l);
     }
@@ -415,17 +467,20 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
         bool moved = false, stop = false;
         int flip_site = 0;
         bool flip_plus = false;
-        // The run of steps from `from` whose needs the progress seen meets (warp-uniform).
+        // The run of steps from `from` whose needs the progress seen meets (warp-uniform): each
+        // lane tests its member's needs at all of the round's steps at once (their previous
+        // visits read together), one warp AND of the masks. A step past m is never counted.
         const auto ready_from = [&](int from) {
-          int ready = 0;
-          for (int u = from; u < m; ++u) {
+          std::uint32_t met = 0;
+#pragma unroll
+          for (int u = 0; u < kMaxPipelineSteps; ++u) {
             const int j = pos + u;
             const int need =
-                is_peer ? pipeline_need(a, lane, j, ring_previous[j & kRingMask], kPipelineWindow) : 0;
-            if (!__all_sync(full, seen >= need)) break;
-            ++ready;
+                is_peer ? pipeline_need(a, lane, j, ring_previous[j & kRingMask], window) : 0;
+            met |= std::uint32_t(seen >= need) << u;
           }
-          return ready;
+          met = __reduce_and_sync(full, met) >> from;
+          return min(__ffs(~met) - 1, m - from);  // bits past step 15 are clear
         };
         while (t < m && !moved && !stop) {
           // The run that the progress already seen allows (every value in `seen` came from an
@@ -433,14 +488,15 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           // others' shared memory, only where that falls short of the round.
           int ready = ready_from(t);
           if (t + ready < m) {
-            if (is_peer) seen = max(seen, static_cast<int>(load_acquire_cluster(peer_progress)));
+            if (is_peer) seen = max(seen, acquire_progress());
             ready = ready_from(t);
+            if (profile_row >= 0 && tid == 0) ++cycles[kLooks];
           }
           mark(kLook);
           if (ready == 0) {  // wait for step pos + t's needs, or a stop
             const int j = pos + t;
             const int need =
-                is_peer ? pipeline_need(a, lane, j, ring_previous[j & kRingMask], kPipelineWindow) : 0;
+                is_peer ? pipeline_need(a, lane, j, ring_previous[j & kRingMask], window) : 0;
             long long spins = 0;
             while (!__all_sync(full, seen >= need)) {
               // The restart flag lives in global memory: a look every 64 polls.
@@ -451,9 +507,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
               // Polled with relaxed loads (an acquire also invalidates the SM's L1, each time);
               // once one shows the need met, an acquire load, which returns no less (coherence),
               // orders the weight reads after it.
-              if (is_peer && seen < need &&
-                  static_cast<int>(load_relaxed_cluster(peer_progress)) >= need)
-                seen = max(seen, static_cast<int>(load_acquire_cluster(peer_progress)));
+              if (is_peer && seen < need && poll_progress() >= need)
+                seen = max(seen, acquire_progress());
               if (++spins > kSpinLimit) __trap();
             }
             mark(kWait);
@@ -466,7 +521,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
 #pragma unroll
           for (int u = 0; u < kMaxPipelineSteps; ++u) {
             at[u] = ring_site[(pos + t + min(u, ready - 1)) & kRingMask];
-            read[u] = is_peer && u < ready ? load_relaxed_cluster(peer_weights + (at[u] >> 5)) : 0u;
+            read[u] = is_peer && u < ready ? peer_weight_word(at[u] >> 5) : 0u;
           }
 #pragma unroll
           for (int u = 0; u < kMaxPipelineSteps; ++u) bits |= ((read[u] >> (at[u] & 31)) & 1u) << u;
@@ -536,7 +591,13 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           t += u;
           mark(kDecide);
           __syncwarp();
-          if (lane == 0) store_release_cluster(&progress, static_cast<unsigned>(pos + t));
+          if (lane == 0) {
+            if (restricted)
+              store_release_shared_cta(&progress, static_cast<unsigned>(pos + t));
+            else
+              store_release_cluster(&progress, static_cast<unsigned>(pos + t));
+          }
+          if (profile_row >= 0 && tid == 0) ++cycles[kRuns];
         }
         if (lane == 0) {
           ctrl_moved = moved;
@@ -747,14 +808,27 @@ cudaLaunchConfig_t pipeline_config(const MetropolisBatch& batch, int members, st
 
 }  // namespace
 
-bool pipeline_requested() {
+bool pipeline_wanted(int rounds_cluster) {
   const char* value = std::getenv("LOCENT_ROUNDS_PIPELINE");
-  return value != nullptr && std::string(value) == "1";
+  if (value == nullptr || *value == '\0') return rounds_cluster > 1;
+  return std::string(value) == "1";
 }
 
 namespace {
 
 std::atomic<std::uint64_t> launches{0};  // cuda_pipeline_launches
+
+// LOCENT_PIPELINE_WINDOW: the steps back a member looks for a previous visit.
+int pipeline_window() {
+  const char* value = std::getenv("LOCENT_PIPELINE_WINDOW");
+  if (value == nullptr || *value == '\0') return kPipelineDefaultWindow;
+  char* end = nullptr;
+  const long window = std::strtol(value, &end, 10);
+  if (*end != '\0' || window < 1 || window > kPipelineWindow)
+    throw Error("LOCENT_PIPELINE_WINDOW must be a whole number of steps in 1.." +
+                std::to_string(kPipelineWindow) + ", not '" + value + "'");
+  return static_cast<int>(window);
+}
 
 bool tensor_count_requested() {
   const char* value = std::getenv("LOCENT_PIPELINE_COUNT");
@@ -854,7 +928,12 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
     LOCENT_CUDA_CHECK(cudaMalloc(&cycles, 2 * kSlots * sizeof(unsigned long long)));
     LOCENT_CUDA_CHECK(cudaMemset(cycles, 0, 2 * kSlots * sizeof(unsigned long long)));
   }
-  PipelineArgs args{shape.round_steps, restart, false, profile ? cycles : nullptr};
+  static const bool full_sync = [] {
+    const char* value = std::getenv("LOCENT_PIPELINE_SYNC");
+    return value != nullptr && std::string(value) == "full";
+  }();
+  PipelineArgs args{shape.round_steps, !full_sync, pipeline_window(), restart, false,
+                    profile ? cycles : nullptr};
   std::size_t bytes = shape.shared_bytes;
   const std::size_t with_table =
       PipelineLayout(batch.pattern_words, batch.weight_words, stability_planes(batch.sites),
@@ -864,22 +943,46 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
     args.table_in_shared = true;
     bytes = with_table;
   }
+  // The L1 cache is what shared memory leaves of the SM's 256 KB, and a replica's counts keep
+  // ≈ 100 KB of column words in flight through it: ask for the smallest shared-memory carve-out
+  // that holds a block (LOCENT_PIPELINE_CARVEOUT=max: the largest, as the driver would pick).
+  const PipelineKernel kernel = pipeline_kernel(shape.tensor_count);
+  {
+    static const bool max_carveout = [] {
+      const char* value = std::getenv("LOCENT_PIPELINE_CARVEOUT");
+      return value != nullptr && std::string(value) == "max";
+    }();
+    int device = 0, per_sm = 0;
+    LOCENT_CUDA_CHECK(cudaGetDevice(&device));
+    LOCENT_CUDA_CHECK(
+        cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device));
+    cudaFuncAttributes attributes{};
+    LOCENT_CUDA_CHECK(cudaFuncGetAttributes(&attributes, kernel));
+    const std::size_t need = bytes + attributes.sharedSizeBytes + 1024;  // 1 KB the system's
+    const int percent =
+        max_carveout ? 100
+                     : static_cast<int>(std::min<std::size_t>(
+                           100, (100 * need + std::size_t(per_sm) - 1) / std::size_t(per_sm)));
+    LOCENT_CUDA_CHECK(
+        cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, percent));
+  }
   cudaLaunchAttribute attribute{};
   cudaLaunchConfig_t config = pipeline_config(batch, shape.members, bytes, &attribute);
   config.stream = stream;
-  LOCENT_CUDA_CHECK(
-      cudaLaunchKernelEx(&config, pipeline_kernel(shape.tensor_count), batch, chunk, args));
+  LOCENT_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, batch, chunk, args));
   ++launches;
   if (!profile) return;
   unsigned long long host[2 * kSlots] = {};
   LOCENT_CUDA_CHECK(cudaMemcpyAsync(host, cycles, sizeof(host), cudaMemcpyDeviceToHost, stream));
   LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
-  std::fprintf(stderr, "pipeline profile (%s counts):", shape.tensor_count ? "tensor" : "popc");
+  std::fprintf(stderr, "pipeline profile (%s counts, %s sync, window %d):",
+               shape.tensor_count ? "tensor" : "popc", full_sync ? "full" : "restricted",
+               args.window);
   for (int row = 0; row < 2; ++row) {
     const unsigned long long* c = host + row * kSlots;
     const double rounds = c[kRounds] > 0 ? double(c[kRounds]) : 1.0;
-    std::fprintf(stderr, " %s member: %llu rounds, %llu moves, cycles a round", row ? "last" : "first",
-                 c[kRounds], c[kMoves]);
+    std::fprintf(stderr, " %s member: %llu rounds, %llu moves, %llu looks, %llu runs, cycles a round",
+                 row ? "last" : "first", c[kRounds], c[kMoves], c[kLooks], c[kRuns]);
     for (int q = 0; q < kRounds; ++q) std::fprintf(stderr, " %s:%.0f", kPhaseNames[q], double(c[q]) / rounds);
     std::fprintf(stderr, row ? "\n" : ";");
   }}

@@ -29,8 +29,10 @@ struct PipelineShape {
   bool tensor_count = false;
 };
 
-// LOCENT_ROUNDS_PIPELINE=1: the rounds kernel's launches take the pipeline where it applies.
-bool pipeline_requested();
+// Whether a launch of the rounds kernel with `rounds_cluster` blocks an instance takes the
+// pipeline where it applies: by default for a cluster an instance (a few large instances, where
+// it is the fastest kernel measured); LOCENT_ROUNDS_PIPELINE=1 for every launch, 0 for none.
+bool pipeline_wanted(int rounds_cluster);
 
 // The shape, or members = 0 where the pipeline does not apply: a committee, compute capability
 // below 9.0, more than 16 members, or a replica whose stabilities and sets do not fit in one

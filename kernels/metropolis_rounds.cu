@@ -1546,9 +1546,10 @@ void launch_metropolis_rounds(const MetropolisBatch& batch, const MetropolisChun
                               const RoundsShape& shape, std::uint32_t* rank_words,
                               cudaStream_t stream) {
   const RoundsVariant variant = rounds_variant();
-  // LOCENT_ROUNDS_PIPELINE=1: the member pipeline where it applies (metropolis_pipeline.cuh).
+  // The member pipeline where it applies and is wanted (metropolis_pipeline.cuh: by default for
+  // a cluster an instance).
   PipelineShape pipeline;
-  if (pipeline_requested()) {
+  if (pipeline_wanted(shape.cluster)) {
     int device = 0;
     LOCENT_CUDA_CHECK(cudaGetDevice(&device));
     pipeline = metropolis_pipeline_shape(device, batch, shape.round_steps);

@@ -51,6 +51,8 @@ INSTANTIATE_TEST_SUITE_P(
         PipelineCase{101, 0.8, 3, Coupling::explicit_, EnergyKind::flips, 8, 64, 0.4},
         PipelineCase{99, 0.8, 4, Coupling::explicit_, EnergyKind::errors, 32, 192, 0.4},
         PipelineCase{301, 0.7, 9, Coupling::traced, EnergyKind::flips, 32, 1, 0.4},
+        // The longest window (the kernel's LOCENT_PIPELINE_WINDOW at most).
+        PipelineCase{601, 0.6, 7, Coupling::traced, EnergyKind::flips, 16, kPipelineWindow, 0.4},
         PipelineCase{67, 0.9, 1, Coupling::traced, EnergyKind::flips, 16, 16, 0.4},
         PipelineCase{151, 0.7, 1, Coupling::explicit_, EnergyKind::flips, 4, 8, 0.4},
         PipelineCase{101, 0.8, 16, Coupling::traced, EnergyKind::flips, 2, 3, 0.3},

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "locent/error.hpp"
+#include "locent/metropolis_pipeline.hpp"
 #include "locent/metropolis_rounds.hpp"
 #include "locent/backend.hpp"
 #include "tests/backend_compare.hpp"
@@ -529,11 +530,15 @@ std::string cluster_case_name(const testing::TestParamInfo<ClusterCase>& info) {
          (c.adaptive ? "" : "_fixed");
 }
 
+// The rounds kernels themselves: the member pipeline, which a cluster an instance takes by
+// default, is switched off here and on in its own suites.
 class ClusterRoundsEqualCpu : public testing::TestWithParam<ClusterCase> {
  protected:
   void SetUp() override {
     if (!cuda_clusters_available()) GTEST_SKIP() << "no CUDA device with thread-block clusters";
+    setenv("LOCENT_ROUNDS_PIPELINE", "0", 1);
   }
+  void TearDown() override { unsetenv("LOCENT_ROUNDS_PIPELINE"); }
 };
 
 void expect_rounds_equal_cpu(const ClusterCase& p) {
@@ -612,8 +617,8 @@ class RoundsVariantSwitches {
       setenv("LOCENT_ROUNDS_LONGER", n.c_str(), 1);
     if (v == RoundsVariant::frontier || v == RoundsVariant::frontier_longer)
       setenv("LOCENT_ROUNDS_FRONTIER", "1", 1);
-    if (v == RoundsVariant::pipeline || v == RoundsVariant::pipeline_tensor)
-      setenv("LOCENT_ROUNDS_PIPELINE", "1", 1);
+    const bool pipeline = v == RoundsVariant::pipeline || v == RoundsVariant::pipeline_tensor;
+    setenv("LOCENT_ROUNDS_PIPELINE", pipeline ? "1" : "0", 1);
     if (v == RoundsVariant::pipeline_tensor) setenv("LOCENT_PIPELINE_COUNT", "tensor", 1);
   }
   ~RoundsVariantSwitches() {
@@ -703,6 +708,32 @@ TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
     const RoundsVariantSwitches switches(v, 1);
     test::expect_same_solutions(data, config, options);
   }
+}
+
+// With no switch set, a cluster an instance takes the member pipeline (the fastest kernel for a
+// few large instances) and one block an instance the rounds kernel; both stay the CPU's chain.
+TEST(ClusterRoundsSolve, DefaultTakesThePipelineForClustersOnly) {
+  if (!cuda_clusters_available()) GTEST_SKIP() << "no CUDA device with thread-block clusters";
+  unsetenv("LOCENT_ROUNDS_PIPELINE");
+  std::uint64_t before = cuda_pipeline_launches();
+  expect_rounds_equal_cpu(ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 4, 16, 1});
+  EXPECT_GT(cuda_pipeline_launches(), before);
+  before = cuda_pipeline_launches();
+  expect_rounds_equal_cpu(ClusterCase{301, 0.6, 7, Coupling::traced, EnergyKind::flips, 1, 8, 4});
+  EXPECT_EQ(cuda_pipeline_launches(), before);
+}
+
+// The pipeline with the longest window (LOCENT_PIPELINE_WINDOW) is the same chain.
+TEST(ClusterRoundsSolve, PipelineWindowKeepsTheChain) {
+  if (!cuda_clusters_available()) GTEST_SKIP() << "no CUDA device with thread-block clusters";
+  const RoundsVariantSwitches switches(RoundsVariant::pipeline, 1);
+  const std::string longest = std::to_string(kPipelineWindow);
+  setenv("LOCENT_PIPELINE_WINDOW", longest.c_str(), 1);
+  const std::uint64_t before = cuda_pipeline_launches();
+  expect_rounds_equal_cpu(ClusterCase{1001, 0.6, 7, Coupling::traced, EnergyKind::flips, 8, 16, 2});
+  expect_rounds_equal_cpu(ClusterCase{67, 0.9, 3, Coupling::explicit_, EnergyKind::errors, 1, 8, 5});
+  EXPECT_GT(cuda_pipeline_launches(), before);
+  unsetenv("LOCENT_PIPELINE_WINDOW");
 }
 
 // Asking for a cluster where none is possible is a clear error, not a silent fallback.

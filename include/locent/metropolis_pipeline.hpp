@@ -36,10 +36,14 @@
 
 namespace locent {
 
-// Steps back that a member looks for an earlier visit of a step's site (the kernel keeps the
-// sites of [j − window, j + k) in a ring of kPipelineRing).
-inline constexpr int kPipelineWindow = 192;
-inline constexpr int kPipelineRing = 256;
+// Steps back that a member looks for an earlier visit of a step's site: at most kPipelineWindow
+// (the kernel keeps the sites of [j − window, j + 3k) in a ring of kPipelineRing), by default
+// kPipelineDefaultWindow. A longer window lets the first members run further ahead of the last
+// (they wait for a member b > a only where b is more than `window` steps behind), at the cost of
+// more comparisons to find the previous visits.
+inline constexpr int kPipelineWindow = 448;
+inline constexpr int kPipelineDefaultWindow = 192;
+inline constexpr int kPipelineRing = 512;
 
 // The last step l in [max(0, j − window), j) whose site is j's (site_of(l)), or −1.
 template <class SiteOf>
