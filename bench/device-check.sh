@@ -16,7 +16,7 @@
 #             by popcounts and on the tensor cores, LOCENT_PIPELINE_COUNT=tensor), the
 #             default's figures, the older rounds variants and their tests;
 #   pipeline  the member pipeline (the default for one large instance): its tests, the
-#             default's, its N = 100001 figure by count, window and sync, phase counters;
+#             default's, its N = 100001 figure by count and window, phase counters;
 #   cluster   the rounds kernel's tests (default and lean variants, then apart the longer
 #             and the frontier rounds, LOCENT_ROUNDS_LONGER, LOCENT_ROUNDS_FRONTIER), and each
 #             variant's figures: one N = 100001 instance on a cluster, and batched with one
@@ -221,32 +221,46 @@ fi
 # Part `pipeline`: the member pipeline, now the default for one large instance: its tests, the
 # default's (the rounds kernels' own suites with it switched off, the default taking it for a
 # cluster only), then its N = 100001 figure by count (popcounts, tensor cores), window
-# (LOCENT_PIPELINE_WINDOW) and synchronization (LOCENT_PIPELINE_SYNC=full: the cluster-scope
-# release and acquire instead of fences restricted to shared memory), and phase counters.
+# (LOCENT_PIPELINE_WINDOW), and phase counters; with REFERENCE_BUILD set, a reference build's
+# figure first and last.
 if want pipeline; then
   gtests pipeline-tests 60 '*CudaPipeline/*'
   gtests pipeline-tensor-tests 60 '*CudaPipelineTensor/*'
   pipeline_tested=1
   gtests default-tests 120 '*ClusterRoundsSolve*:Cuda/ClusterRoundsEqualCpu.*'
+  # $REFERENCE_BUILD (a build of an earlier commit, carried too): its figure in the same call,
+  # with the member pipeline switched on, so that a change is measured on one machine.
+  if [[ -n ${REFERENCE_BUILD:-} && -x $REFERENCE_BUILD/locent ]]; then
+    saved_build=$build build=$REFERENCE_BUILD
+    LOCENT_ROUNDS_PIPELINE=1 bench pipeline-reference 40 --backend cuda --N 100001 --instances 1 \
+      --no-baseline --dense-size 0 --fbp-N 0 --cluster 16
+    build=$saved_build
+  fi
   bench pipeline-default 40 --backend cuda --N 100001 --instances 1 --no-baseline --dense-size 0 \
     --fbp-N 0
-  for what in popc:448:restricted tensor:448:restricted popc:448:full tensor:448:full \
-    tensor:192:restricted; do
-    IFS=: read -r count window sync <<<"$what"
-    LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window LOCENT_PIPELINE_SYNC=$sync \
-      bench "pipeline-$count-w$window-$sync" 40 --backend cuda --N 100001 --instances 1 \
-      --no-baseline --dense-size 0 --fbp-N 0 --cluster 16
+  # The counts on the tensor cores, the longer window, both.
+  for what in popc:448 tensor:192 tensor:448; do
+    IFS=: read -r count window <<<"$what"
+    LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window bench \
+      "pipeline-$count-w$window" 40 --backend cuda --N 100001 --instances 1 --no-baseline \
+      --dense-size 0 --fbp-N 0 --cluster 16
   done
-  for what in popc:448:restricted tensor:448:restricted popc:448:full; do
-    IFS=: read -r count window sync <<<"$what"
-    label="phases pipeline $count w$window $sync"
+  for what in popc:192 tensor:448; do
+    IFS=: read -r count window <<<"$what"
+    label="phases pipeline $count w$window"
     over_budget "$label" && continue
-    LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window LOCENT_PIPELINE_SYNC=$sync \
-      LOCENT_ROUNDS_PROFILE=1 timeout 40 "$build/locent" bench --backend cuda --N 100001 \
-      --instances 1 --cluster 16 --no-baseline --dense-size 0 --fbp-N 0 \
-      >"$out/probe-pipeline-$count-$window-$sync.json" 2>"$out/probe-pipeline-$count-$window-$sync.txt"
-    rows+=("$label|rc=$?|$(grep 'pipeline profile' "$out/probe-pipeline-$count-$window-$sync.txt" | tail -1 | cut -d':' -f2-)")
+    LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window LOCENT_ROUNDS_PROFILE=1 timeout 40 \
+      "$build/locent" bench --backend cuda --N 100001 --instances 1 --cluster 16 --no-baseline \
+      --dense-size 0 --fbp-N 0 >"$out/probe-$count-$window.json" 2>"$out/probe-$count-$window.txt"
+    rows+=("$label|rc=$?|$(grep 'pipeline profile' "$out/probe-$count-$window.txt" | tail -1 | cut -d':' -f2-)")
   done
+  # The reference again: the machine's drift over the call.
+  if [[ -n ${REFERENCE_BUILD:-} && -x $REFERENCE_BUILD/locent ]]; then
+    saved_build=$build build=$REFERENCE_BUILD
+    LOCENT_ROUNDS_PIPELINE=1 bench pipeline-reference-again 40 --backend cuda --N 100001 \
+      --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16
+    build=$saved_build
+  fi
   echo "pipeline: ${SECONDS}s"
 fi
 if want cluster; then

@@ -13,6 +13,7 @@
 #include "host/parallel_for.hpp"
 #include "host/text_format.hpp"
 #include "kernels/metropolis.cuh"
+#include "kernels/metropolis_pipeline.cuh"
 #include "kernels/metropolis_rounds.cuh"
 #include "locent/backend.hpp"
 
@@ -24,7 +25,7 @@ using cuda::DeviceArray;
 class CudaMetropolisEngine final : public MetropolisEngine {
  public:
   CudaMetropolisEngine(const EngineSetup& setup, int device, const CudaOptions& options)
-      : config_(setup.config) {
+      : config_(setup.config), device_(device) {
     LOCENT_CUDA_CHECK(cudaSetDevice(device));
     const std::size_t batch = setup.datasets.size();
     const int n = static_cast<int>(setup.datasets[0]->n_inputs());
@@ -154,6 +155,16 @@ class CudaMetropolisEngine final : public MetropolisEngine {
   }
 
   std::string kernel() const override {
+    // The member pipeline, which the rounds kernel's launches take where it is wanted and fits.
+    if (rounds_.cluster > 0 && cuda::pipeline_wanted(rounds_.cluster)) {
+      const cuda::PipelineShape pipeline =
+          cuda::metropolis_pipeline_shape(device_, b_, rounds_.round_steps);
+      if (pipeline.members > 0)
+        return "member pipeline, a cluster of " + std::to_string(pipeline.members) +
+               " blocks (one a member) of 16 warps, counting up to " +
+               std::to_string(pipeline.round_steps) + " steps ahead " +
+               (pipeline.tensor_count ? "on the tensor cores" : "by popcounts");
+    }
     if (rounds_.cluster > 0)
       return "rounds, " +
              (rounds_.cluster > 1 ? "cluster of " + std::to_string(rounds_.cluster) + " blocks"
@@ -298,6 +309,7 @@ class CudaMetropolisEngine final : public MetropolisEngine {
   }
 
   AnnealConfig config_;
+  int device_ = 0;
   cuda::MetropolisBatch b_{};
   cuda::BlockShape shape_;
   cuda::RoundsShape rounds_;

@@ -58,17 +58,12 @@ constexpr int kMaxPipelineMembers = 16;  // a non-portable cluster
 
 // LOCENT_ROUNDS_PROFILE: thread 0's cycles by phase in the first instance's first and last
 // members, and its counts.
-// kLooks: fresh looks at the others' progress; kRuns: runs of decisions (each published).
 enum PipelinePhase { kFill, kCount, kLook, kWait, kDecide, kMove, kSweepEnd, kRounds, kMoves,
-                     kLooks, kRuns, kSlots };
+                     kSlots };
 constexpr const char* kPhaseNames[] = {"fill", "count", "look", "wait", "decide", "move", "end"};
 
 struct PipelineArgs {
   int k;
-  // The members' progress published and read through fences restricted to shared memory
-  // (default), or with the cluster-scope release and acquire on generic addresses
-  // (LOCENT_PIPELINE_SYNC=full).
-  bool restricted_sync;
   int window;  // steps back a member looks for a previous visit (≤ kPipelineWindow)
   int* restart;
   bool table_in_shared;
@@ -106,22 +101,10 @@ struct PipelineLayout {
 // Polls of another member's progress before a wait is declared a defect (__trap, not a hang).
 constexpr long long kSpinLimit = 1LL << 26;
 
-__device__ __forceinline__ unsigned load_acquire_cluster(const unsigned* p) {
-  unsigned v;
-  asm volatile("ld.acquire.cluster.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
-  return v;
-}
-__device__ __forceinline__ unsigned load_relaxed_cluster(const unsigned* p) {
-  unsigned v;
-  asm volatile("ld.relaxed.cluster.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
-  return v;
-}
-__device__ __forceinline__ void store_release_cluster(unsigned* p, unsigned v) {
-  asm volatile("st.release.cluster.u32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
-}
-// The same through shared-memory state spaces, with fences restricted to them (PTX ISA 8.6):
-// a release that orders this block's shared-memory writes only (no GPU-scope memory barrier),
-// an acquire that orders later reads of the cluster's shared memory only (no L1 invalidation).
+// The members' progress and weights through the shared-memory state spaces, with fences
+// restricted to them (PTX ISA 8.6): a release that orders this block's shared-memory writes only
+// (no GPU-scope memory barrier), an acquire that orders later reads of the cluster's shared
+// memory only (no L1 invalidation).
 __device__ __forceinline__ std::uint32_t shared_cluster_address(const void* local, int rank) {
   std::uint32_t address;
   asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n"
@@ -294,9 +277,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   std::uint64_t proposals = 0, accepted = 0, proposals_before = 0, accepted_before = 0;
   int seen = 0;  // warp 0, lane L: the progress of member L last seen (this sweep)
   const bool is_peer = lane < members && lane != a;
-  const unsigned* peer_progress = nullptr;
-  const std::uint32_t* peer_weights = nullptr;
-  std::uint32_t peer_progress_at = 0, peer_weights_at = 0;  // the same, shared::cluster
+  // Warp 0, lane L: member L's progress and weights (shared::cluster addresses).
+  std::uint32_t peer_progress_at = 0, peer_weights_at = 0;
   cluster.sync();  // every block of the cluster exists before any reads another's memory
   // LOCENT_ROUNDS_PROFILE: thread 0's cycles by phase (row 0: member 0, row 1: the last member).
   __shared__ unsigned long long cycles[kSlots];
@@ -312,26 +294,21 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
     mark_at = now;
   };
   if (warp == 0 && is_peer) {
-    peer_progress = cluster.map_shared_rank(&progress, lane);
-    peer_weights = cluster.map_shared_rank(wts, lane);
     peer_progress_at = shared_cluster_address(&progress, lane);
     peer_weights_at = shared_cluster_address(wts, lane);
   }
-  const bool restricted = pa.restricted_sync;
-  // Another member's progress: polled (relaxed), or acquired (orders the weight reads after it).
+  // Another member's progress, polled (relaxed), or acquired: the fence orders the reads of
+  // its weights after the load (both in the cluster's shared memory, all the fence covers).
   const auto poll_progress = [&]() -> int {
-    return static_cast<int>(restricted ? load_relaxed_shared_cluster(peer_progress_at)
-                                       : load_relaxed_cluster(peer_progress));
+    return static_cast<int>(load_relaxed_shared_cluster(peer_progress_at));
   };
   const auto acquire_progress = [&]() -> int {
-    if (!restricted) return static_cast<int>(load_acquire_cluster(peer_progress));
     const unsigned v = load_relaxed_shared_cluster(peer_progress_at);
     fence_acquire_shared_cluster();
     return static_cast<int>(v);
   };
   const auto peer_weight_word = [&](int w) -> std::uint32_t {
-    return restricted ? load_relaxed_shared_cluster(peer_weights_at + 4u * std::uint32_t(w))
-                      : load_relaxed_cluster(peer_weights + w);
+    return load_relaxed_shared_cluster(peer_weights_at + 4u * std::uint32_t(w));
   };
 
   std::uint64_t sweep = ch.first_sweep;  // the sweep under way
@@ -475,8 +452,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
 #pragma unroll
           for (int u = 0; u < kMaxPipelineSteps; ++u) {
             const int j = pos + u;
-            const int need =
-                is_peer ? pipeline_need(a, lane, j, ring_previous[j & kRingMask], window) : 0;
+            const int previous = ring_previous[j & kRingMask];  // read whether needed or not
+            const int need = is_peer ? pipeline_need(a, lane, j, previous, window) : 0;
             met |= std::uint32_t(seen >= need) << u;
           }
           met = __reduce_and_sync(full, met) >> from;
@@ -490,7 +467,6 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           if (t + ready < m) {
             if (is_peer) seen = max(seen, acquire_progress());
             ready = ready_from(t);
-            if (profile_row >= 0 && tid == 0) ++cycles[kLooks];
           }
           mark(kLook);
           if (ready == 0) {  // wait for step pos + t's needs, or a stop
@@ -591,13 +567,10 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           t += u;
           mark(kDecide);
           __syncwarp();
-          if (lane == 0) {
-            if (restricted)
-              store_release_shared_cta(&progress, static_cast<unsigned>(pos + t));
-            else
-              store_release_cluster(&progress, static_cast<unsigned>(pos + t));
-          }
-          if (profile_row >= 0 && tid == 0) ++cycles[kRuns];
+          // Released with a fence that covers this block's shared memory (its weights) only:
+          // no GPU-scope memory barrier (which the cluster-scope release store compiled to, and
+          // which measured slower).
+          if (lane == 0) store_release_shared_cta(&progress, static_cast<unsigned>(pos + t));
         }
         if (lane == 0) {
           ctrl_moved = moved;
@@ -928,11 +901,7 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
     LOCENT_CUDA_CHECK(cudaMalloc(&cycles, 2 * kSlots * sizeof(unsigned long long)));
     LOCENT_CUDA_CHECK(cudaMemset(cycles, 0, 2 * kSlots * sizeof(unsigned long long)));
   }
-  static const bool full_sync = [] {
-    const char* value = std::getenv("LOCENT_PIPELINE_SYNC");
-    return value != nullptr && std::string(value) == "full";
-  }();
-  PipelineArgs args{shape.round_steps, !full_sync, pipeline_window(), restart, false,
+  PipelineArgs args{shape.round_steps, pipeline_window(), restart, false,
                     profile ? cycles : nullptr};
   std::size_t bytes = shape.shared_bytes;
   const std::size_t with_table =
@@ -975,14 +944,13 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
   unsigned long long host[2 * kSlots] = {};
   LOCENT_CUDA_CHECK(cudaMemcpyAsync(host, cycles, sizeof(host), cudaMemcpyDeviceToHost, stream));
   LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
-  std::fprintf(stderr, "pipeline profile (%s counts, %s sync, window %d):",
-               shape.tensor_count ? "tensor" : "popc", full_sync ? "full" : "restricted",
-               args.window);
+  std::fprintf(stderr, "pipeline profile (%s counts, window %d):",
+               shape.tensor_count ? "tensor" : "popc", args.window);
   for (int row = 0; row < 2; ++row) {
     const unsigned long long* c = host + row * kSlots;
     const double rounds = c[kRounds] > 0 ? double(c[kRounds]) : 1.0;
-    std::fprintf(stderr, " %s member: %llu rounds, %llu moves, %llu looks, %llu runs, cycles a round",
-                 row ? "last" : "first", c[kRounds], c[kMoves], c[kLooks], c[kRuns]);
+    std::fprintf(stderr, " %s member: %llu rounds, %llu moves, cycles a round",
+                 row ? "last" : "first", c[kRounds], c[kMoves]);
     for (int q = 0; q < kRounds; ++q) std::fprintf(stderr, " %s:%.0f", kPhaseNames[q], double(c[q]) / rounds);
     std::fprintf(stderr, row ? "\n" : ";");
   }}

@@ -37,37 +37,20 @@ struct SlicedSets {
 template <class Word>
 LOCENT_HD SlicedSets<Word> move_sliced_word(Word* planes_at, std::size_t stride, int planes,
                                             Word drops, bool flip_energy) {
-  // The planes are read eight at a time before any of the eight is written: with each read
-  // after the previous plane's write, every read waited for that write (the compiler cannot
-  // tell that the planes k · stride never overlap), a shared-memory round trip a plane.
-  constexpr int kBatch = 8;
-  const Word low = planes_at[0];
-  Word carry = ~Word(0), any = 0, all = ~Word(0), sign = 0;
-  for (int k0 = 1; k0 < planes; k0 += kBatch) {
-    Word old[kBatch];
-#ifdef __CUDA_ARCH__
-#pragma unroll
-#endif
-    for (int q = 0; q < kBatch; ++q)
-      if (k0 + q < planes) old[q] = planes_at[std::size_t(k0 + q) * stride];
-#ifdef __CUDA_ARCH__
-#pragma unroll
-#endif
-    for (int q = 0; q < kBatch; ++q) {
-      const int k = k0 + q;
-      if (k < planes) {
-        const Word now = old[q] ^ carry;
-        carry &= old[q] ^ drops;
-        planes_at[std::size_t(k) * stride] = now;
-        if (k < planes - 1) {
-          any |= now;
-          all &= now;
-        } else {
-          sign = now;
-        }
-      }
+  Word carry = ~Word(0), any = 0, all = ~Word(0);
+  for (int k = 1; k < planes; ++k) {
+    Word& plane = planes_at[std::size_t(k) * stride];
+    const Word old = plane;
+    const Word now = old ^ carry;
+    carry &= old ^ drops;
+    plane = now;
+    if (k < planes - 1) {
+      any |= now;
+      all &= now;
     }
   }
+  const Word sign = planes_at[std::size_t(planes - 1) * stride];
+  const Word low = planes_at[0];
   // Δ ∈ {0, 1}: no bit above plane 0 and not negative; Δ = −1: every bit set.
   if (flip_energy) return SlicedSets<Word>{Word(sign | ~any), sign};
   return SlicedSets<Word>{Word(~sign & ~any & low), Word(sign & all & low)};
