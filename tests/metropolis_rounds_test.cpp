@@ -556,7 +556,12 @@ void expect_rounds_equal_cpu(const ClusterCase& p) {
   options.parallel_decisions = p.parallel_decisions;
   options.round_stabilities_in_global = p.global_stabilities;
   options.adaptive_rounds = p.adaptive;
-  test::expect_identical_runs(data, config, options, "rounds");
+  // The launches take the member pipeline where LOCENT_ROUNDS_PIPELINE=1, or by default for a
+  // cluster an instance (every case here fits it); the engine must name the kernel it runs.
+  const char* pipeline = std::getenv("LOCENT_ROUNDS_PIPELINE");
+  const bool piped = pipeline == nullptr || *pipeline == '\0' ? p.cluster > 1
+                                                               : std::string(pipeline) == "1";
+  test::expect_identical_runs(data, config, options, piped ? "member pipeline" : "rounds");
 }
 
 TEST_P(ClusterRoundsEqualCpu, IdenticalTrajectoryAndState) { expect_rounds_equal_cpu(GetParam()); }

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Checks the machine code of the member pipeline's count phase (kernels/metropolis_pipeline.cu):
+# in the popcount kernel, all 16 column loads of a pattern word must issue before its first
+# popcount. When ptxas interleaves them (register pressure elsewhere in the kernel can make it),
+# each late load waits out an L2 round trip and every phase of a round slowed by ≈ 15 % on an
+# H200 (bench/NOTES.md). Needs nvcc and cuobjdump (the CUDA toolkit); run from the repository root:
+#   bench/sass-check.sh            exit 0: grouped, 1: interleaved, 2: tools missing
+set -euo pipefail
+nvcc=${NVCC:-$(command -v nvcc || true)}
+cuobjdump=${CUOBJDUMP:-$(command -v cuobjdump || echo "${nvcc%/nvcc}/cuobjdump")}
+if [[ -z $nvcc || ! -x $cuobjdump ]]; then
+  echo "sass-check: needs nvcc and cuobjdump (set NVCC, CUOBJDUMP)" >&2
+  exit 2
+fi
+object=$(mktemp --suffix=.o)
+trap 'rm -f "$object"' EXIT
+"$nvcc" -DLOCENT_HAVE_CUDA=1 -Iinclude -I. -O3 --generate-code=arch=compute_90,code=sm_90 \
+  --expt-relaxed-constexpr -std=c++17 -x cu -c kernels/metropolis_pipeline.cu -o "$object"
+# The popcount kernel (template argument false), its loads through the read-only path and its
+# popcounts in order; the first run of loads is the count phase's.
+first=$("$cuobjdump" -sass "$object" |
+  awk '/Function : .*pipeline_kernelILb0/ { on = 1; next } /Function : / { on = 0 } on' |
+  grep -oE 'LDG\.E\.CONSTANT|POPC' | uniq -c | awk '$2 == "LDG.E.CONSTANT" { print $1; exit }')
+echo "sass-check: ${first:-0} column loads before the first popcount (want 16)"
+[[ ${first:-0} -ge 16 ]]
