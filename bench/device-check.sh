@@ -16,7 +16,7 @@
 #             by popcounts and on the tensor cores, LOCENT_PIPELINE_COUNT=tensor), the
 #             default's figures, the older rounds variants and their tests;
 #   pipeline  the member pipeline (the default for one large instance): its tests, the
-#             default's, its N = 100001 figure by count and window, phase counters;
+#             default's, its N = 100001 figure by count, window and reads, phase counters;
 #   cluster   the rounds kernel's tests (default and lean variants, then apart the longer
 #             and the frontier rounds, LOCENT_ROUNDS_LONGER, LOCENT_ROUNDS_FRONTIER), and each
 #             variant's figures: one N = 100001 instance on a cluster, and batched with one
@@ -94,6 +94,7 @@ rounds_tests() {
   # The member pipeline (LOCENT_ROUNDS_PIPELINE), unless part `target` ran it already.
   [[ -n ${pipeline_tested:-} ]] || gtests pipeline-tests 150 '*CudaPipeline/*'
   [[ -n ${pipeline_tested:-} ]] || gtests pipeline-tensor-tests 150 '*CudaPipelineTensor/*'
+  [[ -n ${pipeline_tested:-} ]] || gtests pipeline-spread-tests 150 '*CudaPipelineSpread/*'
 }
 want cluster && rounds_tests
 # Its races and barriers under compute-sanitizer, on two small cases (a cluster, one block each).
@@ -221,11 +222,13 @@ fi
 # Part `pipeline`: the member pipeline, now the default for one large instance: its tests, the
 # default's (the rounds kernels' own suites with it switched off, the default taking it for a
 # cluster only), then its N = 100001 figure by count (popcounts, tensor cores), window
-# (LOCENT_PIPELINE_WINDOW), and phase counters; with REFERENCE_BUILD set, a reference build's
-# figure first and last.
+# (LOCENT_PIPELINE_WINDOW) and reads of the others' weights (LOCENT_PIPELINE_READS=spread, a
+# pair a lane), and phase counters; with REFERENCE_BUILD set, a reference build's figure first
+# and last.
 if want pipeline; then
   gtests pipeline-tests 60 '*CudaPipeline/*'
   gtests pipeline-tensor-tests 60 '*CudaPipelineTensor/*'
+  gtests pipeline-spread-tests 60 '*CudaPipelineSpread/*'
   pipeline_tested=1
   gtests default-tests 120 '*ClusterRoundsSolve*:Cuda/ClusterRoundsEqualCpu.*'
   # $REFERENCE_BUILD (a build of an earlier commit, carried too): its figure in the same call,
@@ -238,21 +241,26 @@ if want pipeline; then
   fi
   bench pipeline-default 40 --backend cuda --N 100001 --instances 1 --no-baseline --dense-size 0 \
     --fbp-N 0
-  # The counts on the tensor cores, the longer window, both.
-  for what in popc:448 tensor:192 tensor:448; do
-    IFS=: read -r count window <<<"$what"
-    LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window bench \
-      "pipeline-$count-w$window" 40 --backend cuda --N 100001 --instances 1 --no-baseline \
+  # The others' weights read a pair a lane (LOCENT_PIPELINE_READS=spread, where its tests
+  # passed), the counts on the tensor cores, the longer window.
+  spread=lane
+  grep -q '^pipeline-spread-tests|pass' <(printf '%s\n' "${rows[@]}") && spread=spread
+  for what in popc:192:spread popc:448:spread popc:448:lane tensor:192:lane tensor:448:spread; do
+    IFS=: read -r count window reads <<<"$what"
+    [[ $reads == spread && $spread != spread ]] && continue
+    LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window LOCENT_PIPELINE_READS=$reads bench \
+      "pipeline-$count-w$window-$reads" 40 --backend cuda --N 100001 --instances 1 --no-baseline \
       --dense-size 0 --fbp-N 0 --cluster 16
   done
-  for what in popc:192 tensor:448; do
-    IFS=: read -r count window <<<"$what"
-    label="phases pipeline $count w$window"
+  for what in popc:192:lane popc:192:$spread; do
+    IFS=: read -r count window reads <<<"$what"
+    label="phases pipeline $count w$window $reads"
     over_budget "$label" && continue
-    LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window LOCENT_ROUNDS_PROFILE=1 timeout 40 \
-      "$build/locent" bench --backend cuda --N 100001 --instances 1 --cluster 16 --no-baseline \
-      --dense-size 0 --fbp-N 0 >"$out/probe-$count-$window.json" 2>"$out/probe-$count-$window.txt"
-    rows+=("$label|rc=$?|$(grep 'pipeline profile' "$out/probe-$count-$window.txt" | tail -1 | cut -d':' -f2-)")
+    LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window LOCENT_PIPELINE_READS=$reads \
+      LOCENT_ROUNDS_PROFILE=1 timeout 40 "$build/locent" bench --backend cuda --N 100001 \
+      --instances 1 --cluster 16 --no-baseline --dense-size 0 --fbp-N 0 \
+      >"$out/probe-$count-$window-$reads.json" 2>"$out/probe-$count-$window-$reads.txt"
+    rows+=("$label|rc=$?|$(grep 'pipeline profile' "$out/probe-$count-$window-$reads.txt" | tail -1 | cut -d':' -f2-)")
   done
   # The reference again: the machine's drift over the call.
   if [[ -n ${REFERENCE_BUILD:-} && -x $REFERENCE_BUILD/locent ]]; then

@@ -184,7 +184,9 @@ __device__ __forceinline__ void count_on_tensor_cores(const std::uint32_t* colum
 #endif
 
 // kTensorCount: phase 2 on the 1-bit tensor cores (count_on_tensor_cores) instead of popcounts.
-template <bool kTensorCount>
+// kSpreadReads: the others' weights read a (member, step) pair a lane, every lane of warp 0 busy,
+// instead of lane b reading all of member b's steps (LOCENT_PIPELINE_READS=spread).
+template <bool kTensorCount, bool kSpreadReads>
 __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
     metropolis_pipeline_kernel(MetropolisBatch bt, MetropolisChunk ch, PipelineArgs pa) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -490,31 +492,80 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
             mark(kWait);
             continue;
           }
-          // The others' weights at those steps (bit u: step pos + t + u).
-          // All loads in flight before the first is used.
-          std::uint32_t bits = 0, read[kMaxPipelineSteps];
-          int at[kMaxPipelineSteps];
+          // The others' weights at those steps: `others` (lane u: the replicas with weight +1 at
+          // step pos + t + u, this one left out) and `centre_plus` (bit u: the explicit centre's).
+          std::uint32_t others = 0, centre_plus = 0;
+          if constexpr (!kSpreadReads) {
+            // Lane b reads member b's weights at every step of the run (bit u: step pos + t + u),
+            // all loads in flight before the first is used.
+            std::uint32_t bits = 0, read[kMaxPipelineSteps];
+            int at[kMaxPipelineSteps];
 #pragma unroll
-          for (int u = 0; u < kMaxPipelineSteps; ++u) {
-            at[u] = ring_site[(pos + t + min(u, ready - 1)) & kRingMask];
-            read[u] = is_peer && u < ready ? peer_weight_word(at[u] >> 5) : 0u;
+            for (int u = 0; u < kMaxPipelineSteps; ++u) {
+              at[u] = ring_site[(pos + t + min(u, ready - 1)) & kRingMask];
+              read[u] = is_peer && u < ready ? peer_weight_word(at[u] >> 5) : 0u;
+            }
+#pragma unroll
+            for (int u = 0; u < kMaxPipelineSteps; ++u)
+              bits |= ((read[u] >> (at[u] & 31)) & 1u) << u;
+            // The others' weights at step u by one ballot each.
+#pragma unroll
+            for (int u = 0; u < kMaxPipelineSteps; ++u) {
+              const std::uint32_t o = __ballot_sync(full, is_peer && lane < y && ((bits >> u) & 1u));
+              if (lane == u) others = o;
+            }
+            centre_plus = __shfl_sync(full, bits, y & 31);  // lane y: the centre
+          } else {
+            // Pair e = 16 b + u (member b, step u) is lane e mod 32's, in its (e / 32)-th read:
+            // members × 16 pairs over 32 lanes, ⌈members / 2⌉ reads a lane instead of 16. A lane
+            // reads the progress of each member it reads, after lane b's acquire (the warp
+            // barrier orders them: it reads no less), and its own acquire fence then orders its
+            // weight reads after that member's flips, as lane b's did for lane b.
+            constexpr int kReads = kMaxPipelineMembers / 2;
+            __syncwarp();
+            std::uint32_t word_at[kReads];
+            bool valid[kReads];
+            int bit_at[kReads];
+#pragma unroll
+            for (int r = 0; r < kReads; ++r) {
+              const int e = lane + 32 * r, member = e >> 4, u = e & 15;
+              valid[r] = member < members && member != a && u < ready;
+              const int site = ring_site[(pos + t + min(u, ready - 1)) & kRingMask];
+              bit_at[r] = site & 31;
+              word_at[r] = shared_cluster_address(wts, valid[r] ? member : a) +
+                           4u * std::uint32_t(site >> 5);
+              // The value is used (a progress is never 2^32 − 1), so that the load stays: the
+              // acquire fence below is this lane's only with it.
+              if (valid[r])
+                valid[r] = load_relaxed_shared_cluster(shared_cluster_address(&progress, member)) !=
+                           0xffffffffu;
+            }
+            fence_acquire_shared_cluster();
+            std::uint32_t plus[kReads];
+#pragma unroll
+            for (int r = 0; r < kReads; ++r)
+              plus[r] = valid[r] ? load_relaxed_shared_cluster(word_at[r]) : 0u;
+            std::uint32_t ballots[kReads];
+#pragma unroll
+            for (int r = 0; r < kReads; ++r)
+              ballots[r] = __ballot_sync(full, (plus[r] >> bit_at[r]) & 1u);
+            // Lane u gathers step u's bits: member b's is bit 16 (b mod 2) + u of ballot b / 2.
+#pragma unroll
+            for (int member = 0; member < kMaxPipelineMembers; ++member)
+              if (member < y)
+                others |= ((ballots[member >> 1] >> (((member & 1) << 4) + (lane & 15))) & 1u)
+                          << member;
+            if (lane >= kMaxPipelineSteps) others = 0;
+#pragma unroll
+            for (int r = 0; r < kReads; ++r)
+              if (r == (y >> 1)) centre_plus = (ballots[r] >> ((y & 1) << 4)) & 0xffffu;
           }
-#pragma unroll
-          for (int u = 0; u < kMaxPipelineSteps; ++u) bits |= ((read[u] >> (at[u] & 31)) & 1u) << u;
           mark(kLook);
-          // The run's decisions all at once, a lane a step (ready ≤ k ≤ 16): the others' weights
-          // at step u by one ballot each; then each lane decides its step. Until an accepted
+          // The run's decisions all at once, a lane a step (ready ≤ k ≤ 16). Until an accepted
           // proposal nothing a decision reads changes, so the first accepted lane ends the
           // replica's run. The centre goes on after it, deciding its later steps again with its
           // new weight; they cannot differ (the needs never let a run hold the same site twice
           // for a member with others), but the second pass keeps that out of the argument.
-          std::uint32_t others = 0;
-#pragma unroll
-          for (int u = 0; u < kMaxPipelineSteps; ++u) {
-            const std::uint32_t o = __ballot_sync(full, is_peer && lane < y && ((bits >> u) & 1u));
-            if (lane == u) others = o;
-          }
-          const std::uint32_t centre_plus = __shfl_sync(full, bits, y & 31);  // lane y: the centre
           const int hit = __shfl_sync(full, hits, min(t + lane, 31));          // step t + lane's
           int u = 0;  // the run's steps decided
           while (u < ready) {
@@ -803,18 +854,28 @@ int pipeline_window() {
   return static_cast<int>(window);
 }
 
+// LOCENT_PIPELINE_READS=spread: the others' weights read a (member, step) pair a lane.
+bool spread_reads_requested() {
+  const char* value = std::getenv("LOCENT_PIPELINE_READS");
+  return value != nullptr && std::string(value) == "spread";
+}
+
 bool tensor_count_requested() {
   const char* value = std::getenv("LOCENT_PIPELINE_COUNT");
   return value != nullptr && std::string(value) == "tensor";
 }
 
 using PipelineKernel = void (*)(MetropolisBatch, MetropolisChunk, PipelineArgs);
-PipelineKernel pipeline_kernel(bool tensor_count) {
-  return tensor_count ? metropolis_pipeline_kernel<true> : metropolis_pipeline_kernel<false>;
+PipelineKernel pipeline_kernel(bool tensor_count, bool spread_reads) {
+  if (spread_reads)
+    return tensor_count ? metropolis_pipeline_kernel<true, true>
+                        : metropolis_pipeline_kernel<false, true>;
+  return tensor_count ? metropolis_pipeline_kernel<true, false>
+                      : metropolis_pipeline_kernel<false, false>;
 }
 
 PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_steps,
-                         bool tensor_count) {
+                         bool tensor_count, bool spread_reads) {
   PipelineShape none;
   const int members = batch.replicas + (batch.explicit_centre ? 1 : 0);
   if (batch.hidden_units > 1 || members > kMaxPipelineMembers || round_steps < 1) return none;
@@ -826,7 +887,7 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   // The tensor-core count loads 64-bit pairs of words (always so: the sets are counted in
   // 64-bit words).
   if (batch.pattern_words % 2 != 0) tensor_count = false;
-  const PipelineKernel kernel = pipeline_kernel(tensor_count);
+  const PipelineKernel kernel = pipeline_kernel(tensor_count, spread_reads);
   LOCENT_CUDA_CHECK(
       cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
   cudaFuncAttributes attributes{};
@@ -857,6 +918,7 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   shape.shared_bytes = bytes;
   shape.max_shared_bytes = limit;
   shape.tensor_count = tensor_count;
+  shape.spread_reads = spread_reads;
   return shape;
 }
 
@@ -867,12 +929,12 @@ PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch
                                         int round_steps) {
   struct Key {
     int device, sites, patterns, pattern_words, weight_words, replicas, hidden_units, steps;
-    bool centre, tensor;
+    bool centre, tensor, spread;
     bool operator==(const Key& o) const {
       return device == o.device && sites == o.sites && patterns == o.patterns &&
              pattern_words == o.pattern_words && weight_words == o.weight_words &&
              replicas == o.replicas && hidden_units == o.hidden_units && steps == o.steps &&
-             centre == o.centre && tensor == o.tensor;
+             centre == o.centre && tensor == o.tensor && spread == o.spread;
     }
   };
   static std::mutex lock;
@@ -881,10 +943,10 @@ PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch
   static PipelineShape answer;
   const Key key{device, batch.sites, batch.patterns, batch.pattern_words, batch.weight_words,
                 batch.replicas, batch.hidden_units, round_steps, batch.explicit_centre,
-                tensor_count_requested()};
+                tensor_count_requested(), spread_reads_requested()};
   const std::lock_guard<std::mutex> hold(lock);
   if (!known || !(key == last)) {
-    answer = find_shape(device, batch, round_steps, key.tensor);
+    answer = find_shape(device, batch, round_steps, key.tensor, key.spread);
     last = key;
     known = true;
   }
@@ -915,7 +977,7 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
   // The L1 cache is what shared memory leaves of the SM's 256 KB, and a replica's counts keep
   // ≈ 100 KB of column words in flight through it: ask for the smallest shared-memory carve-out
   // that holds a block (LOCENT_PIPELINE_CARVEOUT=max: the largest, as the driver would pick).
-  const PipelineKernel kernel = pipeline_kernel(shape.tensor_count);
+  const PipelineKernel kernel = pipeline_kernel(shape.tensor_count, shape.spread_reads);
   {
     static const bool max_carveout = [] {
       const char* value = std::getenv("LOCENT_PIPELINE_CARVEOUT");
@@ -944,8 +1006,9 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
   unsigned long long host[2 * kSlots] = {};
   LOCENT_CUDA_CHECK(cudaMemcpyAsync(host, cycles, sizeof(host), cudaMemcpyDeviceToHost, stream));
   LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
-  std::fprintf(stderr, "pipeline profile (%s counts, window %d):",
-               shape.tensor_count ? "tensor" : "popc", args.window);
+  std::fprintf(stderr, "pipeline profile (%s counts, %s reads, window %d):",
+               shape.tensor_count ? "tensor" : "popc", shape.spread_reads ? "spread" : "lane-a-member",
+               args.window);
   for (int row = 0; row < 2; ++row) {
     const unsigned long long* c = host + row * kSlots;
     const double rounds = c[kRounds] > 0 ? double(c[kRounds]) : 1.0;

@@ -27,6 +27,9 @@ struct PipelineShape {
   // A replica's counts on the 1-bit tensor cores, not by popcounts: LOCENT_PIPELINE_COUNT=tensor
   // (read at each shape query, so that a test can take both).
   bool tensor_count = false;
+  // The others' weights read a (member, step) pair a lane of warp 0 (⌈members / 2⌉ reads a lane)
+  // instead of lane b reading all of member b's: LOCENT_PIPELINE_READS=spread (read likewise).
+  bool spread_reads = false;
 };
 
 // Whether a launch of the rounds kernel with `rounds_cluster` blocks an instance takes the

@@ -611,7 +611,8 @@ enum class RoundsVariant {
   frontier,
   frontier_longer,
   pipeline,
-  pipeline_tensor
+  pipeline_tensor,
+  pipeline_spread  // the others' weights read a (member, step) pair a lane
 };
 class RoundsVariantSwitches {
  public:
@@ -622,13 +623,15 @@ class RoundsVariantSwitches {
       setenv("LOCENT_ROUNDS_LONGER", n.c_str(), 1);
     if (v == RoundsVariant::frontier || v == RoundsVariant::frontier_longer)
       setenv("LOCENT_ROUNDS_FRONTIER", "1", 1);
-    const bool pipeline = v == RoundsVariant::pipeline || v == RoundsVariant::pipeline_tensor;
+    const bool pipeline = v == RoundsVariant::pipeline || v == RoundsVariant::pipeline_tensor ||
+                          v == RoundsVariant::pipeline_spread;
     setenv("LOCENT_ROUNDS_PIPELINE", pipeline ? "1" : "0", 1);
     if (v == RoundsVariant::pipeline_tensor) setenv("LOCENT_PIPELINE_COUNT", "tensor", 1);
+    if (v == RoundsVariant::pipeline_spread) setenv("LOCENT_PIPELINE_READS", "spread", 1);
   }
   ~RoundsVariantSwitches() {
     for (const char* name : {"LOCENT_ROUNDS_LEAN", "LOCENT_ROUNDS_LONGER", "LOCENT_ROUNDS_FRONTIER",
-                             "LOCENT_ROUNDS_PIPELINE", "LOCENT_PIPELINE_COUNT"})
+                             "LOCENT_ROUNDS_PIPELINE", "LOCENT_PIPELINE_COUNT", "LOCENT_PIPELINE_READS"})
       unsetenv(name);
   }
   RoundsVariantSwitches(const RoundsVariantSwitches&) = delete;
@@ -657,6 +660,7 @@ using FrontierLongerClusterRoundsEqualCpu =
     VariantClusterRoundsEqualCpu<RoundsVariant::frontier_longer>;
 using PipelineEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline>;
 using PipelineTensorEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline_tensor>;
+using PipelineSpreadEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline_spread>;
 
 TEST_P(LeanClusterRoundsEqualCpu, IdenticalTrajectoryAndState) { expect_rounds_equal_cpu(GetParam()); }
 TEST_P(LongerClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
@@ -680,6 +684,11 @@ TEST_P(PipelineTensorEqualCpu, IdenticalTrajectoryAndState) {
   expect_rounds_equal_cpu(GetParam());
   EXPECT_GT(cuda_pipeline_launches(), before);
 }
+TEST_P(PipelineSpreadEqualCpu, IdenticalTrajectoryAndState) {
+  const std::uint64_t before = cuda_pipeline_launches();
+  expect_rounds_equal_cpu(GetParam());
+  EXPECT_GT(cuda_pipeline_launches(), before);
+}
 
 INSTANTIATE_TEST_SUITE_P(CudaLean, LeanClusterRoundsEqualCpu, testing::ValuesIn(cluster_cases()),
                          cluster_case_name);
@@ -692,6 +701,8 @@ INSTANTIATE_TEST_SUITE_P(CudaFrontierLonger, FrontierLongerClusterRoundsEqualCpu
 INSTANTIATE_TEST_SUITE_P(CudaPipeline, PipelineEqualCpu, testing::ValuesIn(cluster_cases()),
                          cluster_case_name);
 INSTANTIATE_TEST_SUITE_P(CudaPipelineTensor, PipelineTensorEqualCpu,
+                         testing::ValuesIn(cluster_cases()), cluster_case_name);
+INSTANTIATE_TEST_SUITE_P(CudaPipelineSpread, PipelineSpreadEqualCpu,
                          testing::ValuesIn(cluster_cases()), cluster_case_name);
 
 // Solved through solve_batch, the cluster kernel stops at the CPU's proposal, with its weights,
@@ -708,7 +719,8 @@ TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
   options.cluster_blocks = 4;
   for (const RoundsVariant v : {RoundsVariant::standard, RoundsVariant::lean, RoundsVariant::longer,
                                 RoundsVariant::frontier, RoundsVariant::frontier_longer,
-                                RoundsVariant::pipeline, RoundsVariant::pipeline_tensor}) {
+                                RoundsVariant::pipeline, RoundsVariant::pipeline_tensor,
+                                RoundsVariant::pipeline_spread}) {
     SCOPED_TRACE("variant " + std::to_string(int(v)));
     const RoundsVariantSwitches switches(v, 1);
     test::expect_same_solutions(data, config, options);
