@@ -95,6 +95,7 @@ rounds_tests() {
   [[ -n ${pipeline_tested:-} ]] || gtests pipeline-tests 150 '*CudaPipeline/*'
   [[ -n ${pipeline_tested:-} ]] || gtests pipeline-tensor-tests 150 '*CudaPipelineTensor/*'
   [[ -n ${pipeline_tested:-} ]] || gtests pipeline-spread-tests 150 '*CudaPipelineSpread/*'
+  [[ -n ${pipeline_tested:-} ]] || gtests pipeline-staged-tests 150 '*CudaPipelineStaged/*'
 }
 want cluster && rounds_tests
 # Its races and barriers under compute-sanitizer, on two small cases (a cluster, one block each).
@@ -222,13 +223,15 @@ fi
 # Part `pipeline`: the member pipeline, now the default for one large instance: its tests, the
 # default's (the rounds kernels' own suites with it switched off, the default taking it for a
 # cluster only), then its N = 100001 figure by count (popcounts, tensor cores), window
-# (LOCENT_PIPELINE_WINDOW) and reads of the others' weights (LOCENT_PIPELINE_READS=spread, a
-# pair a lane), and phase counters; with REFERENCE_BUILD set, a reference build's figure first
+# (LOCENT_PIPELINE_WINDOW), reads of the others' weights (LOCENT_PIPELINE_READS=spread, a pair a
+# lane) and counts from columns copied into shared memory (LOCENT_PIPELINE_COUNT=staged), and
+# phase counters; with REFERENCE_BUILD set, a reference build's figure first
 # and last.
 if want pipeline; then
   gtests pipeline-tests 60 '*CudaPipeline/*'
   gtests pipeline-tensor-tests 60 '*CudaPipelineTensor/*'
   gtests pipeline-spread-tests 60 '*CudaPipelineSpread/*'
+  gtests pipeline-staged-tests 60 '*CudaPipelineStaged/*'
   pipeline_tested=1
   gtests default-tests 120 '*ClusterRoundsSolve*:Cuda/ClusterRoundsEqualCpu.*'
   # $REFERENCE_BUILD (a build of an earlier commit, carried too): its figure in the same call,
@@ -241,18 +244,22 @@ if want pipeline; then
   fi
   bench pipeline-default 40 --backend cuda --N 100001 --instances 1 --no-baseline --dense-size 0 \
     --fbp-N 0
-  # The others' weights read a pair a lane (LOCENT_PIPELINE_READS=spread, where its tests
-  # passed), the counts on the tensor cores, the longer window.
-  spread=lane
+  # The others' weights read a pair a lane (LOCENT_PIPELINE_READS=spread) and the counts from
+  # columns copied into shared memory (LOCENT_PIPELINE_COUNT=staged), each where its tests
+  # passed; the counts on the tensor cores, the longer window.
+  spread=lane staged=popc
   grep -q '^pipeline-spread-tests|pass' <(printf '%s\n' "${rows[@]}") && spread=spread
-  for what in popc:192:spread popc:448:spread popc:448:lane tensor:192:lane tensor:448:spread; do
+  grep -q '^pipeline-staged-tests|pass' <(printf '%s\n' "${rows[@]}") && staged=staged
+  for what in popc:192:spread staged:192:lane staged:192:spread popc:448:spread tensor:192:lane \
+    tensor:448:spread; do
     IFS=: read -r count window reads <<<"$what"
     [[ $reads == spread && $spread != spread ]] && continue
+    [[ $count == staged && $staged != staged ]] && continue
     LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window LOCENT_PIPELINE_READS=$reads bench \
       "pipeline-$count-w$window-$reads" 40 --backend cuda --N 100001 --instances 1 --no-baseline \
       --dense-size 0 --fbp-N 0 --cluster 16
   done
-  for what in popc:192:lane popc:192:$spread; do
+  for what in popc:192:lane popc:192:$spread $staged:192:$spread; do
     IFS=: read -r count window reads <<<"$what"
     label="phases pipeline $count w$window $reads"
     over_budget "$label" && continue

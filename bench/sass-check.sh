@@ -16,10 +16,10 @@ object=$(mktemp --suffix=.o)
 trap 'rm -f "$object"' EXIT
 "$nvcc" -DLOCENT_HAVE_CUDA=1 -Iinclude -I. -O3 --generate-code=arch=compute_90,code=sm_90 \
   --expt-relaxed-constexpr -std=c++17 -x cu -c kernels/metropolis_pipeline.cu -o "$object"
-# The default popcount kernel (template arguments false, false), its loads through the read-only path and its
+# The default popcount kernel (template arguments kCountPopc, false), its loads through the read-only path and its
 # popcounts in order; the first run of loads is the count phase's.
 first=$("$cuobjdump" -sass "$object" |
-  awk '/Function : .*pipeline_kernelILb0ELb0E/ { on = 1; next } /Function : / { on = 0 } on' |
+  awk '/Function : .*pipeline_kernelILi0ELb0E/ { on = 1; next } /Function : / { on = 0 } on' |
   grep -oE 'LDG\.E\.CONSTANT|POPC' | uniq -c | awk '$2 == "LDG.E.CONSTANT" { print $1; exit }')
 echo "sass-check: ${first:-0} column loads before the first popcount (want 16)"
 [[ ${first:-0} -ge 16 ]]

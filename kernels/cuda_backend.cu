@@ -163,7 +163,9 @@ class CudaMetropolisEngine final : public MetropolisEngine {
         return "member pipeline, a cluster of " + std::to_string(pipeline.members) +
                " blocks (one a member) of 16 warps, counting up to " +
                std::to_string(pipeline.round_steps) + " steps ahead " +
-               (pipeline.tensor_count ? "on the tensor cores" : "by popcounts");
+               (pipeline.tensor_count          ? "on the tensor cores"
+                : pipeline.staging_slots > 0 ? "by popcounts of columns copied into shared memory"
+                                             : "by popcounts");
     }
     if (rounds_.cluster > 0)
       return "rounds, " +

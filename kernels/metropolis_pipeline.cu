@@ -62,8 +62,12 @@ enum PipelinePhase { kFill, kCount, kLook, kWait, kDecide, kMove, kSweepEnd, kRo
                      kSlots };
 constexpr const char* kPhaseNames[] = {"fill", "count", "look", "wait", "decide", "move", "end"};
 
+// How a replica counts |A ∩ col| + |B ∩ col| ahead (the kernel's first template argument).
+enum PipelineCount { kCountPopc = 0, kCountTensor = 1, kCountStaged = 2 };
+
 struct PipelineArgs {
   int k;
+  int staging_slots;  // kCountStaged: columns a batch copied into shared memory (2..16)
   int window;  // steps back a member looks for a previous visit (≤ kPipelineWindow)
   int* restart;
   bool table_in_shared;
@@ -74,9 +78,11 @@ struct PipelineArgs {
 struct PipelineLayout {
   std::size_t stabilities = 0, set_a = 0, set_b = 0, weights = 0, sites = 0, words = 0;
   std::size_t previous = 0;
-  std::size_t partial = 0, table = 0, bytes = 0;
+  std::size_t partial = 0, table = 0, bars = 0, staging = 0, bytes = 0;
+  // staging_slots (kCountStaged): that many columns of pattern_words words, and a completion
+  // barrier (mbarrier, 8 bytes) each.
   LOCENT_HD PipelineLayout(int pattern_words, int weight_words, int planes,
-                           std::size_t table_words) {
+                           std::size_t table_words, int staging_slots = 0) {
     std::size_t at = 0;
     const auto take = [&at](std::size_t size) {
       const std::size_t here = at;
@@ -92,9 +98,14 @@ struct PipelineLayout {
     previous = take(4 * kPipelineRing);
     partial = take(4 * kPipelineWarps * kMaxPipelineSteps);
     table = take(4 * table_words);
+    bars = take(std::size_t(8) * staging_slots);
+    staging = take(std::size_t(4) * pattern_words * staging_slots);
     bytes = at;
   }
 };
+
+// The staged count keeps a thread's set words in registers: at most this many a thread.
+constexpr int kStagedSetWords = 6;
 
 // The kernel's own device helpers, compiled for compute capability 9.0 only (as its body).
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -126,6 +137,48 @@ __device__ __forceinline__ void store_release_shared_cta(unsigned* p, unsigned v
       "st.relaxed.cluster.shared::cta.u32 [%0], %1;\n" ::"r"(
           static_cast<std::uint32_t>(__cvta_generic_to_shared(p))),
       "r"(v)
+      : "memory");
+}
+// The bulk-copy engine's columns (kCountStaged): a completion barrier a slot, armed with the
+// bytes to expect, which the copy's completion counts down.
+__device__ __forceinline__ std::uint32_t shared_address(const void* p) {
+  return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
+}
+__device__ __forceinline__ void mbarrier_init(std::uint64_t* bar, unsigned count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(shared_address(bar)), "r"(count)
+               : "memory");
+}
+__device__ __forceinline__ void fence_barrier_init() {
+  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+}
+__device__ __forceinline__ void mbarrier_arrive_expect_tx(std::uint64_t* bar, std::uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(shared_address(bar)),
+               "r"(bytes)
+               : "memory");
+}
+// bytes (a multiple of 16, both addresses 16-byte aligned) from global to this block's shared
+// memory, completing on `bar`.
+__device__ __forceinline__ void bulk_copy_to_shared(void* to, const void* from, std::uint32_t bytes,
+                                                    std::uint64_t* bar) {
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(
+          shared_address(to)),
+      "l"(from), "r"(bytes), "r"(shared_address(bar))
+      : "memory");
+}
+// Generic-proxy accesses of shared memory before it, ordered before the async proxy's after it.
+__device__ __forceinline__ void fence_proxy_async_shared() {
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+}
+__device__ __forceinline__ void mbarrier_wait_parity(std::uint64_t* bar, std::uint32_t parity) {
+  asm volatile(
+      "{\n"
+      ".reg .pred done;\n"
+      "wait:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+      "@!done bra.uni wait;\n"
+      "}\n" ::"r"(shared_address(bar)),
+      "r"(parity)
       : "memory");
 }
 __device__ __forceinline__ int load_flag(const int* p) {
@@ -181,12 +234,65 @@ __device__ __forceinline__ void count_on_tensor_cores(const std::uint32_t* colum
     partial[warp * kMaxPipelineSteps + g + 8] = d[0][2] + d[0][3] + d[1][2] + d[1][3];
   }
 }
+
+// Phase 2 from shared memory (kCountStaged): the round's m columns copied in by the bulk-copy
+// engine, `slots` at a time (thread 0 issues a copy a column, 16 bytes a clock from L2 with no
+// register or L1 line held), each counted once its barrier completes, a thread its words against
+// its set words (kept in registers). `phases` (bit q: the parity slot q's barrier completes next)
+// is updated alike in every thread. Needs pw a multiple of 4 and at most kStagedSetWords words a
+// thread (metropolis_pipeline_shape checks both). Every copy has completed when it returns.
+__device__ __forceinline__ void count_staged(const std::uint32_t* columns, const std::uint32_t* sa,
+                                             const std::uint32_t* sb, int pw, const int* ring_site,
+                                             int pos, int m, int slots, std::uint64_t* bars,
+                                             std::uint32_t* staging, std::uint32_t& phases,
+                                             int* partial) {
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, threads = blockDim.x;
+  std::uint32_t wa[kStagedSetWords], wb[kStagedSetWords];
+#pragma unroll
+  for (int i = 0; i < kStagedSetWords; ++i) {
+    const int w = tid + i * threads;
+    wa[i] = w < pw ? sa[w] : 0u;
+    wb[i] = w < pw ? sb[w] : 0u;
+  }
+  const std::uint32_t bytes = 4u * std::uint32_t(pw);
+  for (int base = 0; base < m; base += slots) {
+    const int count = min(slots, m - base);
+    if (tid == 0) {
+      fence_proxy_async_shared();  // the slots' earlier reads before the copies overwrite them
+      for (int q = 0; q < count; ++q) {
+        const std::uint32_t* from =
+            columns + std::size_t(ring_site[(pos + base + q) & kRingMask]) * std::size_t(pw);
+        mbarrier_arrive_expect_tx(bars + q, bytes);
+        bulk_copy_to_shared(staging + std::size_t(q) * pw, from, bytes, bars + q);
+      }
+    }
+    for (int q = 0; q < count; ++q) {
+      mbarrier_wait_parity(bars + q, (phases >> q) & 1u);
+      phases ^= 1u << q;
+      const std::uint32_t* col = staging + std::size_t(q) * pw;
+      int c = 0;
+#pragma unroll
+      for (int i = 0; i < kStagedSetWords; ++i) {
+        const int w = tid + i * threads;
+        if (w < pw) {
+          const std::uint32_t x = col[w];
+          c += __popc(x & wa[i]) + __popc(x & wb[i]);
+        }
+      }
+      c = warp_sum(c);
+      if (lane == 0) partial[warp * kMaxPipelineSteps + base + q] = c;
+    }
+    __syncthreads();  // every thread is done with the slots before the next batch's copies
+  }
+}
 #endif
 
-// kTensorCount: phase 2 on the 1-bit tensor cores (count_on_tensor_cores) instead of popcounts.
+// kCount: phase 2 by popcounts of column words loaded from global memory (kCountPopc), on the
+// 1-bit tensor cores (kCountTensor, count_on_tensor_cores), or by popcounts of columns copied
+// into shared memory by the bulk-copy engine (kCountStaged).
 // kSpreadReads: the others' weights read a (member, step) pair a lane, every lane of warp 0 busy,
 // instead of lane b reading all of member b's steps (LOCENT_PIPELINE_READS=spread).
-template <bool kTensorCount, bool kSpreadReads>
+template <int kCount, bool kSpreadReads>
 __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
     metropolis_pipeline_kernel(MetropolisBatch bt, MetropolisChunk ch, PipelineArgs pa) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -219,7 +325,19 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   const std::uint32_t full = 0xffffffffu;
 
   const int planes = stability_planes(n);
-  const PipelineLayout lay(pw, nw, planes, pa.table_in_shared ? ch.table_stride : 0);
+  const PipelineLayout lay(pw, nw, planes, pa.table_in_shared ? ch.table_stride : 0,
+                           kCount == kCountStaged ? pa.staging_slots : 0);
+  // kCountStaged: the parity each slot's barrier completes next, a bit a slot (every thread
+  // keeps the same copy).
+  std::uint32_t staged_phases = 0;
+  if constexpr (kCount == kCountStaged) {
+    if (tid == 0) {
+      std::uint64_t* bars = reinterpret_cast<std::uint64_t*>(smem + lay.bars);
+      for (int q = 0; q < pa.staging_slots; ++q) mbarrier_init(bars + q, 1);
+      fence_barrier_init();
+    }
+    // (the barrier after the load below makes the initialized barriers visible to every thread)
+  }
   // Plane k of pattern word w's stabilities (sliced_stabilities.hpp) at plane[k · pw + w].
   std::uint32_t* plane = reinterpret_cast<std::uint32_t*>(smem + lay.stabilities);
   // The patterns of word w, as a mask (pads left out; a word may hold only pads).
@@ -393,8 +511,16 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
 
       // 2. A replica's counts |A ∩ col| + |B ∩ col| for steps pos .. pos + m − 1.
       int hits = 0;  // warp 0, lane t: step pos + t's
-      if (replica && kTensorCount) {
+      if (replica && kCount == kCountTensor) {
         count_on_tensor_cores(columns, sa, sb, pw, ring_site, pos, m, partial);
+        __syncthreads();
+        if (warp == 0 && lane < m)
+          for (int q = 0; q < warps; ++q) hits += partial[q * kMaxPipelineSteps + lane];
+        mark(kCount);
+      } else if (replica && kCount == kCountStaged) {
+        count_staged(columns, sa, sb, pw, ring_site, pos, m, pa.staging_slots,
+                     reinterpret_cast<std::uint64_t*>(smem + lay.bars),
+                     reinterpret_cast<std::uint32_t*>(smem + lay.staging), staged_phases, partial);
         __syncthreads();
         if (warp == 0 && lane < m)
           for (int q = 0; q < warps; ++q) hits += partial[q * kMaxPipelineSteps + lane];
@@ -840,7 +966,8 @@ bool pipeline_wanted(int rounds_cluster) {
 
 namespace {
 
-std::atomic<std::uint64_t> launches{0};  // cuda_pipeline_launches
+std::atomic<std::uint64_t> launches{0};         // cuda_pipeline_launches
+std::atomic<std::uint64_t> staged_launches{0};  // cuda_pipeline_staged_launches
 
 // LOCENT_PIPELINE_WINDOW: the steps back a member looks for a previous visit.
 int pipeline_window() {
@@ -860,22 +987,34 @@ bool spread_reads_requested() {
   return value != nullptr && std::string(value) == "spread";
 }
 
-bool tensor_count_requested() {
+// LOCENT_PIPELINE_COUNT: tensor or staged (else popcounts of loaded words).
+PipelineCount count_requested() {
   const char* value = std::getenv("LOCENT_PIPELINE_COUNT");
-  return value != nullptr && std::string(value) == "tensor";
+  const std::string v = value != nullptr ? value : "";
+  return v == "tensor" ? kCountTensor : v == "staged" ? kCountStaged : kCountPopc;
 }
 
 using PipelineKernel = void (*)(MetropolisBatch, MetropolisChunk, PipelineArgs);
-PipelineKernel pipeline_kernel(bool tensor_count, bool spread_reads) {
-  if (spread_reads)
-    return tensor_count ? metropolis_pipeline_kernel<true, true>
-                        : metropolis_pipeline_kernel<false, true>;
-  return tensor_count ? metropolis_pipeline_kernel<true, false>
-                      : metropolis_pipeline_kernel<false, false>;
+template <bool kSpread>
+PipelineKernel pipeline_kernel_for(PipelineCount count) {
+  switch (count) {
+    case kCountTensor:
+      return metropolis_pipeline_kernel<kCountTensor, kSpread>;
+    case kCountStaged:
+      return metropolis_pipeline_kernel<kCountStaged, kSpread>;
+    default:
+      return metropolis_pipeline_kernel<kCountPopc, kSpread>;
+  }
+}
+PipelineKernel pipeline_kernel(PipelineCount count, bool spread_reads) {
+  return spread_reads ? pipeline_kernel_for<true>(count) : pipeline_kernel_for<false>(count);
+}
+PipelineCount shape_count(const PipelineShape& shape) {
+  return shape.tensor_count ? kCountTensor : shape.staging_slots > 0 ? kCountStaged : kCountPopc;
 }
 
 PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_steps,
-                         bool tensor_count, bool spread_reads) {
+                         PipelineCount count, bool spread_reads) {
   PipelineShape none;
   const int members = batch.replicas + (batch.explicit_centre ? 1 : 0);
   if (batch.hidden_units > 1 || members > kMaxPipelineMembers || round_steps < 1) return none;
@@ -885,9 +1024,13 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   LOCENT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
   if (major < 9) return none;
   // The tensor-core count loads 64-bit pairs of words (always so: the sets are counted in
-  // 64-bit words).
-  if (batch.pattern_words % 2 != 0) tensor_count = false;
-  const PipelineKernel kernel = pipeline_kernel(tensor_count, spread_reads);
+  // 64-bit words); the staged count copies whole columns in 16-byte units and keeps a thread's
+  // set words in registers.
+  const int pw = batch.pattern_words;
+  if (count == kCountTensor && pw % 2 != 0) count = kCountPopc;
+  if (count == kCountStaged && (pw % 4 != 0 || pw > kStagedSetWords * 32 * kPipelineWarps))
+    count = kCountPopc;
+  const PipelineKernel kernel = pipeline_kernel(count, spread_reads);
   LOCENT_CUDA_CHECK(
       cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
   cudaFuncAttributes attributes{};
@@ -895,9 +1038,17 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   if (attributes.ptxVersion < 90 || attributes.binaryVersion < 90) return none;
   const std::size_t limit = std::size_t(optin) - attributes.sharedSizeBytes;
   const int planes = stability_planes(batch.sites);
-  const std::size_t bytes =
-      PipelineLayout(batch.pattern_words, batch.weight_words, planes, 0).bytes;
+  std::size_t bytes = PipelineLayout(batch.pattern_words, batch.weight_words, planes, 0).bytes;
   if (bytes > limit) return none;
+  // The staged count: as many columns a batch as shared memory holds, up to a round's; popcounts
+  // of loaded words where not even two fit.
+  int slots = 0;
+  if (count == kCountStaged) {
+    for (slots = kMaxPipelineSteps; slots >= 2; --slots)
+      if (PipelineLayout(pw, batch.weight_words, planes, 0, slots).bytes <= limit) break;
+    if (slots < 2) return find_shape(device, batch, round_steps, kCountPopc, spread_reads);
+    bytes = PipelineLayout(pw, batch.weight_words, planes, 0, slots).bytes;
+  }
   LOCENT_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(limit)));
   if (members > 8)
@@ -917,7 +1068,8 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   shape.round_steps = std::min(round_steps, kMaxPipelineSteps);
   shape.shared_bytes = bytes;
   shape.max_shared_bytes = limit;
-  shape.tensor_count = tensor_count;
+  shape.tensor_count = count == kCountTensor;
+  shape.staging_slots = slots;
   shape.spread_reads = spread_reads;
   return shape;
 }
@@ -929,12 +1081,14 @@ PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch
                                         int round_steps) {
   struct Key {
     int device, sites, patterns, pattern_words, weight_words, replicas, hidden_units, steps;
-    bool centre, tensor, spread;
+    bool centre;
+    PipelineCount count;
+    bool spread;
     bool operator==(const Key& o) const {
       return device == o.device && sites == o.sites && patterns == o.patterns &&
              pattern_words == o.pattern_words && weight_words == o.weight_words &&
              replicas == o.replicas && hidden_units == o.hidden_units && steps == o.steps &&
-             centre == o.centre && tensor == o.tensor && spread == o.spread;
+             centre == o.centre && count == o.count && spread == o.spread;
     }
   };
   static std::mutex lock;
@@ -943,10 +1097,10 @@ PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch
   static PipelineShape answer;
   const Key key{device, batch.sites, batch.patterns, batch.pattern_words, batch.weight_words,
                 batch.replicas, batch.hidden_units, round_steps, batch.explicit_centre,
-                tensor_count_requested(), spread_reads_requested()};
+                count_requested(), spread_reads_requested()};
   const std::lock_guard<std::mutex> hold(lock);
   if (!known || !(key == last)) {
-    answer = find_shape(device, batch, round_steps, key.tensor, key.spread);
+    answer = find_shape(device, batch, round_steps, key.count, key.spread);
     last = key;
     known = true;
   }
@@ -963,12 +1117,12 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
     LOCENT_CUDA_CHECK(cudaMalloc(&cycles, 2 * kSlots * sizeof(unsigned long long)));
     LOCENT_CUDA_CHECK(cudaMemset(cycles, 0, 2 * kSlots * sizeof(unsigned long long)));
   }
-  PipelineArgs args{shape.round_steps, pipeline_window(), restart, false,
+  PipelineArgs args{shape.round_steps, shape.staging_slots, pipeline_window(), restart, false,
                     profile ? cycles : nullptr};
   std::size_t bytes = shape.shared_bytes;
   const std::size_t with_table =
       PipelineLayout(batch.pattern_words, batch.weight_words, stability_planes(batch.sites),
-                     chunk.table_stride)
+                     chunk.table_stride, shape.staging_slots)
           .bytes;
   if (with_table <= shape.max_shared_bytes && chunk.table_stride * 4 <= kSharedTableBytes) {
     args.table_in_shared = true;
@@ -977,7 +1131,7 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
   // The L1 cache is what shared memory leaves of the SM's 256 KB, and a replica's counts keep
   // ≈ 100 KB of column words in flight through it: ask for the smallest shared-memory carve-out
   // that holds a block (LOCENT_PIPELINE_CARVEOUT=max: the largest, as the driver would pick).
-  const PipelineKernel kernel = pipeline_kernel(shape.tensor_count, shape.spread_reads);
+  const PipelineKernel kernel = pipeline_kernel(shape_count(shape), shape.spread_reads);
   {
     static const bool max_carveout = [] {
       const char* value = std::getenv("LOCENT_PIPELINE_CARVEOUT");
@@ -1002,13 +1156,16 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
   config.stream = stream;
   LOCENT_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, batch, chunk, args));
   ++launches;
+  if (shape.staging_slots > 0) ++staged_launches;
   if (!profile) return;
   unsigned long long host[2 * kSlots] = {};
   LOCENT_CUDA_CHECK(cudaMemcpyAsync(host, cycles, sizeof(host), cudaMemcpyDeviceToHost, stream));
   LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
   std::fprintf(stderr, "pipeline profile (%s counts, %s reads, window %d):",
-               shape.tensor_count ? "tensor" : "popc", shape.spread_reads ? "spread" : "lane-a-member",
-               args.window);
+               shape.tensor_count          ? "tensor"
+               : shape.staging_slots > 0   ? "staged"
+                                           : "popc",
+               shape.spread_reads ? "spread" : "lane-a-member", args.window);
   for (int row = 0; row < 2; ++row) {
     const unsigned long long* c = host + row * kSlots;
     const double rounds = c[kRounds] > 0 ? double(c[kRounds]) : 1.0;
@@ -1022,4 +1179,5 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
 
 namespace locent {
 std::uint64_t cuda_pipeline_launches() { return cuda::launches.load(); }
+std::uint64_t cuda_pipeline_staged_launches() { return cuda::staged_launches.load(); }
 }  // namespace locent

@@ -27,6 +27,10 @@ struct PipelineShape {
   // A replica's counts on the 1-bit tensor cores, not by popcounts: LOCENT_PIPELINE_COUNT=tensor
   // (read at each shape query, so that a test can take both).
   bool tensor_count = false;
+  // Columns a batch copied into shared memory by the bulk-copy engine and counted there
+  // (LOCENT_PIPELINE_COUNT=staged, where the pattern words are a multiple of 4 and two columns
+  // fit); 0: counted from loaded words.
+  int staging_slots = 0;
   // The others' weights read a (member, step) pair a lane of warp 0 (⌈members / 2⌉ reads a lane)
   // instead of lane b reading all of member b's: LOCENT_PIPELINE_READS=spread (read likewise).
   bool spread_reads = false;

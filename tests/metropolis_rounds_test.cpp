@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "locent/bits.hpp"
 #include "locent/error.hpp"
 #include "locent/metropolis_pipeline.hpp"
 #include "locent/metropolis_rounds.hpp"
@@ -612,7 +613,8 @@ enum class RoundsVariant {
   frontier_longer,
   pipeline,
   pipeline_tensor,
-  pipeline_spread  // the others' weights read a (member, step) pair a lane
+  pipeline_spread,  // the others' weights read a (member, step) pair a lane
+  pipeline_staged   // counts from columns copied into shared memory
 };
 class RoundsVariantSwitches {
  public:
@@ -624,10 +626,11 @@ class RoundsVariantSwitches {
     if (v == RoundsVariant::frontier || v == RoundsVariant::frontier_longer)
       setenv("LOCENT_ROUNDS_FRONTIER", "1", 1);
     const bool pipeline = v == RoundsVariant::pipeline || v == RoundsVariant::pipeline_tensor ||
-                          v == RoundsVariant::pipeline_spread;
+                          v == RoundsVariant::pipeline_spread || v == RoundsVariant::pipeline_staged;
     setenv("LOCENT_ROUNDS_PIPELINE", pipeline ? "1" : "0", 1);
     if (v == RoundsVariant::pipeline_tensor) setenv("LOCENT_PIPELINE_COUNT", "tensor", 1);
     if (v == RoundsVariant::pipeline_spread) setenv("LOCENT_PIPELINE_READS", "spread", 1);
+    if (v == RoundsVariant::pipeline_staged) setenv("LOCENT_PIPELINE_COUNT", "staged", 1);
   }
   ~RoundsVariantSwitches() {
     for (const char* name : {"LOCENT_ROUNDS_LEAN", "LOCENT_ROUNDS_LONGER", "LOCENT_ROUNDS_FRONTIER",
@@ -661,6 +664,7 @@ using FrontierLongerClusterRoundsEqualCpu =
 using PipelineEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline>;
 using PipelineTensorEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline_tensor>;
 using PipelineSpreadEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline_spread>;
+using PipelineStagedEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline_staged>;
 
 TEST_P(LeanClusterRoundsEqualCpu, IdenticalTrajectoryAndState) { expect_rounds_equal_cpu(GetParam()); }
 TEST_P(LongerClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
@@ -689,6 +693,16 @@ TEST_P(PipelineSpreadEqualCpu, IdenticalTrajectoryAndState) {
   expect_rounds_equal_cpu(GetParam());
   EXPECT_GT(cuda_pipeline_launches(), before);
 }
+// Cases whose pattern words are not a multiple of 4 count from loaded words instead (the
+// staged count copies whole columns in 16-byte units); the rest count from shared memory.
+TEST_P(PipelineStagedEqualCpu, IdenticalTrajectoryAndState) {
+  const std::uint64_t before = cuda_pipeline_launches();
+  const std::uint64_t staged_before = cuda_pipeline_staged_launches();
+  expect_rounds_equal_cpu(GetParam());
+  EXPECT_GT(cuda_pipeline_launches(), before);
+  const std::size_t patterns = test::storage_instance(GetParam().n, GetParam().alpha, 31, 0).n_patterns();
+  if (2 * words_for_bits(patterns) % 4 == 0) EXPECT_GT(cuda_pipeline_staged_launches(), staged_before);
+}
 
 INSTANTIATE_TEST_SUITE_P(CudaLean, LeanClusterRoundsEqualCpu, testing::ValuesIn(cluster_cases()),
                          cluster_case_name);
@@ -703,6 +717,8 @@ INSTANTIATE_TEST_SUITE_P(CudaPipeline, PipelineEqualCpu, testing::ValuesIn(clust
 INSTANTIATE_TEST_SUITE_P(CudaPipelineTensor, PipelineTensorEqualCpu,
                          testing::ValuesIn(cluster_cases()), cluster_case_name);
 INSTANTIATE_TEST_SUITE_P(CudaPipelineSpread, PipelineSpreadEqualCpu,
+                         testing::ValuesIn(cluster_cases()), cluster_case_name);
+INSTANTIATE_TEST_SUITE_P(CudaPipelineStaged, PipelineStagedEqualCpu,
                          testing::ValuesIn(cluster_cases()), cluster_case_name);
 
 // Solved through solve_batch, the cluster kernel stops at the CPU's proposal, with its weights,
@@ -720,7 +736,7 @@ TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
   for (const RoundsVariant v : {RoundsVariant::standard, RoundsVariant::lean, RoundsVariant::longer,
                                 RoundsVariant::frontier, RoundsVariant::frontier_longer,
                                 RoundsVariant::pipeline, RoundsVariant::pipeline_tensor,
-                                RoundsVariant::pipeline_spread}) {
+                                RoundsVariant::pipeline_spread, RoundsVariant::pipeline_staged}) {
     SCOPED_TRACE("variant " + std::to_string(int(v)));
     const RoundsVariantSwitches switches(v, 1);
     test::expect_same_solutions(data, config, options);

@@ -102,6 +102,9 @@ bool cuda_clusters_available(int device = 0);
 // Launches of the member pipeline kernel in this process so far (LOCENT_ROUNDS_PIPELINE; 0
 // without CUDA): the tests' proof that a case ran in it.
 std::uint64_t cuda_pipeline_launches();
+// Of those, the launches whose replicas counted from columns copied into shared memory
+// (LOCENT_PIPELINE_COUNT=staged).
+std::uint64_t cuda_pipeline_staged_launches();
 // automatic: CUDA when a device is usable, else CPU with a note written to *note.
 std::unique_ptr<Backend> make_backend(BackendKind kind, int threads, std::string* note,
                                       const CudaOptions& cuda = {});
