@@ -170,16 +170,24 @@ __device__ __forceinline__ void bulk_copy_to_shared(void* to, const void* from, 
 __device__ __forceinline__ void fence_proxy_async_shared() {
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
 }
-__device__ __forceinline__ void mbarrier_wait_parity(std::uint64_t* bar, std::uint32_t parity) {
+__device__ __forceinline__ bool mbarrier_try_wait_parity(std::uint64_t* bar, std::uint32_t parity) {
+  std::uint32_t done;
   asm volatile(
       "{\n"
-      ".reg .pred done;\n"
-      "wait:\n"
-      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
-      "@!done bra.uni wait;\n"
-      "}\n" ::"r"(shared_address(bar)),
-      "r"(parity)
+      ".reg .pred p;\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+      "selp.u32 %0, 1, 0, p;\n"
+      "}\n"
+      : "=r"(done)
+      : "r"(shared_address(bar)), "r"(parity)
       : "memory");
+  return done != 0;
+}
+// Until the barrier completes the phase of that parity (a lost copy traps, not hangs).
+__device__ __forceinline__ void mbarrier_wait_parity(std::uint64_t* bar, std::uint32_t parity) {
+  long long spins = 0;
+  while (!mbarrier_try_wait_parity(bar, parity))
+    if (++spins > kSpinLimit) __trap();
 }
 __device__ __forceinline__ int load_flag(const int* p) {
   return *reinterpret_cast<const volatile int*>(p);
