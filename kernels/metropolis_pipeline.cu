@@ -246,11 +246,12 @@ __device__ __forceinline__ void count_on_tensor_cores(const std::uint32_t* colum
 }
 
 // Phase 2 from shared memory (kCountStaged): the round's m columns copied in by the bulk-copy
-// engine, `slots` at a time (thread 0 issues a copy a column, 16 bytes a clock from L2 with no
-// register or L1 line held), each counted once its barrier completes, a thread its words against
-// its set words (kept in registers). `phases` (bit q: the parity slot q's barrier completes next)
+// engine into `slots` slots (thread 0 issues a copy a column, no register or L1 line held for
+// the bytes in flight), each counted once its barrier completes, a thread its words against its
+// set words (kept in registers). `phases` (bit q: the parity slot q's barrier completes next)
 // is updated alike in every thread. Needs pw a multiple of 4 and at most kStagedSetWords words a
-// thread (metropolis_pipeline_shape checks both). Every copy has completed when it returns.
+// thread (metropolis_pipeline_shape checks both). Every copy has completed when it returns; the
+// caller must take a block barrier before the next call.
 __device__ __forceinline__ void count_staged(const std::uint32_t* columns, const std::uint32_t* sa,
                                              const std::uint32_t* sb, int pw, const int* ring_site,
                                              int pos, int m, int slots, std::uint64_t* bars,
@@ -265,35 +266,44 @@ __device__ __forceinline__ void count_staged(const std::uint32_t* columns, const
     wb[i] = w < pw ? sb[w] : 0u;
   }
   const std::uint32_t bytes = 4u * std::uint32_t(pw);
-  for (int base = 0; base < m; base += slots) {
-    const int count = min(slots, m - base);
-    if (tid == 0) {
-      fence_proxy_async_shared();  // the slots' earlier reads before the copies overwrite them
-      for (int q = 0; q < count; ++q) {
-        const std::uint32_t* from =
-            columns + std::size_t(ring_site[(pos + base + q) & kRingMask]) * std::size_t(pw);
-        mbarrier_arrive_expect_tx(bars + q, bytes);
-        bulk_copy_to_shared(staging + std::size_t(q) * pw, from, bytes, bars + q);
-      }
-    }
-    for (int q = 0; q < count; ++q) {
-      mbarrier_wait_parity(bars + q, (phases >> q) & 1u);
-      phases ^= 1u << q;
-      const std::uint32_t* col = staging + std::size_t(q) * pw;
-      int c = 0;
-#pragma unroll
-      for (int i = 0; i < kStagedSetWords; ++i) {
-        const int w = tid + i * threads;
-        if (w < pw) {
-          const std::uint32_t x = col[w];
-          c += __popc(x & wa[i]) + __popc(x & wb[i]);
-        }
-      }
-      c = warp_sum(c);
-      if (lane == 0) partial[warp * kMaxPipelineSteps + base + q] = c;
-    }
-    __syncthreads();  // every thread is done with the slots before the next batch's copies
+  // Step u's column into slot u mod slots (thread 0).
+  const auto issue = [&](int u, int slot) {
+    const std::uint32_t* from =
+        columns + std::size_t(ring_site[(pos + u) & kRingMask]) * std::size_t(pw);
+    mbarrier_arrive_expect_tx(bars + slot, bytes);
+    bulk_copy_to_shared(staging + std::size_t(slot) * pw, from, bytes, bars + slot);
+  };
+  if (tid == 0) {
+    fence_proxy_async_shared();  // the slots' reads in the last round before the copies
+    for (int u = 0; u < min(slots, m); ++u) issue(u, u);
   }
+  // The copies stream: as soon as every thread has counted a slot's column, the slot takes the
+  // column `slots` steps on.
+  for (int u = 0, slot = 0; u < m; ++u, slot = slot + 1 == slots ? 0 : slot + 1) {
+    mbarrier_wait_parity(bars + slot, (phases >> slot) & 1u);
+    phases ^= 1u << slot;
+    const std::uint32_t* col = staging + std::size_t(slot) * pw;
+    int c = 0;
+#pragma unroll
+    for (int i = 0; i < kStagedSetWords; ++i) {
+      const int w = tid + i * threads;
+      if (w < pw) {
+        const std::uint32_t x = col[w];
+        c += __popc(x & wa[i]) + __popc(x & wb[i]);
+      }
+    }
+    c = warp_sum(c);
+    if (lane == 0) partial[warp * kMaxPipelineSteps + u] = c;
+    if (u + slots < m) {
+      __syncthreads();  // every thread is done with the slot
+      if (tid == 0) {
+        fence_proxy_async_shared();
+        issue(u + slots, slot);
+      }
+    }
+  }
+  // The caller's block barrier next (before the block sum) also keeps the next round's copies
+  // behind every thread's reads of the slots.
 }
 #endif
 
