@@ -69,7 +69,7 @@ enum PipelineCount { kCountPopc = 0, kCountTensor = 1, kCountStaged = 2 };
 
 struct PipelineArgs {
   int k;
-  int staging_slots;  // kCountStaged: columns a batch copied into shared memory (2..16)
+  int staging_slots;  // kCountStaged: shared-memory slots for columns in flight (2..16)
   int window;  // steps back a member looks for a previous visit (≤ kPipelineWindow)
   int* restart;
   bool table_in_shared;
@@ -1060,7 +1060,7 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   const int planes = stability_planes(batch.sites);
   std::size_t bytes = PipelineLayout(batch.pattern_words, batch.weight_words, planes, 0).bytes;
   if (bytes > limit) return none;
-  // The staged count: as many columns a batch as shared memory holds, up to a round's; popcounts
+  // The staged count: as many column slots as shared memory holds, up to a round's; popcounts
   // of loaded words where not even two fit.
   int slots = 0;
   if (count == kCountStaged) {

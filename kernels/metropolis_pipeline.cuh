@@ -27,7 +27,7 @@ struct PipelineShape {
   // A replica's counts on the 1-bit tensor cores, not by popcounts: LOCENT_PIPELINE_COUNT=tensor
   // (read at each shape query, so that a test can take both).
   bool tensor_count = false;
-  // Columns a batch copied into shared memory by the bulk-copy engine and counted there
+  // Shared-memory slots for columns copied in by the bulk-copy engine and counted there
   // (LOCENT_PIPELINE_COUNT=staged, where the pattern words are a multiple of 4 and two columns
   // fit); 0: counted from loaded words.
   int staging_slots = 0;
