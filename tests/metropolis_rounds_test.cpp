@@ -678,30 +678,27 @@ TEST_P(FrontierLongerClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
 }
 
 // The pipeline's cases must run in the pipeline, not fall back to the rounds kernel.
-TEST_P(PipelineEqualCpu, IdenticalTrajectoryAndState) {
+void expect_pipeline_equal_cpu(const ClusterCase& c) {
   const std::uint64_t before = cuda_pipeline_launches();
-  expect_rounds_equal_cpu(GetParam());
+  expect_rounds_equal_cpu(c);
   EXPECT_GT(cuda_pipeline_launches(), before);
 }
+TEST_P(PipelineEqualCpu, IdenticalTrajectoryAndState) { expect_pipeline_equal_cpu(GetParam()); }
 TEST_P(PipelineTensorEqualCpu, IdenticalTrajectoryAndState) {
-  const std::uint64_t before = cuda_pipeline_launches();
-  expect_rounds_equal_cpu(GetParam());
-  EXPECT_GT(cuda_pipeline_launches(), before);
+  expect_pipeline_equal_cpu(GetParam());
 }
 TEST_P(PipelineSpreadEqualCpu, IdenticalTrajectoryAndState) {
-  const std::uint64_t before = cuda_pipeline_launches();
-  expect_rounds_equal_cpu(GetParam());
-  EXPECT_GT(cuda_pipeline_launches(), before);
+  expect_pipeline_equal_cpu(GetParam());
 }
 // Cases whose pattern words are not a multiple of 4 count from loaded words instead (the
 // staged count copies whole columns in 16-byte units); the rest count from shared memory.
 TEST_P(PipelineStagedEqualCpu, IdenticalTrajectoryAndState) {
-  const std::uint64_t before = cuda_pipeline_launches();
   const std::uint64_t staged_before = cuda_pipeline_staged_launches();
-  expect_rounds_equal_cpu(GetParam());
-  EXPECT_GT(cuda_pipeline_launches(), before);
-  const std::size_t patterns = test::storage_instance(GetParam().n, GetParam().alpha, 31, 0).n_patterns();
-  if (2 * words_for_bits(patterns) % 4 == 0) EXPECT_GT(cuda_pipeline_staged_launches(), staged_before);
+  expect_pipeline_equal_cpu(GetParam());
+  const std::size_t patterns =
+      test::storage_instance(GetParam().n, GetParam().alpha, 31, 0).n_patterns();
+  if (2 * words_for_bits(patterns) % 4 == 0)
+    EXPECT_GT(cuda_pipeline_staged_launches(), staged_before);
 }
 
 INSTANTIATE_TEST_SUITE_P(CudaLean, LeanClusterRoundsEqualCpu, testing::ValuesIn(cluster_cases()),
