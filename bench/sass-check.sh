@@ -16,10 +16,15 @@ object=$(mktemp --suffix=.o)
 trap 'rm -f "$object"' EXIT
 "$nvcc" -DLOCENT_HAVE_CUDA=1 -Iinclude -I. -O3 --generate-code=arch=compute_90,code=sm_90 \
   --expt-relaxed-constexpr -std=c++17 -x cu -c kernels/metropolis_pipeline.cu -o "$object"
-# The default popcount kernel (template arguments kCountPopc, false), its loads through the read-only path and its
-# popcounts in order; the first run of loads is the count phase's.
-first=$("$cuobjdump" -sass "$object" |
-  awk '/Function : .*pipeline_kernelILi0ELb0E/ { on = 1; next } /Function : / { on = 0 } on' |
-  grep -oE 'LDG\.E\.CONSTANT|POPC' | uniq -c | awk '$2 == "LDG.E.CONSTANT" { print $1; exit }')
-echo "sass-check: ${first:-0} column loads before the first popcount (want 16)"
-[[ ${first:-0} -ge 16 ]]
+# The popcount kernels (first template argument kCountPopc: the default and the spread-reads
+# one), their loads through the read-only path and their popcounts in order; the first run of
+# loads is the count phase's.
+status=0
+for kernel in ILi0ELb0E ILi0ELb1E; do
+  first=$("$cuobjdump" -sass "$object" |
+    awk -v k="pipeline_kernel$kernel" '/Function : / { on = index($0, k) > 0; next } on' |
+    grep -oE 'LDG\.E\.CONSTANT|POPC' | uniq -c | awk '$2 == "LDG.E.CONSTANT" { print $1; exit }')
+  echo "sass-check: pipeline_kernel$kernel: ${first:-0} column loads before the first popcount (want 16)"
+  [[ ${first:-0} -ge 16 ]] || status=1
+done
+exit $status

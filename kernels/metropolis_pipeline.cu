@@ -191,6 +191,13 @@ __device__ __forceinline__ void mbarrier_wait_parity(std::uint64_t* bar, std::ui
   while (!mbarrier_try_wait_parity(bar, parity))
     if (++spins > kSpinLimit) __trap();
 }
+// A shared-memory load that stays where it is written (the compiler may not sink it into a
+// branch).
+__device__ __forceinline__ int load_shared_volatile(const int* p) {
+  int v;
+  asm volatile("ld.volatile.shared.s32 %0, [%1];\n" : "=r"(v) : "r"(shared_address(p)));
+  return v;
+}
 __device__ __forceinline__ int load_flag(const int* p) {
   return *reinterpret_cast<const volatile int*>(p);
 }
@@ -561,6 +568,11 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           std::uint32_t x[kMaxPipelineSteps];
 #pragma unroll
           for (int t = 0; t < kMaxPipelineSteps; ++t) x[t] = __ldg(columns + col[t] + w);
+          // In the spread-reads kernel, a warp barrier between the loads and their first use
+          // keeps ptxas from moving loads down between the popcounts, as it did there (and in
+          // the default kernel when registers got scarce elsewhere: bench/sass-check.sh). The
+          // default kernel keeps its measured code, grouped without it.
+          if constexpr (kSpreadReads) __syncwarp();
 #pragma unroll
           for (int t = 0; t < kMaxPipelineSteps; ++t)
             if (t < m) acc[t] += __popc(x[t] & wa) + __popc(x[t] & wb);
@@ -597,12 +609,29 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
         // visits read together), one warp AND of the masks. A step past m is never counted.
         const auto ready_from = [&](int from) {
           std::uint32_t met = 0;
+          if constexpr (kSpreadReads) {
+            // With the spread reads, the 16 previous visits are loaded before any is used: the
+            // compiler otherwise moves each load into the branch that needs it, 16 shared-memory
+            // round trips one after another (disassembly). (The default kernel keeps its measured
+            // code: a change here reshuffled its count phase's loads.)
+            int previous[kMaxPipelineSteps];
 #pragma unroll
-          for (int u = 0; u < kMaxPipelineSteps; ++u) {
-            const int j = pos + u;
-            const int previous = ring_previous[j & kRingMask];  // read whether needed or not
-            const int need = is_peer ? pipeline_need(a, lane, j, previous, window) : 0;
-            met |= std::uint32_t(seen >= need) << u;
+            for (int u = 0; u < kMaxPipelineSteps; ++u)
+              previous[u] = load_shared_volatile(ring_previous + ((pos + u) & kRingMask));
+#pragma unroll
+            for (int u = 0; u < kMaxPipelineSteps; ++u) {
+              const int j = pos + u;
+              const int need = is_peer ? pipeline_need(a, lane, j, previous[u], window) : 0;
+              met |= std::uint32_t(seen >= need) << u;
+            }
+          } else {
+#pragma unroll
+            for (int u = 0; u < kMaxPipelineSteps; ++u) {
+              const int j = pos + u;
+              const int previous = ring_previous[j & kRingMask];
+              const int need = is_peer ? pipeline_need(a, lane, j, previous, window) : 0;
+              met |= std::uint32_t(seen >= need) << u;
+            }
           }
           met = __reduce_and_sync(full, met) >> from;
           return min(__ffs(~met) - 1, m - from);  // bits past step 15 are clear
