@@ -364,26 +364,6 @@ static_assert(2 * kConsumerRegisters + kProducerRegisters <= 3 * kLaunchRegister
               "setmaxnreg moves registers, it does not add any");
 static_assert(kOperandBytes % 1024 == 0, "swizzled stages 1024-aligned");
 
-__device__ __forceinline__ std::uint32_t shared_address(const void* p) {
-  return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
-}
-__device__ __forceinline__ void mbarrier_init(std::uint64_t* bar, int count) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(shared_address(bar)), "r"(count)
-               : "memory");
-}
-__device__ __forceinline__ void mbarrier_wait(std::uint64_t* bar, int parity) {
-  asm volatile(
-      "{\n.reg .pred done;\nwait:\n"
-      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
-      "@!done bra wait;\n}\n" ::"r"(shared_address(bar)),
-      "r"(parity)
-      : "memory");
-}
-__device__ __forceinline__ void mbarrier_expect_bytes(std::uint64_t* bar, int bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(shared_address(bar)),
-               "r"(bytes)
-               : "memory");
-}
 // Arrives on the barrier at the same place in block `rank` of the cluster.
 __device__ __forceinline__ void mbarrier_arrive_in(std::uint64_t* bar, int rank) {
   asm volatile(

@@ -1,5 +1,5 @@
-// Small device helpers shared by the kernels: warp sums, bit tests, cp.async copies, the 1-bit
-// tensor-core multiply.
+// Small device helpers shared by the kernels: warp sums, bit tests, cp.async copies, transaction
+// barriers and bulk copies, the 1-bit tensor-core multiply.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -32,6 +32,65 @@ __device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_
 template <int kPending>
 __device__ __forceinline__ void wait_copies() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
+}
+
+// A shared-memory address in the state space's own 32-bit form.
+__device__ __forceinline__ std::uint32_t shared_address(const void* p) {
+  return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
+}
+
+// Transaction barriers (mbarrier, sm_90) and the bulk-copy engine (cp.async.bulk): a barrier
+// armed with the bytes it expects completes its phase when copies have delivered them.
+__device__ __forceinline__ void mbarrier_init(std::uint64_t* bar, int count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(shared_address(bar)), "r"(count)
+               : "memory");
+}
+// Makes initialized barriers visible to the cluster and the async proxy (then a block barrier).
+__device__ __forceinline__ void fence_barrier_init() {
+  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+}
+// Arrives on the barrier, which is to expect `bytes` more.
+__device__ __forceinline__ void mbarrier_expect_bytes(std::uint64_t* bar, int bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(shared_address(bar)),
+               "r"(bytes)
+               : "memory");
+}
+// Whether the barrier has completed the phase of that parity (waits a while in hardware first).
+__device__ __forceinline__ bool mbarrier_try_wait(std::uint64_t* bar, int parity) {
+  std::uint32_t done;
+  asm volatile(
+      "{\n"
+      ".reg .pred p;\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+      "selp.u32 %0, 1, 0, p;\n"
+      "}\n"
+      : "=r"(done)
+      : "r"(shared_address(bar)), "r"(parity)
+      : "memory");
+  return done != 0;
+}
+// Until the barrier completes the phase of that parity.
+__device__ __forceinline__ void mbarrier_wait(std::uint64_t* bar, int parity) {
+  asm volatile(
+      "{\n.reg .pred done;\nwait:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+      "@!done bra wait;\n}\n" ::"r"(shared_address(bar)),
+      "r"(parity)
+      : "memory");
+}
+// `bytes` (a multiple of 16, both addresses 16-byte aligned) from global memory to this block's
+// shared memory, completing on `bar`.
+__device__ __forceinline__ void bulk_copy_to_shared(void* to, const void* from, std::uint32_t bytes,
+                                                    std::uint64_t* bar) {
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+      :
+      : "r"(shared_address(to)), "l"(from), "r"(bytes), "r"(shared_address(bar))
+      : "memory");
+}
+// Generic-proxy accesses of shared memory before it, ordered before the async proxy's after it.
+__device__ __forceinline__ void fence_proxy_async_shared() {
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
 }
 
 // d += A·B on the 1-bit tensor cores: mma.sync m16n8k256, AND then POPC (sm_80 and later; the

@@ -19,8 +19,9 @@
 //      its weights there (or the (member, step) pairs spread over the lanes); then the run's
 //      decisions all at once, a lane a step, the first accepted one ending a replica's run; the
 //      block's own progress is published after each run (a release fence and a relaxed store,
-//      both restricted to shared memory). Meanwhile the other warps draw the ring's next steps, up to 3k ahead, and find
-//      their previous visits (behind a named barrier of their own);
+//      both restricted to shared memory). Meanwhile the other warps draw the ring's next
+//      steps, up to 3k ahead, and find their previous visits (behind a named barrier of their
+//      own);
 //   4. (a replica that moved) its stabilities move by ±2, a thread a pattern word: a carry
 //      ripple through the planes, which give the new set words in the same pass.
 // No cluster barrier inside a sweep: the members meet at its end (trace, centre check).
@@ -122,12 +123,15 @@ __device__ __forceinline__ std::uint32_t shared_cluster_address(const void* loca
   std::uint32_t address;
   asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n"
                : "=r"(address)
-               : "r"(static_cast<std::uint32_t>(__cvta_generic_to_shared(local))), "r"(rank));
+               : "r"(shared_address(local)), "r"(rank));
   return address;
 }
 __device__ __forceinline__ unsigned load_relaxed_shared_cluster(std::uint32_t address) {
   unsigned v;
-  asm volatile("ld.relaxed.cluster.shared::cluster.u32 %0, [%1];\n" : "=r"(v) : "r"(address) : "memory");
+  asm volatile("ld.relaxed.cluster.shared::cluster.u32 %0, [%1];\n"
+               : "=r"(v)
+               : "r"(address)
+               : "memory");
   return v;
 }
 __device__ __forceinline__ void fence_acquire_shared_cluster() {
@@ -136,59 +140,14 @@ __device__ __forceinline__ void fence_acquire_shared_cluster() {
 __device__ __forceinline__ void store_release_shared_cta(unsigned* p, unsigned v) {
   asm volatile(
       "fence.release.sync_restrict::shared::cta.cluster;\n"
-      "st.relaxed.cluster.shared::cta.u32 [%0], %1;\n" ::"r"(
-          static_cast<std::uint32_t>(__cvta_generic_to_shared(p))),
+      "st.relaxed.cluster.shared::cta.u32 [%0], %1;\n" ::"r"(shared_address(p)),
       "r"(v)
       : "memory");
-}
-// The bulk-copy engine's columns (kCountStaged): a completion barrier a slot, armed with the
-// bytes to expect, which the copy's completion counts down.
-__device__ __forceinline__ std::uint32_t shared_address(const void* p) {
-  return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
-}
-__device__ __forceinline__ void mbarrier_init(std::uint64_t* bar, unsigned count) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(shared_address(bar)), "r"(count)
-               : "memory");
-}
-__device__ __forceinline__ void fence_barrier_init() {
-  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-}
-__device__ __forceinline__ void mbarrier_arrive_expect_tx(std::uint64_t* bar, std::uint32_t bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(shared_address(bar)),
-               "r"(bytes)
-               : "memory");
-}
-// bytes (a multiple of 16, both addresses 16-byte aligned) from global to this block's shared
-// memory, completing on `bar`.
-__device__ __forceinline__ void bulk_copy_to_shared(void* to, const void* from, std::uint32_t bytes,
-                                                    std::uint64_t* bar) {
-  asm volatile(
-      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(
-          shared_address(to)),
-      "l"(from), "r"(bytes), "r"(shared_address(bar))
-      : "memory");
-}
-// Generic-proxy accesses of shared memory before it, ordered before the async proxy's after it.
-__device__ __forceinline__ void fence_proxy_async_shared() {
-  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-}
-__device__ __forceinline__ bool mbarrier_try_wait_parity(std::uint64_t* bar, std::uint32_t parity) {
-  std::uint32_t done;
-  asm volatile(
-      "{\n"
-      ".reg .pred p;\n"
-      "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
-      "selp.u32 %0, 1, 0, p;\n"
-      "}\n"
-      : "=r"(done)
-      : "r"(shared_address(bar)), "r"(parity)
-      : "memory");
-  return done != 0;
 }
 // Until the barrier completes the phase of that parity (a lost copy traps, not hangs).
 __device__ __forceinline__ void mbarrier_wait_parity(std::uint64_t* bar, std::uint32_t parity) {
   long long spins = 0;
-  while (!mbarrier_try_wait_parity(bar, parity))
+  while (!mbarrier_try_wait(bar, static_cast<int>(parity)))
     if (++spins > kSpinLimit) __trap();
 }
 // A shared-memory load that stays where it is written (the compiler may not sink it into a
@@ -277,7 +236,7 @@ __device__ __forceinline__ void count_staged(const std::uint32_t* columns, const
   const auto issue = [&](int u, int slot) {
     const std::uint32_t* from =
         columns + std::size_t(ring_site[(pos + u) & kRingMask]) * std::size_t(pw);
-    mbarrier_arrive_expect_tx(bars + slot, bytes);
+    mbarrier_expect_bytes(bars + slot, static_cast<int>(bytes));
     bulk_copy_to_shared(staging + std::size_t(slot) * pw, from, bytes, bars + slot);
   };
   if (tid == 0) {
@@ -686,7 +645,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
             // The others' weights at step u by one ballot each.
 #pragma unroll
             for (int u = 0; u < kMaxPipelineSteps; ++u) {
-              const std::uint32_t o = __ballot_sync(full, is_peer && lane < y && ((bits >> u) & 1u));
+              const std::uint32_t o =
+                  __ballot_sync(full, is_peer && lane < y && ((bits >> u) & 1u));
               if (lane == u) others = o;
             }
             centre_plus = __shfl_sync(full, bits, y & 31);  // lane y: the centre
@@ -1222,7 +1182,8 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
     const double rounds = c[kRounds] > 0 ? double(c[kRounds]) : 1.0;
     std::fprintf(stderr, " %s member: %llu rounds, %llu moves, cycles a round",
                  row ? "last" : "first", c[kRounds], c[kMoves]);
-    for (int q = 0; q < kRounds; ++q) std::fprintf(stderr, " %s:%.0f", kPhaseNames[q], double(c[q]) / rounds);
+    for (int q = 0; q < kRounds; ++q)
+      std::fprintf(stderr, " %s:%.0f", kPhaseNames[q], double(c[q]) / rounds);
     std::fprintf(stderr, row ? "\n" : ";");
   }}
 
