@@ -616,9 +616,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
                 stop = true;
                 break;
               }
-              // Polled with relaxed loads (an acquire also invalidates the SM's L1, each time);
-              // once one shows the need met, an acquire load, which returns no less (coherence),
-              // orders the weight reads after it.
+              // Polled with relaxed loads; once one shows the need met, the acquire (a load, which
+              // returns no less by coherence, and the fence) orders the weight reads after it.
               if (is_peer && seen < need && poll_progress() >= need)
                 seen = max(seen, acquire_progress());
               if (++spins > kSpinLimit) __trap();
@@ -1172,11 +1171,10 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
   unsigned long long host[2 * kSlots] = {};
   LOCENT_CUDA_CHECK(cudaMemcpyAsync(host, cycles, sizeof(host), cudaMemcpyDeviceToHost, stream));
   LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
+  constexpr const char* kCountNames[] = {"popc", "tensor", "staged"};  // by PipelineCount
   std::fprintf(stderr, "pipeline profile (%s counts, %s reads, window %d):",
-               shape.tensor_count          ? "tensor"
-               : shape.staging_slots > 0   ? "staged"
-                                           : "popc",
-               shape.spread_reads ? "spread" : "lane-a-member", args.window);
+               kCountNames[shape_count(shape)], shape.spread_reads ? "spread" : "lane-a-member",
+               args.window);
   for (int row = 0; row < 2; ++row) {
     const unsigned long long* c = host + row * kSlots;
     const double rounds = c[kRounds] > 0 ? double(c[kRounds]) : 1.0;
