@@ -165,7 +165,9 @@ class CudaMetropolisEngine final : public MetropolisEngine {
                std::to_string(pipeline.round_steps) + " steps ahead " +
                (pipeline.tensor_count          ? "on the tensor cores"
                 : pipeline.staging_slots > 0 ? "by popcounts of columns copied into shared memory"
-                                             : "by popcounts");
+                                             : "by popcounts") +
+               (pipeline.spread_reads ? ", the others' weights read a pair a lane" : "") +
+               (pipeline.interleaved_move ? ", a thread's words moved plane by plane" : "");
     }
     if (rounds_.cluster > 0)
       return "rounds, " +

@@ -273,15 +273,23 @@ __device__ __forceinline__ void count_staged(const std::uint32_t* columns, const
 }
 #endif
 
+// The kernel's options (its second template argument, bits): kOptionSpreadReads, the others'
+// weights read a (member, step) pair a lane, every lane of warp 0 busy, instead of lane b reading
+// all of member b's steps (LOCENT_PIPELINE_READS=spread); kOptionInterleavedMove, a thread's
+// pattern words moved together plane by plane (move_sliced_words), not one after another
+// (LOCENT_PIPELINE_MOVE=interleaved).
+enum PipelineOption { kOptionSpreadReads = 1, kOptionInterleavedMove = 2 };
+constexpr int kPipelineOptions = 4;  // every combination of the bits
+
 // kCount: phase 2 by popcounts of column words loaded from global memory (kCountPopc), on the
 // 1-bit tensor cores (kCountTensor, count_on_tensor_cores), or by popcounts of columns copied
-// into shared memory by the bulk-copy engine (kCountStaged).
-// kSpreadReads: the others' weights read a (member, step) pair a lane, every lane of warp 0 busy,
-// instead of lane b reading all of member b's steps (LOCENT_PIPELINE_READS=spread).
-template <int kCount, bool kSpreadReads>
+// into shared memory by the bulk-copy engine (kCountStaged). kOptions: PipelineOption bits.
+template <int kCount, int kOptions>
 __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
     metropolis_pipeline_kernel(MetropolisBatch bt, MetropolisChunk ch, PipelineArgs pa) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  constexpr bool kSpreadReads = (kOptions & kOptionSpreadReads) != 0;
+  constexpr bool kInterleavedMove = (kOptions & kOptionInterleavedMove) != 0;
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ unsigned progress;  // steps of this sweep decided: read by the other members
   // Written by one thread between two block barriers and read by all between the next two: the
@@ -780,25 +788,57 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
         // A thread's column words (up to 4) all loaded before the first move, so that one L2
         // latency, not one a word, is waited out.
         constexpr int kWordsInFlight = 4;
-        for (int w0 = tid; w0 < pw; w0 += kWordsInFlight * threads) {
-          std::uint32_t xs[kWordsInFlight];
+        if constexpr (kInterleavedMove) {
+          // The thread's words plane by plane: each plane's reads of all of them before its
+          // writes, so that the reads overlap (one after another, each plane's read waits for
+          // the previous plane's write: disassembly).
+          for (int w0 = tid; w0 < pw; w0 += kWordsInFlight * threads) {
+            std::uint32_t drops[kWordsInFlight];
+            int words = 0;
 #pragma unroll
-          for (int q = 0; q < kWordsInFlight; ++q) {
-            const int w = w0 + q * threads;
-            xs[q] = w < pw ? __ldg(col + w) : 0u;
+            for (int q = 0; q < kWordsInFlight; ++q) {
+              const int w = w0 + q * threads;
+              const std::uint32_t x = w < pw ? __ldg(col + w) : 0u;
+              drops[q] = was_plus ? x : ~x;
+              words += w < pw;
+            }
+            SlicedSets<std::uint32_t> sets[kWordsInFlight];
+            move_sliced_words<std::uint32_t, kWordsInFlight>(plane + w0, std::size_t(threads),
+                                                             std::size_t(pw), planes, words,
+                                                             drops, flips, sets);
+#pragma unroll
+            for (int q = 0; q < kWordsInFlight; ++q) {
+              const int w = w0 + q * threads;
+              if (w >= pw) break;
+              const std::uint32_t mask = live_mask(w);
+              const std::uint32_t word_a = sets[q].a & mask, word_b = sets[q].b & mask;
+              sa[w] = word_a;
+              sb[w] = word_b;
+              count_a += __popc(word_a);
+              count_b += __popc(word_b);
+            }
           }
+        } else {
+          for (int w0 = tid; w0 < pw; w0 += kWordsInFlight * threads) {
+            std::uint32_t xs[kWordsInFlight];
 #pragma unroll
-          for (int q = 0; q < kWordsInFlight; ++q) {
-            const int w = w0 + q * threads;
-            if (w >= pw) break;
-            const SlicedSets<std::uint32_t> sets = move_sliced_word(
-                plane + w, std::size_t(pw), planes, was_plus ? xs[q] : ~xs[q], flips);
-            const std::uint32_t mask = live_mask(w);
-            const std::uint32_t word_a = sets.a & mask, word_b = sets.b & mask;
-            sa[w] = word_a;
-            sb[w] = word_b;
-            count_a += __popc(word_a);
-            count_b += __popc(word_b);
+            for (int q = 0; q < kWordsInFlight; ++q) {
+              const int w = w0 + q * threads;
+              xs[q] = w < pw ? __ldg(col + w) : 0u;
+            }
+#pragma unroll
+            for (int q = 0; q < kWordsInFlight; ++q) {
+              const int w = w0 + q * threads;
+              if (w >= pw) break;
+              const SlicedSets<std::uint32_t> sets = move_sliced_word(
+                  plane + w, std::size_t(pw), planes, was_plus ? xs[q] : ~xs[q], flips);
+              const std::uint32_t mask = live_mask(w);
+              const std::uint32_t word_a = sets.a & mask, word_b = sets.b & mask;
+              sa[w] = word_a;
+              sb[w] = word_b;
+              count_a += __popc(word_a);
+              count_b += __popc(word_b);
+            }
           }
         }
         count_a = warp_sum(count_a);
@@ -976,6 +1016,7 @@ namespace {
 
 std::atomic<std::uint64_t> launches{0};         // cuda_pipeline_launches
 std::atomic<std::uint64_t> staged_launches{0};  // cuda_pipeline_staged_launches
+std::atomic<std::uint64_t> interleaved_launches{0};  // cuda_pipeline_interleaved_launches
 
 // LOCENT_PIPELINE_WINDOW: the steps back a member looks for a previous visit.
 int pipeline_window() {
@@ -1002,27 +1043,47 @@ PipelineCount count_requested() {
   return v == "tensor" ? kCountTensor : v == "staged" ? kCountStaged : kCountPopc;
 }
 
+// LOCENT_PIPELINE_MOVE=interleaved: a thread's pattern words moved together, plane by plane.
+bool interleaved_move_requested() {
+  const char* value = std::getenv("LOCENT_PIPELINE_MOVE");
+  return value != nullptr && std::string(value) == "interleaved";
+}
+
+int pipeline_options(bool spread_reads, bool interleaved_move) {
+  return (spread_reads ? kOptionSpreadReads : 0) | (interleaved_move ? kOptionInterleavedMove : 0);
+}
+
 using PipelineKernel = void (*)(MetropolisBatch, MetropolisChunk, PipelineArgs);
-template <bool kSpread>
+template <int kOptions>
 PipelineKernel pipeline_kernel_for(PipelineCount count) {
   switch (count) {
     case kCountTensor:
-      return metropolis_pipeline_kernel<kCountTensor, kSpread>;
+      return metropolis_pipeline_kernel<kCountTensor, kOptions>;
     case kCountStaged:
-      return metropolis_pipeline_kernel<kCountStaged, kSpread>;
+      return metropolis_pipeline_kernel<kCountStaged, kOptions>;
     default:
-      return metropolis_pipeline_kernel<kCountPopc, kSpread>;
+      return metropolis_pipeline_kernel<kCountPopc, kOptions>;
   }
 }
-PipelineKernel pipeline_kernel(PipelineCount count, bool spread_reads) {
-  return spread_reads ? pipeline_kernel_for<true>(count) : pipeline_kernel_for<false>(count);
+PipelineKernel pipeline_kernel(PipelineCount count, int options) {
+  static_assert(kPipelineOptions == 4, "one case an options value");
+  switch (options) {
+    case 1:
+      return pipeline_kernel_for<1>(count);
+    case 2:
+      return pipeline_kernel_for<2>(count);
+    case 3:
+      return pipeline_kernel_for<3>(count);
+    default:
+      return pipeline_kernel_for<0>(count);
+  }
 }
 PipelineCount shape_count(const PipelineShape& shape) {
   return shape.tensor_count ? kCountTensor : shape.staging_slots > 0 ? kCountStaged : kCountPopc;
 }
 
 PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_steps,
-                         PipelineCount count, bool spread_reads) {
+                         PipelineCount count, int options) {
   PipelineShape none;
   const int members = batch.replicas + (batch.explicit_centre ? 1 : 0);
   if (batch.hidden_units > 1 || members > kMaxPipelineMembers || round_steps < 1) return none;
@@ -1038,7 +1099,7 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   if (count == kCountTensor && pw % 2 != 0) count = kCountPopc;
   if (count == kCountStaged && (pw % 4 != 0 || pw > kStagedSetWords * 32 * kPipelineWarps))
     count = kCountPopc;
-  const PipelineKernel kernel = pipeline_kernel(count, spread_reads);
+  const PipelineKernel kernel = pipeline_kernel(count, options);
   LOCENT_CUDA_CHECK(
       cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
   cudaFuncAttributes attributes{};
@@ -1054,7 +1115,7 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   if (count == kCountStaged) {
     for (slots = kMaxPipelineSteps; slots >= 2; --slots)
       if (PipelineLayout(pw, batch.weight_words, planes, 0, slots).bytes <= limit) break;
-    if (slots < 2) return find_shape(device, batch, round_steps, kCountPopc, spread_reads);
+    if (slots < 2) return find_shape(device, batch, round_steps, kCountPopc, options);
     bytes = PipelineLayout(pw, batch.weight_words, planes, 0, slots).bytes;
   }
   LOCENT_CUDA_CHECK(
@@ -1078,7 +1139,8 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   shape.max_shared_bytes = limit;
   shape.tensor_count = count == kCountTensor;
   shape.staging_slots = slots;
-  shape.spread_reads = spread_reads;
+  shape.spread_reads = (options & kOptionSpreadReads) != 0;
+  shape.interleaved_move = (options & kOptionInterleavedMove) != 0;
   return shape;
 }
 
@@ -1091,12 +1153,12 @@ PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch
     int device, sites, patterns, pattern_words, weight_words, replicas, hidden_units, steps;
     bool centre;
     PipelineCount count;
-    bool spread;
+    int options;
     bool operator==(const Key& o) const {
       return device == o.device && sites == o.sites && patterns == o.patterns &&
              pattern_words == o.pattern_words && weight_words == o.weight_words &&
              replicas == o.replicas && hidden_units == o.hidden_units && steps == o.steps &&
-             centre == o.centre && count == o.count && spread == o.spread;
+             centre == o.centre && count == o.count && options == o.options;
     }
   };
   static std::mutex lock;
@@ -1105,10 +1167,11 @@ PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch
   static PipelineShape answer;
   const Key key{device, batch.sites, batch.patterns, batch.pattern_words, batch.weight_words,
                 batch.replicas, batch.hidden_units, round_steps, batch.explicit_centre,
-                count_requested(), spread_reads_requested()};
+                count_requested(),
+                pipeline_options(spread_reads_requested(), interleaved_move_requested())};
   const std::lock_guard<std::mutex> hold(lock);
   if (!known || !(key == last)) {
-    answer = find_shape(device, batch, round_steps, key.count, key.spread);
+    answer = find_shape(device, batch, round_steps, key.count, key.options);
     last = key;
     known = true;
   }
@@ -1141,7 +1204,8 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
   // ≈ 100 KB with the tensor cores): ask for the smallest shared-memory carve-out that holds a
   // block (LOCENT_PIPELINE_CARVEOUT=max: the largest, as the driver would pick). Measured on an
   // H200: +10 % with the tensor cores, no change with popcounts.
-  const PipelineKernel kernel = pipeline_kernel(shape_count(shape), shape.spread_reads);
+  const PipelineKernel kernel = pipeline_kernel(
+      shape_count(shape), pipeline_options(shape.spread_reads, shape.interleaved_move));
   {
     static const bool max_carveout = [] {
       const char* value = std::getenv("LOCENT_PIPELINE_CARVEOUT");
@@ -1167,14 +1231,15 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
   LOCENT_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, batch, chunk, args));
   ++launches;
   if (shape.staging_slots > 0) ++staged_launches;
+  if (shape.interleaved_move) ++interleaved_launches;
   if (!profile) return;
   unsigned long long host[2 * kSlots] = {};
   LOCENT_CUDA_CHECK(cudaMemcpyAsync(host, cycles, sizeof(host), cudaMemcpyDeviceToHost, stream));
   LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
   constexpr const char* kCountNames[] = {"popc", "tensor", "staged"};  // by PipelineCount
-  std::fprintf(stderr, "pipeline profile (%s counts, %s reads, window %d):",
+  std::fprintf(stderr, "pipeline profile (%s counts, %s reads, %s move, window %d):",
                kCountNames[shape_count(shape)], shape.spread_reads ? "spread" : "lane-a-member",
-               args.window);
+               shape.interleaved_move ? "interleaved" : "word-by-word", args.window);
   for (int row = 0; row < 2; ++row) {
     const unsigned long long* c = host + row * kSlots;
     const double rounds = c[kRounds] > 0 ? double(c[kRounds]) : 1.0;
@@ -1190,4 +1255,7 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
 namespace locent {
 std::uint64_t cuda_pipeline_launches() { return cuda::launches.load(); }
 std::uint64_t cuda_pipeline_staged_launches() { return cuda::staged_launches.load(); }
+std::uint64_t cuda_pipeline_interleaved_launches() {
+  return cuda::interleaved_launches.load();
+}
 }  // namespace locent

@@ -4,8 +4,8 @@
 // memory and walks the sweep on its own, counting its ΔE for up to k steps ahead and reading the
 // other members' weights through distributed shared memory once their progress allows: no
 // cluster barrier inside a sweep. CPU twin: host/cpu/metropolis_pipeline.cpp; the trajectory is
-// the sequential chain's, bit for bit. Not yet run on hardware, so opt-in
-// (LOCENT_ROUNDS_PIPELINE=1, taken by launch_metropolis_rounds).
+// the sequential chain's, bit for bit. Taken by launch_metropolis_rounds where
+// pipeline_wanted says so: by default for a cluster an instance.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -34,6 +34,9 @@ struct PipelineShape {
   // The others' weights read a (member, step) pair a lane of warp 0 (⌈members / 2⌉ reads a lane)
   // instead of lane b reading all of member b's: LOCENT_PIPELINE_READS=spread (read likewise).
   bool spread_reads = false;
+  // A thread's pattern words moved together, plane by plane, after an accepted flip, not one
+  // word after another: LOCENT_PIPELINE_MOVE=interleaved (read likewise).
+  bool interleaved_move = false;
 };
 
 // Whether a launch of the rounds kernel with `rounds_cluster` blocks an instance takes the

@@ -614,7 +614,8 @@ enum class RoundsVariant {
   pipeline,
   pipeline_tensor,
   pipeline_spread,  // the others' weights read a (member, step) pair a lane
-  pipeline_staged   // counts from columns copied into shared memory
+  pipeline_staged,  // counts from columns copied into shared memory
+  pipeline_interleaved  // a thread's pattern words moved together, plane by plane
 };
 class RoundsVariantSwitches {
  public:
@@ -626,15 +627,18 @@ class RoundsVariantSwitches {
     if (v == RoundsVariant::frontier || v == RoundsVariant::frontier_longer)
       setenv("LOCENT_ROUNDS_FRONTIER", "1", 1);
     const bool pipeline = v == RoundsVariant::pipeline || v == RoundsVariant::pipeline_tensor ||
-                          v == RoundsVariant::pipeline_spread || v == RoundsVariant::pipeline_staged;
+                          v == RoundsVariant::pipeline_spread || v == RoundsVariant::pipeline_staged ||
+                          v == RoundsVariant::pipeline_interleaved;
     setenv("LOCENT_ROUNDS_PIPELINE", pipeline ? "1" : "0", 1);
     if (v == RoundsVariant::pipeline_tensor) setenv("LOCENT_PIPELINE_COUNT", "tensor", 1);
     if (v == RoundsVariant::pipeline_spread) setenv("LOCENT_PIPELINE_READS", "spread", 1);
     if (v == RoundsVariant::pipeline_staged) setenv("LOCENT_PIPELINE_COUNT", "staged", 1);
+    if (v == RoundsVariant::pipeline_interleaved) setenv("LOCENT_PIPELINE_MOVE", "interleaved", 1);
   }
   ~RoundsVariantSwitches() {
     for (const char* name : {"LOCENT_ROUNDS_LEAN", "LOCENT_ROUNDS_LONGER", "LOCENT_ROUNDS_FRONTIER",
-                             "LOCENT_ROUNDS_PIPELINE", "LOCENT_PIPELINE_COUNT", "LOCENT_PIPELINE_READS"})
+                             "LOCENT_ROUNDS_PIPELINE", "LOCENT_PIPELINE_COUNT", "LOCENT_PIPELINE_READS",
+                             "LOCENT_PIPELINE_MOVE"})
       unsetenv(name);
   }
   RoundsVariantSwitches(const RoundsVariantSwitches&) = delete;
@@ -665,6 +669,8 @@ using PipelineEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline>;
 using PipelineTensorEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline_tensor>;
 using PipelineSpreadEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline_spread>;
 using PipelineStagedEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline_staged>;
+using PipelineInterleavedEqualCpu =
+    VariantClusterRoundsEqualCpu<RoundsVariant::pipeline_interleaved>;
 
 TEST_P(LeanClusterRoundsEqualCpu, IdenticalTrajectoryAndState) { expect_rounds_equal_cpu(GetParam()); }
 TEST_P(LongerClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
@@ -689,6 +695,11 @@ TEST_P(PipelineTensorEqualCpu, IdenticalTrajectoryAndState) {
 }
 TEST_P(PipelineSpreadEqualCpu, IdenticalTrajectoryAndState) {
   expect_pipeline_equal_cpu(GetParam());
+}
+TEST_P(PipelineInterleavedEqualCpu, IdenticalTrajectoryAndState) {
+  const std::uint64_t before = cuda_pipeline_interleaved_launches();
+  expect_pipeline_equal_cpu(GetParam());
+  EXPECT_GT(cuda_pipeline_interleaved_launches(), before);
 }
 // Cases whose pattern words are not a multiple of 4 count from loaded words instead (the
 // staged count copies whole columns in 16-byte units); the rest count from shared memory.
@@ -717,6 +728,8 @@ INSTANTIATE_TEST_SUITE_P(CudaPipelineSpread, PipelineSpreadEqualCpu,
                          testing::ValuesIn(cluster_cases()), cluster_case_name);
 INSTANTIATE_TEST_SUITE_P(CudaPipelineStaged, PipelineStagedEqualCpu,
                          testing::ValuesIn(cluster_cases()), cluster_case_name);
+INSTANTIATE_TEST_SUITE_P(CudaPipelineInterleaved, PipelineInterleavedEqualCpu,
+                         testing::ValuesIn(cluster_cases()), cluster_case_name);
 
 // Solved through solve_batch, the cluster kernel stops at the CPU's proposal, with its weights,
 // in every variant (the longer ones with one more part a round). With the frontier rounds, a
@@ -733,7 +746,8 @@ TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
   for (const RoundsVariant v : {RoundsVariant::standard, RoundsVariant::lean, RoundsVariant::longer,
                                 RoundsVariant::frontier, RoundsVariant::frontier_longer,
                                 RoundsVariant::pipeline, RoundsVariant::pipeline_tensor,
-                                RoundsVariant::pipeline_spread, RoundsVariant::pipeline_staged}) {
+                                RoundsVariant::pipeline_spread, RoundsVariant::pipeline_staged,
+                                RoundsVariant::pipeline_interleaved}) {
     SCOPED_TRACE("variant " + std::to_string(int(v)));
     const RoundsVariantSwitches switches(v, 1);
     test::expect_same_solutions(data, config, options);

@@ -73,6 +73,58 @@ TEST(SlicedStabilities, MovesAndSetsMatchIntegers) {
     }
 }
 
+// Several words moved at once, plane by plane (the kernel's interleaved move), give each word
+// what move_sliced_word gives it alone: planes and sets, fewer words than the batch holds too
+// (the words past `words` untouched), strided as in shared memory. Both are the same bit
+// operations, so stabilities that leave the planes' range (small n) must still agree.
+template <class Word, int kWords>
+void expect_batched_moves_match_single(int n, bool flips, int words, unsigned seed) {
+  constexpr int kBits = int(sizeof(Word) * 8);
+  const int planes = stability_planes(n);
+  const std::size_t word_step = 3, stride = word_step * kWords + 1;  // not packed
+  std::mt19937 rng(seed);
+  const int reach = n > 200 ? n - 100 : n;
+  std::uniform_int_distribution<int> wide(-reach, reach), narrow(-6, 6);
+  std::vector<Word> batched(stride * planes, Word(0x5a5a5a5a5a5a5a5aULL)), single;
+  for (int q = 0; q < kWords; ++q)
+    for (int b = 0; b < kBits; ++b) {
+      int v = b % 2 ? wide(rng) : narrow(rng);
+      if ((v - n) % 2 != 0) v += 1;
+      for (int k = 0; k < planes; ++k) {
+        Word& w = batched[q * word_step + k * stride];
+        w = (w & ~(Word(1) << b)) | (Word(stability_bit(v, k)) << b);
+      }
+    }
+  single = batched;
+  std::uniform_int_distribution<std::uint64_t> bits;
+  for (int m = 0; m < 30; ++m) {
+    Word drops[kWords];
+    SlicedSets<Word> sets[kWords];
+    for (int q = 0; q < kWords; ++q) drops[q] = static_cast<Word>(bits(rng));
+    move_sliced_words<Word, kWords>(batched.data(), word_step, stride, planes, words, drops, flips,
+                                    sets);
+    for (int q = 0; q < words; ++q) {
+      const SlicedSets<Word> alone =
+          move_sliced_word(single.data() + q * word_step, stride, planes, drops[q], flips);
+      ASSERT_EQ(sets[q].a, alone.a) << "move " << m << " word " << q;
+      ASSERT_EQ(sets[q].b, alone.b) << "move " << m << " word " << q;
+    }
+    ASSERT_EQ(batched, single) << "move " << m;
+  }
+}
+
+TEST(SlicedStabilities, BatchedMovesMatchSingleWords) {
+  for (const bool flips : {true, false})
+    for (const int n : {3, 101, 1000, 100001})
+      for (int words = 0; words <= 4; ++words) {
+        SCOPED_TRACE("n = " + std::to_string(n) + ", " + std::to_string(words) + " words" +
+                     (flips ? " flips" : " errors"));
+        expect_batched_moves_match_single<std::uint32_t, 4>(n, flips, words, 7 + words);
+        expect_batched_moves_match_single<std::uint64_t, 4>(n, flips, words, 70 + words);
+      }
+  expect_batched_moves_match_single<std::uint32_t, 1>(1001, true, 1, 3);
+}
+
 // Pads: P = 601 patterns in 20 32-bit words (counted in 64-bit words): word 18 holds 25, word
 // 19 none.
 TEST(SlicedStabilities, PatternWordMasksLeaveOutPads) {

@@ -105,6 +105,9 @@ std::uint64_t cuda_pipeline_launches();
 // Of those, the launches whose replicas counted from columns copied into shared memory
 // (LOCENT_PIPELINE_COUNT=staged).
 std::uint64_t cuda_pipeline_staged_launches();
+// Of those, the launches whose replicas moved a thread's pattern words together, plane by plane
+// (LOCENT_PIPELINE_MOVE=interleaved).
+std::uint64_t cuda_pipeline_interleaved_launches();
 // automatic: CUDA when a device is usable, else CPU with a note written to *note.
 std::unique_ptr<Backend> make_backend(BackendKind kind, int threads, std::string* note,
                                       const CudaOptions& cuda = {});

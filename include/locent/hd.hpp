@@ -9,6 +9,14 @@
 #define LOCENT_HD inline
 #endif
 
+// Unrolls the loop that follows in device code (its arrays then stay in registers); nothing on
+// the host.
+#if defined(__CUDA_ARCH__)
+#define LOCENT_UNROLL _Pragma("unroll")
+#else
+#define LOCENT_UNROLL
+#endif
+
 namespace locent {
 
 LOCENT_HD int popcount64(std::uint64_t x) {

@@ -56,6 +56,51 @@ LOCENT_HD SlicedSets<Word> move_sliced_word(Word* planes_at, std::size_t stride,
   return SlicedSets<Word>{Word(~sign & ~any & low), Word(sign & all & low)};
 }
 
+// The same move for up to kWords pattern words at once, plane by plane: word q's plane k at
+// first[q · word_step + k · stride], for q < words ≤ kWords; drops[q] and sets[q] as above. All
+// the words' reads of a plane come before their writes, so that the reads of the words overlap:
+// a compiler cannot tell the planes of one word from those of another, and with
+// move_sliced_word a word at a time, each plane's read waits for the previous plane's write
+// (bench/NOTES.md). The same planes and sets as move_sliced_word on each word.
+template <class Word, int kWords>
+LOCENT_HD void move_sliced_words(Word* first, std::size_t word_step, std::size_t stride,
+                                 int planes, int words, const Word (&drops)[kWords],
+                                 bool flip_energy, SlicedSets<Word> (&sets)[kWords]) {
+  Word carry[kWords], any[kWords], all[kWords], old[kWords];
+  LOCENT_UNROLL
+  for (int q = 0; q < kWords; ++q) {
+    carry[q] = ~Word(0);
+    any[q] = 0;
+    all[q] = ~Word(0);
+  }
+  // Planes 1 .. planes − 1; the last, the sign plane, stays out of `any` and `all`.
+  for (int k = 1; k < planes; ++k) {
+    // (Only the reads and writes test q < words: the rest is cheaper done for every q than
+    // branched around.)
+    LOCENT_UNROLL
+    for (int q = 0; q < kWords; ++q)
+      old[q] = q < words ? first[q * word_step + std::size_t(k) * stride] : Word(0);
+    LOCENT_UNROLL
+    for (int q = 0; q < kWords; ++q) {
+      const Word now = old[q] ^ carry[q];
+      carry[q] &= old[q] ^ drops[q];
+      if (q < words) first[q * word_step + std::size_t(k) * stride] = now;
+      old[q] = now;  // the last plane's is the sign
+      if (k < planes - 1) {
+        any[q] |= now;
+        all[q] &= now;
+      }
+    }
+  }
+  LOCENT_UNROLL
+  for (int q = 0; q < kWords; ++q) {
+    if (q >= words) continue;
+    const Word sign = old[q], low = first[q * word_step];
+    sets[q] = flip_energy ? SlicedSets<Word>{Word(sign | ~any[q]), sign}
+                          : SlicedSets<Word>{Word(~sign & ~any[q] & low), Word(sign & all[q] & low)};
+  }
+}
+
 // The boundary-set words of a pattern word from its planes (no move).
 template <class Word>
 LOCENT_HD SlicedSets<Word> sliced_sets(const Word* planes_at, std::size_t stride, int planes,
