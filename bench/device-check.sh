@@ -16,7 +16,8 @@
 #             by popcounts and on the tensor cores, LOCENT_PIPELINE_COUNT=tensor), the
 #             default's figures, the older rounds variants and their tests;
 #   pipeline  the member pipeline (the default for one large instance): its tests, the
-#             default's, its N = 100001 figure by count, window and reads, phase counters;
+#             default's, its count and move timed apart (locent_probe_columns), its
+#             N = 100001 figure by count, window, reads and move, phase counters;
 #   cluster   the rounds kernel's tests (default and lean variants, then apart the longer
 #             and the frontier rounds, LOCENT_ROUNDS_LONGER, LOCENT_ROUNDS_FRONTIER), and each
 #             variant's figures: one N = 100001 instance on a cluster, and batched with one
@@ -96,6 +97,8 @@ rounds_tests() {
   [[ -n ${pipeline_tested:-} ]] || gtests pipeline-tensor-tests 150 '*CudaPipelineTensor/*'
   [[ -n ${pipeline_tested:-} ]] || gtests pipeline-spread-tests 150 '*CudaPipelineSpread/*'
   [[ -n ${pipeline_tested:-} ]] || gtests pipeline-staged-tests 150 '*CudaPipelineStaged/*'
+  [[ -n ${pipeline_tested:-} ]] ||
+    gtests pipeline-interleaved-tests 150 '*CudaPipelineInterleaved/*'
 }
 want cluster && rounds_tests
 # Its races and barriers under compute-sanitizer, on two small cases (a cluster, one block each).
@@ -222,18 +225,25 @@ if want target; then
 fi
 # Part `pipeline`: the member pipeline, now the default for one large instance: its tests, the
 # default's (the rounds kernels' own suites with it switched off, the default taking it for a
-# cluster only), then its N = 100001 figure by count (popcounts, tensor cores), window
-# (LOCENT_PIPELINE_WINDOW), reads of the others' weights (LOCENT_PIPELINE_READS=spread, a pair a
-# lane) and counts from columns copied into shared memory (LOCENT_PIPELINE_COUNT=staged), and
-# phase counters; with REFERENCE_BUILD set, a reference build's figure first
-# and last.
+# cluster only), the count and the move timed apart (locent_probe_columns), then its N = 100001
+# figure by count (popcounts, columns copied into shared memory: LOCENT_PIPELINE_COUNT=staged),
+# window (LOCENT_PIPELINE_WINDOW), reads of the others' weights (LOCENT_PIPELINE_READS=spread, a
+# pair a lane) and move (LOCENT_PIPELINE_MOVE=interleaved, a thread's words plane by plane), and
+# phase counters; with REFERENCE_BUILD set, a reference build's figure first and last.
 if want pipeline; then
   gtests pipeline-tests 60 '*CudaPipeline/*'
-  gtests pipeline-tensor-tests 60 '*CudaPipelineTensor/*'
   gtests pipeline-spread-tests 60 '*CudaPipelineSpread/*'
   gtests pipeline-staged-tests 60 '*CudaPipelineStaged/*'
+  gtests pipeline-interleaved-tests 60 '*CudaPipelineInterleaved/*'
+  gtests pipeline-tensor-tests 60 '*CudaPipelineTensor/*'
   pipeline_tested=1
   gtests default-tests 120 '*ClusterRoundsSolve*:Cuda/ClusterRoundsEqualCpu.*'
+  if [[ -x $build/locent_probe_columns ]] && ! over_budget probe-columns; then
+    timeout 60 "$build/locent_probe_columns" >"$out/probe-columns.txt" 2>&1
+    rows+=("probe-columns|rc=$?|$(grep -E '^(count|move)' "$out/probe-columns.txt" |
+      sed -E 's/ +/ /g; s/ a (round of 16 columns|move \(columns in L2\))//' | tr '\n' ';')")
+    cat "$out/probe-columns.txt"
+  fi
   # $REFERENCE_BUILD (a build of an earlier commit, carried too): its figure in the same call,
   # with the member pipeline switched on, so that a change is measured on one machine.
   if [[ -n ${REFERENCE_BUILD:-} && -x $REFERENCE_BUILD/locent ]]; then
@@ -244,30 +254,34 @@ if want pipeline; then
   fi
   bench pipeline-default 40 --backend cuda --N 100001 --instances 1 --no-baseline --dense-size 0 \
     --fbp-N 0
-  # The others' weights read a pair a lane (LOCENT_PIPELINE_READS=spread) and the counts from
-  # columns copied into shared memory (LOCENT_PIPELINE_COUNT=staged), each where its tests
-  # passed; the counts on the tensor cores, the longer window.
-  spread=lane staged=popc
-  grep -q '^pipeline-spread-tests|pass' <(printf '%s\n' "${rows[@]}") && spread=spread
-  grep -q '^pipeline-staged-tests|pass' <(printf '%s\n' "${rows[@]}") && staged=staged
-  for what in popc:192:spread staged:192:lane staged:192:spread popc:448:spread tensor:192:lane \
-    tensor:448:spread; do
-    IFS=: read -r count window reads <<<"$what"
-    [[ $reads == spread && $spread != spread ]] && continue
-    [[ $count == staged && $staged != staged ]] && continue
-    LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window LOCENT_PIPELINE_READS=$reads bench \
-      "pipeline-$count-w$window-$reads" 40 --backend cuda --N 100001 --instances 1 --no-baseline \
-      --dense-size 0 --fbp-N 0 --cluster 16
+  # The variants, each only where its tests passed (count:window:reads:move), the likeliest
+  # winners first.
+  passed() { grep -q "^pipeline-$1-tests|pass" <(printf '%s\n' "${rows[@]}"); }
+  usable() {  # usable COUNT READS MOVE
+    { [[ $1 != staged ]] || passed staged; } && { [[ $2 != spread ]] || passed spread; } &&
+      { [[ $3 != interleaved ]] || passed interleaved; }
+  }
+  for what in popc:192:lane:interleaved popc:192:spread:word popc:192:spread:interleaved \
+    staged:192:lane:word staged:192:spread:interleaved staged:192:lane:interleaved \
+    popc:448:spread:interleaved; do
+    IFS=: read -r count window reads move <<<"$what"
+    usable "$count" "$reads" "$move" || continue
+    LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window LOCENT_PIPELINE_READS=$reads \
+      LOCENT_PIPELINE_MOVE=$move bench "pipeline-$count-w$window-$reads-$move" 40 --backend cuda \
+      --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16
   done
-  for what in popc:192:lane popc:192:$spread $staged:192:$spread; do
-    IFS=: read -r count window reads <<<"$what"
-    label="phases pipeline $count w$window $reads"
+  for what in popc:192:lane:word popc:192:spread:interleaved staged:192:spread:interleaved; do
+    IFS=: read -r count window reads move <<<"$what"
+    usable "$count" "$reads" "$move" || continue
+    label="phases pipeline $count w$window $reads $move"
     over_budget "$label" && continue
     LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window LOCENT_PIPELINE_READS=$reads \
-      LOCENT_ROUNDS_PROFILE=1 timeout 40 "$build/locent" bench --backend cuda --N 100001 \
-      --instances 1 --cluster 16 --no-baseline --dense-size 0 --fbp-N 0 \
-      >"$out/probe-$count-$window-$reads.json" 2>"$out/probe-$count-$window-$reads.txt"
-    rows+=("$label|rc=$?|$(grep 'pipeline profile' "$out/probe-$count-$window-$reads.txt" | tail -1 | cut -d':' -f2-)")
+      LOCENT_PIPELINE_MOVE=$move LOCENT_ROUNDS_PROFILE=1 timeout 40 "$build/locent" bench \
+      --backend cuda --N 100001 --instances 1 --cluster 16 --no-baseline --dense-size 0 \
+      --fbp-N 0 >"$out/probe-$count-$window-$reads-$move.json" \
+      2>"$out/probe-$count-$window-$reads-$move.txt"
+    rows+=("$label|rc=$?|$(grep 'pipeline profile' "$out/probe-$count-$window-$reads-$move.txt" |
+      tail -1 | cut -d':' -f2-)")
   done
   # The reference again: the machine's drift over the call.
   if [[ -n ${REFERENCE_BUILD:-} && -x $REFERENCE_BUILD/locent ]]; then

@@ -1,0 +1,245 @@
+// Where a member-pipeline round's count and move time goes, measured apart from the kernel
+// (kernels/metropolis_pipeline.cu): one thread block of 512 threads on one SM does what a
+// replica does in a round, on data the size of the N = 100001, α = 0.6 instance, and thread 0
+// times it with clock64.
+//   count: 16 columns of 1876 words, each thread loading its words of all 16 before popcounting
+//          them (the default kernel's phase 2), a warp sum and a block barrier. The columns are
+//          taken from the whole 750 MB (as the sweep's random sites are), cold or read once
+//          before (the pipeline's followers find them in L2), from 200 columns (L2 and address
+//          translation warm), or 16 consecutive columns (a layout in step order);
+//          with or without the L2 prefetch of the next round's columns the kernel issues.
+//   move:  one accepted flip's move of the stabilities' 18 bit planes in shared memory, the
+//          thread's words one after another (move_sliced_word, the default kernel's) or plane
+//          by plane together (move_sliced_words, LOCENT_PIPELINE_MOVE=interleaved).
+// The kernel's phase counters (LOCENT_ROUNDS_PROFILE=1) give count ≈ 9k and a move ≈ 7.5k cycles
+// on an H200; what this probe gives for the same work says which part of that is the memory
+// system's and which the kernel's. Prints a table; exit 2 without a device of compute
+// capability 9.0 or later.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <vector>
+
+#include "locent/sliced_stabilities.hpp"
+
+namespace {
+
+constexpr int kThreads = 512;
+constexpr int kSteps = 16;          // columns a round (kMaxPipelineSteps)
+constexpr int kSites = 100001;      // N
+constexpr int kWords = 1876;        // pattern words of P = 60000 (64-bit aligned)
+constexpr int kPlanes = 18;         // stability_planes(100001)
+constexpr int kResident = 200;      // columns of the warm set (1.5 MB)
+
+enum Layout { kRandom = 0, kResident_ = 1, kOrdered = 2 };
+
+__device__ __forceinline__ std::uint32_t mix(std::uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+
+// Step j's column under a layout (seed picks the sequence).
+__device__ __forceinline__ std::uint32_t site_of(int layout, std::uint32_t seed, int j) {
+  if (layout == kOrdered) return (seed + std::uint32_t(j)) % kSites;
+  const std::uint32_t h = mix(seed * 0x9e3779b9u + std::uint32_t(j));
+  return layout == kResident_ ? h % kResident : h % kSites;
+}
+
+__device__ __forceinline__ int warp_sum(int v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// `rounds` rounds of 16 columns; out[0] += cycles, out[1] += rounds timed, out[2] a checksum.
+__global__ void __launch_bounds__(kThreads, 1)
+    count_probe(const std::uint32_t* columns, int layout, std::uint32_t seed, int rounds,
+                int prefetch, unsigned long long* out) {
+  __shared__ int partial[kThreads / 32][kSteps];
+  __shared__ std::uint32_t sets[2][kWords];
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  for (int w = tid; w < kWords; w += kThreads) {
+    sets[0][w] = mix(w) | 0x11111111u;
+    sets[1][w] = mix(w + 7) & 0x0f0f0f0fu;
+  }
+  __syncthreads();
+  long long total = 0;
+  int check = 0;
+  for (int r = 0; r < rounds; ++r) {
+    const long long start = clock64();
+    if (prefetch) {  // the next round's columns on their way to L2, as the kernel does
+      constexpr int kLines = (4 * kWords + 127) / 128;
+      for (int e = tid; e < kSteps * kLines; e += kThreads) {
+        const int u = e / kLines, line = e - u * kLines;
+        const std::uint32_t* p =
+            columns + std::size_t(site_of(layout, seed, (r + 1) * kSteps + u)) * kWords + 32 * line;
+        asm volatile("prefetch.global.L2 [%0];\n" ::"l"(p));
+      }
+    }
+    int acc[kSteps];
+    std::uint32_t col[kSteps];
+#pragma unroll
+    for (int t = 0; t < kSteps; ++t) {
+      acc[t] = 0;
+      col[t] = site_of(layout, seed, r * kSteps + t) * std::uint32_t(kWords);
+    }
+    for (int w = tid; w < kWords; w += kThreads) {
+      const std::uint32_t wa = sets[0][w], wb = sets[1][w];
+      std::uint32_t x[kSteps];
+#pragma unroll
+      for (int t = 0; t < kSteps; ++t) x[t] = __ldg(columns + col[t] + w);
+#pragma unroll
+      for (int t = 0; t < kSteps; ++t) acc[t] += __popc(x[t] & wa) + __popc(x[t] & wb);
+    }
+#pragma unroll
+    for (int t = 0; t < kSteps; ++t) {
+      const int v = warp_sum(acc[t]);
+      if (lane == 0) partial[warp][t] = v;
+    }
+    __syncthreads();
+    if (tid < kSteps)
+      for (int q = 0; q < kThreads / 32; ++q) check += partial[q][tid];
+    __syncthreads();
+    total += clock64() - start;
+  }
+  if (tid == 0) {
+    atomicAdd(out, static_cast<unsigned long long>(total));
+    atomicAdd(out + 1, static_cast<unsigned long long>(rounds));
+  }
+  if (tid < kSteps) atomicAdd(out + 2, static_cast<unsigned long long>(check));
+}
+
+// `moves` moves of the planes (shared memory) by a random column each; out as above.
+__global__ void __launch_bounds__(kThreads, 1)
+    move_probe(const std::uint32_t* columns, int interleaved, int moves, int planes, int pw,
+               unsigned long long* out) {
+  // planes and pw are arguments, as in the kernel: with both known, the compiler tells the
+  // planes apart and overlaps the reads itself, which the kernel's code does not get.
+  extern __shared__ std::uint32_t plane[];  // planes × pw, then the two sets
+  std::uint32_t* sa = plane + planes * pw;
+  std::uint32_t* sb = sa + pw;
+  __shared__ int sizes[2];
+  const int tid = threadIdx.x, lane = tid & 31;
+  for (int e = tid; e < planes * pw; e += kThreads) plane[e] = mix(e);
+  if (tid < 2) sizes[tid] = 0;
+  __syncthreads();
+  long long total = 0;
+  for (int m = 0; m < moves; ++m) {
+    const long long start = clock64();
+    const std::uint32_t* col = columns + std::size_t(site_of(kResident_, 99, m)) * pw;
+    const bool was_plus = m & 1;
+    int count_a = 0, count_b = 0;
+    constexpr int kInFlight = 4;
+    for (int w0 = tid; w0 < pw; w0 += kInFlight * kThreads) {
+      std::uint32_t drops[kInFlight];
+      int words = 0;
+#pragma unroll
+      for (int q = 0; q < kInFlight; ++q) {
+        const int w = w0 + q * kThreads;
+        const std::uint32_t x = w < pw ? __ldg(col + w) : 0u;
+        drops[q] = was_plus ? x : ~x;
+        words += w < pw;
+      }
+      locent::SlicedSets<std::uint32_t> sets[kInFlight];
+      if (interleaved) {
+        locent::move_sliced_words<std::uint32_t, kInFlight>(plane + w0, kThreads, pw, planes,
+                                                            words, drops, true, sets);
+      } else {
+#pragma unroll
+        for (int q = 0; q < kInFlight; ++q)
+          if (q < words)
+            sets[q] = locent::move_sliced_word(plane + w0 + q * kThreads, pw, planes, drops[q],
+                                               true);
+      }
+#pragma unroll
+      for (int q = 0; q < kInFlight; ++q) {
+        const int w = w0 + q * kThreads;
+        if (w >= pw) break;
+        sa[w] = sets[q].a;
+        sb[w] = sets[q].b;
+        count_a += __popc(sets[q].a);
+        count_b += __popc(sets[q].b);
+      }
+    }
+    count_a = warp_sum(count_a);
+    count_b = warp_sum(count_b);
+    if (lane == 0) {
+      atomicAdd(&sizes[0], count_a);
+      atomicAdd(&sizes[1], count_b);
+    }
+    __syncthreads();
+    total += clock64() - start;
+  }
+  if (tid == 0) {
+    atomicAdd(out, static_cast<unsigned long long>(total));
+    atomicAdd(out + 1, static_cast<unsigned long long>(moves));
+    atomicAdd(out + 2, static_cast<unsigned long long>(sizes[0] + sizes[1]));
+  }
+}
+
+bool check(cudaError_t e, const char* what) {
+  if (e == cudaSuccess) return true;
+  std::fprintf(stderr, "probe_columns: %s: %s\n", what, cudaGetErrorString(e));
+  return false;
+}
+
+}  // namespace
+
+int main() {
+  int device = 0, major = 0, clock_khz = 0;
+  if (!check(cudaGetDevice(&device), "no device") ||
+      !check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "attribute"))
+    return 2;
+  cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, device);
+  cudaDeviceProp prop{};
+  cudaGetDeviceProperties(&prop, device);
+  if (major < 9) {
+    std::fprintf(stderr, "probe_columns: needs compute capability 9.0 or later\n");
+    return 2;
+  }
+  const std::size_t bytes = std::size_t(kSites) * kWords * 4;  // ≈ 750 MB
+  std::uint32_t* columns = nullptr;
+  unsigned long long* out = nullptr;
+  if (!check(cudaMalloc(&columns, bytes), "columns") || !check(cudaMalloc(&out, 24), "out"))
+    return 1;
+  cudaMemset(columns, 0x5a, bytes);
+  std::printf("probe_columns on %s (%d SMs, L2 %d MB): N = %d, %d pattern words a column\n",
+              prop.name, prop.multiProcessorCount, prop.l2CacheSize >> 20, kSites, kWords);
+  std::printf("%-44s %12s\n", "what (one block of 512 threads)", "cycles");
+  const auto count = [&](const char* what, int layout, std::uint32_t seed, int rounds,
+                         int prefetch, int blocks, bool warm) {
+    unsigned long long host[3] = {};
+    if (warm) count_probe<<<blocks, kThreads>>>(columns, layout, seed, rounds, prefetch, out);
+    cudaMemset(out, 0, 24);
+    count_probe<<<blocks, kThreads>>>(columns, layout, seed, rounds, prefetch, out);
+    if (!check(cudaMemcpy(host, out, 24, cudaMemcpyDeviceToHost), what)) return;
+    std::printf("%-44s %12.0f  a round of 16 columns\n", what, double(host[0]) / double(host[1]));
+  };
+  // 128 rounds: 2048 columns, 15 MB, which a warm pass leaves in L2.
+  count("count, random columns, cold", kRandom, 1, 128, 0, 1, false);
+  count("count, random columns, cold, prefetched", kRandom, 2, 128, 1, 1, false);
+  count("count, random columns, read before", kRandom, 3, 128, 0, 1, true);
+  count("count, random columns, read before, 7 SMs", kRandom, 4, 128, 0, 7, true);
+  count("count, 200 columns, read before", kResident_, 5, 128, 0, 1, true);
+  count("count, consecutive columns, cold, prefetched", kOrdered, 60000, 128, 1, 1, false);
+  count("count, consecutive columns, read before", kOrdered, 60000, 128, 0, 1, true);
+  const int smem = (kPlanes + 2) * kWords * 4;
+  cudaFuncSetAttribute(move_probe, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  for (int interleaved = 0; interleaved < 2; ++interleaved) {
+    unsigned long long host[3] = {};
+    cudaMemset(out, 0, 24);
+    move_probe<<<1, kThreads, smem>>>(columns, interleaved, 256, kPlanes, kWords, out);
+    const char* what = interleaved ? "move, words plane by plane (interleaved)"
+                                   : "move, word after word (default)";
+    if (!check(cudaMemcpy(host, out, 24, cudaMemcpyDeviceToHost), what)) return 1;
+    std::printf("%-44s %12.0f  a move (columns in L2)\n", what, double(host[0]) / double(host[1]));
+  }
+  std::printf("SM clock %d MHz\n", clock_khz / 1000);
+  cudaFree(columns);
+  cudaFree(out);
+  return check(cudaGetLastError(), "launch") ? 0 : 1;
+}
