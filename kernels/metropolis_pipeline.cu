@@ -75,17 +75,41 @@ struct PipelineArgs {
   int* restart;
   bool table_in_shared;
   unsigned long long* profile;  // 2 × kSlots, or null
+  // kOptionSplit: the pattern words of a replica's first part (its lead block's); the rest are
+  // its second block's.
+  int split_words;
+};
+
+// kOptionSplit: a block's mail box (PipelineLayout::mail), in 32-bit words. A block writes its
+// own box and the other block of its replica reads it (the members' progress and weights go the
+// same way), a sequence number last.
+enum PipelineMail {
+  kMailHits = 0,        // the helper's counts for the round's steps (kMaxPipelineSteps)
+  kMailSizeA = 16,      // and its sets' sizes
+  kMailSizeB = 17,
+  kMailCountsSeq = 18,  // the round they are for
+  kMailDecided = 20,    // the lead's decisions: steps decided,
+  kMailMoved = 21,      // whether it moved,
+  kMailSite = 22,       // the site and
+  kMailWasPlus = 23,    // its weight before the flip,
+  kMailStop = 24,       // whether the sweep stops here
+  kMailDecisionSeq = 25,
+  kMailErrors = 26,     // the launch's end: the helper's errors and sizes (plain stores, read
+  kMailEndSizeA = 27,   // after a cluster barrier)
+  kMailEndSizeB = 28,
+  kPipelineMailWords = 32
 };
 
 // The carve-up of dynamic shared memory, in bytes from the start; the same on host and device.
 struct PipelineLayout {
   std::size_t stabilities = 0, set_a = 0, set_b = 0, weights = 0, sites = 0, words = 0;
   std::size_t previous = 0;
-  std::size_t partial = 0, table = 0, bars = 0, staging = 0, bytes = 0;
+  std::size_t partial = 0, table = 0, bars = 0, staging = 0, mail = 0, bytes = 0;
   // staging_slots (kCountStaged): that many columns of pattern_words words, and a completion
-  // barrier (mbarrier, 8 bytes) each.
+  // barrier (mbarrier, 8 bytes) each. mail (kOptionSplit): kPipelineMailWords words through which
+  // a replica's two blocks hand each other counts and decisions. pattern_words: a block's.
   LOCENT_HD PipelineLayout(int pattern_words, int weight_words, int planes,
-                           std::size_t table_words, int staging_slots = 0) {
+                           std::size_t table_words, int staging_slots = 0, bool mail_box = false) {
     std::size_t at = 0;
     const auto take = [&at](std::size_t size) {
       const std::size_t here = at;
@@ -103,12 +127,15 @@ struct PipelineLayout {
     table = take(4 * table_words);
     bars = take(std::size_t(8) * staging_slots);
     staging = take(std::size_t(4) * pattern_words * staging_slots);
+    mail = take(mail_box ? 4 * kPipelineMailWords : 0);
     bytes = at;
   }
 };
 
-// The staged count keeps a thread's set words in registers: at most this many a thread.
+// The staged count keeps a thread's set words in registers: at most this many a thread (a
+// replica's block holds half the words with kOptionSplit: fewer registers, no spills).
 constexpr int kStagedSetWords = 6;
+constexpr int kStagedSetWordsSplit = 3;
 
 // The kernel's own device helpers, compiled for compute capability 9.0 only (as its body).
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -211,22 +238,25 @@ __device__ __forceinline__ void count_on_tensor_cores(const std::uint32_t* colum
   }
 }
 
-// Phase 2 from shared memory (kCountStaged): the round's m columns copied in by the bulk-copy
+// Phase 2 from shared memory (kCountStaged): the round's m columns (pw words each, `stride` words
+// apart: a part's share of each column with kOptionSplit) copied in by the bulk-copy
 // engine into `slots` slots (thread 0 issues a copy a column, no register or L1 line held for
 // the bytes in flight), each counted once its barrier completes, a thread its words against its
 // set words (kept in registers). `phases` (bit q: the parity slot q's barrier completes next)
-// is updated alike in every thread. Needs pw a multiple of 4 and at most kStagedSetWords words a
+// is updated alike in every thread. Needs pw a multiple of 4 and at most kSetWords words a
 // thread (metropolis_pipeline_shape checks both). Every copy has completed when it returns; the
 // caller must take a block barrier before the next call.
-__device__ __forceinline__ void count_staged(const std::uint32_t* columns, const std::uint32_t* sa,
-                                             const std::uint32_t* sb, int pw, const int* ring_site,
+template <int kSetWords>
+__device__ __forceinline__ void count_staged(const std::uint32_t* columns, int stride,
+                                             const std::uint32_t* sa, const std::uint32_t* sb,
+                                             int pw, const int* ring_site,
                                              int pos, int m, int slots, std::uint64_t* bars,
                                              std::uint32_t* staging, std::uint32_t& phases,
                                              int* partial) {
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, threads = blockDim.x;
-  std::uint32_t wa[kStagedSetWords], wb[kStagedSetWords];
+  std::uint32_t wa[kSetWords], wb[kSetWords];
 #pragma unroll
-  for (int i = 0; i < kStagedSetWords; ++i) {
+  for (int i = 0; i < kSetWords; ++i) {
     const int w = tid + i * threads;
     wa[i] = w < pw ? sa[w] : 0u;
     wb[i] = w < pw ? sb[w] : 0u;
@@ -235,7 +265,7 @@ __device__ __forceinline__ void count_staged(const std::uint32_t* columns, const
   // Step u's column into slot u mod slots (thread 0).
   const auto issue = [&](int u, int slot) {
     const std::uint32_t* from =
-        columns + std::size_t(ring_site[(pos + u) & kRingMask]) * std::size_t(pw);
+        columns + std::size_t(ring_site[(pos + u) & kRingMask]) * std::size_t(stride);
     mbarrier_expect_bytes(bars + slot, static_cast<int>(bytes));
     bulk_copy_to_shared(staging + std::size_t(slot) * pw, from, bytes, bars + slot);
   };
@@ -251,7 +281,7 @@ __device__ __forceinline__ void count_staged(const std::uint32_t* columns, const
     const std::uint32_t* col = staging + std::size_t(slot) * pw;
     int c = 0;
 #pragma unroll
-    for (int i = 0; i < kStagedSetWords; ++i) {
+    for (int i = 0; i < kSetWords; ++i) {
       const int w = tid + i * threads;
       if (w < pw) {
         const std::uint32_t x = col[w];
@@ -277,9 +307,12 @@ __device__ __forceinline__ void count_staged(const std::uint32_t* columns, const
 // weights read a (member, step) pair a lane, every lane of warp 0 busy, instead of lane b reading
 // all of member b's steps (LOCENT_PIPELINE_READS=spread); kOptionInterleavedMove, a thread's
 // pattern words moved together plane by plane (move_sliced_words), not one after another
-// (LOCENT_PIPELINE_MOVE=interleaved).
-enum PipelineOption { kOptionSpreadReads = 1, kOptionInterleavedMove = 2 };
-constexpr int kPipelineOptions = 4;  // every combination of the bits
+// (LOCENT_PIPELINE_MOVE=interleaved); kOptionSplit, each replica on two blocks (two SMs), each
+// counting and moving half of its pattern words, the first (the lead) deciding, the second (its
+// helper) handing it its counts and taking its decisions through their mail boxes
+// (LOCENT_PIPELINE_PARTS=2; traced coupling, popcount or staged counts).
+enum PipelineOption { kOptionSpreadReads = 1, kOptionInterleavedMove = 2, kOptionSplit = 4 };
+constexpr int kPipelineOptions = 8;  // every combination of the bits
 
 // kCount: phase 2 by popcounts of column words loaded from global memory (kCountPopc), on the
 // 1-bit tensor cores (kCountTensor, count_on_tensor_cores), or by popcounts of columns copied
@@ -290,6 +323,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   constexpr bool kSpreadReads = (kOptions & kOptionSpreadReads) != 0;
   constexpr bool kInterleavedMove = (kOptions & kOptionInterleavedMove) != 0;
+  constexpr bool kSplit = (kOptions & kOptionSplit) != 0;
+  static_assert(!kSplit || kCount != kCountTensor, "the split counts by popcounts");
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ unsigned progress;  // steps of this sweep decided: read by the other members
   // Written by one thread between two block barriers and read by all between the next two: the
@@ -305,12 +340,21 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
 
   const bool traced = !bt.explicit_centre, flips = bt.flip_energy;
   const int y = bt.replicas, members = traced ? y : y + 1;
-  const int a = static_cast<int>(cluster.block_rank());
-  const int b = blockIdx.x / members;
+  // kSplit: blocks members .. 2 · members − 1 are the replicas' second parts (helpers), block
+  // members + a replica a's; a block's `a` is its member's, and the members' ranks stay theirs.
+  const int blocks = kSplit ? 2 * members : members;
+  const int rank = static_cast<int>(cluster.block_rank());
+  const bool helper = kSplit && rank >= members;
+  const int a = helper ? rank - members : rank;
+  const int b = blockIdx.x / blocks;
   InstanceStatus* status = bt.status + b;
   if (status->solved) return;  // the same for every block of the cluster
 
   const int n = bt.sites, p = bt.patterns, pw = bt.pattern_words, nw = bt.weight_words;
+  // The block's pattern words [part_w0, part_w0 + part_pw): with kSplit the lead's are the first
+  // pa.split_words, its helper's the rest; else all.
+  const int part_w0 = helper ? pa.split_words : 0;
+  const int part_pw = kSplit ? (helper ? pw - pa.split_words : pa.split_words) : pw;
   const int rw = bt.input_words;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, warps = blockDim.x >> 5;
   const int threads = blockDim.x;
@@ -319,8 +363,9 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   const std::uint32_t full = 0xffffffffu;
 
   const int planes = stability_planes(n);
-  const PipelineLayout lay(pw, nw, planes, pa.table_in_shared ? ch.table_stride : 0,
-                           kCount == kCountStaged ? pa.staging_slots : 0);
+  const PipelineLayout lay(kSplit ? pa.split_words : pw, nw, planes,
+                           pa.table_in_shared ? ch.table_stride : 0,
+                           kCount == kCountStaged ? pa.staging_slots : 0, kSplit);
   // kCountStaged: the parity each slot's barrier completes next, a bit a slot (every thread
   // keeps the same copy).
   std::uint32_t staged_phases = 0;
@@ -332,7 +377,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
     }
     // (the barrier after the load below makes the initialized barriers visible to every thread)
   }
-  // Plane k of pattern word w's stabilities (sliced_stabilities.hpp) at plane[k · pw + w].
+  // Plane k of pattern word w's stabilities (sliced_stabilities.hpp) at plane[k · part_pw + w],
+  // w counted from part_w0; so the sets.
   std::uint32_t* plane = reinterpret_cast<std::uint32_t*>(smem + lay.stabilities);
   // The patterns of word w, as a mask (pads left out; a word may hold only pads).
   const auto live_mask = [p](int w) { return pattern_word_mask(p, w); };
@@ -344,6 +390,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   int* ring_previous = reinterpret_cast<int*>(smem + lay.previous);  // pipeline_previous_visit
   int* partial = reinterpret_cast<int*>(smem + lay.partial);
   std::uint32_t* shared_table = reinterpret_cast<std::uint32_t*>(smem + lay.table);
+  std::uint32_t* mail = reinterpret_cast<std::uint32_t*>(smem + lay.mail);  // kSplit
 
   const std::uint32_t* columns = bt.columns + std::size_t(b) * bt.inputs * pw;
   const std::uint32_t* rows = bt.rows + std::size_t(b) * p * rw;
@@ -372,20 +419,43 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   for (int w = tid; w < nw; w += threads) wts[w] = global_weights[w];
   if (replica) {
     // A warp a pattern word, a lane a pattern: the planes by ballots.
-    for (int w = warp; w < pw; w += warps) {
-      const int mu = 32 * w + lane;
+    for (int w = warp; w < part_pw; w += warps) {
+      const int mu = 32 * (part_w0 + w) + lane;
       const int d = mu < p ? global_stab[mu] : 0;
       for (int k = 0; k < planes; ++k) {
         const std::uint32_t bits = __ballot_sync(full, stability_bit(d, k));
-        if (lane == 0) plane[k * pw + w] = bits;
+        if (lane == 0) plane[k * part_pw + w] = bits;
       }
     }
-    for (int w = tid; w < pw; w += threads) {
-      sa[w] = bt.set_a[ra * pw + w];
-      sb[w] = bt.set_b[ra * pw + w];
+    for (int w = tid; w < part_pw; w += threads) {
+      sa[w] = bt.set_a[ra * pw + part_w0 + w];
+      sb[w] = bt.set_b[ra * pw + part_w0 + w];
+    }
+    if constexpr (kSplit) {  // each part's sets' sizes, the lead's ΔE their sum
+      int count_a = 0, count_b = 0;
+      for (int w = tid; w < part_pw; w += threads) {
+        count_a += __popc(sa[w] & live_mask(part_w0 + w));
+        count_b += __popc(sb[w] & live_mask(part_w0 + w));
+      }
+      count_a = warp_sum(count_a);
+      count_b = warp_sum(count_b);
+      if (lane == 0) {
+        atomicAdd(&new_size_a, count_a);
+        atomicAdd(&new_size_b, count_b);
+      }
     }
   }
+  if constexpr (kSplit)
+    if (tid < kPipelineMailWords) mail[tid] = 0;  // no sequence number yet
   __syncthreads();
+  if constexpr (kSplit) {
+    if (tid == 0 && replica) {
+      size_a = new_size_a;
+      size_b = new_size_b;
+      new_size_a = 0;
+      new_size_b = 0;
+    }
+  }
   // Thread 0's counters for this launch; the trace's are the status's plus every member's.
   const std::uint64_t accepted_at_start = status->accepted;
   std::uint64_t proposals = 0, accepted = 0, proposals_before = 0, accepted_before = 0;
@@ -396,8 +466,9 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   cluster.sync();  // every block of the cluster exists before any reads another's memory
   // LOCENT_ROUNDS_PROFILE: thread 0's cycles by phase (row 0: member 0, row 1: the last member).
   __shared__ unsigned long long cycles[kSlots];
-  const int profile_row =
-      pa.profile != nullptr && b == 0 ? (a == 0 ? 0 : a == members - 1 ? 1 : -1) : -1;
+  const int profile_row = pa.profile != nullptr && b == 0 && !helper
+                              ? (a == 0 ? 0 : a == members - 1 ? 1 : -1)
+                              : -1;
   if (profile_row >= 0 && tid == 0)
     for (int q = 0; q < kSlots; ++q) cycles[q] = 0;
   long long mark_at = clock64();
@@ -411,6 +482,33 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
     peer_progress_at = shared_cluster_address(&progress, lane);
     peer_weights_at = shared_cluster_address(wts, lane);
   }
+  // kSplit: the other part's mail box, and the rounds so far (the same in both parts: the
+  // sequence number of a round's messages).
+  std::uint32_t partner_mail_at = 0;
+  unsigned round_seq = 0;
+  if constexpr (kSplit) partner_mail_at = shared_cluster_address(mail, helper ? a : members + a);
+  // Until the other part's message of this round is in: the sequence number by relaxed loads,
+  // then an acquire fence (every lane that reads the message takes its own).
+  const auto wait_mail = [&](int seq_word) {
+    long long spins = 0;
+    // (A helper waits out its lead's whole round, itself bounded by kSpinLimit polls: a larger
+    // bound here.)
+    while (load_relaxed_shared_cluster(partner_mail_at + 4u * seq_word) != round_seq)
+      if (++spins > 16 * kSpinLimit) __trap();
+    fence_acquire_shared_cluster();
+  };
+  const auto partner_word = [&](int word) -> int {
+    return static_cast<int>(load_relaxed_shared_cluster(partner_mail_at + 4u * word));
+  };
+  // The lead's decisions of this round, for its helper (lane 0 of warp 0).
+  const auto publish_decisions = [&](int decided, bool moved, int site, bool was_plus, bool stop) {
+    mail[kMailDecided] = static_cast<std::uint32_t>(decided);
+    mail[kMailMoved] = moved;
+    mail[kMailSite] = static_cast<std::uint32_t>(site);
+    mail[kMailWasPlus] = was_plus;
+    mail[kMailStop] = stop;
+    store_release_shared_cta(mail + kMailDecisionSeq, round_seq);
+  };
   // Another member's progress, polled (relaxed), or acquired: the fence orders the reads of
   // its weights after the load (both in the cluster's shared memory, all the fence covers).
   const auto poll_progress = [&]() -> int {
@@ -476,9 +574,11 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
     // Warp 0, lane 0: the restart flag as loaded during the previous round's decisions, so that
     // no round waits at its first barrier for a load from global memory (a round late at most:
     // a stopped launch's state is never written back).
-    int next_stop = warp == 0 && lane == 0 ? load_flag(restart) : 0;
+    // A helper follows its lead's decisions, stops included, and never reads the flag.
+    int next_stop = warp == 0 && lane == 0 && !helper ? load_flag(restart) : 0;
 
     while (pos < n) {
+      if constexpr (kSplit) ++round_seq;
       // 1. The ring up to 2k steps ahead (at a sweep's start; later rounds find it filled by
       // the warps that do not decide, phase 3), and the stop flag.
       const int target = min(n, pos + 2 * k);
@@ -487,7 +587,11 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
         if (lane == 0) fill_stop = next_stop;
       }
       __syncthreads();
-      if (fill_stop) break;
+      if (fill_stop) {
+        if constexpr (kSplit)
+          if (tid == 0 && replica) publish_decisions(0, false, 0, false, true);  // the helper's
+        break;
+      }
       if (filled < target) {  // the same in every thread
         find_previous(filled, target, tid, threads);
         filled = target;
@@ -496,10 +600,12 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
       mark(kFill);
       const int m = min(k, n - pos);
       if (replica) {  // the next round's columns on their way to L2
-        const int lines = (4 * pw + 127) / 128, ahead = max(0, min(n, pos + 2 * k) - (pos + k));
+        const int lines = (4 * part_pw + 127) / 128;
+        const int ahead = max(0, min(n, pos + 2 * k) - (pos + k));
         for (int e = tid; e < ahead * lines; e += threads) {
           const int u = e / lines, line = e - u * lines;
-          prefetch_l2(columns + std::size_t(ring_site[(pos + k + u) & kRingMask]) * pw + 32 * line);
+          prefetch_l2(columns + std::size_t(ring_site[(pos + k + u) & kRingMask]) * pw + part_w0 +
+                      32 * line);
         }
       }
 
@@ -512,7 +618,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           for (int q = 0; q < warps; ++q) hits += partial[q * kMaxPipelineSteps + lane];
         mark(kCount);
       } else if (replica && kCount == kCountStaged) {
-        count_staged(columns, sa, sb, pw, ring_site, pos, m, pa.staging_slots,
+        count_staged<kSplit ? kStagedSetWordsSplit : kStagedSetWords>(
+            columns + part_w0, pw, sa, sb, part_pw, ring_site, pos, m, pa.staging_slots,
                      reinterpret_cast<std::uint64_t*>(smem + lay.bars),
                      reinterpret_cast<std::uint32_t*>(smem + lay.staging), staged_phases, partial);
         __syncthreads();
@@ -527,19 +634,19 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           acc[t] = 0;
           col[t] = std::uint32_t(ring_site[(pos + min(t, m - 1)) & kRingMask]) * std::uint32_t(pw);
         }
-        for (int w = tid; w < pw; w += threads) {
+        for (int w = tid; w < part_pw; w += threads) {
           const std::uint32_t wa = sa[w], wb = sb[w];
           // Every load in flight before the first is used: loads taken only where t < m were
           // issued two at a time, each pair waiting out the L2 latency (disassembly). A step
           // past m loads step m − 1's column word again, an L1 hit, and is not counted.
           std::uint32_t x[kMaxPipelineSteps];
 #pragma unroll
-          for (int t = 0; t < kMaxPipelineSteps; ++t) x[t] = __ldg(columns + col[t] + w);
-          // In the spread-reads kernel, a warp barrier between the loads and their first use
-          // keeps ptxas from moving loads down between the popcounts, as it did there (and in
-          // the default kernel when registers got scarce elsewhere: bench/sass-check.sh). The
-          // default kernel keeps its measured code, grouped without it.
-          if constexpr (kSpreadReads) __syncwarp();
+          for (int t = 0; t < kMaxPipelineSteps; ++t) x[t] = __ldg(columns + col[t] + part_w0 + w);
+          // In the spread-reads and split kernels, a warp barrier between the loads and their
+          // first use keeps ptxas from moving loads down between the popcounts, as it did there
+          // (and in the default kernel when registers got scarce elsewhere:
+          // bench/sass-check.sh). The default kernel keeps its measured code, grouped without it.
+          if constexpr (kSpreadReads || kSplit) __syncwarp();
 #pragma unroll
           for (int t = 0; t < kMaxPipelineSteps; ++t)
             if (t < m) acc[t] += __popc(x[t] & wa) + __popc(x[t] & wb);
@@ -556,9 +663,35 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           for (int q = 0; q < warps; ++q) hits += partial[q * kMaxPipelineSteps + lane];
         mark(kCount);
       }
+      // kSplit: the helper hands its counts (warp 0, lane t: step pos + t's over its words) and
+      // its sets' sizes to its lead, which adds them to its own (the wait counted in `count`).
+      int partner_a = 0, partner_b = 0;  // the lead's warp 0: the helper's sets' sizes
+      if constexpr (kSplit) {
+        if (warp == 0 && replica && helper) {
+          // Lane 0 writes every word of the message itself, so that its release covers them.
+#pragma unroll
+          for (int u = 0; u < kMaxPipelineSteps; ++u) {
+            const int v = __shfl_sync(full, hits, u);
+            if (lane == 0) mail[kMailHits + u] = static_cast<std::uint32_t>(v);
+          }
+          if (lane == 0) {
+            mail[kMailSizeA] = static_cast<std::uint32_t>(size_a);
+            mail[kMailSizeB] = static_cast<std::uint32_t>(size_b);
+            store_release_shared_cta(mail + kMailCountsSeq, round_seq);
+          }
+        } else if (warp == 0 && replica) {
+          wait_mail(kMailCountsSeq);
+          const int theirs = lane < m ? partner_word(kMailHits + lane) : 0;
+          partner_a = partner_word(kMailSizeA);
+          partner_b = partner_word(kMailSizeB);
+          hits += theirs;
+          mark(kCount);
+        }
+      }
 
       // 3. The decisions, in warp 0; meanwhile the other warps fill the ring up to 3k steps
-      // ahead, their previous visits after a barrier of their own.
+      // ahead, their previous visits after a barrier of their own. A helper's warp 0 takes its
+      // lead's decisions instead.
       const int ahead = max(filled, min(n, pos + 3 * k));
       if (warp != 0) {
         const int helpers = threads - 32;
@@ -566,6 +699,23 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
         __syncwarp();  // bar.sync wants whole warps
         asm volatile("bar.sync 1, %0;\n" ::"r"(helpers) : "memory");
         find_previous(filled, ahead, tid - 32, helpers);
+      } else if (helper) {
+        wait_mail(kMailDecisionSeq);
+        const int decided = partner_word(kMailDecided);
+        const bool moved = partner_word(kMailMoved) != 0;
+        const int site = partner_word(kMailSite);
+        const bool was_plus = partner_word(kMailWasPlus) != 0;
+        const bool stop = partner_word(kMailStop) != 0;
+        // The lead's counters, kept alike: this sweep's count-ahead comes from them.
+        proposals += static_cast<std::uint64_t>(decided);
+        accepted += moved;
+        if (lane == 0) {
+          ctrl_moved = moved;
+          ctrl_site = site;
+          ctrl_was_plus = was_plus;
+          ctrl_decided = decided;
+          if (stop) ctrl_stop = 1;
+        }
       } else {
         int t = 0;
         bool moved = false, stop = false;
@@ -722,7 +872,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
               step.replica_plus = others | (replica ? std::uint32_t(own) << a : 0u);
               step.centre_plus = replica ? (!traced && ((centre_plus >> lane) & 1u)) : own;
               // ΔE needs only |A ∩ col| + |B ∩ col| (metropolis_rules.hpp: flip_delta_energy).
-              de = replica ? flip_delta_energy(own, hit, 0, size_a, size_b) : 0;
+              de = replica ? flip_delta_energy(own, hit, 0, size_a + partner_a, size_b + partner_b)
+                           : 0;
               const std::uint32_t word = ring_word[j & kRingMask];
               const auto random_at = [word](int, std::uint32_t) { return word; };
               accept = proposal_accepted(step, j, a, y, traced, de, view, random_at);
@@ -766,6 +917,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           if (lane == 0) store_release_shared_cta(&progress, static_cast<unsigned>(pos + t));
         }
         if (lane == 0) {
+          if constexpr (kSplit) publish_decisions(t, moved, flip_site, flip_plus, stop);
           ctrl_moved = moved;
           ctrl_site = flip_site;
           ctrl_was_plus = flip_plus;
@@ -783,7 +935,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
       if (replica && ctrl_moved) {
         const int site = ctrl_site;
         const bool was_plus = ctrl_was_plus != 0;
-        const std::uint32_t* col = columns + std::size_t(site) * pw;
+        const std::uint32_t* col = columns + std::size_t(site) * pw + part_w0;
         int count_a = 0, count_b = 0;
         // A thread's column words (up to 4) all loaded before the first move, so that one L2
         // latency, not one a word, is waited out.
@@ -792,25 +944,25 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           // The thread's words plane by plane: each plane's reads of all of them before its
           // writes, so that the reads overlap (one after another, each plane's read waits for
           // the previous plane's write: disassembly).
-          for (int w0 = tid; w0 < pw; w0 += kWordsInFlight * threads) {
+          for (int w0 = tid; w0 < part_pw; w0 += kWordsInFlight * threads) {
             std::uint32_t drops[kWordsInFlight];
             int words = 0;
 #pragma unroll
             for (int q = 0; q < kWordsInFlight; ++q) {
               const int w = w0 + q * threads;
-              const std::uint32_t x = w < pw ? __ldg(col + w) : 0u;
+              const std::uint32_t x = w < part_pw ? __ldg(col + w) : 0u;
               drops[q] = was_plus ? x : ~x;
-              words += w < pw;
+              words += w < part_pw;
             }
             SlicedSets<std::uint32_t> sets[kWordsInFlight];
             move_sliced_words<std::uint32_t, kWordsInFlight>(plane + w0, std::size_t(threads),
-                                                             std::size_t(pw), planes, words,
+                                                             std::size_t(part_pw), planes, words,
                                                              drops, flips, sets);
 #pragma unroll
             for (int q = 0; q < kWordsInFlight; ++q) {
               const int w = w0 + q * threads;
-              if (w >= pw) break;
-              const std::uint32_t mask = live_mask(w);
+              if (w >= part_pw) break;
+              const std::uint32_t mask = live_mask(part_w0 + w);
               const std::uint32_t word_a = sets[q].a & mask, word_b = sets[q].b & mask;
               sa[w] = word_a;
               sb[w] = word_b;
@@ -819,20 +971,20 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
             }
           }
         } else {
-          for (int w0 = tid; w0 < pw; w0 += kWordsInFlight * threads) {
+          for (int w0 = tid; w0 < part_pw; w0 += kWordsInFlight * threads) {
             std::uint32_t xs[kWordsInFlight];
 #pragma unroll
             for (int q = 0; q < kWordsInFlight; ++q) {
               const int w = w0 + q * threads;
-              xs[q] = w < pw ? __ldg(col + w) : 0u;
+              xs[q] = w < part_pw ? __ldg(col + w) : 0u;
             }
 #pragma unroll
             for (int q = 0; q < kWordsInFlight; ++q) {
               const int w = w0 + q * threads;
-              if (w >= pw) break;
+              if (w >= part_pw) break;
               const SlicedSets<std::uint32_t> sets = move_sliced_word(
-                  plane + w, std::size_t(pw), planes, was_plus ? xs[q] : ~xs[q], flips);
-              const std::uint32_t mask = live_mask(w);
+                  plane + w, std::size_t(part_pw), planes, was_plus ? xs[q] : ~xs[q], flips);
+              const std::uint32_t mask = live_mask(part_w0 + w);
               const std::uint32_t word_a = sets.a & mask, word_b = sets.b & mask;
               sa[w] = word_a;
               sb[w] = word_b;
@@ -849,7 +1001,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
         }
         // Not thread 0: its warp's release of the progress (a GPU-scope memory barrier in the
         // disassembly) would wait for this global atomic to reach L2 first.
-        if (tid == 32) atomicAdd(site_sums + site, was_plus ? -2 : 2);
+        if (tid == 32 && !helper) atomicAdd(site_sums + site, was_plus ? -2 : 2);
         __syncthreads();
         if (tid == 0) {
           size_a = new_size_a;
@@ -871,7 +1023,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
     // take the same path through the barriers below.
     cluster.sync();
     if (tid == 0) progress = 0;  // nobody reads it again before the next sweep's start
-    if (a == 0 && tid < members) *cluster.map_shared_rank(&ctrl_stop, tid) = load_flag(restart);
+    if (rank == 0 && tid < blocks) *cluster.map_shared_rank(&ctrl_stop, tid) = load_flag(restart);
     cluster.sync();
     if (ctrl_stop) break;
     const std::uint64_t done = sweep + 1;
@@ -879,9 +1031,9 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
     const bool record = ch.trace_every > 0 && done % ch.trace_every == 0;
     if (check || record) {
       // The centre's bits, a share of the words a member: the clipped majority of the replicas
-      // (S_i ≥ 0), or the explicit centre's.
+      // (S_i ≥ 0), or the explicit centre's. (Helpers have no share: their weights are not kept.)
       const int wshare = (nw + members - 1) / members, w0 = a * wshare, w1 = min(nw, w0 + wshare);
-      for (int w = w0 + tid; w < w1; w += threads) {
+      for (int w = w0 + tid; w < w1 && !helper; w += threads) {
         std::uint32_t word = 0;
         if (traced) {
           int plus[32];
@@ -903,11 +1055,13 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
       cluster.sync();
       // This replica's errors and distance to the centre; the centre's errors over a share of the
       // patterns.
+      // (A helper: its words' errors only.)
       if (replica) {
         int errors = 0, distance = 0;
-        for (int w = tid; w < pw; w += threads)  // the sign plane
-          errors += __popc(plane[(planes - 1) * pw + w] & live_mask(w));
-        for (int w = tid; w < nw; w += threads) distance += __popc(wts[w] ^ centre_bits[w]);
+        for (int w = tid; w < part_pw; w += threads)  // the sign plane
+          errors += __popc(plane[(planes - 1) * part_pw + w] & live_mask(part_w0 + w));
+        for (int w = tid; w < nw && !helper; w += threads)
+          distance += __popc(wts[w] ^ centre_bits[w]);
         errors = warp_sum(errors);
         distance = warp_sum(distance);
         if (lane == 0) {
@@ -917,7 +1071,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
       }
       {
         const int share = (p + members - 1) / members, mu0 = a * share, mu1 = min(p, mu0 + share);
-        for (int mu = mu0 + warp; mu < mu1; mu += warps) {
+        for (int mu = mu0 + warp; mu < mu1 && !helper; mu += warps) {
           const std::uint32_t* row = rows + std::size_t(mu) * rw;
           int differ = 0;
           for (int w = lane; w < nw; w += 32) differ += __popc(row[w] ^ centre_bits[w]);
@@ -927,22 +1081,24 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
       }
       __syncthreads();
       if (tid == 0) {  // thread 0's counters
-        for (int q = 0; q < 3; ++q) *cluster.map_shared_rank(&gathered[a][q], 0) = sums[q];
-        *cluster.map_shared_rank(&gathered[a][3], 0) = accepted;
+        for (int q = 0; q < 3; ++q) *cluster.map_shared_rank(&gathered[rank][q], 0) = sums[q];
+        *cluster.map_shared_rank(&gathered[rank][3], 0) = helper ? 0 : accepted;
       }
       cluster.sync();
-      if (a == 0 && tid == 0) {
+      if (rank == 0 && tid == 0) {
         unsigned long long centre_errors = 0, distance = 0, all_accepted = accepted_at_start;
-        for (int r = 0; r < members; ++r) {
+        for (int r = 0; r < blocks; ++r) {
           centre_errors += gathered[r][1];
           distance += gathered[r][2];
           all_accepted += gathered[r][3];
         }
         if (record)
           append_trace_record(bt, b, instance, done, static_cast<long long>(centre_errors),
-                              distance, all_accepted, [&](int r) { return gathered[r][0]; });
+                              distance, all_accepted, [&](int r) {
+                                return gathered[r][0] + (kSplit ? gathered[members + r][0] : 0);
+                              });
         if (check && centre_errors == 0)
-          for (int r = 0; r < members; ++r) *cluster.map_shared_rank(&centre_solved, r) = 1;
+          for (int r = 0; r < blocks; ++r) *cluster.map_shared_rank(&centre_solved, r) = 1;
       }
       cluster.sync();
       if (centre_solved) break;
@@ -951,39 +1107,58 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
     mark(kSweepEnd);
   }
 
+  // kSplit: a helper's errors and sets' sizes, into its lead's mail box (read after the barrier).
+  if constexpr (kSplit) {
+    if (helper && replica) {
+      int errors = 0;
+      for (int w = tid; w < part_pw; w += threads)  // the sign plane
+        errors += __popc(plane[(planes - 1) * part_pw + w] & live_mask(part_w0 + w));
+      errors = warp_sum(errors);
+      if (tid == 0) sums[0] = 0;
+      __syncthreads();
+      if (lane == 0) atomicAdd(&sums[0], static_cast<unsigned long long>(errors));
+      __syncthreads();
+      if (tid == 0) {
+        std::uint32_t* lead_mail = cluster.map_shared_rank(mail, a);
+        lead_mail[kMailErrors] = static_cast<std::uint32_t>(sums[0]);
+        lead_mail[kMailEndSizeA] = static_cast<std::uint32_t>(size_a);
+        lead_mail[kMailEndSizeB] = static_cast<std::uint32_t>(size_b);
+      }
+    }
+  }
   // The launch's end: nobody reads another block's shared memory after this barrier.
   cluster.sync();
   if (profile_row >= 0 && tid == 0)
     for (int q = 0; q < kSlots; ++q) pa.profile[profile_row * kSlots + q] = cycles[q];
   if (load_flag(restart)) return;  // the chunk is taken again from its saved start
-  for (int w = tid; w < nw; w += threads) global_weights[w] = wts[w];
+  for (int w = tid; w < nw && !helper; w += threads) global_weights[w] = wts[w];
   if (replica) {
     int errors = 0;
-    for (int w = warp; w < pw; w += warps) {  // a lane a pattern
-      const int mu = 32 * w + lane;
-      const int d = sliced_stability(plane + w, std::size_t(pw), planes, lane);
+    for (int w = warp; w < part_pw; w += warps) {  // a lane a pattern
+      const int mu = 32 * (part_w0 + w) + lane;
+      const int d = sliced_stability(plane + w, std::size_t(part_pw), planes, lane);
       if (mu < p) {
         global_stab[mu] = d;
         errors += d < 0;
       }
     }
-    for (int w = tid; w < pw; w += threads) {
-      bt.set_a[ra * pw + w] = sa[w];
-      bt.set_b[ra * pw + w] = sb[w];
+    for (int w = tid; w < part_pw; w += threads) {
+      bt.set_a[ra * pw + part_w0 + w] = sa[w];
+      bt.set_b[ra * pw + part_w0 + w] = sb[w];
     }
     errors = warp_sum(errors);
     if (tid == 0) sums[0] = 0;
     __syncthreads();
     if (lane == 0) atomicAdd(&sums[0], static_cast<unsigned long long>(errors));
     __syncthreads();
-    if (tid == 0) {
-      bt.size_a[ra] = size_a;
-      bt.size_b[ra] = size_b;
-      bt.errors[ra] = static_cast<std::int32_t>(sums[0]);
+    if (tid == 0 && !helper) {  // with kSplit, the helper's part from its mail
+      bt.size_a[ra] = size_a + (kSplit ? static_cast<int>(mail[kMailEndSizeA]) : 0);
+      bt.size_b[ra] = size_b + (kSplit ? static_cast<int>(mail[kMailEndSizeB]) : 0);
+      bt.errors[ra] = static_cast<std::int32_t>(sums[0] + (kSplit ? mail[kMailErrors] : 0u));
       bt.energy[ra] = energy;
     }
   }
-  if (tid == 0) {
+  if (tid == 0 && !helper) {
     atomicAdd(reinterpret_cast<unsigned long long*>(&status->proposals),
               static_cast<unsigned long long>(proposals));
     atomicAdd(reinterpret_cast<unsigned long long*>(&status->accepted),
@@ -998,9 +1173,10 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
 #endif
 }
 
-cudaLaunchConfig_t pipeline_config(const MetropolisBatch& batch, int members, std::size_t bytes,
+// `blocks` a cluster: the members, or twice that with kOptionSplit.
+cudaLaunchConfig_t pipeline_config(const MetropolisBatch& batch, int blocks, std::size_t bytes,
                                    cudaLaunchAttribute* attribute) {
-  return cluster_launch_config(members * batch.instances, 32 * kPipelineWarps, members, bytes,
+  return cluster_launch_config(blocks * batch.instances, 32 * kPipelineWarps, blocks, bytes,
                                attribute);
 }
 
@@ -1017,6 +1193,7 @@ namespace {
 std::atomic<std::uint64_t> launches{0};         // cuda_pipeline_launches
 std::atomic<std::uint64_t> staged_launches{0};  // cuda_pipeline_staged_launches
 std::atomic<std::uint64_t> interleaved_launches{0};  // cuda_pipeline_interleaved_launches
+std::atomic<std::uint64_t> split_launches{0};        // cuda_pipeline_split_launches
 
 // LOCENT_PIPELINE_WINDOW: the steps back a member looks for a previous visit.
 int pipeline_window() {
@@ -1049,16 +1226,28 @@ bool interleaved_move_requested() {
   return value != nullptr && std::string(value) == "interleaved";
 }
 
-int pipeline_options(bool spread_reads, bool interleaved_move) {
-  return (spread_reads ? kOptionSpreadReads : 0) | (interleaved_move ? kOptionInterleavedMove : 0);
+// LOCENT_PIPELINE_PARTS: the blocks a replica takes, 1 (the default) or 2.
+int parts_requested() {
+  const char* value = std::getenv("LOCENT_PIPELINE_PARTS");
+  if (value == nullptr || *value == '\0') return 1;
+  const std::string v = value;
+  if (v != "1" && v != "2")
+    throw Error("LOCENT_PIPELINE_PARTS must be 1 or 2 (blocks a replica), not '" + v + "'");
+  return v == "2" ? 2 : 1;
+}
+
+int pipeline_options(bool spread_reads, bool interleaved_move, bool split) {
+  return (spread_reads ? kOptionSpreadReads : 0) |
+         (interleaved_move ? kOptionInterleavedMove : 0) | (split ? kOptionSplit : 0);
 }
 
 using PipelineKernel = void (*)(MetropolisBatch, MetropolisChunk, PipelineArgs);
 template <int kOptions>
 PipelineKernel pipeline_kernel_for(PipelineCount count) {
   switch (count) {
-    case kCountTensor:
-      return metropolis_pipeline_kernel<kCountTensor, kOptions>;
+    case kCountTensor:  // (not split: find_shape never asks)
+      if constexpr ((kOptions & kOptionSplit) != 0) return nullptr;
+      else return metropolis_pipeline_kernel<kCountTensor, kOptions>;
     case kCountStaged:
       return metropolis_pipeline_kernel<kCountStaged, kOptions>;
     default:
@@ -1066,7 +1255,7 @@ PipelineKernel pipeline_kernel_for(PipelineCount count) {
   }
 }
 PipelineKernel pipeline_kernel(PipelineCount count, int options) {
-  static_assert(kPipelineOptions == 4, "one case an options value");
+  static_assert(kPipelineOptions == 8, "one case an options value");
   switch (options) {
     case 1:
       return pipeline_kernel_for<1>(count);
@@ -1074,6 +1263,14 @@ PipelineKernel pipeline_kernel(PipelineCount count, int options) {
       return pipeline_kernel_for<2>(count);
     case 3:
       return pipeline_kernel_for<3>(count);
+    case 4:
+      return pipeline_kernel_for<4>(count);
+    case 5:
+      return pipeline_kernel_for<5>(count);
+    case 6:
+      return pipeline_kernel_for<6>(count);
+    case 7:
+      return pipeline_kernel_for<7>(count);
     default:
       return pipeline_kernel_for<0>(count);
   }
@@ -1097,7 +1294,19 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   // set words in registers.
   const int pw = batch.pattern_words;
   if (count == kCountTensor && pw % 2 != 0) count = kCountPopc;
-  if (count == kCountStaged && (pw % 4 != 0 || pw > kStagedSetWords * 32 * kPipelineWarps))
+  // Two blocks a replica: traced coupling (no centre block), counts by popcounts (of loaded or
+  // copied words), at most 16 blocks, and at least 4 pattern words a block. The lead's part is
+  // the larger, a multiple of 4 words (whole 16-byte units for the staged copies).
+  if ((options & kOptionSplit) != 0 &&
+      (batch.explicit_centre || count == kCountTensor || 2 * members > kMaxPipelineMembers ||
+       pw < 8))
+    options &= ~kOptionSplit;
+  const bool split = (options & kOptionSplit) != 0;
+  const int split_words = split ? std::min(pw, ((pw + 1) / 2 + 3) / 4 * 4) : 0;
+  const int words = split ? split_words : pw;  // a block's, the most
+  const int blocks = split ? 2 * members : members;
+  const int set_words = split ? kStagedSetWordsSplit : kStagedSetWords;  // a thread's, the most
+  if (count == kCountStaged && (pw % 4 != 0 || words > set_words * 32 * kPipelineWarps))
     count = kCountPopc;
   const PipelineKernel kernel = pipeline_kernel(count, options);
   LOCENT_CUDA_CHECK(
@@ -1107,29 +1316,29 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   if (attributes.ptxVersion < 90 || attributes.binaryVersion < 90) return none;
   const std::size_t limit = std::size_t(optin) - attributes.sharedSizeBytes;
   const int planes = stability_planes(batch.sites);
-  std::size_t bytes = PipelineLayout(batch.pattern_words, batch.weight_words, planes, 0).bytes;
+  std::size_t bytes = PipelineLayout(words, batch.weight_words, planes, 0, 0, split).bytes;
   if (bytes > limit) return none;
   // The staged count: as many column slots as shared memory holds, up to a round's; popcounts
   // of loaded words where not even two fit.
   int slots = 0;
   if (count == kCountStaged) {
     for (slots = kMaxPipelineSteps; slots >= 2; --slots)
-      if (PipelineLayout(pw, batch.weight_words, planes, 0, slots).bytes <= limit) break;
+      if (PipelineLayout(words, batch.weight_words, planes, 0, slots, split).bytes <= limit) break;
     if (slots < 2) return find_shape(device, batch, round_steps, kCountPopc, options);
-    bytes = PipelineLayout(pw, batch.weight_words, planes, 0, slots).bytes;
+    bytes = PipelineLayout(words, batch.weight_words, planes, 0, slots, split).bytes;
   }
   LOCENT_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(limit)));
-  if (members > 8)
+  if (blocks > 8)
     LOCENT_CUDA_CHECK(
         cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
   cudaLaunchAttribute attribute{};
-  const cudaLaunchConfig_t config = pipeline_config(batch, members, bytes, &attribute);
+  const cudaLaunchConfig_t config = pipeline_config(batch, blocks, bytes, &attribute);
   int clusters = 0;
-  if (cudaOccupancyMaxActiveClusters(&clusters, kernel, &config) !=
-          cudaSuccess ||
-      clusters < 1) {
+  if (cudaOccupancyMaxActiveClusters(&clusters, kernel, &config) != cudaSuccess || clusters < 1) {
     (void)cudaGetLastError();
+    // Twice the blocks may not fit a GPC where the members alone do: one block a replica then.
+    if (split) return find_shape(device, batch, round_steps, count, options & ~kOptionSplit);
     return none;
   }
   PipelineShape shape;
@@ -1141,6 +1350,8 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   shape.staging_slots = slots;
   shape.spread_reads = (options & kOptionSpreadReads) != 0;
   shape.interleaved_move = (options & kOptionInterleavedMove) != 0;
+  shape.parts = split ? 2 : 1;
+  shape.split_words = split_words;
   return shape;
 }
 
@@ -1168,7 +1379,8 @@ PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch
   const Key key{device, batch.sites, batch.patterns, batch.pattern_words, batch.weight_words,
                 batch.replicas, batch.hidden_units, round_steps, batch.explicit_centre,
                 count_requested(),
-                pipeline_options(spread_reads_requested(), interleaved_move_requested())};
+                pipeline_options(spread_reads_requested(), interleaved_move_requested(),
+                                 parts_requested() == 2)};
   const std::lock_guard<std::mutex> hold(lock);
   if (!known || !(key == last)) {
     answer = find_shape(device, batch, round_steps, key.count, key.options);
@@ -1189,11 +1401,12 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
     LOCENT_CUDA_CHECK(cudaMemset(cycles, 0, 2 * kSlots * sizeof(unsigned long long)));
   }
   PipelineArgs args{shape.round_steps, shape.staging_slots, pipeline_window(), restart, false,
-                    profile ? cycles : nullptr};
+                    profile ? cycles : nullptr, shape.split_words};
+  const bool split = shape.parts == 2;
   std::size_t bytes = shape.shared_bytes;
   const std::size_t with_table =
-      PipelineLayout(batch.pattern_words, batch.weight_words, stability_planes(batch.sites),
-                     chunk.table_stride, shape.staging_slots)
+      PipelineLayout(split ? shape.split_words : batch.pattern_words, batch.weight_words,
+                     stability_planes(batch.sites), chunk.table_stride, shape.staging_slots, split)
           .bytes;
   if (with_table <= shape.max_shared_bytes && chunk.table_stride * 4 <= kSharedTableBytes) {
     args.table_in_shared = true;
@@ -1204,8 +1417,9 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
   // ≈ 100 KB with the tensor cores): ask for the smallest shared-memory carve-out that holds a
   // block (LOCENT_PIPELINE_CARVEOUT=max: the largest, as the driver would pick). Measured on an
   // H200: +10 % with the tensor cores, no change with popcounts.
-  const PipelineKernel kernel = pipeline_kernel(
-      shape_count(shape), pipeline_options(shape.spread_reads, shape.interleaved_move));
+  const PipelineKernel kernel =
+      pipeline_kernel(shape_count(shape),
+                      pipeline_options(shape.spread_reads, shape.interleaved_move, split));
   {
     static const bool max_carveout = [] {
       const char* value = std::getenv("LOCENT_PIPELINE_CARVEOUT");
@@ -1226,20 +1440,24 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
         cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, percent));
   }
   cudaLaunchAttribute attribute{};
-  cudaLaunchConfig_t config = pipeline_config(batch, shape.members, bytes, &attribute);
+  cudaLaunchConfig_t config =
+      pipeline_config(batch, shape.members * shape.parts, bytes, &attribute);
   config.stream = stream;
   LOCENT_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, batch, chunk, args));
   ++launches;
   if (shape.staging_slots > 0) ++staged_launches;
   if (shape.interleaved_move) ++interleaved_launches;
+  if (split) ++split_launches;
   if (!profile) return;
   unsigned long long host[2 * kSlots] = {};
   LOCENT_CUDA_CHECK(cudaMemcpyAsync(host, cycles, sizeof(host), cudaMemcpyDeviceToHost, stream));
   LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
   constexpr const char* kCountNames[] = {"popc", "tensor", "staged"};  // by PipelineCount
-  std::fprintf(stderr, "pipeline profile (%s counts, %s reads, %s move, window %d):",
+  std::fprintf(stderr, "pipeline profile (%s counts, %s reads, %s move, %d block%s a replica, "
+               "window %d):",
                kCountNames[shape_count(shape)], shape.spread_reads ? "spread" : "lane-a-member",
-               shape.interleaved_move ? "interleaved" : "word-by-word", args.window);
+               shape.interleaved_move ? "interleaved" : "word-by-word", shape.parts,
+               split ? "s" : "", args.window);
   for (int row = 0; row < 2; ++row) {
     const unsigned long long* c = host + row * kSlots;
     const double rounds = c[kRounds] > 0 ? double(c[kRounds]) : 1.0;
@@ -1258,4 +1476,5 @@ std::uint64_t cuda_pipeline_staged_launches() { return cuda::staged_launches.loa
 std::uint64_t cuda_pipeline_interleaved_launches() {
   return cuda::interleaved_launches.load();
 }
+std::uint64_t cuda_pipeline_split_launches() { return cuda::split_launches.load(); }
 }  // namespace locent

@@ -37,6 +37,11 @@ struct PipelineShape {
   // A thread's pattern words moved together, plane by plane, after an accepted flip, not one
   // word after another: LOCENT_PIPELINE_MOVE=interleaved (read likewise).
   bool interleaved_move = false;
+  // Blocks a replica: 2 where each counts and moves part of its pattern words, the first
+  // (split_words of them) deciding: LOCENT_PIPELINE_PARTS=2 (read likewise), with traced
+  // coupling and counts by popcounts only; else 1.
+  int parts = 1;
+  int split_words = 0;
 };
 
 // Whether a launch of the rounds kernel with `rounds_cluster` blocks an instance takes the

@@ -615,7 +615,8 @@ enum class RoundsVariant {
   pipeline_tensor,
   pipeline_spread,  // the others' weights read a (member, step) pair a lane
   pipeline_staged,  // counts from columns copied into shared memory
-  pipeline_interleaved  // a thread's pattern words moved together, plane by plane
+  pipeline_interleaved,  // a thread's pattern words moved together, plane by plane
+  pipeline_split  // two blocks a replica, each with half of its pattern words
 };
 class RoundsVariantSwitches {
  public:
@@ -628,17 +629,19 @@ class RoundsVariantSwitches {
       setenv("LOCENT_ROUNDS_FRONTIER", "1", 1);
     const bool pipeline = v == RoundsVariant::pipeline || v == RoundsVariant::pipeline_tensor ||
                           v == RoundsVariant::pipeline_spread || v == RoundsVariant::pipeline_staged ||
-                          v == RoundsVariant::pipeline_interleaved;
+                          v == RoundsVariant::pipeline_interleaved ||
+                          v == RoundsVariant::pipeline_split;
     setenv("LOCENT_ROUNDS_PIPELINE", pipeline ? "1" : "0", 1);
     if (v == RoundsVariant::pipeline_tensor) setenv("LOCENT_PIPELINE_COUNT", "tensor", 1);
     if (v == RoundsVariant::pipeline_spread) setenv("LOCENT_PIPELINE_READS", "spread", 1);
     if (v == RoundsVariant::pipeline_staged) setenv("LOCENT_PIPELINE_COUNT", "staged", 1);
     if (v == RoundsVariant::pipeline_interleaved) setenv("LOCENT_PIPELINE_MOVE", "interleaved", 1);
+    if (v == RoundsVariant::pipeline_split) setenv("LOCENT_PIPELINE_PARTS", "2", 1);
   }
   ~RoundsVariantSwitches() {
     for (const char* name : {"LOCENT_ROUNDS_LEAN", "LOCENT_ROUNDS_LONGER", "LOCENT_ROUNDS_FRONTIER",
                              "LOCENT_ROUNDS_PIPELINE", "LOCENT_PIPELINE_COUNT", "LOCENT_PIPELINE_READS",
-                             "LOCENT_PIPELINE_MOVE"})
+                             "LOCENT_PIPELINE_MOVE", "LOCENT_PIPELINE_PARTS"})
       unsetenv(name);
   }
   RoundsVariantSwitches(const RoundsVariantSwitches&) = delete;
@@ -671,6 +674,7 @@ using PipelineSpreadEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipel
 using PipelineStagedEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline_staged>;
 using PipelineInterleavedEqualCpu =
     VariantClusterRoundsEqualCpu<RoundsVariant::pipeline_interleaved>;
+using PipelineSplitEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline_split>;
 
 TEST_P(LeanClusterRoundsEqualCpu, IdenticalTrajectoryAndState) { expect_rounds_equal_cpu(GetParam()); }
 TEST_P(LongerClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
@@ -701,6 +705,20 @@ TEST_P(PipelineInterleavedEqualCpu, IdenticalTrajectoryAndState) {
   expect_pipeline_equal_cpu(GetParam());
   EXPECT_GT(cuda_pipeline_interleaved_launches(), before);
 }
+// Two blocks a replica where the split applies (traced coupling, at most 16 blocks, at least 8
+// pattern words); one elsewhere. Both must be the CPU's chain.
+TEST_P(PipelineSplitEqualCpu, IdenticalTrajectoryAndState) {
+  const ClusterCase& c = GetParam();
+  const std::uint64_t before = cuda_pipeline_split_launches();
+  expect_pipeline_equal_cpu(c);
+  const std::size_t patterns = test::storage_instance(c.n, c.alpha, 31, 0).n_patterns();
+  const bool applies =
+      c.coupling == Coupling::traced && 2 * c.replicas <= 16 && 2 * words_for_bits(patterns) >= 8;
+  if (applies)
+    EXPECT_GT(cuda_pipeline_split_launches(), before);
+  else
+    EXPECT_EQ(cuda_pipeline_split_launches(), before);
+}
 // Cases whose pattern words are not a multiple of 4 count from loaded words instead (the
 // staged count copies whole columns in 16-byte units); the rest count from shared memory.
 TEST_P(PipelineStagedEqualCpu, IdenticalTrajectoryAndState) {
@@ -730,6 +748,8 @@ INSTANTIATE_TEST_SUITE_P(CudaPipelineStaged, PipelineStagedEqualCpu,
                          testing::ValuesIn(cluster_cases()), cluster_case_name);
 INSTANTIATE_TEST_SUITE_P(CudaPipelineInterleaved, PipelineInterleavedEqualCpu,
                          testing::ValuesIn(cluster_cases()), cluster_case_name);
+INSTANTIATE_TEST_SUITE_P(CudaPipelineSplit, PipelineSplitEqualCpu,
+                         testing::ValuesIn(cluster_cases()), cluster_case_name);
 
 // Solved through solve_batch, the cluster kernel stops at the CPU's proposal, with its weights,
 // in every variant (the longer ones with one more part a round). With the frontier rounds, a
@@ -747,7 +767,8 @@ TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
                                 RoundsVariant::frontier, RoundsVariant::frontier_longer,
                                 RoundsVariant::pipeline, RoundsVariant::pipeline_tensor,
                                 RoundsVariant::pipeline_spread, RoundsVariant::pipeline_staged,
-                                RoundsVariant::pipeline_interleaved}) {
+                                RoundsVariant::pipeline_interleaved,
+                                RoundsVariant::pipeline_split}) {
     SCOPED_TRACE("variant " + std::to_string(int(v)));
     const RoundsVariantSwitches switches(v, 1);
     test::expect_same_solutions(data, config, options);

@@ -108,6 +108,8 @@ std::uint64_t cuda_pipeline_staged_launches();
 // Of those, the launches whose replicas moved a thread's pattern words together, plane by plane
 // (LOCENT_PIPELINE_MOVE=interleaved).
 std::uint64_t cuda_pipeline_interleaved_launches();
+// Of those, the launches that took two blocks a replica (LOCENT_PIPELINE_PARTS=2).
+std::uint64_t cuda_pipeline_split_launches();
 // automatic: CUDA when a device is usable, else CPU with a note written to *note.
 std::unique_ptr<Backend> make_backend(BackendKind kind, int threads, std::string* note,
                                       const CudaOptions& cuda = {});
