@@ -99,6 +99,7 @@ rounds_tests() {
   [[ -n ${pipeline_tested:-} ]] || gtests pipeline-staged-tests 150 '*CudaPipelineStaged/*'
   [[ -n ${pipeline_tested:-} ]] ||
     gtests pipeline-interleaved-tests 150 '*CudaPipelineInterleaved/*'
+  [[ -n ${pipeline_tested:-} ]] || gtests pipeline-split-tests 150 '*CudaPipelineSplit/*'
 }
 want cluster && rounds_tests
 # Its races and barriers under compute-sanitizer, on two small cases (a cluster, one block each).
@@ -228,13 +229,15 @@ fi
 # cluster only), the count and the move timed apart (locent_probe_columns), then its N = 100001
 # figure by count (popcounts, columns copied into shared memory: LOCENT_PIPELINE_COUNT=staged),
 # window (LOCENT_PIPELINE_WINDOW), reads of the others' weights (LOCENT_PIPELINE_READS=spread, a
-# pair a lane) and move (LOCENT_PIPELINE_MOVE=interleaved, a thread's words plane by plane), and
-# phase counters; with REFERENCE_BUILD set, a reference build's figure first and last.
+# pair a lane), move (LOCENT_PIPELINE_MOVE=interleaved, a thread's words plane by plane) and
+# blocks a replica (LOCENT_PIPELINE_PARTS=2), and phase counters; with REFERENCE_BUILD set, a
+# reference build's figure first and last.
 if want pipeline; then
   gtests pipeline-tests 60 '*CudaPipeline/*'
   gtests pipeline-spread-tests 60 '*CudaPipelineSpread/*'
   gtests pipeline-staged-tests 60 '*CudaPipelineStaged/*'
   gtests pipeline-interleaved-tests 60 '*CudaPipelineInterleaved/*'
+  gtests pipeline-split-tests 60 '*CudaPipelineSplit/*'
   gtests pipeline-tensor-tests 60 '*CudaPipelineTensor/*'
   pipeline_tested=1
   gtests default-tests 120 '*ClusterRoundsSolve*:Cuda/ClusterRoundsEqualCpu.*'
@@ -254,34 +257,35 @@ if want pipeline; then
   fi
   bench pipeline-default 40 --backend cuda --N 100001 --instances 1 --no-baseline --dense-size 0 \
     --fbp-N 0
-  # The variants, each only where its tests passed (count:window:reads:move), the likeliest
-  # winners first.
+  # The variants, each only where its tests passed (count:window:reads:move:parts), the
+  # likeliest winners first.
   passed() { grep -q "^pipeline-$1-tests|pass" <(printf '%s\n' "${rows[@]}"); }
-  usable() {  # usable COUNT READS MOVE
+  usable() {  # usable COUNT READS MOVE PARTS
     { [[ $1 != staged ]] || passed staged; } && { [[ $2 != spread ]] || passed spread; } &&
-      { [[ $3 != interleaved ]] || passed interleaved; }
+      { [[ $3 != interleaved ]] || passed interleaved; } && { [[ $4 != 2 ]] || passed split; }
   }
-  for what in popc:192:lane:interleaved popc:192:spread:word popc:192:spread:interleaved \
-    staged:192:lane:word staged:192:spread:interleaved staged:192:lane:interleaved \
-    popc:448:spread:interleaved; do
-    IFS=: read -r count window reads move <<<"$what"
-    usable "$count" "$reads" "$move" || continue
+  for what in popc:192:spread:interleaved:2 popc:192:lane:word:2 popc:192:lane:interleaved:1 \
+    popc:192:spread:word:1 popc:192:spread:interleaved:1 staged:192:spread:interleaved:2 \
+    staged:192:lane:word:1 staged:192:spread:interleaved:1 popc:448:spread:interleaved:2; do
+    IFS=: read -r count window reads move parts <<<"$what"
+    usable "$count" "$reads" "$move" "$parts" || continue
     LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window LOCENT_PIPELINE_READS=$reads \
-      LOCENT_PIPELINE_MOVE=$move bench "pipeline-$count-w$window-$reads-$move" 40 --backend cuda \
-      --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16
+      LOCENT_PIPELINE_MOVE=$move LOCENT_PIPELINE_PARTS=$parts \
+      bench "pipeline-$count-w$window-$reads-$move-x$parts" 40 --backend cuda --N 100001 \
+      --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16
   done
-  for what in popc:192:lane:word popc:192:spread:interleaved staged:192:spread:interleaved; do
-    IFS=: read -r count window reads move <<<"$what"
-    usable "$count" "$reads" "$move" || continue
-    label="phases pipeline $count w$window $reads $move"
+  for what in popc:192:lane:word:1 popc:192:spread:interleaved:2 popc:192:spread:interleaved:1 \
+    staged:192:spread:interleaved:2; do
+    IFS=: read -r count window reads move parts <<<"$what"
+    usable "$count" "$reads" "$move" "$parts" || continue
+    label="phases pipeline $count w$window $reads $move x$parts"
     over_budget "$label" && continue
+    name="$count-$window-$reads-$move-x$parts"
     LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window LOCENT_PIPELINE_READS=$reads \
-      LOCENT_PIPELINE_MOVE=$move LOCENT_ROUNDS_PROFILE=1 timeout 40 "$build/locent" bench \
-      --backend cuda --N 100001 --instances 1 --cluster 16 --no-baseline --dense-size 0 \
-      --fbp-N 0 >"$out/probe-$count-$window-$reads-$move.json" \
-      2>"$out/probe-$count-$window-$reads-$move.txt"
-    rows+=("$label|rc=$?|$(grep 'pipeline profile' "$out/probe-$count-$window-$reads-$move.txt" |
-      tail -1 | cut -d':' -f2-)")
+      LOCENT_PIPELINE_MOVE=$move LOCENT_PIPELINE_PARTS=$parts LOCENT_ROUNDS_PROFILE=1 timeout 40 \
+      "$build/locent" bench --backend cuda --N 100001 --instances 1 --cluster 16 --no-baseline \
+      --dense-size 0 --fbp-N 0 >"$out/probe-$name.json" 2>"$out/probe-$name.txt"
+    rows+=("$label|rc=$?|$(grep 'pipeline profile' "$out/probe-$name.txt" | tail -1 | cut -d':' -f2-)")
   done
   # The reference again: the machine's drift over the call.
   if [[ -n ${REFERENCE_BUILD:-} && -x $REFERENCE_BUILD/locent ]]; then

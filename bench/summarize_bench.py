@@ -15,7 +15,10 @@ def cell(f):
     if "acceptance" in f:
         text += " acc=%.3f" % f["acceptance"]
     if f.get("kernel"):
-        text += " [%s]" % ",".join(f["kernel"].split(",")[:2])
+        parts = f["kernel"].split(",")
+        # the kernel and its shape, then the member pipeline's options (reads, move, blocks)
+        options = [p for p in parts[2:] if "a lane" in p or "plane by plane" in p or "a block" in p]
+        text += " [%s]" % ",".join(parts[:2] + options)
     return text
 
 

@@ -160,14 +160,16 @@ class CudaMetropolisEngine final : public MetropolisEngine {
       const cuda::PipelineShape pipeline =
           cuda::metropolis_pipeline_shape(device_, b_, rounds_.round_steps);
       if (pipeline.members > 0)
-        return "member pipeline, a cluster of " + std::to_string(pipeline.members) +
-               " blocks (one a member) of 16 warps, counting up to " +
+        return "member pipeline, a cluster of " +
+               std::to_string(pipeline.members * pipeline.parts) + " blocks (" +
+               (pipeline.parts == 2 ? "two" : "one") + " a member) of 16 warps, counting up to " +
                std::to_string(pipeline.round_steps) + " steps ahead " +
                (pipeline.tensor_count          ? "on the tensor cores"
                 : pipeline.staging_slots > 0 ? "by popcounts of columns copied into shared memory"
                                              : "by popcounts") +
                (pipeline.spread_reads ? ", the others' weights read a pair a lane" : "") +
-               (pipeline.interleaved_move ? ", a thread's words moved plane by plane" : "");
+               (pipeline.interleaved_move ? ", a thread's words moved plane by plane" : "") +
+               (pipeline.parts == 2 ? ", half a replica's patterns a block" : "");
     }
     if (rounds_.cluster > 0)
       return "rounds, " +
