@@ -16,7 +16,7 @@
 #             by popcounts and on the tensor cores, LOCENT_PIPELINE_COUNT=tensor), the
 #             default's figures, the older rounds variants and their tests;
 #   pipeline  the member pipeline (the default for one large instance): its tests, the
-#             default's, its count and move timed apart (locent_probe_columns), its
+#             default's, its count and move timed apart (locent_probe_pipeline), its
 #             N = 100001 figure by count, window, reads and move, phase counters;
 #   cluster   the rounds kernel's tests (default and lean variants, then apart the longer
 #             and the frontier rounds, LOCENT_ROUNDS_LONGER, LOCENT_ROUNDS_FRONTIER), and each
@@ -226,7 +226,7 @@ if want target; then
 fi
 # Part `pipeline`: the member pipeline, now the default for one large instance: its tests, the
 # default's (the rounds kernels' own suites with it switched off, the default taking it for a
-# cluster only), the count and the move timed apart (locent_probe_columns), then its N = 100001
+# cluster only), the count and the move timed apart (locent_probe_pipeline), then its N = 100001
 # figure by count (popcounts, columns copied into shared memory: LOCENT_PIPELINE_COUNT=staged),
 # window (LOCENT_PIPELINE_WINDOW), reads of the others' weights (LOCENT_PIPELINE_READS=spread, a
 # pair a lane), move (LOCENT_PIPELINE_MOVE=interleaved, a thread's words plane by plane) and
@@ -241,11 +241,12 @@ if want pipeline; then
   gtests pipeline-tensor-tests 60 '*CudaPipelineTensor/*'
   pipeline_tested=1
   gtests default-tests 120 '*ClusterRoundsSolve*:Cuda/ClusterRoundsEqualCpu.*'
-  if [[ -x $build/locent_probe_columns ]] && ! over_budget probe-columns; then
-    timeout 60 "$build/locent_probe_columns" >"$out/probe-columns.txt" 2>&1
-    rows+=("probe-columns|rc=$?|$(grep -E '^(count|move)' "$out/probe-columns.txt" |
-      sed -E 's/ +/ /g; s/ a (round of 16 columns|move \(columns in L2\))//' | tr '\n' ';')")
-    cat "$out/probe-columns.txt"
+  if [[ -x $build/locent_probe_pipeline ]] && ! over_budget probe-pipeline; then
+    timeout 60 "$build/locent_probe_pipeline" >"$out/probe-pipeline.txt" 2>&1
+    rows+=("probe-pipeline|rc=$?|$(grep -E '^(count|move|handover|remote)' "$out/probe-pipeline.txt" |
+      sed -E 's/ +/ /g; s/ (a round of 16 columns|a move \(columns in L2\)|there and back|a load)$//' |
+      tr '\n' ';')")
+    cat "$out/probe-pipeline.txt"
   fi
   # $REFERENCE_BUILD (a build of an earlier commit, carried too): its figure in the same call,
   # with the member pipeline switched on, so that a change is measured on one machine.

@@ -39,6 +39,37 @@ __device__ __forceinline__ std::uint32_t shared_address(const void* p) {
   return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
 }
 
+// Distributed shared memory (sm_90): another block's shared memory in the cluster, read with
+// relaxed loads, with fences restricted to the shared-memory state spaces (PTX ISA 8.6): a
+// release that orders this block's shared-memory writes only (no GPU-scope memory barrier), an
+// acquire that orders later reads of the cluster's shared memory only (no L1 invalidation).
+// Publish: write, then store_release_shared_cta; observe: load_relaxed_shared_cluster until
+// the value shows, then fence_acquire_shared_cluster, then read.
+__device__ __forceinline__ std::uint32_t shared_cluster_address(const void* local, int rank) {
+  std::uint32_t address;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n"
+               : "=r"(address)
+               : "r"(shared_address(local)), "r"(rank));
+  return address;
+}
+__device__ __forceinline__ unsigned load_relaxed_shared_cluster(std::uint32_t address) {
+  unsigned v;
+  asm volatile("ld.relaxed.cluster.shared::cluster.u32 %0, [%1];\n"
+               : "=r"(v)
+               : "r"(address)
+               : "memory");
+  return v;
+}
+__device__ __forceinline__ void fence_acquire_shared_cluster() {
+  asm volatile("fence.acquire.sync_restrict::shared::cluster.cluster;\n" ::: "memory");
+}
+__device__ __forceinline__ void store_release_shared_cta(unsigned* p, unsigned v) {
+  asm volatile(
+      "fence.release.sync_restrict::shared::cta.cluster;\n"
+      "st.relaxed.cluster.shared::cta.u32 [%0], %1;\n" ::"r"(shared_address(p)),
+      "r"(v)
+      : "memory");
+}
 // Transaction barriers (mbarrier, sm_90) and the bulk-copy engine (cp.async.bulk): a barrier
 // armed with the bytes it expects completes its phase when copies have delivered them.
 __device__ __forceinline__ void mbarrier_init(std::uint64_t* bar, int count) {

@@ -142,35 +142,6 @@ constexpr int kStagedSetWordsSplit = 3;
 // Polls of another member's progress before a wait is declared a defect (__trap, not a hang).
 constexpr long long kSpinLimit = 1LL << 26;
 
-// The members' progress and weights through the shared-memory state spaces, with fences
-// restricted to them (PTX ISA 8.6): a release that orders this block's shared-memory writes only
-// (no GPU-scope memory barrier), an acquire that orders later reads of the cluster's shared
-// memory only (no L1 invalidation).
-__device__ __forceinline__ std::uint32_t shared_cluster_address(const void* local, int rank) {
-  std::uint32_t address;
-  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n"
-               : "=r"(address)
-               : "r"(shared_address(local)), "r"(rank));
-  return address;
-}
-__device__ __forceinline__ unsigned load_relaxed_shared_cluster(std::uint32_t address) {
-  unsigned v;
-  asm volatile("ld.relaxed.cluster.shared::cluster.u32 %0, [%1];\n"
-               : "=r"(v)
-               : "r"(address)
-               : "memory");
-  return v;
-}
-__device__ __forceinline__ void fence_acquire_shared_cluster() {
-  asm volatile("fence.acquire.sync_restrict::shared::cluster.cluster;\n" ::: "memory");
-}
-__device__ __forceinline__ void store_release_shared_cta(unsigned* p, unsigned v) {
-  asm volatile(
-      "fence.release.sync_restrict::shared::cta.cluster;\n"
-      "st.relaxed.cluster.shared::cta.u32 [%0], %1;\n" ::"r"(shared_address(p)),
-      "r"(v)
-      : "memory");
-}
 // Until the barrier completes the phase of that parity (a lost copy traps, not hangs).
 __device__ __forceinline__ void mbarrier_wait_parity(std::uint64_t* bar, std::uint32_t parity) {
   long long spins = 0;

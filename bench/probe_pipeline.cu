@@ -1,7 +1,7 @@
-// Where a member-pipeline round's count and move time goes, measured apart from the kernel
+// Where a member-pipeline round's time goes, measured apart from the kernel
 // (kernels/metropolis_pipeline.cu): one thread block of 512 threads on one SM does what a
 // replica does in a round, on data the size of the N = 100001, α = 0.6 instance, and thread 0
-// times it with clock64.
+// times it with clock64; two blocks of a cluster hand messages to each other as the members do.
 //   count: 16 columns of 1876 words, each thread loading its words of all 16 before popcounting
 //          them (the default kernel's phase 2), a warp sum and a block barrier. The columns are
 //          taken from the whole 750 MB (as the sweep's random sites are), cold or read once
@@ -11,16 +11,23 @@
 //   move:  one accepted flip's move of the stabilities' 18 bit planes in shared memory, the
 //          thread's words one after another (move_sliced_word, the default kernel's) or plane
 //          by plane together (move_sliced_words, LOCENT_PIPELINE_MOVE=interleaved).
+//   handover: a sequence number published in one block's shared memory (release fence and a
+//          relaxed store) and polled by the other through distributed shared memory (relaxed
+//          loads, then the acquire fence), there and back: what the members' progress and the
+//          split replica's mail boxes (LOCENT_PIPELINE_PARTS=2) cost; and one remote load, as
+//          a look at another member's weights takes.
 // The kernel's phase counters (LOCENT_ROUNDS_PROFILE=1) give count ≈ 9k and a move ≈ 7.5k cycles
 // on an H200; what this probe gives for the same work says which part of that is the memory
 // system's and which the kernel's. Prints a table; exit 2 without a device of compute
 // capability 9.0 or later.
+#include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <vector>
 
+#include "kernels/device_util.cuh"
 #include "locent/sliced_stabilities.hpp"
 
 namespace {
@@ -181,9 +188,55 @@ __global__ void __launch_bounds__(kThreads, 1)
   }
 }
 
+// Two blocks of a cluster, thread 0 each: `rounds` times block 0 publishes i and waits for
+// block 1's i, which block 1 publishes once it has seen block 0's (out[0]: cycles, out[1]:
+// rounds); then `rounds` remote loads, each address depending on the last value (out[2]: cycles).
+__global__ void handover_probe(int rounds, unsigned long long* out) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  using namespace locent::cuda;
+  __shared__ unsigned seq;
+  __shared__ unsigned chain[32];
+  const unsigned rank = cooperative_groups::this_cluster().block_rank();
+  if (threadIdx.x == 0) seq = 0;
+  if (threadIdx.x < 32) chain[threadIdx.x] = 0;  // every link leads to word 0
+  cooperative_groups::this_cluster().sync();
+  if (threadIdx.x == 0) {
+    const std::uint32_t other_seq = shared_cluster_address(&seq, 1 - rank);
+    const auto wait_for = [&](unsigned i) {
+      long long spins = 0;
+      while (load_relaxed_shared_cluster(other_seq) != i)
+        if (++spins > (1LL << 30)) __trap();
+      fence_acquire_shared_cluster();
+    };
+    const long long start = clock64();
+    for (unsigned i = 1; i <= unsigned(rounds); ++i) {
+      if (rank == 0) {
+        store_release_shared_cta(&seq, i);
+        wait_for(i);
+      } else {
+        wait_for(i);
+        store_release_shared_cta(&seq, i);
+      }
+    }
+    const long long there_and_back = clock64() - start;
+    const std::uint32_t other_chain = shared_cluster_address(chain, 1 - rank);
+    unsigned at = 0;
+    const long long loads_start = clock64();
+    for (int i = 0; i < rounds; ++i) at = load_relaxed_shared_cluster(other_chain + 4u * at);
+    const long long loads = clock64() - loads_start;
+    if (rank == 0) {
+      out[0] = static_cast<unsigned long long>(there_and_back);
+      out[1] = static_cast<unsigned long long>(rounds);
+      out[2] = static_cast<unsigned long long>(loads) + at;  // (at is 0: keeps the chain)
+    }
+  }
+  cooperative_groups::this_cluster().sync();
+#endif
+}
+
 bool check(cudaError_t e, const char* what) {
   if (e == cudaSuccess) return true;
-  std::fprintf(stderr, "probe_columns: %s: %s\n", what, cudaGetErrorString(e));
+  std::fprintf(stderr, "probe_pipeline: %s: %s\n", what, cudaGetErrorString(e));
   return false;
 }
 
@@ -198,7 +251,7 @@ int main() {
   cudaDeviceProp prop{};
   cudaGetDeviceProperties(&prop, device);
   if (major < 9) {
-    std::fprintf(stderr, "probe_columns: needs compute capability 9.0 or later\n");
+    std::fprintf(stderr, "probe_pipeline: needs compute capability 9.0 or later\n");
     return 2;
   }
   const std::size_t bytes = std::size_t(kSites) * kWords * 4;  // ≈ 750 MB
@@ -207,7 +260,7 @@ int main() {
   if (!check(cudaMalloc(&columns, bytes), "columns") || !check(cudaMalloc(&out, 24), "out"))
     return 1;
   cudaMemset(columns, 0x5a, bytes);
-  std::printf("probe_columns on %s (%d SMs, L2 %d MB): N = %d, %d pattern words a column\n",
+  std::printf("probe_pipeline on %s (%d SMs, L2 %d MB): N = %d, %d pattern words a column\n",
               prop.name, prop.multiProcessorCount, prop.l2CacheSize >> 20, kSites, kWords);
   std::printf("%-44s %12s\n", "what (one block of 512 threads)", "cycles");
   const auto count = [&](const char* what, int layout, std::uint32_t seed, int rounds,
@@ -237,6 +290,19 @@ int main() {
                                    : "move, word after word (default)";
     if (!check(cudaMemcpy(host, out, 24, cudaMemcpyDeviceToHost), what)) return 1;
     std::printf("%-44s %12.0f  a move (columns in L2)\n", what, double(host[0]) / double(host[1]));
+  }
+  {
+    unsigned long long host[3] = {};
+    cudaMemset(out, 0, 24);
+    cudaLaunchAttribute attribute{};
+    cudaLaunchConfig_t config = locent::cuda::cluster_launch_config(2, 32, 2, 0, &attribute);
+    if (check(cudaLaunchKernelEx(&config, handover_probe, 10000, out), "handover") &&
+        check(cudaMemcpy(host, out, 24, cudaMemcpyDeviceToHost), "handover")) {
+      std::printf("%-44s %12.0f  there and back\n", "handover between two blocks of a cluster",
+                  double(host[0]) / double(host[1]));
+      std::printf("%-44s %12.0f  a load\n", "remote load (distributed shared memory)",
+                  double(host[2]) / double(host[1]));
+    }
   }
   std::printf("SM clock %d MHz\n", clock_khz / 1000);
   cudaFree(columns);
