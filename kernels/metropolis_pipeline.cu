@@ -133,7 +133,8 @@ struct PipelineLayout {
 };
 
 // The staged count keeps a thread's set words in registers: at most this many a thread (a
-// replica's block holds half the words with kOptionSplit: fewer registers, no spills).
+// replica's block holds half the words with kOptionSplit: fewer registers; with 6, the split
+// kernels spilled, and with the interleaved move they still spill 20–72 bytes).
 constexpr int kStagedSetWords = 6;
 constexpr int kStagedSetWordsSplit = 3;
 
@@ -462,10 +463,10 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   // then an acquire fence (every lane that reads the message takes its own).
   const auto wait_mail = [&](int seq_word) {
     long long spins = 0;
-    // (A helper waits out its lead's whole round, itself bounded by kSpinLimit polls: a larger
-    // bound here.)
+    // (A helper waits out its lead's whole round, whose waits for the other members are each
+    // bounded by kSpinLimit polls, and those polls cost more than these: a larger bound here.)
     while (load_relaxed_shared_cluster(partner_mail_at + 4u * seq_word) != round_seq)
-      if (++spins > 16 * kSpinLimit) __trap();
+      if (++spins > 64 * kSpinLimit) __trap();
     fence_acquire_shared_cluster();
   };
   const auto partner_word = [&](int word) -> int {
@@ -559,8 +560,15 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
       }
       __syncthreads();
       if (fill_stop) {
-        if constexpr (kSplit)
-          if (tid == 0 && replica) publish_decisions(0, false, 0, false, true);  // the helper's
+        // The helper's stop, in place of this round's decisions. Not before its counts of this
+        // round are in: they show that it has read the last round's decisions, which the stop
+        // overwrites (without the wait, a helper slow to poll could miss both and trap).
+        if constexpr (kSplit) {
+          if (tid == 0 && replica) {
+            wait_mail(kMailCountsSeq);
+            publish_decisions(0, false, 0, false, true);
+          }
+        }
         break;
       }
       if (filled < target) {  // the same in every thread
@@ -1266,8 +1274,9 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   const int pw = batch.pattern_words;
   if (count == kCountTensor && pw % 2 != 0) count = kCountPopc;
   // Two blocks a replica: traced coupling (no centre block), counts by popcounts (of loaded or
-  // copied words), at most 16 blocks, and at least 4 pattern words a block. The lead's part is
-  // the larger, a multiple of 4 words (whole 16-byte units for the staged copies).
+  // copied words), at most 16 blocks, and at least 8 pattern words. The lead's part is the
+  // larger, a multiple of 4 words (whole 16-byte units for the staged copies); the helper's may
+  // be as few as 1 word (pw = 9).
   if ((options & kOptionSplit) != 0 &&
       (batch.explicit_centre || count == kCountTensor || 2 * members > kMaxPipelineMembers ||
        pw < 8))
