@@ -190,7 +190,8 @@ __global__ void __launch_bounds__(kThreads, 1)
 
 // Two blocks of a cluster, thread 0 each: `rounds` times block 0 publishes i and waits for
 // block 1's i, which block 1 publishes once it has seen block 0's (out[0]: cycles, out[1]:
-// rounds); then `rounds` remote loads, each address depending on the last value (out[2]: cycles).
+// rounds); then `rounds` remote loads, each address depending on the last value (out[2]:
+// cycles), and `rounds` batches of 16 (out[3]).
 __global__ void handover_probe(int rounds, unsigned long long* out) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   using namespace locent::cuda;
@@ -224,10 +225,22 @@ __global__ void handover_probe(int rounds, unsigned long long* out) {
     const long long loads_start = clock64();
     for (int i = 0; i < rounds; ++i) at = load_relaxed_shared_cluster(other_chain + 4u * at);
     const long long loads = clock64() - loads_start;
+    // 16 loads a batch, each batch's addresses depending on the last batch's values (all 0):
+    // about one load's latency a batch if they overlap, 16 if they do not.
+    const long long batches_start = clock64();
+    for (int i = 0; i < rounds; ++i) {
+      unsigned v[16];
+#pragma unroll
+      for (int u = 0; u < 16; ++u) v[u] = load_relaxed_shared_cluster(other_chain + 4u * (at + u));
+#pragma unroll
+      for (int u = 0; u < 16; ++u) at |= v[u];
+    }
+    const long long batches = clock64() - batches_start;
     if (rank == 0) {
       out[0] = static_cast<unsigned long long>(there_and_back);
       out[1] = static_cast<unsigned long long>(rounds);
       out[2] = static_cast<unsigned long long>(loads) + at;  // (at is 0: keeps the chain)
+      out[3] = static_cast<unsigned long long>(batches);
     }
   }
   cooperative_groups::this_cluster().sync();
@@ -257,7 +270,7 @@ int main() {
   const std::size_t bytes = std::size_t(kSites) * kWords * 4;  // ≈ 750 MB
   std::uint32_t* columns = nullptr;
   unsigned long long* out = nullptr;
-  if (!check(cudaMalloc(&columns, bytes), "columns") || !check(cudaMalloc(&out, 24), "out"))
+  if (!check(cudaMalloc(&columns, bytes), "columns") || !check(cudaMalloc(&out, 32), "out"))
     return 1;
   cudaMemset(columns, 0x5a, bytes);
   std::printf("probe_pipeline on %s (%d SMs, L2 %d MB): N = %d, %d pattern words a column\n",
@@ -292,16 +305,18 @@ int main() {
     std::printf("%-44s %12.0f  a move (columns in L2)\n", what, double(host[0]) / double(host[1]));
   }
   {
-    unsigned long long host[3] = {};
-    cudaMemset(out, 0, 24);
+    unsigned long long host[4] = {};
+    cudaMemset(out, 0, 32);
     cudaLaunchAttribute attribute{};
     cudaLaunchConfig_t config = locent::cuda::cluster_launch_config(2, 32, 2, 0, &attribute);
     if (check(cudaLaunchKernelEx(&config, handover_probe, 10000, out), "handover") &&
-        check(cudaMemcpy(host, out, 24, cudaMemcpyDeviceToHost), "handover")) {
+        check(cudaMemcpy(host, out, 32, cudaMemcpyDeviceToHost), "handover")) {
       std::printf("%-44s %12.0f  there and back\n", "handover between two blocks of a cluster",
                   double(host[0]) / double(host[1]));
       std::printf("%-44s %12.0f  a load\n", "remote load (distributed shared memory)",
                   double(host[2]) / double(host[1]));
+      std::printf("%-44s %12.0f  a batch\n", "remote loads, 16 issued together",
+                  double(host[3]) / double(host[1]));
     }
   }
   std::printf("SM clock %d MHz\n", clock_khz / 1000);
