@@ -134,7 +134,7 @@ struct PipelineLayout {
 
 // The staged count keeps a thread's set words in registers: at most this many a thread (a
 // replica's block holds half the words with kOptionSplit: fewer registers; with 6, the split
-// kernels spilled, and with the interleaved move they still spill 20–72 bytes).
+// kernels spilled, and with the interleaved move they still spill 20–76 bytes).
 constexpr int kStagedSetWords = 6;
 constexpr int kStagedSetWordsSplit = 3;
 
@@ -643,8 +643,19 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
         mark(kCount);
       }
       // kSplit: the helper hands its counts (warp 0, lane t: step pos + t's over its words) and
-      // its sets' sizes to its lead, which adds them to its own (the wait counted in `count`).
+      // its sets' sizes to its lead, which adds them to its own just before its first decision
+      // of the round (take_partner_counts), so that the handover overlaps its look at the
+      // others.
       int partner_a = 0, partner_b = 0;  // the lead's warp 0: the helper's sets' sizes
+      bool partner_counted = false;      // (warp-uniform)
+      const auto take_partner_counts = [&]() {
+        wait_mail(kMailCountsSeq);
+        const int theirs = lane < m ? partner_word(kMailHits + lane) : 0;
+        partner_a = partner_word(kMailSizeA);
+        partner_b = partner_word(kMailSizeB);
+        hits += theirs;
+        partner_counted = true;
+      };
       if constexpr (kSplit) {
         if (warp == 0 && replica && helper) {
           // Lane 0 writes every word of the message itself, so that its release covers them.
@@ -658,13 +669,6 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
             mail[kMailSizeB] = static_cast<std::uint32_t>(size_b);
             store_release_shared_cta(mail + kMailCountsSeq, round_seq);
           }
-        } else if (warp == 0 && replica) {
-          wait_mail(kMailCountsSeq);
-          const int theirs = lane < m ? partner_word(kMailHits + lane) : 0;
-          partner_a = partner_word(kMailSizeA);
-          partner_b = partner_word(kMailSizeB);
-          hits += theirs;
-          mark(kCount);
         }
       }
 
@@ -837,6 +841,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           // replica's run. The centre goes on after it, deciding its later steps again with its
           // new weight; they cannot differ (the needs never let a run hold the same site twice
           // for a member with others), but the second pass keeps that out of the argument.
+          if constexpr (kSplit)
+            if (!partner_counted) take_partner_counts();
           const int hit = __shfl_sync(full, hits, min(t + lane, 31));          // step t + lane's
           int u = 0;  // the run's steps decided
           while (u < ready) {
@@ -895,6 +901,11 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           // which measured slower).
           if (lane == 0) store_release_shared_cta(&progress, static_cast<unsigned>(pos + t));
         }
+        // The decisions overwrite the last round's, which the helper has read once its counts
+        // of this round are in: a round that stops before its first decision waits for them
+        // here (lane 0: the counts themselves are not needed).
+        if constexpr (kSplit)
+          if (!partner_counted && lane == 0) wait_mail(kMailCountsSeq);
         if (lane == 0) {
           if constexpr (kSplit) publish_decisions(t, moved, flip_site, flip_plus, stop);
           ctrl_moved = moved;
