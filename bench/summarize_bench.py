@@ -17,7 +17,8 @@ def cell(f):
     if f.get("kernel"):
         parts = f["kernel"].split(",")
         # the kernel and its shape, then the member pipeline's options (reads, move, blocks)
-        options = [p for p in parts[2:] if "a lane" in p or "plane by plane" in p or "a block" in p]
+        options = [p for p in parts[2:]
+                   if "a lane" in p or "plane by plane" in p or "a block" in p or "step order" in p]
         text += " [%s]" % ",".join(parts[:2] + options)
     return text
 

@@ -11,6 +11,7 @@ std::uint64_t cuda_pipeline_launches() { return 0; }
 std::uint64_t cuda_pipeline_staged_launches() { return 0; }
 std::uint64_t cuda_pipeline_interleaved_launches() { return 0; }
 std::uint64_t cuda_pipeline_split_launches() { return 0; }
+std::uint64_t cuda_pipeline_ordered_launches() { return 0; }
 
 std::unique_ptr<Backend> make_cuda_backend(int, const CudaOptions&) {
   throw Error("this build of locent has no CUDA backend (built with LOCENT_CUDA=OFF)",

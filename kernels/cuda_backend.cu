@@ -169,7 +169,8 @@ class CudaMetropolisEngine final : public MetropolisEngine {
                                              : "by popcounts") +
                (pipeline.spread_reads ? ", the others' weights read a pair a lane" : "") +
                (pipeline.interleaved_move ? ", a thread's words moved plane by plane" : "") +
-               (pipeline.parts == 2 ? ", half a replica's patterns a block" : "");
+               (pipeline.parts == 2 ? ", half a replica's patterns a block" : "") +
+               (pipeline.ordered_columns ? ", the sweep's columns in step order" : "");
     }
     if (rounds_.cluster > 0)
       return "rounds, " +

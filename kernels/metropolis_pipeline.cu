@@ -35,6 +35,8 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_util.cuh"
@@ -78,6 +80,9 @@ struct PipelineArgs {
   // kOptionSplit: the pattern words of a replica's first part (its lead block's); the rest are
   // its second block's.
   int split_words;
+  // kOptionOrdered: this sweep's columns in step order, instance b's step j at
+  // ordered[(b · N + j) · pattern_words] (gather_sweep_columns, before the launch).
+  const std::uint32_t* ordered;
 };
 
 // kOptionSplit: a block's mail box (PipelineLayout::mail), in 32-bit words. A block writes its
@@ -211,14 +216,15 @@ __device__ __forceinline__ void count_on_tensor_cores(const std::uint32_t* colum
 }
 
 // Phase 2 from shared memory (kCountStaged): the round's m columns (pw words each, `stride` words
-// apart: a part's share of each column with kOptionSplit) copied in by the bulk-copy
+// apart: a part's share of each column with kOptionSplit; step j's at index j with kByStep,
+// else at its site's) copied in by the bulk-copy
 // engine into `slots` slots (thread 0 issues a copy a column, no register or L1 line held for
 // the bytes in flight), each counted once its barrier completes, a thread its words against its
 // set words (kept in registers). `phases` (bit q: the parity slot q's barrier completes next)
 // is updated alike in every thread. Needs pw a multiple of 4 and at most kSetWords words a
 // thread (metropolis_pipeline_shape checks both). Every copy has completed when it returns; the
 // caller must take a block barrier before the next call.
-template <int kSetWords>
+template <int kSetWords, bool kByStep>
 __device__ __forceinline__ void count_staged(const std::uint32_t* columns, int stride,
                                              const std::uint32_t* sa, const std::uint32_t* sb,
                                              int pw, const int* ring_site,
@@ -237,7 +243,8 @@ __device__ __forceinline__ void count_staged(const std::uint32_t* columns, int s
   // Step u's column into slot u mod slots (thread 0).
   const auto issue = [&](int u, int slot) {
     const std::uint32_t* from =
-        columns + std::size_t(ring_site[(pos + u) & kRingMask]) * std::size_t(stride);
+        columns + std::size_t(kByStep ? pos + u : ring_site[(pos + u) & kRingMask]) *
+                      std::size_t(stride);
     mbarrier_expect_bytes(bars + slot, static_cast<int>(bytes));
     bulk_copy_to_shared(staging + std::size_t(slot) * pw, from, bytes, bars + slot);
   };
@@ -282,9 +289,16 @@ __device__ __forceinline__ void count_staged(const std::uint32_t* columns, int s
 // (LOCENT_PIPELINE_MOVE=interleaved); kOptionSplit, each replica on two blocks (two SMs), each
 // counting and moving half of its pattern words, the first (the lead) deciding, the second (its
 // helper) handing it its counts and taking its decisions through their mail boxes
-// (LOCENT_PIPELINE_PARTS=2; traced coupling, popcount or staged counts).
-enum PipelineOption { kOptionSpreadReads = 1, kOptionInterleavedMove = 2, kOptionSplit = 4 };
-constexpr int kPipelineOptions = 8;  // every combination of the bits
+// (LOCENT_PIPELINE_PARTS=2; traced coupling, popcount or staged counts); kOptionOrdered, the
+// counts' columns read from a copy of the sweep's columns in step order, consecutive in memory
+// (LOCENT_PIPELINE_COLUMNS=ordered; a launch a sweep, popcount or staged counts).
+enum PipelineOption {
+  kOptionSpreadReads = 1,
+  kOptionInterleavedMove = 2,
+  kOptionSplit = 4,
+  kOptionOrdered = 8
+};
+constexpr int kPipelineOptions = 16;  // every combination of the bits
 
 // kCount: phase 2 by popcounts of column words loaded from global memory (kCountPopc), on the
 // 1-bit tensor cores (kCountTensor, count_on_tensor_cores), or by popcounts of columns copied
@@ -296,7 +310,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   constexpr bool kSpreadReads = (kOptions & kOptionSpreadReads) != 0;
   constexpr bool kInterleavedMove = (kOptions & kOptionInterleavedMove) != 0;
   constexpr bool kSplit = (kOptions & kOptionSplit) != 0;
-  static_assert(!kSplit || kCount != kCountTensor, "the split counts by popcounts");
+  constexpr bool kOrdered = (kOptions & kOptionOrdered) != 0;
+  static_assert(!(kSplit || kOrdered) || kCount != kCountTensor, "these count by popcounts");
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ unsigned progress;  // steps of this sweep decided: read by the other members
   // Written by one thread between two block barriers and read by all between the next two: the
@@ -365,6 +380,13 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
   std::uint32_t* mail = reinterpret_cast<std::uint32_t*>(smem + lay.mail);  // kSplit
 
   const std::uint32_t* columns = bt.columns + std::size_t(b) * bt.inputs * pw;
+  // The columns the counts read, and step j's index among them: the sweep's copy in step order
+  // (kOrdered, one sweep a launch), or the columns themselves by site.
+  const std::uint32_t* step_columns =
+      kOrdered ? pa.ordered + std::size_t(b) * std::size_t(n) * std::size_t(pw) : columns;
+  const auto column_index = [&](int j) -> int {
+    return kOrdered ? j : ring_site[j & kRingMask];
+  };
   const std::uint32_t* rows = bt.rows + std::size_t(b) * p * rw;
   const std::size_t ra = std::size_t(b) * y + (replica ? a : 0);  // (instance, replica) index
   std::uint32_t* global_weights =
@@ -583,7 +605,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
         const int ahead = max(0, min(n, pos + 2 * k) - (pos + k));
         for (int e = tid; e < ahead * lines; e += threads) {
           const int u = e / lines, line = e - u * lines;
-          prefetch_l2(columns + std::size_t(ring_site[(pos + k + u) & kRingMask]) * pw + part_w0 +
+          prefetch_l2(step_columns + std::size_t(column_index(pos + k + u)) * pw + part_w0 +
                       32 * line);
         }
       }
@@ -597,8 +619,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           for (int q = 0; q < warps; ++q) hits += partial[q * kMaxPipelineSteps + lane];
         mark(kCount);
       } else if (replica && kCount == kCountStaged) {
-        count_staged<kSplit ? kStagedSetWordsSplit : kStagedSetWords>(
-            columns + part_w0, pw, sa, sb, part_pw, ring_site, pos, m, pa.staging_slots,
+        count_staged<kSplit ? kStagedSetWordsSplit : kStagedSetWords, kOrdered>(
+            step_columns + part_w0, pw, sa, sb, part_pw, ring_site, pos, m, pa.staging_slots,
                      reinterpret_cast<std::uint64_t*>(smem + lay.bars),
                      reinterpret_cast<std::uint32_t*>(smem + lay.staging), staged_phases, partial);
         __syncthreads();
@@ -611,7 +633,7 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
 #pragma unroll
         for (int t = 0; t < kMaxPipelineSteps; ++t) {
           acc[t] = 0;
-          col[t] = std::uint32_t(ring_site[(pos + min(t, m - 1)) & kRingMask]) * std::uint32_t(pw);
+          col[t] = std::uint32_t(column_index(pos + min(t, m - 1))) * std::uint32_t(pw);
         }
         for (int w = tid; w < part_pw; w += threads) {
           const std::uint32_t wa = sa[w], wb = sb[w];
@@ -620,7 +642,8 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
           // past m loads step m − 1's column word again, an L1 hit, and is not counted.
           std::uint32_t x[kMaxPipelineSteps];
 #pragma unroll
-          for (int t = 0; t < kMaxPipelineSteps; ++t) x[t] = __ldg(columns + col[t] + part_w0 + w);
+          for (int t = 0; t < kMaxPipelineSteps; ++t)
+            x[t] = __ldg(step_columns + col[t] + part_w0 + w);
           // In the spread-reads and split kernels, a warp barrier between the loads and their
           // first use keeps ptxas from moving loads down between the popcounts, as it did there
           // (and in the default kernel when registers got scarce elsewhere:
@@ -1184,6 +1207,61 @@ std::atomic<std::uint64_t> launches{0};         // cuda_pipeline_launches
 std::atomic<std::uint64_t> staged_launches{0};  // cuda_pipeline_staged_launches
 std::atomic<std::uint64_t> interleaved_launches{0};  // cuda_pipeline_interleaved_launches
 std::atomic<std::uint64_t> split_launches{0};        // cuda_pipeline_split_launches
+std::atomic<std::uint64_t> ordered_launches{0};      // cuda_pipeline_ordered_launches
+
+// kOptionOrdered: the device copy of the sweep's columns in step order (every instance's), kept
+// from launch to launch and grown as needed.
+std::mutex ordered_lock;
+std::uint32_t* ordered_columns = nullptr;
+std::size_t ordered_words = 0;
+std::size_t ordered_buffer_words() {
+  const std::lock_guard<std::mutex> hold(ordered_lock);
+  return ordered_words;
+}
+std::uint32_t* ordered_buffer(std::size_t words) {
+  const std::lock_guard<std::mutex> hold(ordered_lock);
+  if (words > ordered_words) {
+    if (ordered_columns != nullptr) LOCENT_CUDA_CHECK(cudaFree(ordered_columns));
+    ordered_columns = nullptr;
+    ordered_words = 0;
+    if (cudaMalloc(&ordered_columns, 4 * words) != cudaSuccess) {
+      (void)cudaGetLastError();
+      ordered_columns = nullptr;
+      throw Error("out of GPU memory for the columns in step order (" +
+                      std::to_string(4 * words >> 20) +
+                      " MiB; LOCENT_PIPELINE_COLUMNS=ordered): unset it",
+                  ExitCode::no_device);
+    }
+    ordered_words = words;
+  }
+  return ordered_columns;
+}
+
+// Sweep `sweep`'s columns in step order: instance b's step j (its site drawn as the pipeline's
+// fill_step draws it) at ordered[(b · N + j) · pw], a warp a step, 16-byte copies where the
+// columns allow.
+__global__ void gather_sweep_columns(MetropolisBatch bt, std::uint64_t seed, std::uint64_t sweep,
+                                     std::uint32_t* ordered) {
+  const int n = bt.sites, pw = bt.pattern_words;
+  const std::size_t warp = (std::size_t(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31;
+  if (warp >= std::size_t(bt.instances) * std::size_t(n)) return;
+  const int b = static_cast<int>(warp / std::size_t(n)), j = static_cast<int>(warp % n);
+  const PhiloxBlock g0 = philox_block(seed, Purpose::metropolis, bt.instance_ids[b],
+                                      static_cast<std::uint32_t>(sweep),
+                                      static_cast<std::uint32_t>(j), 0);
+  const std::uint32_t site = uniform_below(g0.v[site_slot()], static_cast<std::uint32_t>(n));
+  const std::uint32_t* from =
+      bt.columns + (std::size_t(b) * bt.inputs + site) * std::size_t(pw);
+  std::uint32_t* to = ordered + (std::size_t(b) * n + j) * std::size_t(pw);
+  if (pw % 4 == 0) {  // whole 16-byte units, both ends aligned
+    const uint4* from4 = reinterpret_cast<const uint4*>(from);
+    uint4* to4 = reinterpret_cast<uint4*>(to);
+    for (int q = lane; q < pw / 4; q += 32) to4[q] = __ldg(from4 + q);
+  } else {
+    for (int w = lane; w < pw; w += 32) to[w] = __ldg(from + w);
+  }
+}
 
 // LOCENT_PIPELINE_WINDOW: the steps back a member looks for a previous visit.
 int pipeline_window() {
@@ -1226,17 +1304,28 @@ int parts_requested() {
   return v == "2" ? 2 : 1;
 }
 
-int pipeline_options(bool spread_reads, bool interleaved_move, bool split) {
+// LOCENT_PIPELINE_COLUMNS=ordered: the counts read a copy of each sweep's columns in step order.
+bool ordered_columns_requested() {
+  const char* value = std::getenv("LOCENT_PIPELINE_COLUMNS");
+  return value != nullptr && std::string(value) == "ordered";
+}
+
+int pipeline_options(bool spread_reads, bool interleaved_move, bool split, bool ordered) {
   return (spread_reads ? kOptionSpreadReads : 0) |
-         (interleaved_move ? kOptionInterleavedMove : 0) | (split ? kOptionSplit : 0);
+         (interleaved_move ? kOptionInterleavedMove : 0) | (split ? kOptionSplit : 0) |
+         (ordered ? kOptionOrdered : 0);
+}
+int pipeline_options(const PipelineShape& shape) {
+  return pipeline_options(shape.spread_reads, shape.interleaved_move, shape.parts == 2,
+                          shape.ordered_columns);
 }
 
 using PipelineKernel = void (*)(MetropolisBatch, MetropolisChunk, PipelineArgs);
 template <int kOptions>
 PipelineKernel pipeline_kernel_for(PipelineCount count) {
   switch (count) {
-    case kCountTensor:  // (not split: find_shape never asks)
-      if constexpr ((kOptions & kOptionSplit) != 0) return nullptr;
+    case kCountTensor:  // (neither split nor ordered: find_shape never asks)
+      if constexpr ((kOptions & (kOptionSplit | kOptionOrdered)) != 0) return nullptr;
       else return metropolis_pipeline_kernel<kCountTensor, kOptions>;
     case kCountStaged:
       return metropolis_pipeline_kernel<kCountStaged, kOptions>;
@@ -1244,26 +1333,15 @@ PipelineKernel pipeline_kernel_for(PipelineCount count) {
       return metropolis_pipeline_kernel<kCountPopc, kOptions>;
   }
 }
+template <int... kOptions>
+PipelineKernel pipeline_kernel(PipelineCount count, int options,
+                               std::integer_sequence<int, kOptions...>) {
+  PipelineKernel kernel = nullptr;
+  ((options == kOptions ? (kernel = pipeline_kernel_for<kOptions>(count), 0) : 0), ...);
+  return kernel;
+}
 PipelineKernel pipeline_kernel(PipelineCount count, int options) {
-  static_assert(kPipelineOptions == 8, "one case an options value");
-  switch (options) {
-    case 1:
-      return pipeline_kernel_for<1>(count);
-    case 2:
-      return pipeline_kernel_for<2>(count);
-    case 3:
-      return pipeline_kernel_for<3>(count);
-    case 4:
-      return pipeline_kernel_for<4>(count);
-    case 5:
-      return pipeline_kernel_for<5>(count);
-    case 6:
-      return pipeline_kernel_for<6>(count);
-    case 7:
-      return pipeline_kernel_for<7>(count);
-    default:
-      return pipeline_kernel_for<0>(count);
-  }
+  return pipeline_kernel(count, options, std::make_integer_sequence<int, kPipelineOptions>{});
 }
 PipelineCount shape_count(const PipelineShape& shape) {
   return shape.tensor_count ? kCountTensor : shape.staging_slots > 0 ? kCountStaged : kCountPopc;
@@ -1296,6 +1374,21 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   const int split_words = split ? std::min(pw, ((pw + 1) / 2 + 3) / 4 * 4) : 0;
   const int words = split ? split_words : pw;  // a block's, the most
   const int blocks = split ? 2 * members : members;
+  // The columns in step order: counts by popcounts, and a copy of every instance's columns in
+  // device memory (what is free now, with 256 MB to spare, or the copy kept from before).
+  if ((options & kOptionOrdered) != 0) {
+    const std::size_t words_needed =
+        std::size_t(batch.instances) * std::size_t(batch.sites) * std::size_t(pw);
+    std::size_t free_bytes = 0, total_bytes = 0;
+    if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) {
+      (void)cudaGetLastError();
+      free_bytes = 0;
+    }
+    if (count == kCountTensor ||
+        (ordered_buffer_words() < words_needed &&
+         4 * words_needed + (std::size_t{256} << 20) > free_bytes + 4 * ordered_buffer_words()))
+      options &= ~kOptionOrdered;
+  }
   const int set_words = split ? kStagedSetWordsSplit : kStagedSetWords;  // a thread's, the most
   if (count == kCountStaged && (pw % 4 != 0 || words > set_words * 32 * kPipelineWarps))
     count = kCountPopc;
@@ -1343,6 +1436,7 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   shape.interleaved_move = (options & kOptionInterleavedMove) != 0;
   shape.parts = split ? 2 : 1;
   shape.split_words = split_words;
+  shape.ordered_columns = (options & kOptionOrdered) != 0;
   return shape;
 }
 
@@ -1352,26 +1446,28 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
 PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch,
                                         int round_steps) {
   struct Key {
-    int device, sites, patterns, pattern_words, weight_words, replicas, hidden_units, steps;
+    int device, instances, sites, patterns, pattern_words, weight_words, replicas, hidden_units,
+        steps;
     bool centre;
     PipelineCount count;
     int options;
     bool operator==(const Key& o) const {
-      return device == o.device && sites == o.sites && patterns == o.patterns &&
-             pattern_words == o.pattern_words && weight_words == o.weight_words &&
-             replicas == o.replicas && hidden_units == o.hidden_units && steps == o.steps &&
-             centre == o.centre && count == o.count && options == o.options;
+      return device == o.device && instances == o.instances && sites == o.sites &&
+             patterns == o.patterns && pattern_words == o.pattern_words &&
+             weight_words == o.weight_words && replicas == o.replicas &&
+             hidden_units == o.hidden_units && steps == o.steps && centre == o.centre &&
+             count == o.count && options == o.options;
     }
   };
   static std::mutex lock;
   static bool known = false;
   static Key last{};
   static PipelineShape answer;
-  const Key key{device, batch.sites, batch.patterns, batch.pattern_words, batch.weight_words,
+  const Key key{device, batch.instances, batch.sites, batch.patterns, batch.pattern_words, batch.weight_words,
                 batch.replicas, batch.hidden_units, round_steps, batch.explicit_centre,
                 count_requested(),
                 pipeline_options(spread_reads_requested(), interleaved_move_requested(),
-                                 parts_requested() == 2)};
+                                 parts_requested() == 2, ordered_columns_requested())};
   const std::lock_guard<std::mutex> hold(lock);
   if (!known || !(key == last)) {
     answer = find_shape(device, batch, round_steps, key.count, key.options);
@@ -1381,9 +1477,13 @@ PipelineShape metropolis_pipeline_shape(int device, const MetropolisBatch& batch
   return answer;
 }
 
-void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisChunk& chunk,
-                                const PipelineShape& shape, int* restart, cudaStream_t stream) {
-  if (shape.members == 0) throw Error("the member pipeline does not apply to this batch");
+namespace {
+
+// One launch of the kernel for the chunk; `ordered` (kOptionOrdered) the chunk's one sweep's
+// columns in step order.
+void launch_pipeline_kernel(const MetropolisBatch& batch, const MetropolisChunk& chunk,
+                            const PipelineShape& shape, int* restart,
+                            const std::uint32_t* ordered, cudaStream_t stream) {
   // LOCENT_ROUNDS_PROFILE: thread 0's cycles by phase, on stderr after each launch.
   static const bool profile = std::getenv("LOCENT_ROUNDS_PROFILE") != nullptr;
   static unsigned long long* cycles = nullptr;
@@ -1392,7 +1492,7 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
     LOCENT_CUDA_CHECK(cudaMemset(cycles, 0, 2 * kSlots * sizeof(unsigned long long)));
   }
   PipelineArgs args{shape.round_steps, shape.staging_slots, pipeline_window(), restart, false,
-                    profile ? cycles : nullptr, shape.split_words};
+                    profile ? cycles : nullptr, shape.split_words, ordered};
   const bool split = shape.parts == 2;
   std::size_t bytes = shape.shared_bytes;
   const std::size_t with_table =
@@ -1408,9 +1508,7 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
   // ≈ 100 KB with the tensor cores): ask for the smallest shared-memory carve-out that holds a
   // block (LOCENT_PIPELINE_CARVEOUT=max: the largest, as the driver would pick). Measured on an
   // H200: +10 % with the tensor cores, no change with popcounts.
-  const PipelineKernel kernel =
-      pipeline_kernel(shape_count(shape),
-                      pipeline_options(shape.spread_reads, shape.interleaved_move, split));
+  const PipelineKernel kernel = pipeline_kernel(shape_count(shape), pipeline_options(shape));
   {
     static const bool max_carveout = [] {
       const char* value = std::getenv("LOCENT_PIPELINE_CARVEOUT");
@@ -1439,16 +1537,18 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
   if (shape.staging_slots > 0) ++staged_launches;
   if (shape.interleaved_move) ++interleaved_launches;
   if (split) ++split_launches;
+  if (ordered != nullptr) ++ordered_launches;
   if (!profile) return;
   unsigned long long host[2 * kSlots] = {};
   LOCENT_CUDA_CHECK(cudaMemcpyAsync(host, cycles, sizeof(host), cudaMemcpyDeviceToHost, stream));
   LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
   constexpr const char* kCountNames[] = {"popc", "tensor", "staged"};  // by PipelineCount
-  std::fprintf(stderr, "pipeline profile (%s counts, %s reads, %s move, %d block%s a replica, "
-               "window %d):",
+  std::fprintf(stderr,
+               "pipeline profile (%s counts, %s reads, %s move, %d block%s a replica, columns "
+               "%s, window %d):",
                kCountNames[shape_count(shape)], shape.spread_reads ? "spread" : "lane-a-member",
                shape.interleaved_move ? "interleaved" : "word-by-word", shape.parts,
-               split ? "s" : "", args.window);
+               split ? "s" : "", ordered != nullptr ? "in step order" : "by site", args.window);
   for (int row = 0; row < 2; ++row) {
     const unsigned long long* c = host + row * kSlots;
     const double rounds = c[kRounds] > 0 ? double(c[kRounds]) : 1.0;
@@ -1457,7 +1557,55 @@ void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisCh
     for (int q = 0; q < kRounds; ++q)
       std::fprintf(stderr, " %s:%.0f", kPhaseNames[q], double(c[q]) / rounds);
     std::fprintf(stderr, row ? "\n" : ";");
-  }}
+    }
+}
+
+}  // namespace
+
+void launch_metropolis_pipeline(const MetropolisBatch& batch, const MetropolisChunk& chunk,
+                                const PipelineShape& shape, int* restart, cudaStream_t stream) {
+  if (shape.members == 0) throw Error("the member pipeline does not apply to this batch");
+  if (!shape.ordered_columns) {
+    launch_pipeline_kernel(batch, chunk, shape, restart, nullptr, stream);
+    return;
+  }
+  // The columns in step order: a launch a sweep, each after its sweep's copy. A launch's restart
+  // flag says 1 (its only sweep): the caller wants the chunk's sweep, s + 1, and later launches
+  // must find the flag set (they stop at once and write nothing).
+  std::uint32_t* ordered = ordered_buffer(std::size_t(batch.instances) *
+                                          std::size_t(batch.sites) *
+                                          std::size_t(batch.pattern_words));
+  std::vector<int> flags(batch.instances, 0), seen(batch.instances, 0);
+  const std::size_t warps = std::size_t(batch.instances) * std::size_t(batch.sites);
+  const int threads = 256;
+  const unsigned gather_blocks = static_cast<unsigned>((warps * 32 + threads - 1) / threads);
+  for (int s = 0; s < chunk.sweeps; ++s) {
+    MetropolisChunk one = chunk;
+    one.sweeps = 1;
+    one.first_sweep = chunk.first_sweep + static_cast<std::uint64_t>(s);
+    one.tables = chunk.tables + std::size_t(s) * chunk.table_stride;
+    gather_sweep_columns<<<gather_blocks, threads, 0, stream>>>(batch, chunk.seed, one.first_sweep,
+                                                                ordered);
+    LOCENT_CUDA_CHECK(cudaGetLastError());
+    launch_pipeline_kernel(batch, one, shape, restart, ordered, stream);
+    LOCENT_CUDA_CHECK(cudaMemcpyAsync(flags.data(), restart, flags.size() * sizeof(int),
+                                      cudaMemcpyDeviceToHost, stream));
+    LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));
+    bool changed = false;
+    for (std::size_t b = 0; b < flags.size(); ++b) {
+      if (seen[b] == 0 && flags[b] != 0) {
+        seen[b] = s + 1;
+        changed = true;
+      }
+      flags[b] = seen[b];
+    }
+    if (changed) {
+      LOCENT_CUDA_CHECK(cudaMemcpyAsync(restart, flags.data(), flags.size() * sizeof(int),
+                                        cudaMemcpyHostToDevice, stream));
+      LOCENT_CUDA_CHECK(cudaStreamSynchronize(stream));  // before `flags` is written again
+    }
+  }
+}
 
 }  // namespace locent::cuda
 
@@ -1468,4 +1616,5 @@ std::uint64_t cuda_pipeline_interleaved_launches() {
   return cuda::interleaved_launches.load();
 }
 std::uint64_t cuda_pipeline_split_launches() { return cuda::split_launches.load(); }
+std::uint64_t cuda_pipeline_ordered_launches() { return cuda::ordered_launches.load(); }
 }  // namespace locent

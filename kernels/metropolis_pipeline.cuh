@@ -42,6 +42,10 @@ struct PipelineShape {
   // coupling and counts by popcounts only; else 1.
   int parts = 1;
   int split_words = 0;
+  // The counts read a copy of each sweep's columns in step order (made before a launch a sweep),
+  // consecutive in memory, not the columns by site: LOCENT_PIPELINE_COLUMNS=ordered (read
+  // likewise), counts by popcounts, where device memory holds the copy.
+  bool ordered_columns = false;
 };
 
 // Whether a launch of the rounds kernel with `rounds_cluster` blocks an instance takes the

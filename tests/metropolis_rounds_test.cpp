@@ -616,7 +616,8 @@ enum class RoundsVariant {
   pipeline_spread,  // the others' weights read a (member, step) pair a lane
   pipeline_staged,  // counts from columns copied into shared memory
   pipeline_interleaved,  // a thread's pattern words moved together, plane by plane
-  pipeline_split  // two blocks a replica, each with half of its pattern words
+  pipeline_split,  // two blocks a replica, each with half of its pattern words
+  pipeline_ordered  // the counts from a copy of the sweep's columns in step order
 };
 class RoundsVariantSwitches {
  public:
@@ -630,18 +631,21 @@ class RoundsVariantSwitches {
     const bool pipeline = v == RoundsVariant::pipeline || v == RoundsVariant::pipeline_tensor ||
                           v == RoundsVariant::pipeline_spread || v == RoundsVariant::pipeline_staged ||
                           v == RoundsVariant::pipeline_interleaved ||
-                          v == RoundsVariant::pipeline_split;
+                          v == RoundsVariant::pipeline_split ||
+                          v == RoundsVariant::pipeline_ordered;
     setenv("LOCENT_ROUNDS_PIPELINE", pipeline ? "1" : "0", 1);
     if (v == RoundsVariant::pipeline_tensor) setenv("LOCENT_PIPELINE_COUNT", "tensor", 1);
     if (v == RoundsVariant::pipeline_spread) setenv("LOCENT_PIPELINE_READS", "spread", 1);
     if (v == RoundsVariant::pipeline_staged) setenv("LOCENT_PIPELINE_COUNT", "staged", 1);
     if (v == RoundsVariant::pipeline_interleaved) setenv("LOCENT_PIPELINE_MOVE", "interleaved", 1);
     if (v == RoundsVariant::pipeline_split) setenv("LOCENT_PIPELINE_PARTS", "2", 1);
+    if (v == RoundsVariant::pipeline_ordered) setenv("LOCENT_PIPELINE_COLUMNS", "ordered", 1);
   }
   ~RoundsVariantSwitches() {
     for (const char* name : {"LOCENT_ROUNDS_LEAN", "LOCENT_ROUNDS_LONGER", "LOCENT_ROUNDS_FRONTIER",
                              "LOCENT_ROUNDS_PIPELINE", "LOCENT_PIPELINE_COUNT", "LOCENT_PIPELINE_READS",
-                             "LOCENT_PIPELINE_MOVE", "LOCENT_PIPELINE_PARTS"})
+                             "LOCENT_PIPELINE_MOVE", "LOCENT_PIPELINE_PARTS",
+                             "LOCENT_PIPELINE_COLUMNS"})
       unsetenv(name);
   }
   RoundsVariantSwitches(const RoundsVariantSwitches&) = delete;
@@ -675,6 +679,7 @@ using PipelineStagedEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipel
 using PipelineInterleavedEqualCpu =
     VariantClusterRoundsEqualCpu<RoundsVariant::pipeline_interleaved>;
 using PipelineSplitEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline_split>;
+using PipelineOrderedEqualCpu = VariantClusterRoundsEqualCpu<RoundsVariant::pipeline_ordered>;
 
 TEST_P(LeanClusterRoundsEqualCpu, IdenticalTrajectoryAndState) { expect_rounds_equal_cpu(GetParam()); }
 TEST_P(LongerClusterRoundsEqualCpu, IdenticalTrajectoryAndState) {
@@ -721,6 +726,13 @@ TEST_P(PipelineSplitEqualCpu, IdenticalTrajectoryAndState) {
   else
     EXPECT_EQ(cuda_pipeline_split_launches(), before);
 }
+// The counts from the sweep's columns in step order: a launch a sweep, each case (the copies
+// are small here).
+TEST_P(PipelineOrderedEqualCpu, IdenticalTrajectoryAndState) {
+  const std::uint64_t before = cuda_pipeline_ordered_launches();
+  expect_pipeline_equal_cpu(GetParam());
+  EXPECT_GT(cuda_pipeline_ordered_launches(), before);
+}
 // Cases whose pattern words are not a multiple of 4 count from loaded words instead (the
 // staged count copies whole columns in 16-byte units); the rest count from shared memory.
 TEST_P(PipelineStagedEqualCpu, IdenticalTrajectoryAndState) {
@@ -752,6 +764,8 @@ INSTANTIATE_TEST_SUITE_P(CudaPipelineInterleaved, PipelineInterleavedEqualCpu,
                          testing::ValuesIn(cluster_cases()), cluster_case_name);
 INSTANTIATE_TEST_SUITE_P(CudaPipelineSplit, PipelineSplitEqualCpu,
                          testing::ValuesIn(cluster_cases()), cluster_case_name);
+INSTANTIATE_TEST_SUITE_P(CudaPipelineOrdered, PipelineOrderedEqualCpu,
+                         testing::ValuesIn(cluster_cases()), cluster_case_name);
 
 // Solved through solve_batch, the cluster kernel stops at the CPU's proposal, with its weights,
 // in every variant (the longer ones with one more part a round). With the frontier rounds, a
@@ -770,7 +784,7 @@ TEST(ClusterRoundsSolve, SameProposalsToSolutionAsCpu) {
                                 RoundsVariant::pipeline, RoundsVariant::pipeline_tensor,
                                 RoundsVariant::pipeline_spread, RoundsVariant::pipeline_staged,
                                 RoundsVariant::pipeline_interleaved,
-                                RoundsVariant::pipeline_split}) {
+                                RoundsVariant::pipeline_split, RoundsVariant::pipeline_ordered}) {
     SCOPED_TRACE("variant " + std::to_string(int(v)));
     const RoundsVariantSwitches switches(v, 1);
     test::expect_same_solutions(data, config, options);

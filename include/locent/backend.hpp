@@ -110,6 +110,9 @@ std::uint64_t cuda_pipeline_staged_launches();
 std::uint64_t cuda_pipeline_interleaved_launches();
 // Of those, the launches that took two blocks a replica (LOCENT_PIPELINE_PARTS=2).
 std::uint64_t cuda_pipeline_split_launches();
+// Of those, the launches whose counts read the sweep's columns in step order
+// (LOCENT_PIPELINE_COLUMNS=ordered; a launch a sweep).
+std::uint64_t cuda_pipeline_ordered_launches();
 // automatic: CUDA when a device is usable, else CPU with a note written to *note.
 std::unique_ptr<Backend> make_backend(BackendKind kind, int threads, std::string* note,
                                       const CudaOptions& cuda = {});
