@@ -100,6 +100,7 @@ rounds_tests() {
   [[ -n ${pipeline_tested:-} ]] ||
     gtests pipeline-interleaved-tests 150 '*CudaPipelineInterleaved/*'
   [[ -n ${pipeline_tested:-} ]] || gtests pipeline-split-tests 150 '*CudaPipelineSplit/*'
+  [[ -n ${pipeline_tested:-} ]] || gtests pipeline-ordered-tests 150 '*CudaPipelineOrdered/*'
 }
 want cluster && rounds_tests
 # Its races and barriers under compute-sanitizer, on two small cases (a cluster, one block each).
@@ -230,14 +231,16 @@ fi
 # figure by count (popcounts, columns copied into shared memory: LOCENT_PIPELINE_COUNT=staged),
 # window (LOCENT_PIPELINE_WINDOW), reads of the others' weights (LOCENT_PIPELINE_READS=spread, a
 # pair a lane), move (LOCENT_PIPELINE_MOVE=interleaved, a thread's words plane by plane) and
-# blocks a replica (LOCENT_PIPELINE_PARTS=2), and phase counters; with REFERENCE_BUILD set, a
-# reference build's figure first and last.
+# blocks a replica (LOCENT_PIPELINE_PARTS=2) and columns (LOCENT_PIPELINE_COLUMNS=ordered, a copy
+# of each sweep's in step order), and phase counters; with REFERENCE_BUILD set, a reference
+# build's figure first and last.
 if want pipeline; then
   gtests pipeline-tests 60 '*CudaPipeline/*'
   gtests pipeline-spread-tests 60 '*CudaPipelineSpread/*'
   gtests pipeline-staged-tests 60 '*CudaPipelineStaged/*'
   gtests pipeline-interleaved-tests 60 '*CudaPipelineInterleaved/*'
   gtests pipeline-split-tests 60 '*CudaPipelineSplit/*'
+  gtests pipeline-ordered-tests 60 '*CudaPipelineOrdered/*'
   gtests pipeline-tensor-tests 60 '*CudaPipelineTensor/*'
   pipeline_tested=1
   gtests default-tests 120 '*ClusterRoundsSolve*:Cuda/ClusterRoundsEqualCpu.*'
@@ -258,34 +261,38 @@ if want pipeline; then
   fi
   bench pipeline-default 40 --backend cuda --N 100001 --instances 1 --no-baseline --dense-size 0 \
     --fbp-N 0
-  # The variants, each only where its tests passed (count:window:reads:move:parts), the
+  # The variants, each only where its tests passed (count:window:reads:move:parts:columns), the
   # likeliest winners first.
   passed() { grep -q "^pipeline-$1-tests|pass" <(printf '%s\n' "${rows[@]}"); }
-  usable() {  # usable COUNT READS MOVE PARTS
+  usable() {  # usable COUNT READS MOVE PARTS COLUMNS
     { [[ $1 != staged ]] || passed staged; } && { [[ $2 != spread ]] || passed spread; } &&
-      { [[ $3 != interleaved ]] || passed interleaved; } && { [[ $4 != 2 ]] || passed split; }
+      { [[ $3 != interleaved ]] || passed interleaved; } && { [[ $4 != 2 ]] || passed split; } &&
+      { [[ $5 != ordered ]] || passed ordered; }
   }
-  for what in popc:192:spread:interleaved:2 popc:192:lane:word:2 popc:192:lane:interleaved:1 \
-    popc:192:spread:word:1 popc:192:spread:interleaved:1 staged:192:spread:interleaved:2 \
-    staged:192:lane:word:1 staged:192:spread:interleaved:1 popc:448:spread:interleaved:2; do
-    IFS=: read -r count window reads move parts <<<"$what"
-    usable "$count" "$reads" "$move" "$parts" || continue
+  for what in popc:192:spread:interleaved:2:site popc:192:spread:interleaved:2:ordered \
+    popc:192:lane:word:1:ordered popc:192:lane:word:2:site popc:192:lane:interleaved:1:site \
+    popc:192:spread:word:1:site popc:192:spread:interleaved:1:site \
+    staged:192:spread:interleaved:2:site staged:192:lane:word:1:site \
+    staged:192:spread:interleaved:2:ordered popc:448:spread:interleaved:2:site; do
+    IFS=: read -r count window reads move parts columns <<<"$what"
+    usable "$count" "$reads" "$move" "$parts" "$columns" || continue
     LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window LOCENT_PIPELINE_READS=$reads \
-      LOCENT_PIPELINE_MOVE=$move LOCENT_PIPELINE_PARTS=$parts \
-      bench "pipeline-$count-w$window-$reads-$move-x$parts" 40 --backend cuda --N 100001 \
-      --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16
+      LOCENT_PIPELINE_MOVE=$move LOCENT_PIPELINE_PARTS=$parts LOCENT_PIPELINE_COLUMNS=$columns \
+      bench "pipeline-$count-w$window-$reads-$move-x$parts-$columns" 40 --backend cuda \
+      --N 100001 --instances 1 --no-baseline --dense-size 0 --fbp-N 0 --cluster 16
   done
-  for what in popc:192:lane:word:1 popc:192:spread:interleaved:2 popc:192:spread:interleaved:1 \
-    staged:192:spread:interleaved:2; do
-    IFS=: read -r count window reads move parts <<<"$what"
-    usable "$count" "$reads" "$move" "$parts" || continue
-    label="phases pipeline $count w$window $reads $move x$parts"
+  for what in popc:192:lane:word:1:site popc:192:lane:word:1:ordered \
+    popc:192:spread:interleaved:2:site staged:192:spread:interleaved:2:site; do
+    IFS=: read -r count window reads move parts columns <<<"$what"
+    usable "$count" "$reads" "$move" "$parts" "$columns" || continue
+    label="phases pipeline $count w$window $reads $move x$parts $columns"
     over_budget "$label" && continue
-    name="$count-$window-$reads-$move-x$parts"
+    name="$count-$window-$reads-$move-x$parts-$columns"
     LOCENT_PIPELINE_COUNT=$count LOCENT_PIPELINE_WINDOW=$window LOCENT_PIPELINE_READS=$reads \
-      LOCENT_PIPELINE_MOVE=$move LOCENT_PIPELINE_PARTS=$parts LOCENT_ROUNDS_PROFILE=1 timeout 40 \
-      "$build/locent" bench --backend cuda --N 100001 --instances 1 --cluster 16 --no-baseline \
-      --dense-size 0 --fbp-N 0 >"$out/probe-$name.json" 2>"$out/probe-$name.txt"
+      LOCENT_PIPELINE_MOVE=$move LOCENT_PIPELINE_PARTS=$parts LOCENT_PIPELINE_COLUMNS=$columns \
+      LOCENT_ROUNDS_PROFILE=1 timeout 40 "$build/locent" bench --backend cuda --N 100001 \
+      --instances 1 --cluster 16 --no-baseline --dense-size 0 --fbp-N 0 \
+      >"$out/probe-$name.json" 2>"$out/probe-$name.txt"
     rows+=("$label|rc=$?|$(grep 'pipeline profile' "$out/probe-$name.txt" | tail -1 | cut -d':' -f2-)")
   done
   # The reference again: the machine's drift over the call.

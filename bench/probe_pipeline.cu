@@ -289,6 +289,7 @@ int main() {
   count("count, random columns, cold", kRandom, 1, 128, 0, 1, false);
   count("count, random columns, cold, prefetched", kRandom, 2, 128, 1, 1, false);
   count("count, random columns, read before", kRandom, 3, 128, 0, 1, true);
+  count("count, random, read before, prefetched", kRandom, 6, 128, 1, 1, true);  // the kernel's
   count("count, random columns, read before, 7 SMs", kRandom, 4, 128, 0, 7, true);
   count("count, 200 columns, read before", kResident_, 5, 128, 0, 1, true);
   count("count, consecutive columns, cold, prefetched", kOrdered, 60000, 128, 1, 1, false);
