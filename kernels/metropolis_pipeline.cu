@@ -81,7 +81,10 @@ struct PipelineArgs {
   // its second block's.
   int split_words;
   // kOptionOrdered: this sweep's columns in step order, instance b's step j at
-  // ordered[(b · N + j) · pattern_words] (gather_sweep_columns, before the launch).
+  // ordered[(b · N + j) · pattern_words] (gather_sweep_columns, before the launch). The launches
+  // take a sweep each, so each sweep's count-ahead starts at k, as a chunk's first sweep's
+  // does: the adaptive length is not carried over (carrying it through memory made ptxas
+  // interleave the count's loads; at the benchmark's acceptance it is k after the first sweep).
   const std::uint32_t* ordered;
 };
 
@@ -644,9 +647,9 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
 #pragma unroll
           for (int t = 0; t < kMaxPipelineSteps; ++t)
             x[t] = __ldg(step_columns + col[t] + part_w0 + w);
-          // In the spread-reads and split kernels, a warp barrier between the loads and their
-          // first use keeps ptxas from moving loads down between the popcounts, as it did there
-          // (and in the default kernel when registers got scarce elsewhere:
+          // In the spread-reads, split and ordered kernels, a warp barrier between the loads and
+          // their first use keeps ptxas from moving loads down between the popcounts, as it did
+          // there (and in the default kernel when registers got scarce elsewhere:
           // bench/sass-check.sh). The default kernel keeps its measured code, grouped without it.
           if constexpr (kSpreadReads || kSplit) __syncwarp();
 #pragma unroll
@@ -1211,14 +1214,11 @@ std::atomic<std::uint64_t> ordered_launches{0};      // cuda_pipeline_ordered_la
 
 // kOptionOrdered: the device copy of the sweep's columns in step order (every instance's), kept
 // from launch to launch and grown as needed.
+// Allocated where the shape is found (find_shape drops the option where the allocation fails).
 std::mutex ordered_lock;
 std::uint32_t* ordered_columns = nullptr;
 std::size_t ordered_words = 0;
-std::size_t ordered_buffer_words() {
-  const std::lock_guard<std::mutex> hold(ordered_lock);
-  return ordered_words;
-}
-std::uint32_t* ordered_buffer(std::size_t words) {
+bool reserve_ordered(std::size_t words) {
   const std::lock_guard<std::mutex> hold(ordered_lock);
   if (words > ordered_words) {
     if (ordered_columns != nullptr) LOCENT_CUDA_CHECK(cudaFree(ordered_columns));
@@ -1227,13 +1227,20 @@ std::uint32_t* ordered_buffer(std::size_t words) {
     if (cudaMalloc(&ordered_columns, 4 * words) != cudaSuccess) {
       (void)cudaGetLastError();
       ordered_columns = nullptr;
-      throw Error("out of GPU memory for the columns in step order (" +
-                      std::to_string(4 * words >> 20) +
-                      " MiB; LOCENT_PIPELINE_COLUMNS=ordered): unset it",
-                  ExitCode::no_device);
+      return false;
     }
     ordered_words = words;
   }
+  return true;
+}
+// The reserved copy (the shape's reservation, by launch time).
+std::uint32_t* ordered_buffer(std::size_t words) {
+  const std::lock_guard<std::mutex> hold(ordered_lock);
+  if (words > ordered_words)
+    throw Error("out of GPU memory for the columns in step order (" +
+                    std::to_string(4 * words >> 20) +
+                    " MiB; LOCENT_PIPELINE_COLUMNS=ordered): unset it",
+                ExitCode::out_of_memory);
   return ordered_columns;
 }
 
@@ -1375,19 +1382,19 @@ PipelineShape find_shape(int device, const MetropolisBatch& batch, int round_ste
   const int words = split ? split_words : pw;  // a block's, the most
   const int blocks = split ? 2 * members : members;
   // The columns in step order: counts by popcounts, and a copy of every instance's columns in
-  // device memory (what is free now, with 256 MB to spare, or the copy kept from before).
+  // device memory, reserved here (kept from before where large enough), with 256 MB left free
+  // for what the launches allocate.
   if ((options & kOptionOrdered) != 0) {
     const std::size_t words_needed =
         std::size_t(batch.instances) * std::size_t(batch.sites) * std::size_t(pw);
+    bool fits = count != kCountTensor && reserve_ordered(words_needed);
     std::size_t free_bytes = 0, total_bytes = 0;
-    if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) {
+    if (fits && (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess ||
+                 free_bytes < (std::size_t{256} << 20))) {
       (void)cudaGetLastError();
-      free_bytes = 0;
+      fits = false;
     }
-    if (count == kCountTensor ||
-        (ordered_buffer_words() < words_needed &&
-         4 * words_needed + (std::size_t{256} << 20) > free_bytes + 4 * ordered_buffer_words()))
-      options &= ~kOptionOrdered;
+    if (!fits) options &= ~kOptionOrdered;
   }
   const int set_words = split ? kStagedSetWordsSplit : kStagedSetWords;  // a thread's, the most
   if (count == kCountStaged && (pw % 4 != 0 || words > set_words * 32 * kPipelineWarps))
@@ -1493,6 +1500,10 @@ void launch_pipeline_kernel(const MetropolisBatch& batch, const MetropolisChunk&
   }
   PipelineArgs args{shape.round_steps, shape.staging_slots, pipeline_window(), restart, false,
                     profile ? cycles : nullptr, shape.split_words, ordered};
+  // (A launch whose first instance returns at once writes no cycles: none from the last.)
+  if (profile)
+    LOCENT_CUDA_CHECK(
+        cudaMemsetAsync(cycles, 0, 2 * kSlots * sizeof(unsigned long long), stream));
   const bool split = shape.parts == 2;
   std::size_t bytes = shape.shared_bytes;
   const std::size_t with_table =
