@@ -9,8 +9,8 @@
 //          translation warm), or 16 consecutive columns (a layout in step order);
 //          with or without the L2 prefetch of the next round's columns the kernel issues.
 //   move:  one accepted flip's move of the stabilities' 18 bit planes in shared memory, the
-//          thread's words one after another (move_sliced_word, the default kernel's) or plane
-//          by plane together (move_sliced_words, LOCENT_PIPELINE_MOVE=interleaved).
+//          kernel's own code (move_thread_words): the thread's words one after another (the
+//          default) or plane by plane together (LOCENT_PIPELINE_MOVE=interleaved).
 //   handover: a sequence number published in one block's shared memory (release fence and a
 //          relaxed store) and polled by the other through distributed shared memory (relaxed
 //          loads, then the acquire fence), there and back: what the members' progress and the
@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "kernels/device_util.cuh"
-#include "locent/sliced_stabilities.hpp"
+#include "kernels/sliced_move.cuh"
 
 namespace {
 
@@ -57,10 +57,7 @@ __device__ __forceinline__ std::uint32_t site_of(int layout, std::uint32_t seed,
   return layout == kResident_ ? h % kResident : h % kSites;
 }
 
-__device__ __forceinline__ int warp_sum(int v) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
+using locent::cuda::warp_sum;  // the kernel's, as the rest of what is timed here
 
 // `rounds` rounds of 16 columns; out[0] += cycles, out[1] += rounds timed, out[2] a checksum.
 __global__ void __launch_bounds__(kThreads, 1)
@@ -140,38 +137,13 @@ __global__ void __launch_bounds__(kThreads, 1)
     const std::uint32_t* col = columns + std::size_t(site_of(kResident_, 99, m)) * pw;
     const bool was_plus = m & 1;
     int count_a = 0, count_b = 0;
-    constexpr int kInFlight = 4;
-    for (int w0 = tid; w0 < pw; w0 += kInFlight * kThreads) {
-      std::uint32_t drops[kInFlight];
-      int words = 0;
-#pragma unroll
-      for (int q = 0; q < kInFlight; ++q) {
-        const int w = w0 + q * kThreads;
-        const std::uint32_t x = w < pw ? __ldg(col + w) : 0u;
-        drops[q] = was_plus ? x : ~x;
-        words += w < pw;
-      }
-      locent::SlicedSets<std::uint32_t> sets[kInFlight];
-      if (interleaved) {
-        locent::move_sliced_words<std::uint32_t, kInFlight>(plane + w0, kThreads, pw, planes,
-                                                            words, drops, true, sets);
-      } else {
-#pragma unroll
-        for (int q = 0; q < kInFlight; ++q)
-          if (q < words)
-            sets[q] = locent::move_sliced_word(plane + w0 + q * kThreads, pw, planes, drops[q],
-                                               true);
-      }
-#pragma unroll
-      for (int q = 0; q < kInFlight; ++q) {
-        const int w = w0 + q * kThreads;
-        if (w >= pw) break;
-        sa[w] = sets[q].a;
-        sb[w] = sets[q].b;
-        count_a += __popc(sets[q].a);
-        count_b += __popc(sets[q].b);
-      }
-    }
+    const auto all = [](int) { return 0xffffffffu; };
+    if (interleaved)
+      locent::cuda::move_thread_words<true>(plane, sa, sb, pw, planes, col, was_plus, true, tid,
+                                            kThreads, all, count_a, count_b);
+    else
+      locent::cuda::move_thread_words<false>(plane, sa, sb, pw, planes, col, was_plus, true, tid,
+                                             kThreads, all, count_a, count_b);
     count_a = warp_sum(count_a);
     count_b = warp_sum(count_b);
     if (lane == 0) {

@@ -40,6 +40,7 @@
 
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_util.cuh"
+#include "kernels/sliced_move.cuh"
 #include "locent/backend.hpp"
 #include "locent/error.hpp"
 #include "locent/metropolis_pipeline.hpp"
@@ -953,62 +954,9 @@ __global__ void __launch_bounds__(32 * kPipelineWarps, 1)
         const bool was_plus = ctrl_was_plus != 0;
         const std::uint32_t* col = columns + std::size_t(site) * pw + part_w0;
         int count_a = 0, count_b = 0;
-        // A thread's column words (up to 4) all loaded before the first move, so that one L2
-        // latency, not one a word, is waited out.
-        constexpr int kWordsInFlight = 4;
-        if constexpr (kInterleavedMove) {
-          // The thread's words plane by plane: each plane's reads of all of them before its
-          // writes, so that the reads overlap (one after another, each plane's read waits for
-          // the previous plane's write: disassembly).
-          for (int w0 = tid; w0 < part_pw; w0 += kWordsInFlight * threads) {
-            std::uint32_t drops[kWordsInFlight];
-            int words = 0;
-#pragma unroll
-            for (int q = 0; q < kWordsInFlight; ++q) {
-              const int w = w0 + q * threads;
-              const std::uint32_t x = w < part_pw ? __ldg(col + w) : 0u;
-              drops[q] = was_plus ? x : ~x;
-              words += w < part_pw;
-            }
-            SlicedSets<std::uint32_t> sets[kWordsInFlight];
-            move_sliced_words<std::uint32_t, kWordsInFlight>(plane + w0, std::size_t(threads),
-                                                             std::size_t(part_pw), planes, words,
-                                                             drops, flips, sets);
-#pragma unroll
-            for (int q = 0; q < kWordsInFlight; ++q) {
-              const int w = w0 + q * threads;
-              if (w >= part_pw) break;
-              const std::uint32_t mask = live_mask(part_w0 + w);
-              const std::uint32_t word_a = sets[q].a & mask, word_b = sets[q].b & mask;
-              sa[w] = word_a;
-              sb[w] = word_b;
-              count_a += __popc(word_a);
-              count_b += __popc(word_b);
-            }
-          }
-        } else {
-          for (int w0 = tid; w0 < part_pw; w0 += kWordsInFlight * threads) {
-            std::uint32_t xs[kWordsInFlight];
-#pragma unroll
-            for (int q = 0; q < kWordsInFlight; ++q) {
-              const int w = w0 + q * threads;
-              xs[q] = w < part_pw ? __ldg(col + w) : 0u;
-            }
-#pragma unroll
-            for (int q = 0; q < kWordsInFlight; ++q) {
-              const int w = w0 + q * threads;
-              if (w >= part_pw) break;
-              const SlicedSets<std::uint32_t> sets = move_sliced_word(
-                  plane + w, std::size_t(part_pw), planes, was_plus ? xs[q] : ~xs[q], flips);
-              const std::uint32_t mask = live_mask(part_w0 + w);
-              const std::uint32_t word_a = sets.a & mask, word_b = sets.b & mask;
-              sa[w] = word_a;
-              sb[w] = word_b;
-              count_a += __popc(word_a);
-              count_b += __popc(word_b);
-            }
-          }
-        }
+        move_thread_words<kInterleavedMove>(
+            plane, sa, sb, part_pw, planes, col, was_plus, flips, tid, threads,
+            [&](int w) { return live_mask(part_w0 + w); }, count_a, count_b);
         count_a = warp_sum(count_a);
         count_b = warp_sum(count_b);
         if (lane == 0) {
