@@ -23,8 +23,13 @@
 //      steps, up to 3k ahead, and find their previous visits (behind a named barrier of their
 //      own);
 //   4. (a replica that moved) its stabilities move by ±2, a thread a pattern word: a carry
-//      ripple through the planes, which give the new set words in the same pass.
+//      ripple through the planes, which give the new set words in the same pass
+//      (sliced_move.cuh; a thread's words one after another, or together plane by plane).
 // No cluster barrier inside a sweep: the members meet at its end (trace, centre check).
+// Options (PipelineOption, each its own instantiation): the spread reads of phase 3, the
+// interleaved move of phase 4, a replica on two blocks (the lead deciding, its helper counting
+// and moving the other half of the pattern words, their mail boxes between them), and the
+// columns in step order (a copy of the sweep's, made before a launch a sweep).
 #include "kernels/metropolis_pipeline.cuh"
 
 #include <cooperative_groups.h>
