@@ -246,7 +246,7 @@ if want pipeline; then
   gtests default-tests 120 '*ClusterRoundsSolve*:Cuda/ClusterRoundsEqualCpu.*'
   if [[ -x $build/locent_probe_pipeline ]] && ! over_budget probe-pipeline; then
     timeout 60 "$build/locent_probe_pipeline" >"$out/probe-pipeline.txt" 2>&1
-    rows+=("probe-pipeline|rc=$?|$(grep -E '^(count|move|handover|remote)' "$out/probe-pipeline.txt" |
+    rows+=("probe-pipeline|rc=$?|$(grep -E '^(count|staged|move|handover|remote)' "$out/probe-pipeline.txt" |
       sed -E 's/ +/ /g; s/ (a round of 16 columns|a move \(columns in L2\)|there and back|a load|a batch)$//' |
       tr '\n' ';')")
     cat "$out/probe-pipeline.txt"

@@ -3,7 +3,9 @@
 // replica does in a round, on data the size of the N = 100001, α = 0.6 instance, and thread 0
 // times it with clock64; two blocks of a cluster hand messages to each other as the members do.
 //   count: 16 columns of 1876 words, each thread loading its words of all 16 before popcounting
-//          them (the default kernel's phase 2), a warp sum and a block barrier. The columns are
+//          them (the default kernel's phase 2), a warp sum and a block barrier; then the same
+//          counted from 8 shared-memory slots filled by the bulk-copy engine (the kernel's
+//          count_staged, LOCENT_PIPELINE_COUNT=staged). The columns are
 //          taken from the whole 750 MB (as the sweep's random sites are), cold or read once
 //          before (the pipeline's followers find them in L2), from 200 columns (L2 and address
 //          translation warm), or 16 consecutive columns (a layout in step order);
@@ -29,6 +31,7 @@
 
 #include "kernels/device_util.cuh"
 #include "kernels/sliced_move.cuh"
+#include "kernels/staged_count.cuh"
 
 namespace {
 
@@ -115,6 +118,54 @@ __global__ void __launch_bounds__(kThreads, 1)
     atomicAdd(out + 1, static_cast<unsigned long long>(rounds));
   }
   if (tid < kSteps) atomicAdd(out + 2, static_cast<unsigned long long>(check));
+}
+
+// The same rounds counted the staged way (the kernel's count_staged, LOCENT_PIPELINE_COUNT=staged):
+// the columns copied into `slots` shared-memory slots by the bulk-copy engine; out as above.
+__global__ void __launch_bounds__(kThreads, 1)
+    staged_probe(const std::uint32_t* columns, int layout, std::uint32_t seed, int rounds,
+                 int slots, unsigned long long* out) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  using namespace locent::cuda;
+  extern __shared__ __align__(16) unsigned char dynamic[];  // slots × kWords words
+  __shared__ __align__(8) std::uint64_t bars[kMaxPipelineSteps];
+  __shared__ __align__(16) std::uint32_t sets[2][kWords];
+  __shared__ int ring[locent::kPipelineRing];
+  __shared__ int partial[(kThreads / 32) * kMaxPipelineSteps];
+  std::uint32_t* staging = reinterpret_cast<std::uint32_t*>(dynamic);
+  const int tid = threadIdx.x;
+  for (int w = tid; w < kWords; w += kThreads) {
+    sets[0][w] = mix(w) | 0x11111111u;
+    sets[1][w] = mix(w + 7) & 0x0f0f0f0fu;
+  }
+  if (tid == 0) {
+    for (int q = 0; q < slots; ++q) mbarrier_init(bars + q, 1);
+    fence_barrier_init();
+  }
+  __syncthreads();
+  std::uint32_t phases = 0;
+  long long total = 0;
+  int check = 0;
+  for (int r = 0; r < rounds; ++r) {
+    const long long start = clock64();
+    const int pos = r * kSteps;
+    if (tid < kSteps)
+      ring[(pos + tid) & (locent::kPipelineRing - 1)] = int(site_of(layout, seed, pos + tid));
+    __syncthreads();
+    count_staged<6, false>(columns, kWords, sets[0], sets[1], kWords, ring, pos, kSteps, slots,
+                           bars, staging, phases, partial);
+    __syncthreads();
+    if (tid < kSteps)
+      for (int q = 0; q < kThreads / 32; ++q) check += partial[q * kMaxPipelineSteps + tid];
+    __syncthreads();
+    total += clock64() - start;
+  }
+  if (tid == 0) {
+    atomicAdd(out, static_cast<unsigned long long>(total));
+    atomicAdd(out + 1, static_cast<unsigned long long>(rounds));
+  }
+  if (tid < kSteps) atomicAdd(out + 2, static_cast<unsigned long long>(check));
+#endif
 }
 
 // `moves` moves of the planes (shared memory) by a random column each; out as above.
@@ -266,6 +317,23 @@ int main() {
   count("count, 200 columns, read before", kResident_, 5, 128, 0, 1, true);
   count("count, consecutive columns, cold, prefetched", kOrdered, 60000, 128, 1, 1, false);
   count("count, consecutive columns, read before", kOrdered, 60000, 128, 0, 1, true);
+  {
+    constexpr int kSlots = 8;  // what shared memory leaves beside the planes at N = 100001
+    const int bytes = kSlots * kWords * 4;
+    cudaFuncSetAttribute(staged_probe, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    const auto staged = [&](const char* what, int layout, std::uint32_t seed, bool warm) {
+      unsigned long long host[3] = {};
+      if (warm) staged_probe<<<1, kThreads, bytes>>>(columns, layout, seed, 128, kSlots, out);
+      cudaMemset(out, 0, 24);
+      staged_probe<<<1, kThreads, bytes>>>(columns, layout, seed, 128, kSlots, out);
+      if (!check(cudaMemcpy(host, out, 24, cudaMemcpyDeviceToHost), what)) return;
+      std::printf("%-44s %12.0f  a round of 16 columns\n", what,
+                  double(host[0]) / double(host[1]));
+    };
+    staged("staged count (8 slots), random, cold", kRandom, 7, false);
+    staged("staged count (8 slots), random, read before", kRandom, 8, true);
+    staged("staged count (8 slots), consecutive, read before", kOrdered, 70000, true);
+  }
   const int smem = (kPlanes + 2) * kWords * 4;
   cudaFuncSetAttribute(move_probe, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   for (int interleaved = 0; interleaved < 2; ++interleaved) {

@@ -46,6 +46,7 @@
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_util.cuh"
 #include "kernels/sliced_move.cuh"
+#include "kernels/staged_count.cuh"
 #include "locent/backend.hpp"
 #include "locent/error.hpp"
 #include "locent/metropolis_pipeline.hpp"
@@ -154,15 +155,6 @@ constexpr int kStagedSetWordsSplit = 3;
 
 // The kernel's own device helpers, compiled for compute capability 9.0 only (as its body).
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-// Polls of another member's progress before a wait is declared a defect (__trap, not a hang).
-constexpr long long kSpinLimit = 1LL << 26;
-
-// Until the barrier completes the phase of that parity (a lost copy traps, not hangs).
-__device__ __forceinline__ void mbarrier_wait_parity(std::uint64_t* bar, std::uint32_t parity) {
-  long long spins = 0;
-  while (!mbarrier_try_wait(bar, static_cast<int>(parity)))
-    if (++spins > kSpinLimit) __trap();
-}
 // A shared-memory load that stays where it is written (the compiler may not sink it into a
 // branch).
 __device__ __forceinline__ int load_shared_volatile(const int* p) {
@@ -224,71 +216,6 @@ __device__ __forceinline__ void count_on_tensor_cores(const std::uint32_t* colum
   }
 }
 
-// Phase 2 from shared memory (kCountStaged): the round's m columns (pw words each, `stride` words
-// apart: a part's share of each column with kOptionSplit; step j's at index j with kByStep,
-// else at its site's) copied in by the bulk-copy
-// engine into `slots` slots (thread 0 issues a copy a column, no register or L1 line held for
-// the bytes in flight), each counted once its barrier completes, a thread its words against its
-// set words (kept in registers). `phases` (bit q: the parity slot q's barrier completes next)
-// is updated alike in every thread. Needs pw a multiple of 4 and at most kSetWords words a
-// thread (metropolis_pipeline_shape checks both). Every copy has completed when it returns; the
-// caller must take a block barrier before the next call.
-template <int kSetWords, bool kByStep>
-__device__ __forceinline__ void count_staged(const std::uint32_t* columns, int stride,
-                                             const std::uint32_t* sa, const std::uint32_t* sb,
-                                             int pw, const int* ring_site,
-                                             int pos, int m, int slots, std::uint64_t* bars,
-                                             std::uint32_t* staging, std::uint32_t& phases,
-                                             int* partial) {
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, threads = blockDim.x;
-  std::uint32_t wa[kSetWords], wb[kSetWords];
-#pragma unroll
-  for (int i = 0; i < kSetWords; ++i) {
-    const int w = tid + i * threads;
-    wa[i] = w < pw ? sa[w] : 0u;
-    wb[i] = w < pw ? sb[w] : 0u;
-  }
-  const std::uint32_t bytes = 4u * std::uint32_t(pw);
-  // Step u's column into slot u mod slots (thread 0).
-  const auto issue = [&](int u, int slot) {
-    const std::uint32_t* from =
-        columns + std::size_t(kByStep ? pos + u : ring_site[(pos + u) & kRingMask]) *
-                      std::size_t(stride);
-    mbarrier_expect_bytes(bars + slot, static_cast<int>(bytes));
-    bulk_copy_to_shared(staging + std::size_t(slot) * pw, from, bytes, bars + slot);
-  };
-  if (tid == 0) {
-    fence_proxy_async_shared();  // the slots' reads in the last round before the copies
-    for (int u = 0; u < min(slots, m); ++u) issue(u, u);
-  }
-  // The copies stream: as soon as every thread has counted a slot's column, the slot takes the
-  // column `slots` steps on.
-  for (int u = 0, slot = 0; u < m; ++u, slot = slot + 1 == slots ? 0 : slot + 1) {
-    mbarrier_wait_parity(bars + slot, (phases >> slot) & 1u);
-    phases ^= 1u << slot;
-    const std::uint32_t* col = staging + std::size_t(slot) * pw;
-    int c = 0;
-#pragma unroll
-    for (int i = 0; i < kSetWords; ++i) {
-      const int w = tid + i * threads;
-      if (w < pw) {
-        const std::uint32_t x = col[w];
-        c += __popc(x & wa[i]) + __popc(x & wb[i]);
-      }
-    }
-    c = warp_sum(c);
-    if (lane == 0) partial[warp * kMaxPipelineSteps + u] = c;
-    if (u + slots < m) {
-      __syncthreads();  // every thread is done with the slot
-      if (tid == 0) {
-        fence_proxy_async_shared();
-        issue(u + slots, slot);
-      }
-    }
-  }
-  // The caller's block barrier next (before the block sum) also keeps the next round's copies
-  // behind every thread's reads of the slots.
-}
 #endif
 
 // The kernel's options (its second template argument, bits): kOptionSpreadReads, the others'
