@@ -62,6 +62,16 @@ __device__ __forceinline__ std::uint32_t site_of(int layout, std::uint32_t seed,
 
 using locent::cuda::warp_sum;  // the kernel's, as the rest of what is timed here
 
+// A count probe's result: out[0] += cycles (thread 0's), out[1] += rounds, out[2] += the counts
+// (a checksum that keeps them).
+__device__ void report_rounds(long long total, int rounds, int check, unsigned long long* out) {
+  if (threadIdx.x == 0) {
+    atomicAdd(out, static_cast<unsigned long long>(total));
+    atomicAdd(out + 1, static_cast<unsigned long long>(rounds));
+  }
+  if (threadIdx.x < kSteps) atomicAdd(out + 2, static_cast<unsigned long long>(check));
+}
+
 // `rounds` rounds of 16 columns; out[0] += cycles, out[1] += rounds timed, out[2] a checksum.
 __global__ void __launch_bounds__(kThreads, 1)
     count_probe(const std::uint32_t* columns, int layout, std::uint32_t seed, int rounds,
@@ -113,11 +123,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     __syncthreads();
     total += clock64() - start;
   }
-  if (tid == 0) {
-    atomicAdd(out, static_cast<unsigned long long>(total));
-    atomicAdd(out + 1, static_cast<unsigned long long>(rounds));
-  }
-  if (tid < kSteps) atomicAdd(out + 2, static_cast<unsigned long long>(check));
+  report_rounds(total, rounds, check, out);
 }
 
 // The same rounds counted the staged way (the kernel's count_staged, LOCENT_PIPELINE_COUNT=staged):
@@ -160,11 +166,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     __syncthreads();
     total += clock64() - start;
   }
-  if (tid == 0) {
-    atomicAdd(out, static_cast<unsigned long long>(total));
-    atomicAdd(out + 1, static_cast<unsigned long long>(rounds));
-  }
-  if (tid < kSteps) atomicAdd(out + 2, static_cast<unsigned long long>(check));
+  report_rounds(total, rounds, check, out);
 #endif
 }
 
