@@ -604,14 +604,14 @@ INSTANTIATE_TEST_SUITE_P(Cuda, ClusterRoundsEqualCpu, testing::ValuesIn(cluster_
 // by the second-order terms of phases 6b–6d) in up to `parts` more parts a round; the frontier
 // rounds (each member at its own position, metropolis_frontier.hpp); both.
 // The member pipeline (kernels/metropolis_pipeline.cu, taken by the same launches) too, its
-// counts by popcounts or on the tensor cores.
+// counts by popcounts or on the tensor cores, and its other options.
 enum class RoundsVariant {
   standard,
   lean,
   longer,
   frontier,
   frontier_longer,
-  pipeline,
+  pipeline,  // from here on, the member pipeline's variants
   pipeline_tensor,
   pipeline_spread,  // the others' weights read a (member, step) pair a lane
   pipeline_staged,  // counts from columns copied into shared memory
@@ -628,11 +628,7 @@ class RoundsVariantSwitches {
       setenv("LOCENT_ROUNDS_LONGER", n.c_str(), 1);
     if (v == RoundsVariant::frontier || v == RoundsVariant::frontier_longer)
       setenv("LOCENT_ROUNDS_FRONTIER", "1", 1);
-    const bool pipeline = v == RoundsVariant::pipeline || v == RoundsVariant::pipeline_tensor ||
-                          v == RoundsVariant::pipeline_spread || v == RoundsVariant::pipeline_staged ||
-                          v == RoundsVariant::pipeline_interleaved ||
-                          v == RoundsVariant::pipeline_split ||
-                          v == RoundsVariant::pipeline_ordered;
+    const bool pipeline = v >= RoundsVariant::pipeline;  // the member pipeline's, listed last
     setenv("LOCENT_ROUNDS_PIPELINE", pipeline ? "1" : "0", 1);
     if (v == RoundsVariant::pipeline_tensor) setenv("LOCENT_PIPELINE_COUNT", "tensor", 1);
     if (v == RoundsVariant::pipeline_spread) setenv("LOCENT_PIPELINE_READS", "spread", 1);
